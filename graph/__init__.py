@@ -1,0 +1,83 @@
+"""What a pipeline *is*: frames, typed ports, the Node base, the Graph builder, serialization."""
+
+from ._clock import Clock as Clock
+from ._errors import ConfigError as ConfigError
+from ._errors import DeadlockError as DeadlockError
+from ._errors import GraphError as GraphError
+from ._errors import InputError as InputError
+from ._errors import MissingDependencyError as MissingDependencyError
+from ._errors import NodeError as NodeError
+from ._errors import ProviderError as ProviderError
+from ._errors import ProviderTimeoutError as ProviderTimeoutError
+from ._errors import RunnerError as RunnerError
+from ._errors import VoicegraphError as VoicegraphError
+from ._frames import UNSTAMPED as UNSTAMPED
+from ._frames import AudioFrame as AudioFrame
+from ._frames import EndOfStream as EndOfStream
+from ._frames import Event as Event
+from ._frames import Flush as Flush
+from ._frames import Frame as Frame
+from ._frames import Interrupt as Interrupt
+from ._frames import LLMText as LLMText
+from ._frames import NodeFailed as NodeFailed
+from ._frames import PlayoutMark as PlayoutMark
+from ._frames import SpeechStarted as SpeechStarted
+from ._frames import SpeechStopped as SpeechStopped
+from ._frames import TextFrame as TextFrame
+from ._frames import ToolCall as ToolCall
+from ._frames import ToolResult as ToolResult
+from ._frames import Transcript as Transcript
+from ._graph import DEFAULT_CAPACITY as DEFAULT_CAPACITY
+from ._graph import Edge as Edge
+from ._graph import FlatGraph as FlatGraph
+from ._graph import Graph as Graph
+from ._graph import Policy as Policy
+from ._graph import Supervision as Supervision
+from ._node import Node as Node
+from ._node import NodeConfig as NodeConfig
+from ._node import NodeRuntime as NodeRuntime
+from ._ports import In as In
+from ._ports import Out as Out
+from ._ports import Port as Port
+
+__all__ = [
+    "DEFAULT_CAPACITY",
+    "UNSTAMPED",
+    "AudioFrame",
+    "Clock",
+    "ConfigError",
+    "DeadlockError",
+    "Edge",
+    "EndOfStream",
+    "Event",
+    "FlatGraph",
+    "Flush",
+    "Frame",
+    "Graph",
+    "GraphError",
+    "In",
+    "InputError",
+    "Interrupt",
+    "LLMText",
+    "MissingDependencyError",
+    "Node",
+    "NodeConfig",
+    "NodeError",
+    "NodeFailed",
+    "NodeRuntime",
+    "Out",
+    "PlayoutMark",
+    "Policy",
+    "Port",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RunnerError",
+    "SpeechStarted",
+    "SpeechStopped",
+    "Supervision",
+    "TextFrame",
+    "ToolCall",
+    "ToolResult",
+    "Transcript",
+    "VoicegraphError",
+]

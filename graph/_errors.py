@@ -1,0 +1,120 @@
+"""The voicegraph exception tree.
+
+Every error voicegraph raises derives from :class:`VoicegraphError`::
+
+    VoicegraphError
+    ├── GraphError (ValueError)          the graph is invalid; lists every problem at once
+    ├── ConfigError (ValueError)         a node's settings are invalid
+    ├── InputError (ValueError)          input data is unusable (a broken WAV, a wrong rate)
+    ├── MissingDependencyError (ImportError)  an optional extra is not installed
+    ├── NodeError                        a node raised while running; names node, port, frame
+    ├── RunnerError                      the runner could not run or finish the graph
+    │   └── DeadlockError                every task is blocked and no timer is pending
+    └── ProviderError                    a model/cloud provider failed
+        └── ProviderTimeoutError (TimeoutError)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ConfigError",
+    "DeadlockError",
+    "GraphError",
+    "InputError",
+    "MissingDependencyError",
+    "NodeError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RunnerError",
+    "VoicegraphError",
+]
+
+
+class VoicegraphError(Exception):
+    """Root of every exception voicegraph raises."""
+
+
+class GraphError(VoicegraphError, ValueError):
+    """The graph is invalid. ``problems`` lists every problem found, not just the first."""
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            lines = "\n".join(f"  - {p}" for p in self.problems)
+            message = f"the graph has {len(self.problems)} problems:\n{lines}"
+        super().__init__(message)
+
+
+class ConfigError(VoicegraphError, ValueError):
+    """A node's configuration is invalid."""
+
+
+class InputError(VoicegraphError, ValueError):
+    """Input data cannot be used as given (a truncated WAV, an unsupported encoding, ...)."""
+
+
+class MissingDependencyError(VoicegraphError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, *, what: str | None = None) -> None:
+        needed = f" for {what}" if what else ""
+        super().__init__(
+            f"the optional package {package!r} is needed{needed} but is not installed; "
+            f"install it with: pip install 'voicegraph[{extra}]'"
+        )
+        self.package = package
+        self.extra = extra
+
+
+class NodeError(VoicegraphError):
+    """A node raised while running.
+
+    Attributes:
+        node: the name of the node that failed.
+        port: the input port whose frame was being handled, if any.
+        frame: a short description of that frame, if any.
+    """
+
+    def __init__(
+        self,
+        node: str,
+        error: BaseException,
+        *,
+        port: str | None = None,
+        frame: str | None = None,
+    ) -> None:
+        where = f"node {node!r}"
+        if port is not None:
+            where += f" (input port {port!r}"
+            where += f", frame {frame})" if frame else ")"
+        super().__init__(f"{where} failed: {type(error).__name__}: {error}")
+        self.node = node
+        self.port = port
+        self.frame = frame
+        self.error = error
+
+
+class RunnerError(VoicegraphError):
+    """The runner could not run or finish the graph."""
+
+
+class DeadlockError(RunnerError):
+    """Every task is blocked, nothing is pending on the clock, and the graph has not finished."""
+
+
+class ProviderError(VoicegraphError):
+    """A model or cloud provider failed. The message names the provider and, where known, status."""
+
+    def __init__(self, provider: str, message: str, *, status: int | None = None) -> None:
+        status_text = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{provider}{status_text}: {message}")
+        self.provider = provider
+        self.status = status
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """A provider did not answer in time."""

@@ -1,0 +1,256 @@
+"""Frames (data) and control events that travel along a graph's edges.
+
+Data frames are immutable, slotted dataclasses deriving from :class:`Frame`; they are plain
+dataclasses (not pydantic) so a hop costs microseconds. Each carries the ``epoch`` (turn
+generation) it belongs to; the runner stamps it when a node emits the frame.
+
+Control events derive from :class:`Event`. They are not queued behind data: the runner
+delivers them on a priority lane (except :class:`EndOfStream`, which follows the data it ends).
+
+Define your own frame type like this::
+
+    @dataclass(frozen=True, slots=True)
+    class Sentiment(Frame):
+        score: float
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = [
+    "UNSTAMPED",
+    "AudioFrame",
+    "EndOfStream",
+    "Event",
+    "Flush",
+    "Frame",
+    "Interrupt",
+    "LLMText",
+    "NodeFailed",
+    "PlayoutMark",
+    "SpeechStarted",
+    "SpeechStopped",
+    "TextFrame",
+    "ToolCall",
+    "ToolResult",
+    "Transcript",
+]
+
+UNSTAMPED = -1
+"""The epoch of a frame no node has emitted yet."""
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Base class of every data frame.
+
+    Attributes:
+        epoch: the turn generation the frame belongs to, stamped by the runner on emit.
+    """
+
+    epoch: int = field(default=UNSTAMPED, kw_only=True, compare=False)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AudioFrame(Frame):
+    """A chunk of PCM audio.
+
+    Attributes:
+        pcm: int16 samples shaped ``(samples, channels)``.
+        sample_rate: samples per second, e.g. 16000.
+        pts: media time of the first sample, in seconds since the stream started.
+
+    >>> f = AudioFrame(np.zeros((320, 1), np.int16), 16000, pts=0.0)
+    >>> f.duration
+    0.02
+    """
+
+    pcm: npt.NDArray[np.int16]
+    sample_rate: int
+    pts: float = 0.0
+
+    def __post_init__(self) -> None:
+        pcm = self.pcm
+        if pcm.dtype != np.int16 or pcm.ndim != 2:
+            raise TypeError(
+                "AudioFrame.pcm must be an int16 array shaped (samples, channels); "
+                f"got dtype {pcm.dtype} with shape {pcm.shape}"
+            )
+        if self.sample_rate <= 0:
+            raise ValueError(f"AudioFrame.sample_rate must be positive, got {self.sample_rate}")
+
+    @property
+    def samples(self) -> int:
+        """Number of samples per channel."""
+        return int(self.pcm.shape[0])
+
+    @property
+    def channels(self) -> int:
+        """Number of channels."""
+        return int(self.pcm.shape[1])
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return self.pcm.shape[0] / self.sample_rate
+
+    @property
+    def end_pts(self) -> float:
+        """Media time just after the last sample."""
+        return self.pts + self.duration
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AudioFrame):
+            return NotImplemented
+        return (
+            self.sample_rate == other.sample_rate
+            and self.pts == other.pts
+            and np.array_equal(self.pcm, other.pcm)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True, slots=True)
+class TextFrame(Frame):
+    """A piece of text, e.g. a sentence for TTS."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript(Frame):
+    """Speech-to-text output.
+
+    Attributes:
+        text: the recognised words.
+        final: ``False`` for interim (may still change), ``True`` once settled.
+        start: media time where the speech began, in seconds.
+        end: media time where it ended.
+        language: BCP-47 language code.
+    """
+
+    text: str
+    final: bool = True
+    start: float = 0.0
+    end: float = 0.0
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class LLMText(Frame):
+    """A streamed chunk (delta) of an LLM reply.
+
+    Attributes:
+        text: the new text.
+        final: ``True`` on the last chunk of a reply (its text may be empty).
+    """
+
+    text: str
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall(Frame):
+    """A function call requested by an LLM.
+
+    Attributes:
+        call_id: identifier pairing the call with its :class:`ToolResult`.
+        name: the tool's name.
+        arguments: the arguments as a JSON object string, exactly as the model produced it.
+    """
+
+    call_id: str
+    name: str
+    arguments: str = "{}"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult(Frame):
+    """The output of a tool call, fed back to the LLM."""
+
+    call_id: str
+    name: str
+    output: str
+    is_error: bool = False
+
+
+# --------------------------------------------------------------------------- control events
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base class of control events (never queued behind data, except EndOfStream)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupt(Event):
+    """Cut off the current turn downstream of the node that raised it.
+
+    Attributes:
+        epoch: the new turn generation; frames of older epochs inside the scope are dropped.
+        reason: why, for traces and metrics (e.g. ``"barge-in"``).
+        origin: the name of the node that raised it (set by the runner).
+    """
+
+    epoch: int
+    reason: str = ""
+    origin: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Flush(Event):
+    """Ask downstream nodes to emit what they have buffered (e.g. a partial sentence)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EndOfStream(Event):
+    """No more data will come on this edge. Travels in order, after the data it ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted(Event):
+    """Voice activity began at media time ``pts`` (seconds)."""
+
+    pts: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStopped(Event):
+    """Voice activity ended at media time ``pts``; ``duration`` is how long it lasted."""
+
+    pts: float
+    duration: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PlayoutMark(Event):
+    """What the listener has actually heard.
+
+    Attributes:
+        played: seconds of audio played out for the current reply.
+        text: the reply text that was actually played, when known.
+        interrupted: ``True`` if playout stopped because of an interrupt.
+        epoch: the turn generation the played audio belonged to.
+    """
+
+    played: float
+    text: str = ""
+    interrupted: bool = False
+    epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFailed(Event):
+    """A node raised; reported to supervisors and observers."""
+
+    node: str
+    error: str
+    policy: str = "fail"
+    attempt: int = 1
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)

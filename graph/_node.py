@@ -1,0 +1,284 @@
+"""The :class:`Node` base class: typed ports, a pydantic ``Config``, lifecycle hooks.
+
+Two ways to write a node:
+
+* **per-frame handlers** — for each input port ``x`` define ``async def on_x(self, frame)``;
+  the runner calls it for every frame that arrives on ``x``::
+
+      class Upper(Node):
+          text: In[TextFrame]
+          out: Out[TextFrame]
+
+          async def on_text(self, frame: TextFrame) -> None:
+              await self.emit(self.out, TextFrame(frame.text.upper()))
+
+* **run() style** — override ``async def run(self)`` for sources and stateful stages; read
+  inputs with ``async for port, frame in self.frames()``.
+
+Lifecycle: ``setup()`` once before the graph starts (load models here), ``on_interrupt(event)``
+after an :class:`Interrupt` cancelled the node's in-flight work, ``on_end_of_stream()`` when
+every input has ended (flush buffers here), ``close()`` when the run is over.
+
+Interrupts cancel the node's current activity: the handler in progress, or the whole ``run()``
+coroutine, which the runner then starts again in the new epoch (state kept on ``self``
+survives). Set ``restart_on_interrupt = False`` to keep ``run()`` going and handle
+``on_interrupt`` yourself.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import typing
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ._clock import Clock
+from ._errors import ConfigError, GraphError
+from ._frames import Event, Frame
+from ._ports import In, Out, Port, frame_types
+
+if typing.TYPE_CHECKING:
+    from ._graph import Graph, Supervision
+
+__all__ = ["Node", "NodeConfig", "NodeRuntime"]
+
+F = TypeVar("F", bound=Frame)
+Handler = Callable[[Any], Coroutine[Any, Any, None]]
+
+
+class NodeConfig(BaseModel):
+    """Base of node settings: validated, immutable, serializable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NodeRuntime(Protocol):
+    """What the runner provides to a running node (implemented in ``voicegraph.runner``)."""
+
+    clock: Clock
+    epoch: int
+
+    async def emit(self, port: Out[Any], frame: Frame) -> None: ...
+    async def send_event(self, event: Event, port: Out[Any] | None) -> None: ...
+    async def receive(self) -> tuple[In[Any], Frame] | None: ...
+    def interrupt(self, reason: str, scope: list[str] | None) -> int: ...
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _resolve_port_hint(klass: type, hint: Any) -> Any:
+    """Evaluate a string annotation if it declares a port; leave every other annotation alone."""
+    if not isinstance(hint, str):
+        return hint
+    if not re.match(r"\s*(\w+\.)*(In|Out)\[", hint):
+        return None
+    namespace = dict(vars(sys.modules[klass.__module__]))
+    namespace.setdefault("In", In)
+    namespace.setdefault("Out", Out)
+    return eval(hint, namespace, dict(vars(klass)))
+
+
+class _NotRunning:
+    """Stands in for the runtime until the runner attaches one; every use explains itself."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+
+    def __getattr__(self, item: str) -> Any:
+        raise RuntimeError(
+            f"node {self._node.name or type(self._node).__name__!r} is not running: add it to "
+            "a Graph and run the graph (voicegraph.run(graph)) before using "
+            f"{item!r}"
+        )
+
+
+class Node:
+    """Base class of every pipeline stage. See the module docstring for the two styles."""
+
+    Config: ClassVar[type[NodeConfig]] = NodeConfig
+    restart_on_interrupt: ClassVar[bool] = True
+    """Whether ``run()`` is cancelled and restarted on an interrupt (handler nodes always are)."""
+    forward_events: ClassVar[bool] = True
+    """Whether control events this node does not consume are passed on to its outputs."""
+
+    _port_specs: ClassVar[dict[str, tuple[Port[Any], tuple[type[Frame], ...]]]] = {}
+    _spec_error: ClassVar[str | None] = None
+
+    config: NodeConfig
+    name: str
+    _graph: Graph | None
+    _supervision: Supervision | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._spec_error = None
+        try:
+            cls._port_specs = cls._collect_ports()
+        except NameError as exc:  # a forward reference we cannot resolve yet
+            cls._port_specs = {}
+            cls._spec_error = str(exc)
+
+    @classmethod
+    def _collect_ports(cls) -> dict[str, tuple[Port[Any], tuple[type[Frame], ...]]]:
+        specs: dict[str, tuple[Port[Any], tuple[type[Frame], ...]]] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, hint in klass.__dict__.get("__annotations__", {}).items():
+                hint = _resolve_port_hint(klass, hint)
+                origin = typing.get_origin(hint)
+                if not (isinstance(origin, type) and issubclass(origin, Port)):
+                    continue
+                args = typing.get_args(hint)
+                template = getattr(cls, attr, None)
+                if not isinstance(template, origin):
+                    template = origin()
+                specs[attr] = (template, frame_types(args[0]))
+        return specs
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        cls = type(self)
+        if cls._spec_error is not None:
+            try:
+                cls._port_specs = cls._collect_ports()
+                cls._spec_error = None
+            except NameError as exc:
+                raise GraphError(
+                    f"{cls.__name__}: cannot resolve a port annotation ({exc}); define frame "
+                    "types at module level"
+                ) from None
+        if config is not None and settings:
+            raise ConfigError(f"{cls.__name__}: pass either a Config or keyword settings, not both")
+        try:
+            self.config = config if config is not None else cls.Config(**settings)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid settings for {cls.__name__}: {exc}") from None
+        if not isinstance(self.config, cls.Config):
+            raise ConfigError(
+                f"{cls.__name__} expects a {cls.Config.__qualname__}, got {type(self.config).__name__}"
+            )
+        self.name = ""
+        self._graph = None
+        self._supervision = None
+        self._rt: NodeRuntime = _NotRunning(self)  # type: ignore[assignment]
+        for attr, (template, types_) in cls._port_specs.items():
+            setattr(self, attr, template._bind(self, attr, types_))
+
+    # ------------------------------------------------------------------ introspection
+
+    @property
+    def inputs(self) -> dict[str, In[Any]]:
+        """The node's input ports by name."""
+        return {n: p for n in self._port_specs if isinstance(p := getattr(self, n), In)}
+
+    @property
+    def outputs(self) -> dict[str, Out[Any]]:
+        """The node's output ports by name."""
+        return {n: p for n in self._port_specs if isinstance(p := getattr(self, n), Out)}
+
+    @property
+    def path(self) -> str:
+        """The node's name qualified by its enclosing subgraphs, e.g. ``"asr/vad"``."""
+        parts = [self.name]
+        graph = self._graph
+        while graph is not None and graph._parent is not None:
+            parts.insert(0, graph.name)
+            graph = graph._parent
+        return "/".join(parts)
+
+    @classmethod
+    def has_run(cls) -> bool:
+        """Whether this node overrides ``run()`` (run style) instead of using handlers."""
+        return cls.run is not Node.run
+
+    def handler_for(self, port: In[Any]) -> Handler | None:
+        """The ``on_<port>`` handler for an input port, if the node defines one."""
+        handler = getattr(self, f"on_{port.name}", None)
+        return handler if callable(handler) else None
+
+    @property
+    def kind(self) -> str:
+        """``"source"``, ``"sink"`` or ``"stage"``, from the ports the node declares."""
+        if not self.inputs:
+            return "source"
+        if not self.outputs:
+            return "sink"
+        return "stage"
+
+    def default_name(self) -> str:
+        """The name ``Graph.add`` gives this node when none is passed."""
+        return _snake(type(self).__name__)
+
+    def _graph_owner(self) -> Graph | None:
+        return self._graph
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.path or '(unnamed)'}>"
+
+    def __rshift__(self, other: Any) -> Any:
+        from ._graph import _connect_operands
+
+        return _connect_operands(self, other)
+
+    # ------------------------------------------------------------------ runtime API
+
+    @property
+    def clock(self) -> Clock:
+        """The run's clock: use ``self.clock.now()`` / ``await self.clock.sleep(s)``."""
+        return self._rt.clock
+
+    @property
+    def epoch(self) -> int:
+        """The turn generation this node is in; frames it emits are stamped with it."""
+        return self._rt.epoch
+
+    async def emit(self, port: Out[F], frame: F) -> None:
+        """Send ``frame`` on output ``port`` to every connected edge (waits if one is full)."""
+        await self._rt.emit(port, frame)
+
+    async def send_event(self, event: Event, port: Out[Any] | None = None) -> None:
+        """Send a control event on ``port`` (or every output) ahead of queued data."""
+        await self._rt.send_event(event, port)
+
+    async def receive(self) -> tuple[In[Any], Frame] | None:
+        """Run style: the next ``(port, frame)`` in arrival order, or ``None`` at end of input."""
+        return await self._rt.receive()
+
+    async def frames(self) -> AsyncIterator[tuple[In[Any], Frame]]:
+        """Run style: iterate ``(port, frame)`` pairs until every input has ended."""
+        while (item := await self._rt.receive()) is not None:
+            yield item
+
+    def interrupt(self, reason: str = "", *, scope: list[str] | None = None) -> int:
+        """Cut off the current turn downstream of this node (or in the named ``scope`` nodes).
+
+        Queued frames of older epochs are dropped on every edge in scope and the in-flight
+        work of every node in scope is cancelled. Returns the new epoch.
+        """
+        return self._rt.interrupt(reason, scope)
+
+    # ------------------------------------------------------------------ hooks
+
+    async def setup(self) -> None:
+        """Prepare once before the graph starts: load models, open devices."""
+
+    async def run(self) -> None:
+        """Run style entry point. The default dispatches frames to ``on_<port>`` handlers."""
+        raise NotImplementedError  # the runner supplies the handler loop
+
+    async def on_event(self, event: Event) -> None:
+        """Handle a control event. By default it is forwarded to every output."""
+        if self.forward_events:
+            await self.send_event(event)
+
+    async def on_interrupt(self, event: Any) -> None:
+        """Called after an interrupt cancelled this node's in-flight work."""
+
+    async def on_end_of_stream(self) -> None:
+        """Called once every input has ended, before end of stream goes downstream."""
+
+    async def close(self) -> None:
+        """Release resources when the run is over (also after errors)."""
