@@ -39,6 +39,8 @@ from ._node import NodeRuntime as NodeRuntime
 from ._ports import In as In
 from ._ports import Out as Out
 from ._ports import Port as Port
+from ._serialize import graph_from_dict as graph_from_dict
+from ._serialize import graph_to_dict as graph_to_dict
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -80,4 +82,6 @@ __all__ = [
     "ToolResult",
     "Transcript",
     "VoicegraphError",
+    "graph_from_dict",
+    "graph_to_dict",
 ]

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -299,6 +299,47 @@ class Graph:
                 feedback=e.feedback,
             )
         return g
+
+    # ------------------------------------------------------------------ serialization
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the graph as plain data (node types, configs, edges); see ``graph_to_dict``."""
+        from ._serialize import graph_to_dict
+
+        return graph_to_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """Return the graph as JSON text that :meth:`from_json` reads back exactly."""
+        from ._serialize import _dump
+
+        return _dump(self, "json", indent)
+
+    def to_yaml(self) -> str:
+        """Return the graph as YAML text that :meth:`from_yaml` reads back exactly."""
+        from ._serialize import _dump
+
+        return _dump(self, "yaml")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Graph:
+        """Build a graph from :meth:`to_dict` data; raises one GraphError listing every problem."""
+        from ._serialize import graph_from_dict
+
+        return graph_from_dict(data)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Graph:
+        """Build a graph from :meth:`to_json` text; raises one GraphError listing every problem."""
+        from ._serialize import _load
+
+        return _load(text, "json")
+
+    @classmethod
+    def from_yaml(cls, text: str | bytes) -> Graph:
+        """Build a graph from :meth:`to_yaml` text; raises one GraphError listing every problem."""
+        from ._serialize import _load
+
+        return _load(text, "yaml")
 
     # ------------------------------------------------------------------ validation
 
