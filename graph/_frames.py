@@ -76,6 +76,11 @@ class AudioFrame(Frame):
 
     def __post_init__(self) -> None:
         pcm = self.pcm
+        if not isinstance(pcm, np.ndarray):
+            raise TypeError(
+                "AudioFrame.pcm must be an int16 numpy array shaped (samples, channels); "
+                f"got {type(pcm).__name__}"
+            )
         if pcm.dtype != np.int16 or pcm.ndim != 2:
             raise TypeError(
                 "AudioFrame.pcm must be an int16 array shaped (samples, channels); "

@@ -462,26 +462,7 @@ def _connect_operands(left: Any, right: Any) -> Any:
     rnode: Node | Graph = right.node if isinstance(right, Port) else right
     if not isinstance(lnode, Node | Graph) or not isinstance(rnode, Node | Graph):
         return NotImplemented
-    lg, rg = _operand_graph(lnode), _operand_graph(rnode)
-    graph: Graph | None
-    if lg is None and rg is None:
-        graph = _current_graph.get()
-        if graph is None:
-            raise GraphError(
-                f"cannot connect {left!r} >> {right!r}: neither is in a graph; use g.add(...) "
-                "first or build inside `with Graph() as g:`"
-            )
-        graph.add(lnode)
-        graph.add(rnode)
-    elif lg is None or rg is None:
-        graph = lg or rg
-        assert graph is not None
-        graph.add(rnode if lg is not None else lnode)
-    else:
-        right_chain = _ancestors(rg)
-        graph = next((g for g in _ancestors(lg) if g in right_chain), None)
-        if graph is None:
-            raise GraphError(f"cannot connect {left!r} >> {right!r}: they are in unrelated graphs")
+    # match ports before adding anything, so a failed `>>` leaves the graph unchanged
     outs = [left] if isinstance(left, Out) else list(lnode.outputs.values())
     ins = [right] if isinstance(right, In) else list(rnode.inputs.values())
     pairs = [(o, i) for o in outs for i in ins if i.accepts(o.types)]
@@ -492,6 +473,28 @@ def _connect_operands(left: Any, right: Any) -> Any:
             f"{len(pairs)} ({options}); outputs {type_label(tuple(t for o in outs for t in o.types)) or '-'}, "
             "use g.connect(a.port, b.port) to choose"
         )
+    lg, rg = _operand_graph(lnode), _operand_graph(rnode)
+    current = _current_graph.get()
+    graph: Graph | None
+    if lg is None and rg is None:
+        graph = current
+        if graph is None:
+            raise GraphError(
+                f"cannot connect {left!r} >> {right!r}: neither is in a graph; use g.add(...) "
+                "first or build inside `with Graph() as g:`"
+            )
+        graph.add(lnode)
+        graph.add(rnode)
+    elif lg is None or rg is None:
+        owned = lg or rg
+        assert owned is not None
+        # inside `with g:`, a new node joins g even when the other end is inside a subgraph of g
+        graph = current if current is not None and current in _ancestors(owned) else owned
+        graph.add(rnode if lg is not None else lnode)
+    else:
+        right_chain = _ancestors(rg)
+        graph = next((g for g in _ancestors(lg) if g in right_chain), None)
+        if graph is None:
+            raise GraphError(f"cannot connect {left!r} >> {right!r}: they are in unrelated graphs")
     graph.connect(*pairs[0])
     return rnode
-
