@@ -1,0 +1,33 @@
+"""How a pipeline *runs*: scheduler, bounded edges, interrupts, clocks, supervision, metrics, traces."""
+
+from ._clock import RealClock as RealClock
+from ._clock import VirtualClock as VirtualClock
+from ._codec import decode_item as decode_item
+from ._codec import encode_item as encode_item
+from ._edge import CONTROL_CAPACITY as CONTROL_CAPACITY
+from ._metrics import EdgeStats as EdgeStats
+from ._metrics import NodeStats as NodeStats
+from ._metrics import RunMetrics as RunMetrics
+from ._runner import Runner as Runner
+from ._runner import run as run
+from ._runner import run_sync as run_sync
+from ._trace import Trace as Trace
+from ._trace import load_trace as load_trace
+from ._trace import replay_plan as replay_plan
+
+__all__ = [
+    "CONTROL_CAPACITY",
+    "EdgeStats",
+    "NodeStats",
+    "RealClock",
+    "RunMetrics",
+    "Runner",
+    "Trace",
+    "VirtualClock",
+    "decode_item",
+    "encode_item",
+    "load_trace",
+    "replay_plan",
+    "run",
+    "run_sync",
+]

@@ -1,0 +1,313 @@
+"""One node's task: its inbox, handler loop or ``run()``, interrupts and supervision.
+
+A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``emit``,
+``send_event``, ``receive``, ``interrupt``, ``clock`` and ``epoch`` are implemented here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from voicegraph.graph import (
+    UNSTAMPED,
+    EndOfStream,
+    Event,
+    Frame,
+    In,
+    Interrupt,
+    Node,
+    NodeError,
+    NodeFailed,
+    Out,
+    Supervision,
+    VoicegraphError,
+)
+
+from ._edge import EOS, EdgeQueue, Inbox
+from ._metrics import NodeStats
+
+if TYPE_CHECKING:
+    from voicegraph.graph import Clock
+
+    from ._runner import Runner
+
+__all__ = ["NodeDriver"]
+
+_FAIL = Supervision()
+
+
+def describe(frame: object) -> str:
+    """A short description of a frame for error messages."""
+    if isinstance(frame, Frame):
+        fields = []
+        for f in dataclasses.fields(frame):
+            if f.name == "epoch":
+                continue
+            value = getattr(frame, f.name)
+            text = f"array{getattr(value, 'shape', '')}" if hasattr(value, "shape") else repr(value)
+            fields.append(f"{f.name}={text[:40]}")
+        return f"{type(frame).__name__}({', '.join(fields)}, epoch={frame.epoch})"
+    return repr(frame)[:80]
+
+
+class NodeDriver:
+    """Runs one node: dispatches its input, carries its epoch, applies its supervision."""
+
+    def __init__(self, runner: Runner, node: Node, path: str) -> None:
+        self.runner = runner
+        self.clock: Clock = runner.clock
+        self.path = path
+        self.primary = node
+        self.node = node
+        self.epoch = 0
+        self.inbox = Inbox()
+        self.outs: dict[Out[Any], list[EdgeQueue]] = {}
+        self.stats = NodeStats()
+        self.open_inputs = 0
+        self.finished = False
+        self.replay: list[tuple[float, str, Any]] | None = None
+        self._scope: anyio.CancelScope | None = None
+        self._pending: list[Interrupt] = []
+        self._current: tuple[EdgeQueue, Frame] | None = None
+        self._in_ports: dict[str, In[Any]] = {}
+        self._bind(node)
+
+    # ------------------------------------------------------------------ wiring
+
+    def _bind(self, node: Node) -> None:
+        """Attach ``node`` to this driver (again after a fallback swap)."""
+        old_outs = {port.name: edges for port, edges in self.outs.items()}
+        self.node = node
+        node._rt = self
+        self.outs = {port: old_outs.get(name, []) for name, port in node.outputs.items()}
+        self._in_ports = dict(node.inputs)
+        for edge in self.inbox.edges:
+            port = self._in_ports.get(edge.dst.name)
+            edge.handler = node.handler_for(port) if port is not None else None
+
+    def add_output(self, edge: EdgeQueue) -> None:
+        """Register an edge leaving this node."""
+        self.outs[edge.spec.src].append(edge)
+
+    # ------------------------------------------------------------------ NodeRuntime
+
+    async def emit(self, port: Out[Any], frame: Frame) -> None:
+        """Stamp ``frame`` with this node's epoch and put it on every edge of ``port``."""
+        try:
+            edges = self.outs[port]
+        except KeyError:
+            raise VoicegraphError(
+                f"node {self.path!r} emitted on {port!r}, which is not one of its outputs "
+                f"({', '.join(p.name for p in self.outs) or 'none'})"
+            ) from None
+        epoch = self.epoch
+        if frame.epoch != epoch:
+            if frame.epoch == UNSTAMPED:
+                object.__setattr__(frame, "epoch", epoch)
+            else:  # never mutate a frame another node may hold
+                frame = dataclasses.replace(frame, epoch=epoch)
+        self.stats.frames_out += 1
+        for edge in edges:
+            await edge.put(frame)
+
+    async def send_event(self, event: Event, port: Out[Any] | None) -> None:
+        """Put a control event on the priority lane of ``port``'s edges (or all outputs)."""
+        if isinstance(event, EndOfStream | Interrupt):
+            raise VoicegraphError(
+                f"node {self.path!r}: {type(event).__name__} is sent by the runner; return from "
+                "run() to end the stream, or call self.interrupt() to interrupt"
+            )
+        edges = self.outs.get(port, []) if port is not None else [e for es in self.outs.values() for e in es]
+        for edge in edges:
+            if edge.trace is not None:
+                edge.trace.record_event(edge, event)
+            await edge.inbox.put_control(edge, event)
+
+    async def receive(self) -> tuple[In[Any], Frame] | None:
+        """Next ``(port, frame)`` for run-style nodes; control events are handled on the way."""
+        inbox = self.inbox
+        while True:
+            if inbox.control:
+                await self._handle_control(*inbox.pop_control())
+                continue
+            if inbox.data:
+                edge, frame = inbox.data.popleft()
+                if frame is EOS:
+                    self.open_inputs -= 1
+                    continue
+                edge.take()
+                self.stats.frames_in += 1
+                return self._in_ports[edge.dst.name], frame
+            if self.open_inputs <= 0:
+                return None
+            await inbox.wait()
+
+    def interrupt(self, reason: str, scope: list[str] | None) -> int:
+        """Interrupt everything downstream of this node (see :meth:`Runner.interrupt`)."""
+        return self.runner.interrupt(self.path, reason, scope=scope)
+
+    # ------------------------------------------------------------------ running
+
+    async def drive(self) -> None:
+        """The node's task: run until its input ends, then send end of stream downstream."""
+        try:
+            while True:
+                try:
+                    if await self._activity():
+                        break
+                except Exception as exc:
+                    await self._supervise(exc)
+        finally:
+            self.finished = True
+            for edge in self.inbox.edges:  # nobody reads these any more: release senders
+                edge.close()
+        for edges in self.outs.values():
+            for edge in edges:
+                edge.put_eos()
+
+    async def _activity(self) -> bool:
+        """Run handlers or ``run()`` once. False if an interrupt cancelled it."""
+        node = self.node
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self.replay is not None:
+                await self._replay()
+            elif node.has_run():
+                await node.run()
+            else:
+                await self._handler_loop()
+                self._current = None
+                await node.on_end_of_stream()
+            self._scope = None
+            return True
+        self._scope = None
+        self._current = None
+        while self._pending:
+            event = self._pending.pop(0)
+            self.stats.interrupts += 1
+            await node.on_interrupt(event)
+        return False
+
+    async def _handler_loop(self) -> None:
+        inbox = self.inbox
+        data = inbox.data
+        stats = self.stats
+        while True:
+            if inbox.control:
+                await self._handle_control(*inbox.pop_control())
+                continue
+            if data:
+                edge, frame = data.popleft()
+                if frame is EOS:
+                    self.open_inputs -= 1
+                    continue
+                edge.take()
+                self._current = (edge, frame)
+                t0 = perf_counter()
+                await edge.handler(frame)  # type: ignore[misc]
+                dt = perf_counter() - t0
+                stats.busy += dt
+                stats.frames_in += 1
+                if dt > stats.max_handle:
+                    stats.max_handle = dt
+                continue
+            if self.open_inputs <= 0:
+                return
+            await inbox.wait()
+
+    async def _handle_control(self, edge: EdgeQueue | None, event: Event) -> None:
+        self.stats.events += 1
+        if isinstance(event, Interrupt):
+            self.stats.interrupts += 1
+            await self.node.on_interrupt(event)
+        else:
+            await self.node.on_event(event)
+
+    async def _replay(self) -> None:
+        """Emit recorded frames and events at their recorded times instead of running."""
+        assert self.replay is not None
+        ports = {p.name: p for p in self.outs}
+        for t, port_name, item in self.replay:
+            await self.clock.sleep_until(t)
+            port = ports[port_name]
+            if isinstance(item, Event):
+                await self.send_event(item, port)
+            else:
+                await self.emit(port, item)
+
+    # ------------------------------------------------------------------ interrupts
+
+    def deliver_interrupt(self, event: Interrupt) -> None:
+        """Move to the new epoch and cancel in-flight work (runs in the interrupter's task)."""
+        if event.epoch > self.epoch:
+            self.epoch = event.epoch
+        if self.finished:
+            return
+        node = self.node
+        if node.has_run() and not node.restart_on_interrupt:
+            self.inbox.control.appendleft((None, event))
+            self.inbox.wake()
+            return
+        self._pending.append(event)
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # ------------------------------------------------------------------ supervision
+
+    async def _supervise(self, exc: Exception) -> None:
+        """Apply the node's supervision policy to ``exc``; raise NodeError to fail the run."""
+        self.stats.failures += 1
+        current, self._current = self._current, None
+        port = current[0].dst.name if current else None
+        frame = describe(current[1]) if current else None
+        error = NodeError(self.path, exc, port=port, frame=frame)
+        sup = self.primary._supervision or _FAIL
+        attempt = self.stats.failures
+        self.runner.record_failure(
+            NodeFailed(self.path, f"{type(exc).__name__}: {exc}", sup.policy, attempt)
+        )
+        if sup.policy == "fail":
+            raise error from exc
+        if sup.policy == "restart":
+            if self.stats.restarts >= sup.max_restarts:
+                raise error from exc
+            delay = min(sup.backoff * math.pow(2, self.stats.restarts), sup.backoff_max)
+            self.stats.restarts += 1
+            await _quietly(self.node.close)
+            await self.clock.sleep(delay)
+            await self._setup_or_fail(self.node)
+        else:  # fallback
+            alternate = sup.fallback
+            if alternate is None or self.node is alternate:
+                raise error from exc
+            await _quietly(self.node.close)
+            alternate.name = f"{self.primary.name}~fallback"
+            self._bind(alternate)
+            await self._setup_or_fail(alternate)
+        if current is not None:  # hand the failed frame to the restarted/alternate node
+            edge, item = current
+            self.inbox.data.appendleft((edge, item))
+            edge.depth += 1
+
+    async def _setup_or_fail(self, node: Node) -> None:
+        try:
+            await node.setup()
+        except Exception as exc:
+            raise NodeError(self.path, exc, port=None, frame=None) from exc
+
+    def snapshot(self) -> NodeStats:
+        """A copy of this node's counters."""
+        return dataclasses.replace(self.stats)
+
+
+async def _quietly(func: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await func()
+    except Exception:  # closing a failed node must not hide the original error
+        pass
