@@ -1,4 +1,16 @@
-"""voicegraph: realtime voice AI agents as typed dataflow graphs."""
+"""voicegraph: realtime voice AI agents as typed dataflow graphs.
+
+Build a graph of typed nodes, check it, run it with bounded edges and interrupts::
+
+    import voicegraph as vg
+
+    with vg.Graph() as g:
+        source >> stage >> sink
+    metrics = vg.run_sync(g)
+
+Subpackages: ``voicegraph.graph`` (what a pipeline is), ``voicegraph.runner`` (how it runs),
+``voicegraph.nodes`` (the stages), ``voicegraph.viz`` (seeing it).
+"""
 
 import os as _os
 
@@ -6,3 +18,104 @@ import os as _os
 # installed package; let the sibling root folders (graph/, runner/, ...) resolve as subpackages.
 if not _os.path.isdir(_os.path.join(__path__[0], "graph")):
     __path__.append(_os.path.dirname(__path__[0]))
+
+from voicegraph.graph import DEFAULT_CAPACITY as DEFAULT_CAPACITY
+from voicegraph.graph import UNSTAMPED as UNSTAMPED
+from voicegraph.graph import AudioFrame as AudioFrame
+from voicegraph.graph import Clock as Clock
+from voicegraph.graph import ConfigError as ConfigError
+from voicegraph.graph import DeadlockError as DeadlockError
+from voicegraph.graph import Edge as Edge
+from voicegraph.graph import EndOfStream as EndOfStream
+from voicegraph.graph import Event as Event
+from voicegraph.graph import Flush as Flush
+from voicegraph.graph import Frame as Frame
+from voicegraph.graph import Graph as Graph
+from voicegraph.graph import GraphError as GraphError
+from voicegraph.graph import In as In
+from voicegraph.graph import InputError as InputError
+from voicegraph.graph import Interrupt as Interrupt
+from voicegraph.graph import LLMText as LLMText
+from voicegraph.graph import MissingDependencyError as MissingDependencyError
+from voicegraph.graph import Node as Node
+from voicegraph.graph import NodeConfig as NodeConfig
+from voicegraph.graph import NodeError as NodeError
+from voicegraph.graph import NodeFailed as NodeFailed
+from voicegraph.graph import Out as Out
+from voicegraph.graph import PlayoutMark as PlayoutMark
+from voicegraph.graph import Policy as Policy
+from voicegraph.graph import Port as Port
+from voicegraph.graph import ProviderError as ProviderError
+from voicegraph.graph import ProviderTimeoutError as ProviderTimeoutError
+from voicegraph.graph import RunnerError as RunnerError
+from voicegraph.graph import SpeechStarted as SpeechStarted
+from voicegraph.graph import SpeechStopped as SpeechStopped
+from voicegraph.graph import Supervision as Supervision
+from voicegraph.graph import TextFrame as TextFrame
+from voicegraph.graph import ToolCall as ToolCall
+from voicegraph.graph import ToolResult as ToolResult
+from voicegraph.graph import Transcript as Transcript
+from voicegraph.graph import VoicegraphError as VoicegraphError
+from voicegraph.runner import EdgeStats as EdgeStats
+from voicegraph.runner import NodeStats as NodeStats
+from voicegraph.runner import RealClock as RealClock
+from voicegraph.runner import RunMetrics as RunMetrics
+from voicegraph.runner import Runner as Runner
+from voicegraph.runner import Trace as Trace
+from voicegraph.runner import VirtualClock as VirtualClock
+from voicegraph.runner import load_trace as load_trace
+from voicegraph.runner import run as run
+from voicegraph.runner import run_sync as run_sync
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AudioFrame",
+    "Clock",
+    "ConfigError",
+    "DEFAULT_CAPACITY",
+    "DeadlockError",
+    "Edge",
+    "EdgeStats",
+    "EndOfStream",
+    "Event",
+    "Flush",
+    "Frame",
+    "Graph",
+    "GraphError",
+    "In",
+    "InputError",
+    "Interrupt",
+    "LLMText",
+    "MissingDependencyError",
+    "Node",
+    "NodeConfig",
+    "NodeError",
+    "NodeFailed",
+    "NodeStats",
+    "Out",
+    "PlayoutMark",
+    "Policy",
+    "Port",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RealClock",
+    "RunMetrics",
+    "Runner",
+    "RunnerError",
+    "SpeechStarted",
+    "SpeechStopped",
+    "Supervision",
+    "TextFrame",
+    "ToolCall",
+    "ToolResult",
+    "Trace",
+    "Transcript",
+    "UNSTAMPED",
+    "VirtualClock",
+    "VoicegraphError",
+    "__version__",
+    "load_trace",
+    "run",
+    "run_sync",
+]
