@@ -1,0 +1,88 @@
+"""Packaging: every subpackage is listed for the wheel, and the public API changes deliberately."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import voicegraph
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PUBLIC_API = [
+    "AudioFrame",
+    "Clock",
+    "ConfigError",
+    "DEFAULT_CAPACITY",
+    "DeadlockError",
+    "Edge",
+    "EdgeStats",
+    "EndOfStream",
+    "Event",
+    "Flush",
+    "Frame",
+    "Graph",
+    "GraphError",
+    "In",
+    "InputError",
+    "Interrupt",
+    "LLMText",
+    "MissingDependencyError",
+    "Node",
+    "NodeConfig",
+    "NodeError",
+    "NodeFailed",
+    "NodeStats",
+    "Out",
+    "PlayoutMark",
+    "Policy",
+    "Port",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "RealClock",
+    "RunMetrics",
+    "Runner",
+    "RunnerError",
+    "SpeechStarted",
+    "SpeechStopped",
+    "Supervision",
+    "TextFrame",
+    "ToolCall",
+    "ToolResult",
+    "Trace",
+    "Transcript",
+    "UNSTAMPED",
+    "VirtualClock",
+    "VoicegraphError",
+    "__version__",
+    "load_trace",
+    "run",
+    "run_sync",
+]
+
+
+def test_every_subpackage_is_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    folders = config["package-dir"]
+    found = set()
+    for package, folder in folders.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(ROOT / folder)
+            found.add(".".join([package, *rel.parts]))
+    assert found == listed, f"add these to [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+def test_facade_only_holds_the_facade() -> None:
+    assert sorted(p.name for p in (ROOT / "voicegraph").glob("*.py")) == [
+        "__init__.py",
+        "__main__.py",
+        "cli.py",
+    ]
+
+
+def test_public_api_snapshot() -> None:
+    assert voicegraph.__all__ == sorted(voicegraph.__all__)
+    for name in voicegraph.__all__:
+        assert hasattr(voicegraph, name), name
+    assert voicegraph.__all__ == PUBLIC_API, "update PUBLIC_API deliberately when the API changes"

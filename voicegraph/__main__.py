@@ -1,0 +1,5 @@
+"""``python -m voicegraph`` runs the command line."""
+
+from voicegraph.cli import app
+
+app()
