@@ -1,4 +1,4 @@
-"""The :class:`Clock` protocol nodes use for time (implementations live in ``voicegraph.runner``)."""
+"""The :class:`Clock` protocol that nodes use for time (implementations: ``voicegraph.runner``)."""
 
 from __future__ import annotations
 

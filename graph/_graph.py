@@ -104,7 +104,13 @@ class Graph:
 
     # ------------------------------------------------------------------ building
 
-    def add(self, item: Node | Graph, name: str | None = None, *, on_error: Supervision | str | None = None) -> Any:
+    def add(
+        self,
+        item: Node | Graph,
+        name: str | None = None,
+        *,
+        on_error: Supervision | str | None = None,
+    ) -> Any:
         """Add a node (or a subgraph) under ``name`` and return it.
 
         Args:
@@ -244,16 +250,14 @@ class Graph:
         return isinstance(item, Node | Graph) and self._contains(item)
 
     def __repr__(self) -> str:
-        return f"<Graph {self.name or '(root)'}: {len(self._members)} members, {len(self._edges)} edges>"
+        name = self.name or "(root)"
+        return f"<Graph {name}: {len(self._members)} members, {len(self._edges)} edges>"
 
     def _graph_owner(self) -> Graph | None:
         return self._parent
 
     def _contains(self, node: object) -> bool:
-        for m in self._members:
-            if m is node or (isinstance(m, Graph) and m._contains(node)):
-                return True
-        return False
+        return any(m is node or (isinstance(m, Graph) and m._contains(node)) for m in self._members)
 
     def iter_nodes(self) -> Iterator[Node]:
         """Every node, subgraphs expanded, in insertion order."""
@@ -385,7 +389,8 @@ class Graph:
         for m in self._members:
             if m.name in seen:
                 problems.append(
-                    f"duplicate name {m.name!r} in graph {self.path or '(root)'!r}; names must be unique"
+                    f"duplicate name {m.name!r} in graph {self.path or '(root)'!r}; "
+                    "names must be unique"
                 )
             seen.add(m.name)
             if isinstance(m, Graph):
@@ -394,7 +399,9 @@ class Graph:
     def _edge_problems(self, e: Edge) -> list[str]:
         problems: list[str] = []
         if not isinstance(e.src, Out) or not isinstance(e.dst, In):
-            return [f"connect(src, dst) needs an Out port then an In port; got {e.src!r}, {e.dst!r}"]
+            return [
+                f"connect(src, dst) needs an Out port then an In port; got {e.src!r}, {e.dst!r}"
+            ]
         label = e.label
         if e.policy not in POLICIES:
             problems.append(f"edge {label}: unknown policy {e.policy!r}; use one of {POLICIES}")
@@ -403,7 +410,8 @@ class Graph:
         for port in (e.src, e.dst):
             if not self._contains(port.node):
                 problems.append(
-                    f"edge {label}: node {port.node!r} is not in this graph; add it with Graph.add first"
+                    f"edge {label}: node {port.node!r} is not in this graph; "
+                    "add it with Graph.add first"
                 )
         if not e.dst.accepts(e.src.types):
             problems.append(
@@ -468,9 +476,10 @@ def _connect_operands(left: Any, right: Any) -> Any:
     pairs = [(o, i) for o in outs for i in ins if i.accepts(o.types)]
     if len(pairs) != 1:
         options = ", ".join(f"{o.name}->{i.name}" for o, i in pairs) or "none"
+        produced = type_label(tuple(t for o in outs for t in o.types))
         raise GraphError(
             f"{left!r} >> {right!r} needs exactly one matching port pair, found "
-            f"{len(pairs)} ({options}); outputs {type_label(tuple(t for o in outs for t in o.types)) or '-'}, "
+            f"{len(pairs)} ({options}); outputs {produced or '-'}, "
             "use g.connect(a.port, b.port) to choose"
         )
     lg, rg = _operand_graph(lnode), _operand_graph(rnode)

@@ -27,6 +27,7 @@ survives). Set ``restart_on_interrupt = False`` to keep ``run()`` going and hand
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 import typing
@@ -127,7 +128,7 @@ class Node:
     def _collect_ports(cls) -> dict[str, tuple[Port[Any], tuple[type[Frame], ...]]]:
         specs: dict[str, tuple[Port[Any], tuple[type[Frame], ...]]] = {}
         for klass in reversed(cls.__mro__):
-            for attr, hint in klass.__dict__.get("__annotations__", {}).items():
+            for attr, hint in inspect.get_annotations(klass).items():
                 hint = _resolve_port_hint(klass, hint)
                 origin = typing.get_origin(hint)
                 if not (isinstance(origin, type) and issubclass(origin, Port)):
@@ -158,7 +159,8 @@ class Node:
             raise ConfigError(f"invalid settings for {cls.__name__}: {exc}") from None
         if not isinstance(self.config, cls.Config):
             raise ConfigError(
-                f"{cls.__name__} expects a {cls.Config.__qualname__}, got {type(self.config).__name__}"
+                f"{cls.__name__} expects a {cls.Config.__qualname__}, "
+                f"got {type(self.config).__name__}"
             )
         self.name = ""
         self._graph = None

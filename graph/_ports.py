@@ -34,7 +34,9 @@ def frame_types(annotation: Any) -> tuple[type[Frame], ...]:
         return tuple(out)
     if isinstance(annotation, type) and issubclass(annotation, Frame):
         return (annotation,)
-    raise TypeError(f"a port's type must be a Frame subclass (or a union of them), not {annotation!r}")
+    raise TypeError(
+        f"a port's type must be a Frame subclass (or a union of them), not {annotation!r}"
+    )
 
 
 def type_label(types_: tuple[type[Frame], ...]) -> str:

@@ -1,4 +1,4 @@
-"""How a pipeline *runs*: scheduler, bounded edges, interrupts, clocks, supervision, metrics, traces."""
+"""How a pipeline *runs*: bounded edges, interrupts, clocks, supervision, metrics, traces."""
 
 from ._clock import RealClock as RealClock
 from ._clock import VirtualClock as VirtualClock

@@ -65,7 +65,9 @@ class VirtualClock:
             to raise :class:`~voicegraph.graph.DeadlockError`.
     """
 
-    def __init__(self, start: float = 0.0, *, on_deadlock: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, start: float = 0.0, *, on_deadlock: Callable[[], None] | None = None
+    ) -> None:
         self._now = float(start)
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()

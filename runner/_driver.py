@@ -6,6 +6,7 @@ A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``e
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Awaitable, Callable
@@ -123,7 +124,11 @@ class NodeDriver:
                 f"node {self.path!r}: {type(event).__name__} is sent by the runner; return from "
                 "run() to end the stream, or call self.interrupt() to interrupt"
             )
-        edges = self.outs.get(port, []) if port is not None else [e for es in self.outs.values() for e in es]
+        edges = (
+            self.outs.get(port, [])
+            if port is not None
+            else [e for es in self.outs.values() for e in es]
+        )
         for edge in edges:
             if edge.trace is not None:
                 edge.trace.record_event(edge, event)
@@ -307,7 +312,5 @@ class NodeDriver:
 
 
 async def _quietly(func: Callable[[], Awaitable[None]]) -> None:
-    try:
+    with contextlib.suppress(Exception):  # closing a failed node must not hide the error
         await func()
-    except Exception:  # closing a failed node must not hide the original error
-        pass

@@ -106,14 +106,18 @@ class Runner:
             raise GraphError(problems)
         for path, source in (replay or {}).items():
             if path not in self.drivers:
-                raise RunnerError(f"cannot replay {path!r}: no such node ({', '.join(self.drivers)})")
+                raise RunnerError(
+                    f"cannot replay {path!r}: no such node ({', '.join(self.drivers)})"
+                )
             self.drivers[path].replay = replay_plan(load_trace(source), path)
         self._children: dict[str, list[str]] = {p: [] for p in self.drivers}
         for spec in flat.edges:
             if not spec.feedback:
                 assert spec.src.node is not None and spec.dst.node is not None
                 self._children[spec.src.node.path].append(spec.dst.node.path)
-        self._scopes: dict[tuple[str, tuple[str, ...] | None], tuple[list[NodeDriver], list[EdgeQueue]]] = {}
+        self._scopes: dict[
+            tuple[str, tuple[str, ...] | None], tuple[list[NodeDriver], list[EdgeQueue]]
+        ] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -139,7 +143,11 @@ class Runner:
         self._stack = stack
         try:
             clock = self.clock
-            if isinstance(clock, VirtualClock) and self._detect_deadlock and clock.on_deadlock is None:
+            if (
+                isinstance(clock, VirtualClock)
+                and self._detect_deadlock
+                and clock.on_deadlock is None
+            ):
                 clock.on_deadlock = self._deadlock
                 stack.callback(setattr, clock, "on_deadlock", None)
             await stack.enter_async_context(clock.running())  # type: ignore[attr-defined]
@@ -239,13 +247,16 @@ class Runner:
             state = f"blocked sending on {', '.join(blocked)}" if blocked else "waiting for input"
             waiting.append(f"{path} ({state})")
         raise DeadlockError(
-            "every node is blocked and no timer is pending: " + "; ".join(waiting)
+            "every node is blocked and no timer is pending: "
+            + "; ".join(waiting)
             + ". Check for cycles whose edges are all full, or a run() that never returns."
         )
 
     # ------------------------------------------------------------------ interrupts
 
-    def interrupt(self, origin: str | Node, reason: str = "", *, scope: list[str] | None = None) -> int:
+    def interrupt(
+        self, origin: str | Node, reason: str = "", *, scope: list[str] | None = None
+    ) -> int:
         """Interrupt everything downstream of ``origin`` (or the nodes named in ``scope``).
 
         Every edge in scope moves to a new epoch and drops queued frames of older epochs,
@@ -270,7 +281,9 @@ class Runner:
             driver.deliver_interrupt(event)
         return epoch
 
-    def _scope(self, origin: str, named: list[str] | None) -> tuple[list[NodeDriver], list[EdgeQueue]]:
+    def _scope(
+        self, origin: str, named: list[str] | None
+    ) -> tuple[list[NodeDriver], list[EdgeQueue]]:
         key = (origin, tuple(named) if named is not None else None)
         cached = self._scopes.get(key)
         if cached is not None:
@@ -360,7 +373,9 @@ def _unwrap(group: BaseExceptionGroup) -> BaseException:
     return leaves[0] if len(leaves) == 1 else group
 
 
-async def run(graph: Graph, *, clock: Clock | None = None, trace: Trace | None = None) -> RunMetrics:
+async def run(
+    graph: Graph, *, clock: Clock | None = None, trace: Trace | None = None
+) -> RunMetrics:
     """Run ``graph`` to completion and return its metrics (see :class:`Runner`)."""
     return await Runner(graph, clock=clock, trace=trace).run()
 

@@ -6,6 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+
 from voicegraph.graph import (
     UNSTAMPED,
     AudioFrame,

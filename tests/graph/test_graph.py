@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 import pytest
+
 from voicegraph.graph import (
     DEFAULT_CAPACITY,
     AudioFrame,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import anyio
 import pytest
+
 from voicegraph.graph import (
     ConfigError,
     Graph,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from voicegraph.graph import AudioFrame, Frame, In, Node, Out, TextFrame, Transcript
 from voicegraph.graph._ports import frame_types, type_label
 

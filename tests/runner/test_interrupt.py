@@ -108,7 +108,7 @@ async def test_interrupt_drops_stale_frames_and_cancels_in_flight_work() -> None
 
 
 async def test_runner_interrupt_from_outside_and_named_scope() -> None:
-    g, slow, sink, side = build(at=[])
+    g, slow, _, side = build(at=[])
     async with Runner(g, clock=VirtualClock()) as runner:
         await runner.clock.sleep(0.2)
         assert runner.interrupt("controller", "manual") == 1
