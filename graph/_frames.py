@@ -102,7 +102,7 @@ class AudioFrame(Frame):
     @property
     def duration(self) -> float:
         """Length in seconds."""
-        return self.pcm.shape[0] / self.sample_rate
+        return int(self.pcm.shape[0]) / self.sample_rate
 
     @property
     def end_pts(self) -> float:

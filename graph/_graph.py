@@ -137,7 +137,7 @@ class Graph:
             item._graph = self
             if on_error is not None:
                 item._supervision = (
-                    on_error if isinstance(on_error, Supervision) else Supervision(policy=on_error)  # type: ignore[arg-type]
+                    on_error if isinstance(on_error, Supervision) else Supervision(policy=on_error)
                 )
         else:
             if on_error is not None:
@@ -466,8 +466,8 @@ def _ancestors(g: Graph | None) -> list[Graph]:
 
 def _connect_operands(left: Any, right: Any) -> Any:
     """Implement ``left >> right`` for nodes, subgraphs and ports."""
-    lnode: Node | Graph = left.node if isinstance(left, Port) else left
-    rnode: Node | Graph = right.node if isinstance(right, Port) else right
+    lnode: Any = left.node if isinstance(left, Port) else left
+    rnode: Any = right.node if isinstance(right, Port) else right
     if not isinstance(lnode, Node | Graph) or not isinstance(rnode, Node | Graph):
         return NotImplemented
     # match ports before adding anything, so a failed `>>` leaves the graph unchanged

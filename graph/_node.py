@@ -15,6 +15,9 @@ Two ways to write a node:
 * **run() style** — override ``async def run(self)`` for sources and stateful stages; read
   inputs with ``async for port, frame in self.frames()``.
 
+Settings: declare a nested ``class Config(NodeConfig)`` and annotate ``config: Config`` so
+type checkers know ``self.config``'s fields; ``Upper(threshold=0.5)`` validates them.
+
 Lifecycle: ``setup()`` once before the graph starts (load models here), ``on_interrupt(event)``
 after an :class:`Interrupt` cancelled the node's in-flight work, ``on_end_of_stream()`` when
 every input has ended (flush buffers here), ``close()`` when the run is over.
@@ -165,7 +168,7 @@ class Node:
         self.name = ""
         self._graph = None
         self._supervision = None
-        self._rt: NodeRuntime = _NotRunning(self)  # type: ignore[assignment]
+        self._rt: NodeRuntime = _NotRunning(self)
         for attr, (template, types_) in cls._port_specs.items():
             setattr(self, attr, template._bind(self, attr, types_))
 

@@ -21,6 +21,7 @@ class ToneBursts(Node):
         off: float = 0.2
         realtime: bool = False
 
+    config: Config
     audio: Out[AudioFrame]
 
     async def run(self) -> None:
@@ -55,6 +56,7 @@ class Printer(Node):
     class Config(NodeConfig):
         quiet: bool = False
 
+    config: Config
     text: In[TextFrame]
 
     def __init__(self, **settings: object) -> None:

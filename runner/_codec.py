@@ -56,4 +56,4 @@ def decode_item(data: dict[str, Any]) -> Frame | Event:
     if not (isinstance(obj, type) and issubclass(obj, Frame | Event)):
         raise RunnerError(f"recorded type {data['type']!r} is not a Frame or Event")
     fields = {k: _decode_value(v) for k, v in data["fields"].items()}
-    return obj(**fields)  # type: ignore[no-any-return]
+    return obj(**fields)

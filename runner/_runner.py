@@ -347,9 +347,9 @@ def _fallback_problems(driver: NodeDriver) -> list[str]:
         other = alt.inputs.get(name)
         if other is None or not other.accepts(port.types):
             problems.append(f"fallback for {driver.path!r} lacks a compatible input {name!r}")
-    for name, port in driver.primary.outputs.items():
+    for name, out in driver.primary.outputs.items():
         other_out = alt.outputs.get(name)
-        if other_out is None or not all(issubclass(t, port.types) for t in other_out.types):
+        if other_out is None or not all(issubclass(t, out.types) for t in other_out.types):
             problems.append(f"fallback for {driver.path!r} lacks a compatible output {name!r}")
     return problems
 
