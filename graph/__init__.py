@@ -13,6 +13,7 @@ from ._errors import RunnerError as RunnerError
 from ._errors import VoicegraphError as VoicegraphError
 from ._frames import UNSTAMPED as UNSTAMPED
 from ._frames import AudioFrame as AudioFrame
+from ._frames import Control as Control
 from ._frames import EndOfStream as EndOfStream
 from ._frames import Event as Event
 from ._frames import Flush as Flush
@@ -21,12 +22,16 @@ from ._frames import Interrupt as Interrupt
 from ._frames import LLMText as LLMText
 from ._frames import NodeFailed as NodeFailed
 from ._frames import PlayoutMark as PlayoutMark
+from ._frames import Sentence as Sentence
+from ._frames import SpeechAudio as SpeechAudio
+from ._frames import SpeechSegment as SpeechSegment
 from ._frames import SpeechStarted as SpeechStarted
 from ._frames import SpeechStopped as SpeechStopped
 from ._frames import TextFrame as TextFrame
 from ._frames import ToolCall as ToolCall
 from ._frames import ToolResult as ToolResult
 from ._frames import Transcript as Transcript
+from ._frames import UserTurn as UserTurn
 from ._graph import DEFAULT_CAPACITY as DEFAULT_CAPACITY
 from ._graph import Edge as Edge
 from ._graph import FlatGraph as FlatGraph
@@ -46,6 +51,7 @@ __all__ = [
     "DEFAULT_CAPACITY",
     "UNSTAMPED",
     "AudioFrame",
+    "Control",
     "Clock",
     "ConfigError",
     "DeadlockError",
@@ -74,6 +80,9 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RunnerError",
+    "Sentence",
+    "SpeechAudio",
+    "SpeechSegment",
     "SpeechStarted",
     "SpeechStopped",
     "Supervision",
@@ -81,6 +90,7 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "Transcript",
+    "UserTurn",
     "VoicegraphError",
     "graph_from_dict",
     "graph_to_dict",

@@ -25,6 +25,7 @@ import numpy.typing as npt
 __all__ = [
     "UNSTAMPED",
     "AudioFrame",
+    "Control",
     "EndOfStream",
     "Event",
     "Flush",
@@ -33,12 +34,16 @@ __all__ = [
     "LLMText",
     "NodeFailed",
     "PlayoutMark",
+    "Sentence",
+    "SpeechAudio",
+    "SpeechSegment",
     "SpeechStarted",
     "SpeechStopped",
     "TextFrame",
     "ToolCall",
     "ToolResult",
     "Transcript",
+    "UserTurn",
 ]
 
 UNSTAMPED = -1
@@ -185,6 +190,71 @@ class ToolResult(Frame):
     is_error: bool = False
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class SpeechSegment(AudioFrame):
+    """One utterance found by VAD: its audio (with padding), for speech-to-text.
+
+    ``pts`` is where the segment's audio begins (padding included); ``speech_start`` and
+    ``speech_end`` are the media times VAD detected speech between.
+    """
+
+    speech_start: float = 0.0
+    speech_end: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class UserTurn(Frame):
+    """A completed user turn, decided by the turn detector: what the user said.
+
+    Attributes:
+        text: the user's words for the whole turn.
+        start: media time the user started speaking.
+        end: media time the user stopped speaking.
+        decided: clock time the end of turn was decided (for latency metrics).
+    """
+
+    text: str
+    start: float = 0.0
+    end: float = 0.0
+    decided: float = 0.0
+    language: str = "en"
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence(Frame):
+    """A chunk of reply text ready for TTS (usually one sentence).
+
+    Attributes:
+        text: the text to speak (may be empty on the final marker).
+        final: ``True`` on the last chunk of a reply.
+    """
+
+    text: str
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SpeechAudio(AudioFrame):
+    """Synthesized reply audio, tagged with the text it speaks (so playout maps to words).
+
+    Attributes:
+        text: the sentence this audio speaks.
+        offset: seconds into that sentence's audio where this frame starts.
+        text_duration: total seconds of audio for ``text``.
+        final: ``True`` on the last frame of a reply.
+    """
+
+    text: str = ""
+    offset: float = 0.0
+    text_duration: float = 0.0
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Control(Frame):
+    """The type of ports that carry only control events (e.g. playout marks), no data."""
+
+
 # --------------------------------------------------------------------------- control events
 
 
@@ -235,18 +305,24 @@ class SpeechStopped(Event):
 
 @dataclass(frozen=True, slots=True)
 class PlayoutMark(Event):
-    """What the listener has actually heard.
+    """What the listener has actually heard of the current reply.
+
+    Sent by audio outputs when a reply starts playing (``played == 0``), after each sentence,
+    when it is cut off (``interrupted``) and when it has played completely (``final``).
 
     Attributes:
-        played: seconds of audio played out for the current reply.
-        text: the reply text that was actually played, when known.
+        played: seconds of the reply's audio played out so far.
+        text: the reply text actually played so far (whole sentences, then the estimated
+            words of a sentence cut off midway).
         interrupted: ``True`` if playout stopped because of an interrupt.
+        final: ``True`` once the reply has played completely.
         epoch: the turn generation the played audio belonged to.
     """
 
     played: float
     text: str = ""
     interrupted: bool = False
+    final: bool = False
     epoch: int = 0
 
 

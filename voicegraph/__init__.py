@@ -24,6 +24,7 @@ from voicegraph.graph import UNSTAMPED as UNSTAMPED
 from voicegraph.graph import AudioFrame as AudioFrame
 from voicegraph.graph import Clock as Clock
 from voicegraph.graph import ConfigError as ConfigError
+from voicegraph.graph import Control as Control
 from voicegraph.graph import DeadlockError as DeadlockError
 from voicegraph.graph import Edge as Edge
 from voicegraph.graph import EndOfStream as EndOfStream
@@ -48,6 +49,9 @@ from voicegraph.graph import Port as Port
 from voicegraph.graph import ProviderError as ProviderError
 from voicegraph.graph import ProviderTimeoutError as ProviderTimeoutError
 from voicegraph.graph import RunnerError as RunnerError
+from voicegraph.graph import Sentence as Sentence
+from voicegraph.graph import SpeechAudio as SpeechAudio
+from voicegraph.graph import SpeechSegment as SpeechSegment
 from voicegraph.graph import SpeechStarted as SpeechStarted
 from voicegraph.graph import SpeechStopped as SpeechStopped
 from voicegraph.graph import Supervision as Supervision
@@ -55,6 +59,7 @@ from voicegraph.graph import TextFrame as TextFrame
 from voicegraph.graph import ToolCall as ToolCall
 from voicegraph.graph import ToolResult as ToolResult
 from voicegraph.graph import Transcript as Transcript
+from voicegraph.graph import UserTurn as UserTurn
 from voicegraph.graph import VoicegraphError as VoicegraphError
 from voicegraph.runner import EdgeStats as EdgeStats
 from voicegraph.runner import NodeStats as NodeStats
@@ -73,6 +78,7 @@ __all__ = [
     "AudioFrame",
     "Clock",
     "ConfigError",
+    "Control",
     "DEFAULT_CAPACITY",
     "DeadlockError",
     "Edge",
@@ -103,6 +109,9 @@ __all__ = [
     "RunMetrics",
     "Runner",
     "RunnerError",
+    "Sentence",
+    "SpeechAudio",
+    "SpeechSegment",
     "SpeechStarted",
     "SpeechStopped",
     "Supervision",
@@ -112,6 +121,7 @@ __all__ = [
     "Trace",
     "Transcript",
     "UNSTAMPED",
+    "UserTurn",
     "VirtualClock",
     "VoicegraphError",
     "__version__",
