@@ -1,0 +1,1 @@
+"""Bundled sample audio (WAV) for the main command and the tests."""
