@@ -97,11 +97,11 @@ class ProbeSource(Node):
 
     def __init__(self, frames: Sequence[AudioFrame], probe: LatencyProbe) -> None:
         super().__init__()
-        self.frames = frames
+        self.to_send = frames
         self.probe = probe
 
     async def run(self) -> None:
-        await feed(self.frames, self.probe, partial(self.emit, self.out))
+        await feed(self.to_send, self.probe, partial(self.emit, self.out))
 
 
 class PassThrough(Node):

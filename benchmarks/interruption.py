@@ -91,9 +91,9 @@ class StaleCheckingSink(Node):
 async def _voicegraph(settings: Settings, rng: random.Random) -> Result:
     probe = InterruptProbe()
     sink = StaleCheckingSink(probe)
-    stages: list[Node] = [PassThrough()] + [MarkingPassThrough(probe) for _ in range(SCOPE - 1)]
+    controller = PassThrough()
+    stages: list[Node] = [controller, *(MarkingPassThrough(probe) for _ in range(SCOPE - 1))]
     graph: Graph = build_graph(EndlessSource(probe), sink, stages, settings.capacity)
-    controller = stages[0]
     runner = Runner(graph)
     sink.runner = runner
     gc.collect()
@@ -115,8 +115,8 @@ async def run(settings: Settings) -> list[Row]:
     b = await run_anyio(settings, random.Random(1234))
 
     def row(metric: str, attr: str, q: float, target: str = "") -> Row:
-        values = [percentile(getattr(r, attr), q) * 1e6 for r in (vg, a, b)]
-        return Row(SECTION, metric, "us", *values, target=target)
+        v, x, y = (percentile(getattr(r, attr), q) * 1e6 for r in (vg, a, b))
+        return Row(SECTION, metric, "us", v, x, y, target=target)
 
     med = row("interrupt -> last on_interrupt, median", "latency", 50, "<= 150 us")
     med.verdict = at_most(med.vg or 0.0, 150.0, "us")
