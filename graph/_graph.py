@@ -17,6 +17,7 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import GraphError
+from ._frames import Control
 from ._node import Node
 from ._ports import In, Out, Port, type_label
 
@@ -376,7 +377,7 @@ class Graph:
                             f"input {_port_path(port)} [{port.type_name}] is not connected; "
                             "connect it or declare it In(required=False)"
                         )
-                elif not run_style and node.handler_for(port) is None:
+                elif not run_style and node.handler_for(port) is None and not _events_only(port):
                     problems.append(
                         f"node {node.path!r} has no handler for input {port.name!r}: define "
                         f"async def on_{port.name}(self, frame) or override run()"
@@ -425,6 +426,11 @@ class Graph:
                 f"{e.dst.sample_rate} Hz; insert a Resampler node between them"
             )
         return problems
+
+
+def _events_only(port: Port[Any]) -> bool:
+    """Ports typed ``Control`` carry only control events, so they need no frame handler."""
+    return all(issubclass(t, Control) for t in port.types)
 
 
 def _converter_hint(e: Edge) -> str:

@@ -282,6 +282,15 @@ class Node:
     async def on_interrupt(self, event: Any) -> None:
         """Called after an interrupt cancelled this node's in-flight work."""
 
+    def awaiting_feedback(self) -> bool:
+        """Whether the node still expects frames on a ``feedback=True`` input.
+
+        A node finishes when every non-feedback input has ended and this returns ``False``
+        (e.g. an LLM waiting for tool results returns ``True`` until they are in). Feedback
+        edges never keep a node open by themselves, so cycles can end.
+        """
+        return False
+
     async def on_end_of_stream(self) -> None:
         """Called once every input has ended, before end of stream goes downstream."""
 

@@ -144,12 +144,12 @@ class NodeDriver:
             if inbox.data:
                 edge, frame = inbox.data.popleft()
                 if frame is EOS:
-                    self.open_inputs -= 1
+                    self._input_ended(edge)
                     continue
                 edge.take()
                 self.stats.frames_in += 1
                 return self._in_ports[edge.dst.name], frame
-            if self.open_inputs <= 0:
+            if self.open_inputs <= 0 and not self.node.awaiting_feedback():
                 return None
             await inbox.wait()
 
@@ -210,7 +210,7 @@ class NodeDriver:
             if data:
                 edge, frame = data.popleft()
                 if frame is EOS:
-                    self.open_inputs -= 1
+                    self._input_ended(edge)
                     continue
                 edge.take()
                 self._current = (edge, frame)
@@ -222,9 +222,14 @@ class NodeDriver:
                 if dt > stats.max_handle:
                     stats.max_handle = dt
                 continue
-            if self.open_inputs <= 0:
+            if self.open_inputs <= 0 and not self.node.awaiting_feedback():
                 return
             await inbox.wait()
+
+    def _input_ended(self, edge: EdgeQueue) -> None:
+        """End of stream on ``edge``; feedback edges never keep a node open (see Node)."""
+        if not edge.spec.feedback:
+            self.open_inputs -= 1
 
     async def _handle_control(self, edge: EdgeQueue | None, event: Event) -> None:
         self.stats.events += 1

@@ -96,7 +96,8 @@ class Runner:
             edge = EdgeQueue(spec, dst.inbox, spec.label)
             edge.trace = trace
             src.add_output(edge)
-            dst.open_inputs += 1
+            if not spec.feedback:  # a cycle's feedback edge must not keep its receiver open
+                dst.open_inputs += 1
             self.edges.append(edge)
         problems = []
         for driver in self.drivers.values():

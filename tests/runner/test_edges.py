@@ -154,3 +154,46 @@ def test_runner_rejects_an_invalid_graph() -> None:
     g.add(Collect())
     with pytest.raises(Exception, match="not connected"):
         Runner(g)
+
+
+class Asker(Node):
+    """Forwards questions and counts answers coming back on a feedback edge."""
+
+    questions: In[TextFrame]
+    answers: In[TextFrame] = In(required=False)
+    out: Out[TextFrame]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pending = 0
+        self.answered: list[str] = []
+
+    async def on_questions(self, frame: TextFrame) -> None:
+        self.pending += 1
+        await self.emit(self.out, frame)
+
+    async def on_answers(self, frame: TextFrame) -> None:
+        self.pending -= 1
+        self.answered.append(frame.text)
+
+    def awaiting_feedback(self) -> bool:
+        return self.pending > 0
+
+
+class SlowEcho(Node):
+    inp: In[TextFrame]
+    out: Out[TextFrame]
+
+    async def on_inp(self, frame: TextFrame) -> None:
+        await self.clock.sleep(1.0)
+        await self.emit(self.out, TextFrame(f"re:{frame.text}"))
+
+
+async def test_a_feedback_cycle_ends_after_the_last_answer() -> None:
+    g = Graph()
+    src, asker, echo = g.add(Numbers(count=3)), g.add(Asker()), g.add(SlowEcho())
+    g.connect(src.out, asker.questions)
+    g.connect(asker.out, echo.inp)
+    g.connect(echo.out, asker.answers, feedback=True)
+    await Runner(g, clock=VirtualClock()).run()
+    assert asker.answered == ["re:0", "re:1", "re:2"]

@@ -1,0 +1,209 @@
+"""End-of-turn detection and barge-in: VAD silence + endpointing delays + a text heuristic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import Field
+
+from voicegraph.graph import (
+    AudioFrame,
+    Control,
+    Event,
+    In,
+    Node,
+    NodeConfig,
+    Out,
+    PlayoutMark,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    UserTurn,
+)
+
+from ._heuristic import end_of_turn_probability
+
+__all__ = ["TurnDecision", "TurnDetector"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnDecision:
+    """One end-of-turn decision, kept for metrics and timelines.
+
+    Attributes:
+        text: the committed user text.
+        speech_end: media time the user stopped speaking.
+        decided_at: media time the turn was committed.
+        delay: the endpointing delay that applied (min or max).
+        probability: the end-of-turn probability that chose it.
+    """
+
+    text: str
+    speech_end: float
+    decided_at: float
+    delay: float
+    probability: float
+
+    @property
+    def end_of_utterance_delay(self) -> float:
+        """Seconds from the end of the user's speech to the end-of-turn decision."""
+        return self.decided_at - self.speech_end
+
+
+class TurnDetector(Node):
+    """Decide when the user's turn is over, and cut the agent off when the user barges in.
+
+    Decisions use **media time**: the ``pts`` of the audio frames arriving on ``audio`` (connect
+    the VAD's pass-through output), so a file gives the same decisions every run. The VAD's
+    ``SpeechStarted``/``SpeechStopped`` events arrive on the same edge, final transcripts on
+    ``transcripts``, and the audio output's ``PlayoutMark`` events on ``playout`` (a
+    ``feedback=True`` edge) tell whether the agent is speaking.
+
+    End of turn (LiveKit's endpointing): after the VAD reports the end of speech, wait
+    ``min_endpointing_delay`` — or ``max_endpointing_delay`` when
+    :meth:`end_of_turn_probability` of the transcript is below ``unlikely_threshold`` (a
+    trailing "and", "um", a comma...) — with no new speech, then commit the final transcripts
+    gathered since the last turn as one :class:`UserTurn`. If the transcript is not in yet, the
+    turn commits when it arrives. Override :meth:`end_of_turn_probability` to plug in a model.
+
+    Barge-in: while the agent is speaking, user speech lasting ``min_interruption_duration``
+    (and, if set, ``min_interruption_words`` transcribed words) interrupts everything
+    downstream of this node (LLM, TTS, audio output) via ``self.interrupt("barge-in")``.
+    A user turn that completes while the agent is speaking without having interrupted it
+    (a short backchannel such as "uh-huh") is not answered; it is recorded in ``ignored``.
+    A turn that completes while a reply is still being prepared interrupts that reply first.
+    """
+
+    class Config(NodeConfig):
+        min_endpointing_delay: float = Field(0.5, ge=0.0)
+        max_endpointing_delay: float = Field(3.0, ge=0.0)
+        unlikely_threshold: float = Field(0.15, ge=0.0, le=1.0)
+        allow_interruptions: bool = True
+        min_interruption_duration: float = Field(0.5, ge=0.0)
+        min_interruption_words: int = Field(0, ge=0)
+
+    config: Config
+    audio: In[AudioFrame]
+    transcripts: In[Transcript]
+    playout: In[Control] = In(required=False)
+    turns: Out[UserTurn]
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        self.decisions: list[TurnDecision] = []
+        self.ignored: list[str] = []
+        self.interruptions: list[float] = []
+        self._now = 0.0
+        self._speaking = False
+        self._speech_start = 0.0
+        self._speech_end: float | None = None
+        self._texts: list[str] = []
+        self._turn_start: float | None = None
+        self._agent_speaking = False
+        self._reply_pending = False
+        self._interrupted_this_speech = False
+        self._seen: set[tuple[str, float]] = set()
+
+    # ------------------------------------------------------------------ pluggable decision
+
+    def end_of_turn_probability(self, text: str) -> float:
+        """P(the user has finished) for the text so far; override to plug in a model."""
+        return end_of_turn_probability(text)
+
+    # ------------------------------------------------------------------ inputs
+
+    async def on_audio(self, frame: AudioFrame) -> None:
+        self._now = max(self._now, frame.end_pts)
+        await self._maybe_interrupt()
+        await self._maybe_commit()
+
+    async def on_transcripts(self, frame: Transcript) -> None:
+        if not frame.final or not frame.text.strip():
+            return
+        self._texts.append(frame.text.strip())
+        if self._turn_start is None:
+            self._turn_start = frame.start
+        await self._maybe_interrupt()
+        await self._maybe_commit()
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, SpeechStarted | SpeechStopped):
+            key = (type(event).__name__, event.pts)
+            if key in self._seen:  # the VAD sends its events on both of its outputs
+                return
+            self._seen.add(key)
+            if len(self._seen) > 64:
+                self._seen = {key}
+        if isinstance(event, SpeechStarted):
+            self._speaking = True
+            self._speech_start = event.pts
+            self._interrupted_this_speech = False
+            if self._turn_start is None:
+                self._turn_start = event.pts
+        elif isinstance(event, SpeechStopped):
+            self._speaking = False
+            self._speech_end = event.pts
+            await self._maybe_commit()
+        elif isinstance(event, PlayoutMark):
+            if event.final or event.interrupted:
+                self._agent_speaking = False
+                self._reply_pending = False
+            else:
+                self._agent_speaking = True
+
+    async def on_end_of_stream(self) -> None:
+        """Input ended: commit whatever the user said without waiting any longer."""
+        if self._texts:
+            await self._commit(self._now, 0.0, self.end_of_turn_probability(" ".join(self._texts)))
+
+    # ------------------------------------------------------------------ decisions
+
+    async def _maybe_interrupt(self) -> None:
+        cfg = self.config
+        if not (cfg.allow_interruptions and self._agent_speaking and self._speaking):
+            return
+        if self._interrupted_this_speech:
+            return
+        if self._now - self._speech_start < cfg.min_interruption_duration:
+            return
+        if (
+            cfg.min_interruption_words
+            and len(" ".join(self._texts).split()) < cfg.min_interruption_words
+        ):
+            return
+        self._interrupted_this_speech = True
+        self._agent_speaking = False
+        self._reply_pending = False
+        self.interruptions.append(self._now)
+        self.interrupt("barge-in")
+
+    async def _maybe_commit(self) -> None:
+        if self._speaking or self._speech_end is None or not self._texts:
+            return
+        text = " ".join(self._texts)
+        probability = self.end_of_turn_probability(text)
+        cfg = self.config
+        delay = (
+            cfg.max_endpointing_delay
+            if probability < cfg.unlikely_threshold
+            else cfg.min_endpointing_delay
+        )
+        if self._now - self._speech_end >= delay:
+            await self._commit(self._now, delay, probability)
+
+    async def _commit(self, now: float, delay: float, probability: float) -> None:
+        text = " ".join(self._texts)
+        end = self._speech_end if self._speech_end is not None else now
+        start = self._turn_start if self._turn_start is not None else end
+        self._texts.clear()
+        self._turn_start = None
+        self._speech_end = None
+        if self._agent_speaking and not self._interrupted_this_speech:
+            self.ignored.append(text)  # a backchannel under the interruption thresholds
+            return
+        if self._reply_pending:
+            self.interrupt("new user turn")
+        self.decisions.append(TurnDecision(text, end, now, delay, probability))
+        self._reply_pending = True
+        await self.emit(self.turns, UserTurn(text, start=start, end=end, decided=self.clock.now()))
