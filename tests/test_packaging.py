@@ -91,3 +91,25 @@ def test_public_api_snapshot() -> None:
     for name in voicegraph.__all__:
         assert hasattr(voicegraph, name), name
     assert voicegraph.__all__ == PUBLIC_API, "update PUBLIC_API deliberately when the API changes"
+
+
+def test_wheel_holds_exactly_the_package(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    (wheel,) = tmp_path.glob("voicegraph-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names}
+    assert top == {"voicegraph", "voicegraph-0.1.0.dist-info"}
+    assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
+    for required in ("voicegraph/graph/_node.py", "voicegraph/runner/_runner.py",
+                     "voicegraph/nodes/turn/_detector.py", "voicegraph/nodes/samples/question.wav",
+                     "voicegraph/py.typed", "voicegraph/cli.py"):  # fmt: skip
+        assert required in names, required
