@@ -1,1 +1,5 @@
-"""voicegraph.nodes.vad"""
+"""Voice activity detection: :class:`SileroVAD` (the embedded Silero model)."""
+
+from ._silero import SileroVAD as SileroVAD
+
+__all__ = ["SileroVAD"]
