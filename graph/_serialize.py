@@ -39,6 +39,7 @@ Loading imports every module named by a ``type``: load only graphs you trust.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 from collections.abc import Mapping
@@ -459,7 +460,28 @@ def _dump(graph: Graph, fmt: Literal["json", "yaml"], indent: int | None = 2) ->
         return json.dumps(data, indent=indent, ensure_ascii=False)
     import yaml  # imported here: keeps `import voicegraph` fast
 
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False)
+    return yaml.dump(
+        data, Dumper=_yaml_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False
+    )
+
+
+@functools.cache
+def _yaml_dumper() -> type[Any]:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        """``SafeDumper`` that double-quotes strings holding Unicode line breaks.
+
+        PyYAML writes ``"\x85"`` in single quotes, where it reads back as a space.
+        """
+
+    def represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+        if any(c in data for c in "\x85\u2028\u2029"):
+            return dumper.represent_scalar("tag:yaml.org,2002:str", data, style='"')
+        return dumper.represent_str(data)
+
+    Dumper.add_representer(str, represent_str)
+    return Dumper
 
 
 def _load(text: str | bytes, fmt: Literal["json", "yaml"]) -> Graph:
