@@ -48,12 +48,11 @@ from ._serialize import graph_from_dict as graph_from_dict
 from ._serialize import graph_to_dict as graph_to_dict
 
 __all__ = [
-    "DEFAULT_CAPACITY",
-    "UNSTAMPED",
     "AudioFrame",
-    "Control",
     "Clock",
     "ConfigError",
+    "Control",
+    "DEFAULT_CAPACITY",
     "DeadlockError",
     "Edge",
     "EndOfStream",
@@ -90,6 +89,7 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "Transcript",
+    "UNSTAMPED",
     "UserTurn",
     "VoicegraphError",
     "graph_from_dict",

@@ -137,9 +137,7 @@ class Graph:
         if isinstance(item, Node):
             item._graph = self
             if on_error is not None:
-                item._supervision = (
-                    on_error if isinstance(on_error, Supervision) else Supervision(policy=on_error)
-                )
+                item._supervision = _supervision(on_error, name)
         else:
             if on_error is not None:
                 raise GraphError("supervision applies to nodes; set it on the subgraph's nodes")
@@ -287,7 +285,7 @@ class Graph:
             g.add_node(
                 node.path,
                 node=node,
-                type=f"{type(node).__module__}.{type(node).__qualname__}",
+                type=f"{type(node).__module__}:{type(node).__qualname__}",
                 kind=node.kind,
                 config=node.config.model_dump(mode="json"),
             )
@@ -426,6 +424,17 @@ class Graph:
                 f"{e.dst.sample_rate} Hz; insert a Resampler node between them"
             )
         return problems
+
+
+def _supervision(on_error: Supervision | str, name: str) -> Supervision:
+    if isinstance(on_error, Supervision):
+        return on_error
+    if on_error not in ("fail", "restart", "fallback"):
+        raise GraphError(
+            f"node {name!r}: on_error must be 'fail', 'restart', 'fallback' or a Supervision, "
+            f"not {on_error!r}"
+        )
+    return Supervision(policy=on_error)  # type: ignore[arg-type]
 
 
 def _events_only(port: Port[Any]) -> bool:

@@ -573,7 +573,7 @@ def test_to_networkx_attributes() -> None:
     assert list(nxg.nodes) == ["src", "asr/vad", "asr/stt", "upper"]
     attrs = nxg.nodes["upper"]
     assert attrs["node"] is up
-    assert attrs["type"] == f"{Upper.__module__}.Upper"
+    assert attrs["type"] == f"{Upper.__module__}:Upper"
     assert attrs["kind"] == "stage"
     assert attrs["config"] == {"times": 2}
     assert nxg.nodes["src"]["config"] == {}
