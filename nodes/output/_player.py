@@ -1,0 +1,225 @@
+"""AudioOutput: the agent's speaker. Plays reply audio on the run's clock and reports playout."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from voicegraph.graph import Control, In, Node, NodeConfig, Out, PlayoutMark, SpeechAudio
+
+from ._wav import TimelineWav
+
+__all__ = ["AudioOutput"]
+
+MAX_HISTORY = 1000
+"""How many replies :attr:`AudioOutput.played_replies` and ``reply_started_at`` keep."""
+_EPS = 1e-6
+
+
+@dataclass(slots=True)
+class _Queued:
+    start: float
+    end: float
+    frame: SpeechAudio
+
+
+@dataclass(slots=True)
+class _Reply:
+    epoch: int
+    played: float = 0.0
+    sentences: list[str] = field(default_factory=list)
+
+
+class AudioOutput(Node):
+    """Play reply audio in real time on the run's clock and report what the listener heard.
+
+    A frame counts as played once the clock reaches its scheduled end (``clock.sleep_until``):
+    under ``VirtualClock`` a 2 s reply takes 2 s of virtual time, under ``RealClock`` 2 s of
+    wall time. Frames play back to back; after a gap (the TTS was late) the next frame starts
+    when it arrives. ``buffer`` seconds of audio may be taken ahead of the play position (a
+    device buffer; default 0: a frame is taken when the previous one has played, so the
+    input edge provides the backpressure).
+
+    Playout marks (``PlayoutMark`` events on ``marks``, e.g. into a ``feedback=True`` edge):
+
+    * reply start: ``played=0, text=""`` when its first frame starts playing;
+    * after each sentence has fully played: ``played`` seconds of the reply and the text of
+      the sentences played so far (the last sentence's mark is the final mark);
+    * reply end: ``final=True`` after the frame marked ``final`` (or at end of input);
+    * interrupt: ``interrupted=True`` with the text actually heard: the fully played
+      sentences plus the first words of the current one, in proportion to the part of its
+      audio played, ``(offset + played part) / text_duration``, rounded down to whole words.
+
+    A new reply starts with the first frame after a reply ended (or after an interrupt, or
+    with a frame of a newer epoch, which also ends an unfinished older reply as interrupted).
+    An interrupt when no reply is playing sends no mark. Marks carry the reply's ``epoch``.
+
+    On interrupt playback stops at once: the frame being played counts only up to the
+    interrupt time, frames taken ahead (``buffer``) are dropped, queued frames are dropped by
+    the runner, and the in-flight sleep is cancelled; then the interrupted mark is sent.
+    Other control events arriving on ``audio`` are not forwarded.
+
+    Recording: with ``path`` set, everything played is written to a 16-bit mono WAV at the
+    input rate, on a continuous timeline whose time 0 is clock time 0: silence is written
+    while nothing plays, interrupted frames are cut where playback stopped, and the file is
+    padded to the clock time at which the run ends, so it lines up with the conversation
+    (e.g. with the input file played in real time). Nothing played: 24 kHz silence.
+
+    Metrics: :attr:`played_replies` ``(text, seconds, interrupted)`` per reply,
+    :attr:`reply_started_at` (clock time each reply's first frame started playing, for
+    voice-to-voice latency), :attr:`played_seconds`. Histories keep the last 1000 replies.
+
+    Config:
+        path: WAV file to record to (default ``None``: no recording).
+        buffer: seconds of audio taken ahead of the play position (default 0.0).
+    """
+
+    class Config(NodeConfig):
+        path: str | None = None
+        buffer: float = Field(0.0, ge=0.0, le=5.0)
+
+    config: Config
+    audio: In[SpeechAudio]
+    marks: Out[Control]
+    forward_events = False
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        self.played_replies: deque[tuple[str, float, bool]] = deque(maxlen=MAX_HISTORY)
+        """Per reply: (text heard, seconds played, interrupted)."""
+        self.reply_started_at: deque[float] = deque(maxlen=MAX_HISTORY)
+        """Clock time each reply's first frame started playing."""
+        self._played = 0.0
+        self._queue: deque[_Queued] = deque()
+        self._play_end = 0.0
+        self._reply: _Reply | None = None
+        self._wav: TimelineWav | None = None
+
+    @property
+    def played_seconds(self) -> float:
+        """Seconds of audio played so far in the run (updated as each frame finishes)."""
+        return self._played
+
+    @property
+    def playing(self) -> bool:
+        """Whether a reply is being played."""
+        return self._reply is not None
+
+    async def setup(self) -> None:
+        """Create the recording file, if ``path`` is set (fails early if it cannot)."""
+        if self.config.path is not None and self._wav is None:
+            self._wav = TimelineWav(self.config.path)
+
+    async def on_audio(self, frame: SpeechAudio) -> None:
+        """Schedule ``frame`` after what is playing and wait until it (minus ``buffer``) played."""
+        now = self.clock.now()
+        if self._reply is not None and frame.epoch != self._reply.epoch:
+            await self._stop(now)
+        start = max(now, self._play_end)
+        if self._reply is None:
+            self._reply = _Reply(frame.epoch)
+            self.reply_started_at.append(start)
+            await self._mark(0.0, "", epoch=frame.epoch)
+        end = start + frame.duration
+        self._queue.append(_Queued(start, end, frame))
+        self._play_end = end
+        await self._play_until(end if frame.final else end - self.config.buffer)
+
+    async def on_interrupt(self, event: Any) -> None:
+        """Stop now and report what was heard."""
+        await self._stop(self.clock.now())
+
+    async def on_end_of_stream(self) -> None:
+        """Play out what was taken ahead; end an unfinished reply with a final mark."""
+        await self._play_until(self._play_end)
+        if self._reply is not None:
+            await self._end_reply()
+
+    async def close(self) -> None:
+        """Pad the recording to the run's end and close it."""
+        if self._wav is not None:
+            with contextlib.suppress(RuntimeError):  # the node never ran: nothing to pad
+                self._wav.pad_to(self.clock.now())
+            self._wav.close()
+            self._wav = None
+
+    # ------------------------------------------------------------------ internals
+
+    async def _play_until(self, t: float) -> None:
+        while self._queue and self._queue[0].end <= t + _EPS:
+            item = self._queue[0]
+            await self.clock.sleep_until(item.end)
+            self._queue.popleft()
+            await self._finished(item)
+        await self.clock.sleep_until(t)
+
+    def _account(self, item: _Queued, seconds: float) -> None:
+        frame = item.frame
+        assert self._reply is not None
+        self._reply.played += seconds
+        self._played += seconds
+        if self._wav is not None:
+            samples = min(frame.samples, round(seconds * frame.sample_rate))
+            self._wav.write(item.start, frame.pcm[:samples], frame.sample_rate)
+
+    async def _finished(self, item: _Queued) -> None:
+        frame, reply = item.frame, self._reply
+        if reply is None:
+            return
+        self._account(item, frame.duration)
+        ends_sentence = frame.offset + frame.duration >= frame.text_duration - _EPS
+        if ends_sentence and frame.text:
+            reply.sentences.append(frame.text)
+        if frame.final:
+            await self._end_reply()
+        elif ends_sentence and frame.text:
+            await self._mark(reply.played, " ".join(reply.sentences), epoch=reply.epoch)
+
+    async def _end_reply(self) -> None:
+        reply, self._reply = self._reply, None
+        assert reply is not None
+        text = " ".join(reply.sentences)
+        self.played_replies.append((text, reply.played, False))
+        await self._mark(reply.played, text, final=True, epoch=reply.epoch)
+
+    async def _stop(self, now: float) -> None:
+        queue, self._queue = self._queue, deque()
+        self._play_end = min(self._play_end, now)
+        reply = self._reply
+        if reply is None:
+            return
+        words = ""
+        for item in queue:
+            if item.start >= now:
+                break  # never heard
+            frame = item.frame
+            heard = min(frame.duration, now - item.start)
+            self._account(item, heard)
+            if heard >= frame.duration - _EPS:
+                if frame.offset + frame.duration >= frame.text_duration - _EPS and frame.text:
+                    reply.sentences.append(frame.text)
+            elif frame.text and frame.text_duration > 0:
+                fraction = (frame.offset + heard) / frame.text_duration
+                spoken = frame.text.split()
+                words = " ".join(spoken[: math.floor(fraction * len(spoken) + _EPS)])
+        self._reply = None
+        text = " ".join([*reply.sentences, words] if words else reply.sentences)
+        self.played_replies.append((text, reply.played, True))
+        await self._mark(reply.played, text, interrupted=True, epoch=reply.epoch)
+
+    async def _mark(
+        self,
+        played: float,
+        text: str,
+        *,
+        epoch: int,
+        interrupted: bool = False,
+        final: bool = False,
+    ) -> None:
+        mark = PlayoutMark(played, text, interrupted=interrupted, final=final, epoch=epoch)
+        await self.send_event(mark, self.marks)

@@ -1,0 +1,127 @@
+"""HibariTTS: the embedded offline TTS (``hibari-tts``, 24 kHz mono, Apache-2.0)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import Field
+
+from voicegraph.graph import ConfigError, MissingDependencyError, NodeConfig, ProviderError
+
+from ._base import FloatAudio, TTSNode
+
+__all__ = ["HibariTTS"]
+
+SAMPLE_RATE = 24000
+
+
+class _Engine:
+    """One loaded hibari model, shared by every node of the process that uses it."""
+
+    def __init__(self, tts: Any) -> None:
+        self.tts = tts
+        self.lock = threading.Lock()  # one synthesis at a time per engine (G2P state)
+
+    def synthesize(self, text: str, speed: float, seed: int | None) -> list[FloatAudio]:
+        with self.lock:
+            parts = list(self.tts.stream(text, speed=speed, seed=seed))
+        return [np.asarray(p, np.float32) for p in parts]
+
+
+_ENGINES: dict[tuple[str, int], _Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _voice_model(voice: str) -> str:
+    """The voice's ONNX file; raises ConfigError if unknown or not installed (never downloads)."""
+    try:
+        from hibari.voices import VOICES, voice_path
+    except ImportError:
+        raise MissingDependencyError("hibari-tts", "tts", what="HibariTTS") from None
+    if voice not in VOICES:
+        raise ConfigError(f"HibariTTS: unknown voice {voice!r}; choose one of {', '.join(VOICES)}")
+    try:
+        return str(voice_path(voice, download_missing=False))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"HibariTTS: voice {voice!r} is not installed (only 'heart' ships in the package and "
+            f"nothing is downloaded at run time); copy its model file to {exc} or use "
+            "voice='heart'"
+        ) from None
+
+
+def load_engine(voice: str = "heart", threads: int = 1) -> _Engine:
+    """The process-wide hibari engine for ``voice``/``threads``, loaded and warmed once."""
+    key = (voice, threads)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            model = _voice_model(voice)
+            from hibari import Hibari
+
+            tts = Hibari(voice=voice, model=model, threads=threads)
+            tts("Warm up.", seed=0)  # loads the G2P lexicons now, not on the first reply
+            engine = _ENGINES[key] = _Engine(tts)
+    return engine
+
+
+class HibariTTS(TTSNode):
+    """Speak sentences with hibari, the embedded offline TTS: 24 kHz mono, ~100x real time.
+
+    The model (``hibari/assets/hibari.onnx``, voice ``"heart"``) ships in the ``hibari-tts``
+    package and is loaded once per process in :meth:`setup` (shared by every node with the
+    same ``voice`` and ``threads``); nothing is downloaded. Each sentence is synthesized in a
+    worker thread (``clock.run_sync``: zero virtual time under ``VirtualClock``; ~20-60 ms of
+    real time per sentence on one core). With a fixed ``seed`` the output is bit-identical
+    run to run.
+
+    hibari puts ~0.3 s of silence before and ~0.4 s after each sentence; the base class trims
+    it (threshold ``silence_threshold_db``, default -50 dBFS) and inserts ``sentence_pause``
+    (0.15 s) between sentences instead, so the first audible sample is the reply's first
+    sample. Framing, pauses and ``ttfb`` are described in :class:`TTSNode`.
+
+    Config (besides :class:`TTSNode`'s):
+        voice: hibari voice name (default ``"heart"``, the only one in the package).
+        speed: speaking rate, 0.5 (slow) .. 2.0 (fast) (default 1.0).
+        seed: noise seed; the same seed gives identical audio (default 0; ``None``: random).
+        threads: onnxruntime threads (default 1).
+
+    Raises:
+        ConfigError: an unknown voice, or one that is not installed.
+        MissingDependencyError: ``hibari-tts`` is not installed.
+    """
+
+    class Config(TTSNode.Config):
+        voice: str = "heart"
+        speed: float = Field(1.0, ge=0.5, le=2.0)
+        seed: int | None = 0
+        threads: int = Field(1, ge=1, le=64)
+
+    config: Config
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        _voice_model(self.config.voice)  # a bad or missing voice fails when the graph is built
+        self._engine: _Engine | None = None
+
+    async def setup(self) -> None:
+        """Load (once per process) and warm up the hibari model."""
+        cfg = self.config
+        self._engine = await self.clock.run_sync(load_engine, cfg.voice, cfg.threads)
+
+    async def synthesize(self, text: str) -> Sequence[FloatAudio]:
+        """Synthesize ``text`` in a worker thread; one array per sentence hibari finds in it."""
+        engine = self._engine
+        if engine is None:
+            engine = self._engine = await self.clock.run_sync(
+                load_engine, self.config.voice, self.config.threads
+            )
+        cfg = self.config
+        try:
+            return await self.clock.run_sync(engine.synthesize, text, cfg.speed, cfg.seed)
+        except Exception as exc:  # the engine's own errors, named
+            raise ProviderError("hibari", f"could not synthesize {text[:60]!r}: {exc}") from exc

@@ -1,0 +1,124 @@
+"""SentenceSplitter: streamed LLM text in, speakable sentences out as soon as each is complete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from voicegraph.graph import Event, Flush, In, LLMText, Node, NodeConfig, Out, Sentence
+
+from ._text import clause_end, clean_text, forced_cut, sentence_end
+
+__all__ = ["SentenceSplitter"]
+
+
+class SentenceSplitter(Node):
+    """Cut a streamed LLM reply into sentences for TTS, emitting each as soon as it is complete.
+
+    A sentence ends at ``.``, ``!``, ``?`` or ``…`` followed by white space, or at a line
+    break; not after abbreviations (``Mr.``, ``e.g.``), initials, list numbers or inside
+    numbers (``3.5``), nor before a lower-case word. A ``.`` is decided when the next word
+    arrives (or the reply ends), so ``"3."`` + ``"5"`` is never cut.
+
+    So the first audio leaves sooner, the **first chunk of each reply** may end at a clause
+    break (``, ; : —`` followed by a space) once it has at least ``min_first_chars``
+    characters ("Well, the capital of France," is spoken while the rest is generated).
+    A run-on text longer than ``max_chars`` is cut at its last clause break or space.
+
+    Every chunk is cleaned for speech before it is sent (LiveKit's default
+    ``tts_text_transforms``): markdown syntax and emoji are removed; chunks with nothing
+    speakable left are skipped.
+
+    Replies: ``LLMText(final=True)`` ends a reply. The remaining text is sent as the last
+    sentence with ``final=True``; when nothing remains, ``Sentence("", final=True)`` is sent,
+    so every reply ends with exactly one final sentence. A ``Flush`` event sends what is
+    buffered (not final) and is not forwarded; other events are forwarded. An interrupt
+    drops the buffered partial text.
+
+    Config:
+        first_clause: allow the first chunk of a reply to end at a clause break (default
+            ``True``).
+        min_first_chars: minimum length of such a first clause chunk (default 20, as
+            LiveKit's ``min_sentence_len``).
+        max_chars: cut a run-on text at this length (default 300).
+        filter_markdown: remove markdown syntax (default ``True``).
+        filter_emoji: remove emoji (default ``True``).
+    """
+
+    class Config(NodeConfig):
+        first_clause: bool = True
+        min_first_chars: int = Field(20, ge=1)
+        max_chars: int = Field(300, ge=20)
+        filter_markdown: bool = True
+        filter_emoji: bool = True
+
+    config: Config
+    text: In[LLMText]
+    sentences: Out[Sentence]
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        self._buffer = ""
+        self._sent = 0  # chunks sent in the current reply
+
+    @property
+    def buffered(self) -> str:
+        """The text received but not sent yet."""
+        return self._buffer
+
+    async def on_text(self, frame: LLMText) -> None:
+        """Buffer a delta; send every sentence it completes; on ``final`` end the reply."""
+        self._buffer += frame.text
+        while (cut := self._next_cut(at_end=frame.final)) is not None:
+            chunk, self._buffer = self._buffer[:cut], self._buffer[cut:].lstrip()
+            await self._send(chunk, final=False)
+        if frame.final:
+            rest, self._buffer, self._sent = self._buffer, "", 0
+            await self.emit(self.sentences, Sentence(self._clean(rest), final=True))
+
+    async def on_event(self, event: Event) -> None:
+        """``Flush``: send the buffered text now. Other events are forwarded."""
+        if isinstance(event, Flush):
+            rest, self._buffer = self._buffer, ""
+            await self._send(rest, final=False)
+            return
+        await super().on_event(event)
+
+    async def on_interrupt(self, event: Any) -> None:
+        """Drop the buffered partial text; the next text starts a new reply."""
+        self._buffer = ""
+        self._sent = 0
+
+    async def on_end_of_stream(self) -> None:
+        """Input ended mid-reply: send what is left as the reply's final sentence."""
+        if self._buffer.strip() or self._sent:
+            rest, self._buffer, self._sent = self._buffer, "", 0
+            await self.emit(self.sentences, Sentence(self._clean(rest), final=True))
+
+    # ------------------------------------------------------------------ internals
+
+    def _next_cut(self, *, at_end: bool) -> int | None:
+        cfg = self.config
+        text = self._buffer
+        end = sentence_end(text, at_end=at_end)
+        if self._sent == 0 and cfg.first_clause:
+            clause = clause_end(text, cfg.min_first_chars)
+            if clause is not None and (end is None or clause < end):
+                return clause
+        if end is not None:
+            # at the end of a reply the last sentence is sent as the final one
+            return None if at_end and end >= len(text.rstrip()) else end
+        if len(text) > cfg.max_chars:
+            return forced_cut(text, cfg.max_chars)
+        return None
+
+    def _clean(self, text: str) -> str:
+        cfg = self.config
+        return clean_text(text, markdown=cfg.filter_markdown, emoji=cfg.filter_emoji)
+
+    async def _send(self, chunk: str, *, final: bool) -> None:
+        text = self._clean(chunk)
+        if text:
+            self._sent += 1
+            await self.emit(self.sentences, Sentence(text, final=final))
