@@ -1,1 +1,27 @@
-"""voicegraph.nodes.audio"""
+"""Audio I/O and conditioning nodes: WAV and in-memory sources/sinks, resampling, APM.
+
+* :class:`WavSource` / :class:`WavSink` — read any common WAV as int16 frames; write 16-bit
+  PCM WAV.
+* :class:`MemorySource` / :class:`MemorySink` — numpy arrays or frame lists in and out.
+* :class:`Resampler` — any rate/channels to a fixed one (``livekit.rtc.AudioResampler``).
+* :class:`AudioProcessor` — noise suppression, echo cancellation, high-pass filter, gain
+  control (``livekit.rtc.AudioProcessingModule``).
+
+``soundfile`` and ``livekit`` are imported when a node is set up, not when this package is.
+"""
+
+from ._apm import AudioProcessor as AudioProcessor
+from ._memory import MemorySink as MemorySink
+from ._memory import MemorySource as MemorySource
+from ._resample import Resampler as Resampler
+from ._wav import WavSink as WavSink
+from ._wav import WavSource as WavSource
+
+__all__ = [
+    "AudioProcessor",
+    "MemorySink",
+    "MemorySource",
+    "Resampler",
+    "WavSink",
+    "WavSource",
+]
