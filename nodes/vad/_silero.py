@@ -49,15 +49,21 @@ class SileroVAD(Node):
 
     Decisions use media time only (frame ``pts`` and sample counts), never the clock, so a file
     run is deterministic. Input frames are cut into the 512-sample (32 ms) windows the model
-    needs; a window's probability is compared with the thresholds as in LiveKit's Silero
-    plugin (no smoothing filter). The model runs inline in the handler (about 80 µs per
-    window, RTF ~0.003): handing it to a thread would cost more than the inference, and inline
-    compute takes zero virtual time under ``VirtualClock``.
+    needs; each window's probability goes through LiveKit's hysteresis rules. (LiveKit also
+    smooths the probabilities with an exponential filter; we use them raw, which moves a
+    decision by at most a window here.) The model runs inline in the handler, not in a thread
+    (80-130 µs per window, RTF ~0.004 including framing): a thread hop would cost more than
+    the inference, and inline compute takes zero virtual time under ``VirtualClock``.
 
     Defaults follow LiveKit's Silero plugin (``silero.VAD.load()``): activation 0.5,
     deactivation = activation - 0.15, min speech 0.05 s, min silence 0.55 s (LiveKit's inference
     VAD uses 0.25 s; 0.55 s keeps short pauses inside one utterance and leaves endpointing to
     the turn detector), prefix padding 0.5 s, max buffered speech 60 s.
+
+    Interrupts: the VAD listens to the user, so keep it outside interrupt scopes (it normally
+    sits upstream of the turn detector that interrupts). If an interrupt does cancel its
+    handler, the model state and the utterance in progress are kept; only the events and
+    frames of the frame being handled may be lost.
 
     Raises:
         InputError: a frame that is not 16 kHz mono (insert a Resampler before the VAD).
