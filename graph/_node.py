@@ -72,7 +72,7 @@ class NodeRuntime(Protocol):
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
 def _resolve_port_hint(klass: type, hint: Any) -> Any:

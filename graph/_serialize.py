@@ -42,6 +42,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import sys
 from collections.abc import Mapping
 from typing import Any, Literal, cast
 
@@ -128,9 +129,21 @@ def _node_data(node: Node, problems: list[str]) -> dict[str, Any]:
     return data
 
 
+def _public_module(cls: type) -> str:
+    """The shortest public module that exports ``cls`` (``a.b._impl`` -> ``a.b`` if re-exported)."""
+    parts = cls.__module__.split(".")
+    while parts and parts[-1].startswith("_"):
+        candidate = ".".join(parts[:-1])
+        module = sys.modules.get(candidate)
+        if module is None or getattr(module, cls.__qualname__.split(".")[0], None) is not cls:
+            break
+        parts.pop()
+    return ".".join(parts)
+
+
 def _type_ref(node: Node, problems: list[str], owner: Node | None = None) -> str:
     cls = type(node)
-    ref = f"{cls.__module__}:{cls.__qualname__}"
+    ref = f"{_public_module(cls)}:{cls.__qualname__}"
     try:
         found = _import_type(ref)
     except LookupError as exc:
