@@ -65,6 +65,9 @@ class AudioProcessor(Node):
     accepted rates) to ``reverse``; it is ignored unless ``echo_cancellation`` is on.
     Processing runs on the event loop (about 65 µs per 10 ms chunk), taking zero virtual time.
 
+    Both inputs accept audio, so connect the near end by port: ``mic >> apm.audio >> vad``
+    (a bare ``mic >> apm`` is ambiguous), and ``g.connect(player.audio, apm.reverse)``.
+
     Ports:
         audio: ``In[AudioFrame]``, the near end (microphone).
         reverse: ``In[AudioFrame]``, optional, the far end for echo cancellation.

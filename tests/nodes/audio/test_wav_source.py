@@ -111,7 +111,7 @@ async def test_frames_pts_and_a_short_last_frame(tmp_path: Path) -> None:
     sf.write(path, x, rate, subtype="PCM_16")
     sink = await play(path, frame_ms=20)
     assert [f.samples for f in sink.frames] == [320] * 5 + [80]
-    assert [f.pts for f in sink.frames] == [i * 0.02 for i in range(6)]
+    assert [f.pts for f in sink.frames] == [i * 320 / 16000 for i in range(6)]
     assert all(f.channels == 1 and f.pcm.dtype == np.int16 for f in sink.frames)
 
 
