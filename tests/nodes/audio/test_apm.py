@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from voicegraph.graph import AudioFrame, Graph, InputError, NodeError, SpeechSegment
+from voicegraph.graph import Graph, InputError, NodeError, SpeechSegment
 from voicegraph.nodes.audio import AudioProcessor, MemorySink, MemorySource
 from voicegraph.runner import Runner, VirtualClock
 
@@ -58,10 +59,10 @@ async def test_pts_and_sizes_are_kept_for_20_ms_frames() -> None:
 
 
 async def test_a_remainder_is_carried_and_flushed_at_the_end() -> None:
-    speech = load("question.wav")[:16000 + 100]
+    speech = load("question.wav")[: 16000 + 100]
     sink = await process(MemorySource(pcm=speech, sample_rate=16000, frame_ms=32))  # 512
     assert len(sink.audio()) == len(speech)
-    for a, b in zip(sink.frames, sink.frames[1:], strict=False):
+    for a, b in itertools.pairwise(sink.frames):
         assert b.pts == pytest.approx(a.end_pts, abs=1e-9)
     assert all(f.samples % 160 == 0 for f in sink.frames[:-1])
     assert rms(sink.audio()) > 100  # speech survives

@@ -57,7 +57,11 @@ async def test_realtime_paces_relative_to_the_first_pts() -> None:
         ({"pcm": np.zeros((2, 2, 2), np.int16), "sample_rate": 16000}, InputError, "shape"),
         ({"pcm": [1, 2, 3], "sample_rate": 16000}, InputError, "list"),
         ({"pcm": np.zeros(10, np.int16)}, ConfigError, "sample_rate"),
-        ({"pcm": np.zeros(10, np.int16), "sample_rate": 16000, "frames": []}, ConfigError, "either"),
+        (
+            {"pcm": np.zeros(10, np.int16), "sample_rate": 16000, "frames": []},
+            ConfigError,
+            "either",
+        ),
         ({"frames": [TextFrame("hi")]}, InputError, "TextFrame"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,10 @@ async def test_wav_to_resampler_to_wav_on_a_virtual_clock(tmp_path: Path) -> Non
     n48 = make_48k_stereo_float(src_path)
     clock = VirtualClock()
     with Graph("audio") as g:
-        WavSource(path=src_path) >> Resampler(rate=16000) >> WavSink(
-            path=out_path, sample_rate=16000
+        (
+            WavSource(path=src_path)
+            >> Resampler(rate=16000)
+            >> WavSink(path=out_path, sample_rate=16000)
         )
     g.check()
     metrics = await Runner(g, clock=clock).run()
@@ -53,5 +56,5 @@ async def test_the_full_chain_on_the_real_clock(tmp_path: Path) -> None:
     await Runner(g, clock=RealClock()).run()
     assert sink.sample_rate == 16000
     assert abs(len(sink.audio()) - n48 // 3) <= 3
-    for a, b in zip(sink.frames, sink.frames[1:], strict=False):
+    for a, b in itertools.pairwise(sink.frames):
         assert abs(b.pts - a.end_pts) < 1e-9

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -28,9 +30,7 @@ def tone(rate: int, seconds: float, freq: float = 440.0, channels: int = 1) -> n
 
 def frames_of(pcm: np.ndarray, rate: int, ms: float = 20, pts0: float = 0.0) -> list[AudioFrame]:
     n = round(rate * ms / 1000)
-    return [
-        AudioFrame(pcm[i : i + n], rate, pts=pts0 + i / rate) for i in range(0, len(pcm), n)
-    ]
+    return [AudioFrame(pcm[i : i + n], rate, pts=pts0 + i / rate) for i in range(0, len(pcm), n)]
 
 
 async def resample(frames: list[AudioFrame], **settings: object) -> MemorySink:
@@ -43,7 +43,7 @@ async def resample(frames: list[AudioFrame], **settings: object) -> MemorySink:
 
 def assert_continuous(frames: list[AudioFrame], start: float) -> None:
     assert frames[0].pts == pytest.approx(start, abs=1e-9)
-    for a, b in zip(frames, frames[1:], strict=False):
+    for a, b in itertools.pairwise(frames):
         assert b.pts == pytest.approx(a.end_pts, abs=1e-9)
 
 
@@ -125,9 +125,7 @@ async def test_speech_audio_keeps_its_text_and_flushes_on_final() -> None:
     pcm = tone(24000, 0.3)
     n = 480
     frames = [
-        SpeechAudio(
-            pcm[i : i + n], 24000, pts=i / 24000, text="hello", final=i + n >= len(pcm)
-        )
+        SpeechAudio(pcm[i : i + n], 24000, pts=i / 24000, text="hello", final=i + n >= len(pcm))
         for i in range(0, len(pcm), n)
     ]
     sink = await resample(frames, rate=48000)

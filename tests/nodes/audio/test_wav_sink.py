@@ -86,8 +86,10 @@ def test_a_producer_at_another_rate_is_caught_when_connected(tmp_path: Path) -> 
             path=tmp_path / "o.wav", sample_rate=16000
         )
     with Graph() as ok:
-        MemorySource(pcm=noise(10), sample_rate=48000) >> Resampler(rate=16000) >> WavSink(
-            path=tmp_path / "o.wav", sample_rate=16000
+        (
+            MemorySource(pcm=noise(10), sample_rate=48000)
+            >> Resampler(rate=16000)
+            >> WavSink(path=tmp_path / "o.wav", sample_rate=16000)
         )
     ok.check()
 
