@@ -60,7 +60,8 @@ class TurnDetector(Node):
     ``transcripts``, and the audio output's ``PlayoutMark`` events on ``playout`` (a
     ``feedback=True`` edge) tell whether the agent is speaking.
 
-    End of turn (LiveKit's endpointing): after the VAD reports the end of speech, wait
+    End of turn (LiveKit's endpointing): after the VAD reports the end of speech (which it does
+    after its own ``min_silence_duration``), wait
     ``min_endpointing_delay`` — or ``max_endpointing_delay`` when
     :meth:`end_of_turn_probability` of the transcript is below ``unlikely_threshold`` (a
     trailing "and", "um", a comma...) — with no new speech, then commit the final transcripts
@@ -98,6 +99,7 @@ class TurnDetector(Node):
         self._speaking = False
         self._speech_start = 0.0
         self._speech_end: float | None = None
+        self._reported_at = 0.0
         self._texts: list[str] = []
         self._turn_start: float | None = None
         self._agent_speaking = False
@@ -144,6 +146,9 @@ class TurnDetector(Node):
         elif isinstance(event, SpeechStopped):
             self._speaking = False
             self._speech_end = event.pts
+            # The delay runs from when the VAD *reported* the end (after its own silence
+            # hangover), as LiveKit's endpointing does; the event may overtake queued audio.
+            self._reported_at = max(self._now, event.pts)
             await self._maybe_commit()
         elif isinstance(event, PlayoutMark):
             if event.final or event.interrupted:
@@ -189,7 +194,7 @@ class TurnDetector(Node):
             if probability < cfg.unlikely_threshold
             else cfg.min_endpointing_delay
         )
-        if self._now - self._speech_end >= delay:
+        if self._now - self._reported_at >= delay:
             await self._commit(self._now, delay, probability)
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
