@@ -63,7 +63,7 @@ class AudioProcessor(Node):
 
     Echo cancellation needs the far end: connect the audio the agent plays (at any of the
     accepted rates) to ``reverse``; it is ignored unless ``echo_cancellation`` is on.
-    Processing runs on the event loop (about 65 µs per 10 ms chunk), taking zero virtual time.
+    Processing runs on the event loop (about 30 µs per 10 ms chunk), taking zero virtual time.
 
     Both inputs accept audio, so connect the near end by port: ``mic >> apm.audio >> vad``
     (a bare ``mic >> apm`` is ambiguous), and ``g.connect(player.audio, apm.reverse)``.
@@ -131,7 +131,7 @@ class AudioProcessor(Node):
         """Process whole 10 ms chunks of ``pcm`` in place (``len(pcm)`` is a multiple)."""
         apm = self._apm
         if apm is None:
-            raise InputError(f"AudioProcessor {self.name!r}: audio arrived before setup()")
+            raise RuntimeError(f"AudioProcessor {self.name!r}: audio arrived before setup()")
         n = rate // 100
         for start in range(0, len(pcm), n):
             chunk = to_rtc(AudioFrame(pcm[start : start + n], rate))

@@ -93,7 +93,7 @@ class WavSource(PacedSource):
             reader = self._reader
             if reader is None or reader.closed:
                 if reader is None:
-                    raise InputError(f"WavSource {self.name!r}: run() before setup()")
+                    raise RuntimeError(f"WavSource {self.name!r}: run() before setup()")
                 return None
             rate = reader.sample_rate
             n = frame_samples(rate, self.config.frame_ms)

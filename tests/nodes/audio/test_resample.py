@@ -162,3 +162,21 @@ def test_remix() -> None:
     assert remix(st, 1).tolist() == [[150], [-200]]
     assert remix(st[:, :1], 2).tolist() == [[100, 100], [-100, -100]]
     assert remix(st, 2) is st
+
+
+async def test_an_interrupt_discards_buffered_audio_and_restarts_the_timeline() -> None:
+    frames = frames_of(tone(48000, 1.0), 48000)
+    clock = VirtualClock()
+    with Graph() as g:
+        sink = MemorySink()
+        MemorySource(frames=frames, realtime=True) >> Resampler() >> sink
+    async with Runner(g, clock=clock) as runner:
+        await clock.sleep(0.5)
+        runner.interrupt("memory_source", reason="test")
+        await runner.wait()
+    after = [f for f in sink.frames if f.epoch == 1]
+    before = [f for f in sink.frames if f.epoch == 0]
+    assert before and after
+    assert_continuous(after, start=after[0].pts)
+    assert after[0].pts >= 0.5 - 1e-9  # a fresh timeline at the first frame after the cut
+    assert sum(f.samples for f in sink.frames) < 16000  # the buffered tail was dropped
