@@ -1,0 +1,365 @@
+"""Function tools: a Python function plus the JSON schema an LLM needs to call it.
+
+A tool's argument schema is a pydantic model derived from the function's type hints and its
+Google-style docstring (the description before the sections, and one description per argument
+from ``Args:``)::
+
+    @function_tool
+    async def get_weather(city: str, unit: Literal["C", "F"] = "C") -> str:
+        '''Look up the current weather.
+
+        Args:
+            city: The city, e.g. "Paris".
+            unit: Temperature unit.
+        '''
+        return f"Sunny, 22 {unit} in {city}"
+
+    await get_weather.call('{"city": "Paris"}')   # 'Sunny, 22 C in Paris'
+
+Sync functions run in a worker thread, async ones on the event loop. Each call has a timeout
+(the decorator's ``timeout``, else the caller's, else 10 s).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import threading
+import typing
+from collections.abc import Awaitable, Callable
+from typing import Any, overload
+
+import anyio
+import anyio.to_thread
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import to_jsonable_python
+
+from voicegraph.graph import Clock, ConfigError, ToolCall, ToolResult
+
+from ._docstring import parse_docstring
+from ._errors import ToolArgumentsError, ToolError, ToolTimeoutError
+
+__all__ = ["DEFAULT_TOOL_TIMEOUT", "FunctionTool", "function_tool"]
+
+DEFAULT_TOOL_TIMEOUT = 10.0
+"""Seconds a tool call may take when neither the tool nor the caller sets a timeout."""
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_POLL = 0.05  # seconds between checks while waiting for a sync tool's thread
+
+
+class FunctionTool:
+    """A callable tool with a validated, JSON-schema-described argument model.
+
+    Create it with :func:`function_tool`. Calling the tool object directly (``tool(...)``)
+    calls the wrapped function unchanged.
+
+    Attributes:
+        fn: the wrapped function (sync or async).
+        name: the name the LLM uses (default: the function's name).
+        description: what the tool does (default: the docstring's description).
+        args_model: the pydantic model of the arguments.
+        timeout: seconds per call, or ``None`` to use the caller's (default 10 s).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"function_tool needs a function, got {fn!r}")
+        doc = parse_docstring(inspect.getdoc(fn))
+        self.fn = fn
+        self.name: str = name or str(getattr(fn, "__name__", ""))
+        if not _NAME.match(self.name):
+            raise ConfigError(
+                f"invalid tool name {self.name!r}: use 1-64 letters, digits, '_' or '-'"
+            )
+        self.description = description if description is not None else doc.description
+        if timeout is not None and timeout <= 0:
+            raise ConfigError(f"tool {self.name!r}: timeout must be positive, got {timeout}")
+        self.timeout = timeout
+        self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
+        )
+        self.args_model = _args_model(fn, self.name, doc.args)
+        self._positional = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY
+        ]
+
+    def __repr__(self) -> str:
+        return f"<FunctionTool {self.name}>"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    # ------------------------------------------------------------------ schema
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """The JSON schema of the arguments (an ``object`` schema, without titles)."""
+        schema: dict[str, Any] = _strip_titles(self.args_model.model_json_schema())
+        return schema
+
+    def to_openai(self) -> dict[str, Any]:
+        """The tool in OpenAI / llama-cpp ``tools=[...]`` format."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+    # ------------------------------------------------------------------ calling
+
+    def validate_arguments(self, arguments: str) -> dict[str, Any]:
+        """Parse and validate the LLM's JSON arguments into keyword arguments.
+
+        An empty string counts as ``{}``.
+
+        Raises:
+            ToolArgumentsError: the JSON is malformed, not an object, or fails the schema.
+        """
+        text = arguments.strip() or "{}"
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ToolArgumentsError(
+                f"tool {self.name!r}: the arguments are not valid JSON ({exc.msg} at "
+                f"position {exc.pos}): {_clip(text)}"
+            ) from None
+        if not isinstance(data, dict):
+            raise ToolArgumentsError(
+                f"tool {self.name!r}: the arguments must be a JSON object, got {_clip(text)}"
+            )
+        try:
+            model = self.args_model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or '(arguments)'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ToolArgumentsError(
+                f"tool {self.name!r}: invalid arguments {_clip(text)}: {problems}"
+            ) from None
+        return {field: getattr(model, field) for field in type(model).model_fields}
+
+    async def call(
+        self, arguments: str = "{}", *, clock: Clock | None = None, timeout: float | None = None
+    ) -> str:
+        """Validate ``arguments`` (JSON), run the tool and return its output as text.
+
+        Strings are returned as they are, ``None`` as ``""``, anything else as JSON.
+
+        Args:
+            arguments: the arguments as a JSON object string.
+            clock: the clock for the timeout and for running sync tools
+                (``clock.run_sync``); default real time.
+            timeout: seconds allowed when the tool sets none (default 10 s).
+
+        Raises:
+            ToolArgumentsError: malformed or invalid arguments.
+            ToolTimeoutError: the call took longer than the timeout.
+            Exception: whatever the tool raised (a :class:`ToolError` carries a message for
+                the LLM).
+        """
+        kwargs = self.validate_arguments(arguments)
+        limit = self.timeout or timeout or DEFAULT_TOOL_TIMEOUT
+        args = [kwargs.pop(name) for name in self._positional]
+        value = await _with_timeout(self._invoke(args, kwargs, clock), limit, clock, self.name)
+        return _to_text(value)
+
+    async def execute(
+        self, call: ToolCall, *, clock: Clock | None = None, timeout: float | None = None
+    ) -> ToolResult:
+        """Run ``call`` and return its :class:`ToolResult`; errors become error results.
+
+        Never raises for a failing tool (only cancellation propagates).
+        """
+        try:
+            output = await self.call(call.arguments, clock=clock, timeout=timeout)
+        except ToolError as exc:
+            return ToolResult(call.call_id, call.name, str(exc), is_error=True)
+        except Exception as exc:
+            message = f"tool {self.name!r} failed: {type(exc).__name__}: {exc}"
+            return ToolResult(call.call_id, call.name, message, is_error=True)
+        return ToolResult(call.call_id, call.name, output)
+
+    async def _invoke(self, args: list[Any], kwargs: dict[str, Any], clock: Clock | None) -> Any:
+        if self.is_async:
+            return await self.fn(*args, **kwargs)
+        return await run_in_thread(lambda: self.fn(*args, **kwargs), clock)
+
+
+@overload
+def function_tool(fn: Callable[..., Any], /) -> FunctionTool: ...
+@overload
+def function_tool(
+    *, name: str | None = None, description: str | None = None, timeout: float | None = None
+) -> Callable[[Callable[..., Any]], FunctionTool]: ...
+def function_tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+) -> FunctionTool | Callable[[Callable[..., Any]], FunctionTool]:
+    """Turn a sync or async function into a :class:`FunctionTool`.
+
+    Use as ``@function_tool`` or ``@function_tool(name=..., description=..., timeout=...)``.
+
+    Args:
+        fn: the function (its type hints and Google-style docstring make the schema).
+        name: the tool's name; default the function's name.
+        description: the tool's description; default the docstring's description.
+        timeout: seconds per call; default ``None`` (the caller's timeout, 10 s by default).
+
+    Raises:
+        ConfigError: an invalid name or timeout, or a parameter a JSON schema cannot express.
+    """
+
+    def wrap(f: Callable[..., Any]) -> FunctionTool:
+        return FunctionTool(f, name=name, description=description, timeout=timeout)
+
+    return wrap(fn) if fn is not None else wrap
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
+    try:
+        sig = inspect.signature(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except (TypeError, ValueError, NameError) as exc:
+        raise ConfigError(f"tool {name!r}: cannot read the signature of {fn!r}: {exc}") from None
+    fields: dict[str, Any] = {}
+    for param in sig.parameters.values():
+        if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            raise ConfigError(
+                f"tool {name!r}: *{param.name} / **{param.name} cannot be described by a JSON "
+                "schema; give the tool named parameters"
+            )
+        hint = hints.get(param.name, Any)
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        described = {"description": docs[param.name]} if param.name in docs else {}
+        fields[param.name] = (hint, Field(default, **described))
+    config = ConfigDict(extra="ignore")  # small models add stray keys: tolerate them
+    try:
+        model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)
+        model.model_json_schema()
+    except Exception as exc:
+        raise ConfigError(
+            f"tool {name!r}: its parameters cannot be turned into a JSON schema: {exc}"
+        ) from None
+    return model
+
+
+def _strip_titles(schema: Any) -> Any:
+    """Drop pydantic's ``title`` keys (noise in a prompt); property names are kept."""
+    if isinstance(schema, list):
+        return [_strip_titles(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {k: _strip_titles(v) for k, v in value.items()}
+        else:
+            out[key] = _strip_titles(value)
+    return out
+
+
+def _clip(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    try:
+        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+    except Exception:
+        return str(value)
+
+
+async def run_in_thread(func: Callable[[], Any], clock: Clock | None = None) -> Any:
+    """Run blocking ``func()`` in its own thread; cancellation stops waiting for it.
+
+    The wait goes through ``clock.run_sync`` (so a virtual clock counts the thread as busy)
+    in short slices, so a cancel or timeout returns within ~50 ms; the abandoned thread runs
+    on until ``func`` returns and its result is discarded (a thread cannot be killed).
+    """
+    done = threading.Event()
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = func()
+        except BaseException as exc:
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=target, name="voicegraph-tool", daemon=True).start()
+    while not done.is_set():
+        if clock is not None:
+            await clock.run_sync(done.wait, _POLL)
+        else:
+            await anyio.to_thread.run_sync(done.wait, _POLL)
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+async def _with_timeout(
+    work: Awaitable[Any], seconds: float, clock: Clock | None, name: str
+) -> Any:
+    """Await ``work``, measuring the timeout on ``clock`` (real time without one)."""
+    message = f"tool {name!r} timed out after {seconds:g} s"
+    if clock is None:
+        try:
+            with anyio.fail_after(seconds):
+                return await work
+        except TimeoutError:
+            raise ToolTimeoutError(message) from None
+    result: list[Any] = []
+    error: Exception | None = None
+    timed_out = False
+    async with anyio.create_task_group() as tg:
+
+        async def watchdog() -> None:
+            nonlocal timed_out
+            await clock.sleep(seconds)
+            if not result:
+                timed_out = True
+                tg.cancel_scope.cancel()
+
+        tg.start_soon(watchdog)
+        try:
+            result.append(await work)
+        except Exception as exc:  # re-raised below, outside the task group (no ExceptionGroup)
+            result.append(exc)
+            error = exc
+        tg.cancel_scope.cancel()
+    if timed_out:
+        raise ToolTimeoutError(message)
+    if error is not None:
+        raise error
+    return result[0]
