@@ -6,11 +6,21 @@ import contextlib
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
-from voicegraph.graph import Control, In, Node, NodeConfig, Out, PlayoutMark, SpeechAudio
+from voicegraph.graph import (
+    ConfigError,
+    Control,
+    In,
+    Node,
+    NodeConfig,
+    Out,
+    PlayoutMark,
+    SpeechAudio,
+)
 
 from ._wav import TimelineWav
 
@@ -33,6 +43,27 @@ class _Reply:
     epoch: int
     played: float = 0.0
     sentences: list[str] = field(default_factory=list)
+    current: tuple[str, float, float] | None = None  # (text, seconds heard, text_duration)
+
+    def heard(self, frame: SpeechAudio, seconds: float) -> None:
+        """Account ``seconds`` of ``frame`` as heard; track the sentence in progress."""
+        self.played += seconds
+        if frame.offset + seconds >= frame.text_duration - _EPS:
+            self.current = None
+            if frame.text:
+                self.sentences.append(frame.text)
+        else:
+            self.current = (frame.text, frame.offset + seconds, frame.text_duration)
+
+    def text_heard(self) -> str:
+        """Whole sentences heard, then the words of the current one in proportion to its audio."""
+        words: list[str] = []
+        if self.current is not None:
+            text, heard, total = self.current
+            spoken = text.split()
+            if total > 0:
+                words = spoken[: math.floor(heard / total * len(spoken) + _EPS)]
+        return " ".join([*self.sentences, *words])
 
 
 class AudioOutput(Node):
@@ -90,6 +121,12 @@ class AudioOutput(Node):
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
+        path = self.config.path
+        if path is not None and not Path(path).parent.is_dir():
+            raise ConfigError(
+                f"AudioOutput: cannot record to {path!r}: the folder {str(Path(path).parent)!r} "
+                "does not exist; create it or choose another path"
+            )
         self.played_replies: deque[tuple[str, float, bool]] = deque(maxlen=MAX_HISTORY)
         """Per reply: (text heard, seconds played, interrupted)."""
         self.reply_started_at: deque[float] = deque(maxlen=MAX_HISTORY)
@@ -161,7 +198,7 @@ class AudioOutput(Node):
     def _account(self, item: _Queued, seconds: float) -> None:
         frame = item.frame
         assert self._reply is not None
-        self._reply.played += seconds
+        self._reply.heard(frame, seconds)
         self._played += seconds
         if self._wav is not None:
             samples = min(frame.samples, round(seconds * frame.sample_rate))
@@ -172,18 +209,15 @@ class AudioOutput(Node):
         if reply is None:
             return
         self._account(item, frame.duration)
-        ends_sentence = frame.offset + frame.duration >= frame.text_duration - _EPS
-        if ends_sentence and frame.text:
-            reply.sentences.append(frame.text)
         if frame.final:
             await self._end_reply()
-        elif ends_sentence and frame.text:
+        elif reply.current is None and frame.text:  # a sentence has fully played
             await self._mark(reply.played, " ".join(reply.sentences), epoch=reply.epoch)
 
     async def _end_reply(self) -> None:
         reply, self._reply = self._reply, None
         assert reply is not None
-        text = " ".join(reply.sentences)
+        text = reply.text_heard()
         self.played_replies.append((text, reply.played, False))
         await self._mark(reply.played, text, final=True, epoch=reply.epoch)
 
@@ -193,22 +227,12 @@ class AudioOutput(Node):
         reply = self._reply
         if reply is None:
             return
-        words = ""
         for item in queue:
             if item.start >= now:
                 break  # never heard
-            frame = item.frame
-            heard = min(frame.duration, now - item.start)
-            self._account(item, heard)
-            if heard >= frame.duration - _EPS:
-                if frame.offset + frame.duration >= frame.text_duration - _EPS and frame.text:
-                    reply.sentences.append(frame.text)
-            elif frame.text and frame.text_duration > 0:
-                fraction = (frame.offset + heard) / frame.text_duration
-                spoken = frame.text.split()
-                words = " ".join(spoken[: math.floor(fraction * len(spoken) + _EPS)])
+            self._account(item, min(item.frame.duration, now - item.start))
         self._reply = None
-        text = " ".join([*reply.sentences, words] if words else reply.sentences)
+        text = reply.text_heard()
         self.played_replies.append((text, reply.played, True))
         await self._mark(reply.played, text, interrupted=True, epoch=reply.epoch)
 

@@ -40,7 +40,7 @@ def _voice_model(voice: str) -> str:
     try:
         from hibari.voices import VOICES, voice_path
     except ImportError:
-        raise MissingDependencyError("hibari-tts", "tts", what="HibariTTS") from None
+        raise MissingDependencyError("hibari-tts", what="HibariTTS") from None
     if voice not in VOICES:
         raise ConfigError(f"HibariTTS: unknown voice {voice!r}; choose one of {', '.join(VOICES)}")
     try:

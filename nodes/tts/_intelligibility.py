@@ -84,11 +84,10 @@ def _whisper() -> Any:
 
 def _to_16k_float(pcm: npt.NDArray[Any], sample_rate: int) -> npt.NDArray[np.float32]:
     audio = np.asarray(pcm)
+    scale = 32768.0 if audio.dtype == np.int16 else 1.0
     if audio.ndim == 2:
         audio = audio.mean(axis=1)
-    if audio.dtype == np.int16:
-        audio = audio / 32768.0
-    audio = audio.astype(np.float32)
+    audio = (audio / scale).astype(np.float32)
     if sample_rate != 16000 and len(audio):
         # a windowed-sinc low-pass at 7.6 kHz, then linear interpolation: plenty for ASR
         if sample_rate > 16000:

@@ -1,0 +1,61 @@
+"""HibariTTS output is intelligible: Whisper (offline) transcribes it back with WER <= 0.2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voicegraph.graph import Graph, In, InputError, Node, Out, Sentence, SpeechAudio
+from voicegraph.nodes.tts import (
+    HibariTTS,
+    normalize_words,
+    transcribe_audio,
+    word_error_rate,
+)
+from voicegraph.runner import Runner, VirtualClock
+
+REPLY = ["The capital of France is Paris.", "It has about two million people."]
+
+
+class Say(Node):
+    sentences: Out[Sentence]
+
+    async def run(self) -> None:
+        for i, text in enumerate(REPLY):
+            await self.emit(self.sentences, Sentence(text, final=i == len(REPLY) - 1))
+
+
+class Keep(Node):
+    audio: In[SpeechAudio]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frames: list[SpeechAudio] = []
+
+    async def on_audio(self, frame: SpeechAudio) -> None:
+        self.frames.append(frame)
+
+
+async def test_hibari_speech_transcribes_back_to_the_text() -> None:
+    g = Graph()
+    with g:
+        keep = Keep()
+        Say() >> HibariTTS() >> keep
+    await Runner(g, clock=VirtualClock()).run()
+    pcm = np.concatenate([f.pcm for f in keep.frames])
+    heard = transcribe_audio(pcm, 24000)
+    assert word_error_rate(" ".join(REPLY), heard) <= 0.2, heard
+
+
+def test_word_error_rate() -> None:
+    assert word_error_rate("Mr. Smith has 2 cats.", "mister smith has two cats") == 0.0
+    assert word_error_rate("a b c d", "a x c") == pytest.approx(0.5)  # one sub, one del
+    assert word_error_rate("", "") == 0.0
+    assert word_error_rate("", "noise") == 1.0
+    assert normalize_words("It's 3 o'clock—right?") == ["it's", "three", "o'clock", "right"]
+
+
+def test_transcribe_rejects_a_bad_rate_and_handles_silence() -> None:
+    with pytest.raises(InputError, match="sample_rate"):
+        transcribe_audio(np.zeros(10, np.int16), 0)
+    assert transcribe_audio(np.zeros(0, np.int16), 16000) == ""
