@@ -60,12 +60,13 @@ class InputError(VoicegraphError, ValueError):
 class MissingDependencyError(VoicegraphError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
-    def __init__(self, package: str, extra: str, *, what: str | None = None) -> None:
+    def __init__(self, package: str, extra: str | None = None, *, what: str | None = None) -> None:
         needed = f" for {what}" if what else ""
-        super().__init__(
-            f"the optional package {package!r} is needed{needed} but is not installed; "
-            f"install it with: pip install 'voicegraph[{extra}]'"
-        )
+        if extra is None:  # part of the default install: the environment is broken
+            hint = "it is part of voicegraph's default install; reinstall: pip install voicegraph"
+        else:
+            hint = f"install it with: pip install 'voicegraph[{extra}]'"
+        super().__init__(f"the package {package!r} is needed{needed} but is not installed; {hint}")
         self.package = package
         self.extra = extra
 

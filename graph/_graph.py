@@ -489,6 +489,9 @@ def _connect_operands(left: Any, right: Any) -> Any:
     outs = [left] if isinstance(left, Out) else list(lnode.outputs.values())
     ins = [right] if isinstance(right, In) else list(rnode.inputs.values())
     pairs = [(o, i) for o in outs for i in ins if i.accepts(o.types)]
+    if len(pairs) > 1:  # prefer required inputs (an optional side input such as `reverse`)
+        required = [(o, i) for o, i in pairs if i.required]
+        pairs = required or pairs
     if len(pairs) != 1:
         options = ", ".join(f"{o.name}->{i.name}" for o, i in pairs) or "none"
         produced = type_label(tuple(t for o in outs for t in o.types))

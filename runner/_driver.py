@@ -261,7 +261,13 @@ class NodeDriver:
             return
         node = self.node
         if node.has_run() and not node.restart_on_interrupt:
-            self.inbox.control.appendleft((None, event))
+            if not self.inbox.edges:
+                return  # a source reads no inbox: the new epoch is all it needs
+            control = self.inbox.control
+            stale = [item for item in control if isinstance(item[1], Interrupt)]
+            for item in stale:  # only the newest interrupt matters: the lane stays bounded
+                control.remove(item)
+            control.appendleft((None, event))
             self.inbox.wake()
             return
         self._pending.append(event)

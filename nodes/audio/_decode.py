@@ -128,7 +128,7 @@ def _import_soundfile() -> Any:
     try:
         import soundfile
     except ImportError as exc:  # also raised when libsndfile itself cannot be loaded
-        raise MissingDependencyError("soundfile", "audio", what="reading WAV files") from exc
+        raise MissingDependencyError("soundfile", what="reading WAV files") from exc
     return soundfile
 
 

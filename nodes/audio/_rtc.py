@@ -31,7 +31,7 @@ def import_rtc(what: str) -> None:
     try:
         from livekit import rtc  # noqa: F401
     except ImportError as exc:
-        raise MissingDependencyError("livekit", "audio", what=what) from exc
+        raise MissingDependencyError("livekit", what=what) from exc
 
 
 def to_rtc(frame: AudioFrame) -> rtc.AudioFrame:

@@ -32,7 +32,7 @@ def _import(module: str, package: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise MissingDependencyError(package, "whisper", what="WhisperSTT") from None
+        raise MissingDependencyError(package, what="WhisperSTT") from None
 
 
 def _model_dir(model: str | None) -> str:

