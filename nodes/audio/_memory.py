@@ -137,7 +137,7 @@ class MemorySource(PacedSource):
 class MemorySink(Node):
     """Collect every :class:`AudioFrame` received on ``audio_in`` in memory.
 
-    ``frames`` holds the frames in arrival order (cleared when a run starts); :meth:`audio`
+    ``received`` holds the frames in arrival order (cleared when a run starts); :meth:`audio`
     joins them into one array. Memory grows with the audio received, so use it for tests and
     bounded clips, not for endless streams.
 
@@ -152,9 +152,8 @@ class MemorySink(Node):
         self._frames: list[AudioFrame] = []
 
     @property
-    def frames(self) -> list[AudioFrame]:  # type: ignore[override]
-        """The frames received, in arrival order (this shadows ``Node.frames()``, which only
-        run-style nodes use)."""
+    def received(self) -> list[AudioFrame]:
+        """The frames received, in arrival order."""
         return self._frames
 
     async def setup(self) -> None:
@@ -168,12 +167,12 @@ class MemorySink(Node):
     @property
     def sample_rate(self) -> int | None:
         """The rate of the collected frames (``None`` if none arrived)."""
-        return self.frames[0].sample_rate if self.frames else None
+        return self._frames[0].sample_rate if self._frames else None
 
     @property
     def duration(self) -> float:
         """Total seconds of audio collected."""
-        return sum(f.duration for f in self.frames)
+        return sum(f.duration for f in self._frames)
 
     def audio(self) -> npt.NDArray[np.int16]:
         """All collected samples joined in arrival order, shaped ``(samples, channels)``.
@@ -184,12 +183,12 @@ class MemorySink(Node):
             InputError: the frames differ in sample rate or channel count (joining them would
                 garble the audio).
         """
-        if not self.frames:
+        if not self._frames:
             return np.zeros((0, 1), np.int16)
-        formats = {(f.sample_rate, f.channels) for f in self.frames}
+        formats = {(f.sample_rate, f.channels) for f in self._frames}
         if len(formats) > 1:
             raise InputError(
                 f"MemorySink {self.name!r} collected frames of different formats "
-                f"{sorted(formats)} (rate, channels); read .frames instead or insert a Resampler"
+                f"{sorted(formats)} (rate, channels); read .received instead or insert a Resampler"
             )
-        return np.concatenate([f.pcm for f in self.frames])
+        return np.concatenate([f.pcm for f in self._frames])

@@ -53,8 +53,8 @@ async def test_pts_and_sizes_are_kept_for_20_ms_frames() -> None:
     source = MemorySource(pcm=speech, sample_rate=16000, frame_ms=20)
     sink = await process(source)
     n = len(speech)
-    assert [f.samples for f in sink.frames] == [320] * (n // 320)
-    assert [f.pts for f in sink.frames] == [i * 320 / 16000 for i in range(n // 320)]
+    assert [f.samples for f in sink.received] == [320] * (n // 320)
+    assert [f.pts for f in sink.received] == [i * 320 / 16000 for i in range(n // 320)]
     assert len(sink.audio()) == n  # 70720 = 221 frames of 320: nothing left over
 
 
@@ -62,9 +62,9 @@ async def test_a_remainder_is_carried_and_flushed_at_the_end() -> None:
     speech = load("question.wav")[: 16000 + 100]
     sink = await process(MemorySource(pcm=speech, sample_rate=16000, frame_ms=32))  # 512
     assert len(sink.audio()) == len(speech)
-    for a, b in itertools.pairwise(sink.frames):
+    for a, b in itertools.pairwise(sink.received):
         assert b.pts == pytest.approx(a.end_pts, abs=1e-9)
-    assert all(f.samples % 160 == 0 for f in sink.frames[:-1])
+    assert all(f.samples % 160 == 0 for f in sink.received[:-1])
     assert rms(sink.audio()) > 100  # speech survives
 
 
@@ -85,7 +85,7 @@ async def test_an_unsupported_rate_is_refused_with_a_hint() -> None:
 async def test_a_speech_segment_is_processed_whole_and_keeps_its_type() -> None:
     seg = SpeechSegment(load("question.wav")[:5000], 16000, pts=1.5, speech_start=1.6)
     sink = await process(MemorySource(frames=[seg]))
-    (out,) = sink.frames
+    (out,) = sink.received
     assert isinstance(out, SpeechSegment)
     assert (out.pts, out.speech_start, out.samples) == (1.5, 1.6, 5000)
 

@@ -21,8 +21,8 @@ async def collect(source: MemorySource, clock: VirtualClock | None = None) -> Me
 async def test_pcm_is_cut_into_frames_with_media_time_pts() -> None:
     pcm = np.arange(1000, dtype=np.int16)
     sink = await collect(MemorySource(pcm=pcm, sample_rate=8000, frame_ms=40))
-    assert [f.samples for f in sink.frames] == [320, 320, 320, 40]
-    assert [f.pts for f in sink.frames] == [0.0, 0.04, 0.08, 0.12]
+    assert [f.samples for f in sink.received] == [320, 320, 320, 40]
+    assert [f.pts for f in sink.received] == [0.0, 0.04, 0.08, 0.12]
     assert np.array_equal(sink.audio()[:, 0], pcm)
     assert sink.audio().shape == (1000, 1)
     assert sink.sample_rate == 8000
@@ -40,7 +40,7 @@ async def test_frames_are_emitted_as_given() -> None:
         AudioFrame(np.full((160, 1), i, np.int16), 16000, pts=3.0 + i * 0.01) for i in range(5)
     ]
     sink = await collect(MemorySource(frames=frames))
-    assert all(a is b for a, b in zip(sink.frames, frames, strict=True))
+    assert all(a is b for a, b in zip(sink.received, frames, strict=True))
 
 
 async def test_realtime_paces_relative_to_the_first_pts() -> None:
@@ -78,16 +78,16 @@ async def test_the_config_serializes_without_the_audio_and_load_refills_it() -> 
     assert isinstance(src, MemorySource) and isinstance(sink, MemorySink)
     assert src.config.frame_ms == 10
     await Runner(g2, clock=VirtualClock()).run()
-    assert sink.frames == []  # no audio: nothing is emitted
+    assert sink.received == []  # no audio: nothing is emitted
     src.load(pcm=np.ones(320, np.int16), sample_rate=16000)
     await Runner(g2, clock=VirtualClock()).run()
-    assert [f.samples for f in sink.frames] == [160, 160]
+    assert [f.samples for f in sink.received] == [160, 160]
 
 
 def test_sink_audio_refuses_mixed_formats_and_is_empty_without_frames() -> None:
     sink = MemorySink()
     assert sink.audio().shape == (0, 1)
-    sink.frames.append(AudioFrame(np.zeros((10, 1), np.int16), 16000))
-    sink.frames.append(AudioFrame(np.zeros((10, 1), np.int16), 8000))
+    sink.received.append(AudioFrame(np.zeros((10, 1), np.int16), 16000))
+    sink.received.append(AudioFrame(np.zeros((10, 1), np.int16), 8000))
     with pytest.raises(InputError, match="different formats"):
         sink.audio()

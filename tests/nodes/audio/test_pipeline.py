@@ -56,5 +56,5 @@ async def test_the_full_chain_on_the_real_clock(tmp_path: Path) -> None:
     await Runner(g, clock=RealClock()).run()
     assert sink.sample_rate == 16000
     assert abs(len(sink.audio()) - n48 // 3) <= 3
-    for a, b in itertools.pairwise(sink.frames):
+    for a, b in itertools.pairwise(sink.received):
         assert abs(b.pts - a.end_pts) < 1e-9

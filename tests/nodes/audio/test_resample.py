@@ -62,7 +62,7 @@ async def test_duration_pts_and_pitch_are_kept(src_rate: int, frame_ms: int, qua
     out = sink.audio()
     assert sink.sample_rate == 16000
     assert abs(len(out) - 16000 * seconds) <= 3
-    assert_continuous(sink.frames, start=2.5)
+    assert_continuous(sink.received, start=2.5)
     assert peak_hz(out, 16000) == pytest.approx(440, abs=2)
     # the waveform matches a 440 Hz tone generated at 16 kHz (away from the edges)
     want = tone(16000, seconds)[:, 0].astype(np.float64)
@@ -82,14 +82,14 @@ async def test_stereo_44k_to_mono_16k() -> None:
 async def test_matching_frames_pass_through_untouched() -> None:
     frames = frames_of(tone(16000, 0.2), 16000)
     sink = await resample(frames)
-    assert all(a is b for a, b in zip(sink.frames, frames, strict=True))
+    assert all(a is b for a, b in zip(sink.received, frames, strict=True))
 
 
 async def test_channel_change_only_does_not_resample() -> None:
     frames = frames_of(tone(16000, 0.2), 16000)
     sink = await resample(frames, channels=2)
     assert np.array_equal(sink.audio(), np.repeat(tone(16000, 0.2), 2, axis=1))
-    assert [f.pts for f in sink.frames] == [f.pts for f in frames]
+    assert [f.pts for f in sink.received] == [f.pts for f in frames]
 
 
 async def test_a_rate_change_mid_stream_flushes_and_keeps_the_timeline() -> None:
@@ -97,15 +97,15 @@ async def test_a_rate_change_mid_stream_flushes_and_keeps_the_timeline() -> None
     second = frames_of(tone(8000, 0.5), 8000, pts0=0.5)
     sink = await resample(first + second)
     assert abs(len(sink.audio()) - 16000) <= 4
-    assert_continuous(sink.frames, start=0.0)
+    assert_continuous(sink.received, start=0.0)
 
 
 async def test_a_jump_in_pts_starts_a_new_timeline() -> None:
     first = frames_of(tone(48000, 0.5), 48000)
     second = frames_of(tone(48000, 0.5), 48000, pts0=10.0)
     sink = await resample(first + second)
-    before = [f for f in sink.frames if f.pts < 10.0]
-    after = [f for f in sink.frames if f.pts >= 10.0]
+    before = [f for f in sink.received if f.pts < 10.0]
+    after = [f for f in sink.received if f.pts >= 10.0]
     assert abs(sum(f.samples for f in before) - 8000) <= 2  # flushed before the jump
     assert abs(sum(f.samples for f in after) - 8000) <= 2
     assert_continuous(before, start=0.0)
@@ -115,7 +115,7 @@ async def test_a_jump_in_pts_starts_a_new_timeline() -> None:
 async def test_a_speech_segment_is_resampled_whole_and_keeps_its_fields() -> None:
     seg = SpeechSegment(tone(48000, 0.73), 48000, pts=4.0, speech_start=4.1, speech_end=4.6)
     sink = await resample([seg])
-    (out,) = sink.frames
+    (out,) = sink.received
     assert isinstance(out, SpeechSegment)
     assert (out.pts, out.speech_start, out.speech_end) == (4.0, 4.1, 4.6)
     assert out.sample_rate == 16000 and abs(out.samples - round(0.73 * 16000)) <= 1
@@ -129,8 +129,8 @@ async def test_speech_audio_keeps_its_text_and_flushes_on_final() -> None:
         for i in range(0, len(pcm), n)
     ]
     sink = await resample(frames, rate=48000)
-    assert all(isinstance(f, SpeechAudio) and f.text == "hello" for f in sink.frames)
-    assert sink.frames[-1].final  # type: ignore[attr-defined]
+    assert all(isinstance(f, SpeechAudio) and f.text == "hello" for f in sink.received)
+    assert sink.received[-1].final  # type: ignore[attr-defined]
     assert abs(len(sink.audio()) - 14400) <= 2  # the whole reply, flushed with the final frame
 
 
@@ -174,9 +174,9 @@ async def test_an_interrupt_discards_buffered_audio_and_restarts_the_timeline() 
         await clock.sleep(0.5)
         runner.interrupt("memory_source", reason="test")
         await runner.wait()
-    after = [f for f in sink.frames if f.epoch == 1]
-    before = [f for f in sink.frames if f.epoch == 0]
+    after = [f for f in sink.received if f.epoch == 1]
+    before = [f for f in sink.received if f.epoch == 0]
     assert before and after
     assert_continuous(after, start=after[0].pts)
     assert after[0].pts >= 0.5 - 1e-9  # a fresh timeline at the first frame after the cut
-    assert sum(f.samples for f in sink.frames) < 16000  # the buffered tail was dropped
+    assert sum(f.samples for f in sink.received) < 16000  # the buffered tail was dropped

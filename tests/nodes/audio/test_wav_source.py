@@ -67,7 +67,7 @@ async def test_every_rate_from_8_to_48_khz(tmp_path: Path, rate: int) -> None:
     sink = await play(path)
     assert sink.sample_rate == rate
     assert np.abs(sink.audio()[:, 0].astype(np.int32) - expected_int16(x)).max() <= 1
-    assert {f.samples for f in sink.frames[:-1]} == {round(rate * 0.02)}
+    assert {f.samples for f in sink.received[:-1]} == {round(rate * 0.02)}
 
 
 async def test_float_beyond_full_scale_is_clipped_not_wrapped(tmp_path: Path) -> None:
@@ -110,9 +110,9 @@ async def test_frames_pts_and_a_short_last_frame(tmp_path: Path) -> None:
     path = tmp_path / "a.wav"
     sf.write(path, x, rate, subtype="PCM_16")
     sink = await play(path, frame_ms=20)
-    assert [f.samples for f in sink.frames] == [320] * 5 + [80]
-    assert [f.pts for f in sink.frames] == [i * 320 / 16000 for i in range(6)]
-    assert all(f.channels == 1 and f.pcm.dtype == np.int16 for f in sink.frames)
+    assert [f.samples for f in sink.received] == [320] * 5 + [80]
+    assert [f.pts for f in sink.received] == [i * 320 / 16000 for i in range(6)]
+    assert all(f.channels == 1 and f.pcm.dtype == np.int16 for f in sink.received)
 
 
 async def test_the_bundled_samples_play() -> None:
@@ -255,7 +255,7 @@ async def test_a_bad_file_fails_the_graph_before_it_runs(tmp_path: Path) -> None
         await Runner(g, clock=VirtualClock()).run()
     assert isinstance(info.value.error, InputError)
     assert "during setup" in str(info.value.frame)
-    assert sink.frames == []
+    assert sink.received == []
 
 
 async def test_data_cut_short_is_read_up_to_where_it_ends(
