@@ -60,6 +60,14 @@ class PacedSource(Node):
         self._end = None
         self._pending = None
 
+    def media_to_clock(self, pts: float) -> float | None:
+        """The clock time media time ``pts`` was (or will be) emitted, once the source started.
+
+        Used to express media-time events (the end of the user's speech) on the clock, e.g.
+        for voice-to-voice latency. ``None`` before the first frame.
+        """
+        return None if self._t0 is None else self._t0 + pts - self._pts0
+
     def next_frame(self) -> AudioFrame | None:
         """Return the next frame to emit, or ``None`` at the end of the stream."""
         raise NotImplementedError
