@@ -28,6 +28,9 @@ __all__ = ["AudioOutput"]
 
 MAX_HISTORY = 1000
 """How many replies :attr:`AudioOutput.played_replies` and ``reply_started_at`` keep."""
+LATE_TOLERANCE = 0.005
+"""A frame of the current reply arriving at most this late still plays right after the previous
+one (timer jitter under ``RealClock`` must not stretch playback); a longer gap is a pause."""
 _EPS = 1e-6
 
 
@@ -71,10 +74,12 @@ class AudioOutput(Node):
 
     A frame counts as played once the clock reaches its scheduled end (``clock.sleep_until``):
     under ``VirtualClock`` a 2 s reply takes 2 s of virtual time, under ``RealClock`` 2 s of
-    wall time. Frames play back to back; after a gap (the TTS was late) the next frame starts
-    when it arrives. ``buffer`` seconds of audio may be taken ahead of the play position (a
-    device buffer; default 0: a frame is taken when the previous one has played, so the
-    input edge provides the backpressure).
+    wall time. Frames play back to back; after a gap (the TTS was late by more than
+    ``LATE_TOLERANCE``, 5 ms) the next frame starts when it arrives. ``buffer`` seconds of
+    audio may be taken ahead of the play position (a device buffer; default 0: a frame is
+    taken when the previous one has played, so the input edge provides the backpressure).
+    With ``buffer`` > 0, sentence marks may be sent up to ``buffer`` late while the input is
+    idle; interrupted and final marks are always exact.
 
     Playout marks (``PlayoutMark`` events on ``marks``, e.g. into a ``feedback=True`` edge):
 
@@ -158,6 +163,8 @@ class AudioOutput(Node):
         if self._reply is not None and frame.epoch != self._reply.epoch:
             await self._stop(now)
         start = max(now, self._play_end)
+        if self._reply is not None and start - self._play_end <= LATE_TOLERANCE:
+            start = self._play_end  # a late wake-up, not a gap: keep playing back to back
         if self._reply is None:
             self._reply = _Reply(frame.epoch)
             self.reply_started_at.append(start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,8 @@ __all__ = ["TTSNode", "superseded", "trim_silence"]
 
 FloatAudio = npt.NDArray[np.float32]
 
+MAX_HISTORY = 1000
+"""How many replies :attr:`TTSNode.ttfb` keeps."""
 _WINDOW = 0.01
 """Seconds per analysis window of :func:`trim_silence`."""
 LEAD_MARGIN = 0.01
@@ -121,8 +124,8 @@ class TTSNode(Node):
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
         self.audio.sample_rate = self.sample_rate
-        self.ttfb: list[float] = []
-        """Per reply: clock seconds from its first sentence to its first emitted frame."""
+        self.ttfb: deque[float] = deque(maxlen=MAX_HISTORY)
+        """Per reply (the last 1000): clock seconds from its first sentence to its first frame."""
         self._in_reply = False
         self._reply_t0 = 0.0
         self._pts = 0.0

@@ -74,9 +74,9 @@ class HibariTTS(TTSNode):
     The model (``hibari/assets/hibari.onnx``, voice ``"heart"``) ships in the ``hibari-tts``
     package and is loaded once per process in :meth:`setup` (shared by every node with the
     same ``voice`` and ``threads``); nothing is downloaded. Each sentence is synthesized in a
-    worker thread (``clock.run_sync``: zero virtual time under ``VirtualClock``; ~20-60 ms of
-    real time per sentence on one core). With a fixed ``seed`` the output is bit-identical
-    run to run.
+    worker thread (``clock.run_sync``: zero virtual time under ``VirtualClock``; 10-25 ms of
+    real time per sentence on one core here, ~100x real time; loading takes ~0.5 s). With a
+    fixed ``seed`` the output is bit-identical run to run.
 
     hibari puts ~0.3 s of silence before and ~0.4 s after each sentence; the base class trims
     it (threshold ``silence_threshold_db``, default -50 dBFS) and inserts ``sentence_pause``

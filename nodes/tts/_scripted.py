@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import Field
 
 from voicegraph.graph import NodeConfig
 
-from ._base import FloatAudio, TTSNode
+from ._base import MAX_HISTORY, FloatAudio, TTSNode
 
 __all__ = ["ScriptedTTS"]
 
@@ -48,8 +49,8 @@ class ScriptedTTS(TTSNode):
         super().__init__(config, **settings)
         self.sample_rate = self.config.sample_rate
         self.audio.sample_rate = self.sample_rate
-        self.spoken: list[str] = []
-        """Every text synthesized, in order."""
+        self.spoken: deque[str] = deque(maxlen=MAX_HISTORY)
+        """The texts synthesized, in order (the last 1000)."""
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:
         """Tone for each character of ``text`` (silence for white space)."""

@@ -108,7 +108,7 @@ async def test_two_sentences_become_24khz_20ms_frames_with_consistent_tags() -> 
     # the last sentence of the reply gets no pause after it
     last = np.concatenate([f.pcm for f in frames if f.text == SECOND])
     assert np.abs(last[-int(0.1 * 24000) :]).max() > 0
-    assert tts.ttfb == [0.0]  # synthesis takes no virtual time
+    assert list(tts.ttfb) == [0.0]  # synthesis takes no virtual time
 
 
 async def test_first_audio_leaves_before_the_second_sentence_is_synthesized() -> None:
@@ -144,7 +144,7 @@ async def test_empty_final_sentence_gives_one_silent_final_frame() -> None:
     # a reply with no speech at all is just the silent final frame (and no ttfb)
     tts, sink = await speak([("say", "", True)])
     assert len(sink.frames) == 1 and sink.frames[0].final
-    assert tts.ttfb == []
+    assert list(tts.ttfb) == []
 
 
 async def test_interrupt_starts_a_new_reply() -> None:

@@ -56,7 +56,7 @@ async def test_duration_follows_the_text_and_spaces_are_silent() -> None:
     g.connect(tts.audio, keep.audio)
     await Runner(g, clock=VirtualClock()).run()
     assert tts.audio.sample_rate == 16000
-    assert tts.spoken == ["Hi you.", "Bye!"]
+    assert list(tts.spoken) == ["Hi you.", "Bye!"]
     first = [f for f in keep.frames if f.text == "Hi you."]
     assert len(first) * 0.02 == pytest.approx(7 * 0.06)  # 7 characters
     pcm = np.concatenate([f.pcm[:, 0] for f in first])
@@ -74,7 +74,7 @@ async def test_latency_delays_the_first_frame() -> None:
     g.connect(say.sentences, tts.sentences)
     g.connect(tts.audio, keep.audio)
     await Runner(g, clock=VirtualClock()).run()
-    assert tts.ttfb == [pytest.approx(0.25)]
+    assert list(tts.ttfb) == [pytest.approx(0.25)]
 
 
 class LLM(Node):
