@@ -228,3 +228,18 @@ def test_a_recording_path_in_a_missing_folder_is_reported(tmp_path: Path) -> Non
         AudioOutput(path=str(tmp_path / "nope" / "out.wav"))
     with pytest.raises(ConfigError, match="buffer"):
         AudioOutput(buffer=-1)
+
+
+@pytest.mark.parametrize(("late", "ends_at"), [(0.043, 0.4), (0.07, 0.43)])
+async def test_timer_jitter_is_absorbed_but_a_real_gap_is_a_pause(
+    late: float, ends_at: float
+) -> None:
+    frames = reply_frames([(A, 0.2), (B, 0.2)])
+    steps = [("frames", frames[:10]), ("sleep", late), ("frames", frames[10:])]
+    g, out, marks = build(steps, capacity=1)
+    clock = VirtualClock()
+    await Runner(g, clock=clock).run()
+    # with capacity 1 the source sends A's last frame at 0.16 s; B's first frame then comes
+    # `late - 0.04` s after A has ended: 3 ms is jitter, 30 ms a pause
+    assert clock.now() == pytest.approx(ends_at)
+    assert marks.got[-1][1].played == pytest.approx(0.4)
