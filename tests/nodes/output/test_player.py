@@ -236,7 +236,7 @@ async def test_timer_jitter_is_absorbed_but_a_real_gap_is_a_pause(
 ) -> None:
     frames = reply_frames([(A, 0.2), (B, 0.2)])
     steps = [("frames", frames[:10]), ("sleep", late), ("frames", frames[10:])]
-    g, out, marks = build(steps, capacity=1)
+    g, _, marks = build(steps, capacity=1)
     clock = VirtualClock()
     await Runner(g, clock=clock).run()
     # with capacity 1 the source sends A's last frame at 0.16 s; B's first frame then comes
