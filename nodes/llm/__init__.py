@@ -1,1 +1,40 @@
-"""voicegraph.nodes.llm"""
+"""LLM nodes and the chat context.
+
+:class:`LLMNode` is the base (chat context, streaming, tool rounds, barge-in truncation);
+:class:`LlamaLLM` runs the bundled SmolLM2-135M with llama.cpp; :class:`ScriptedLLM` plays
+fixed replies for tests.
+"""
+
+from ._chat import ChatContext as ChatContext
+from ._chat import ChatItem as ChatItem
+from ._chat import ChatMessage as ChatMessage
+from ._chat import ChatRole as ChatRole
+from ._chat import FunctionCall as FunctionCall
+from ._chat import FunctionCallOutput as FunctionCallOutput
+from ._chunks import LLMChunk as LLMChunk
+from ._chunks import LLMMetrics as LLMMetrics
+from ._llama import LlamaLLM as LlamaLLM
+from ._llama_runtime import bundled_model_path as bundled_model_path
+from ._node import DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
+from ._node import LLMNode as LLMNode
+from ._scripted import ScriptedLLM as ScriptedLLM
+from ._scripted import ScriptedReply as ScriptedReply
+from ._scripted import ScriptedToolCall as ScriptedToolCall
+
+__all__ = [
+    "DEFAULT_INSTRUCTIONS",
+    "ChatContext",
+    "ChatItem",
+    "ChatMessage",
+    "ChatRole",
+    "FunctionCall",
+    "FunctionCallOutput",
+    "LLMChunk",
+    "LLMMetrics",
+    "LLMNode",
+    "LlamaLLM",
+    "ScriptedLLM",
+    "ScriptedReply",
+    "ScriptedToolCall",
+    "bundled_model_path",
+]

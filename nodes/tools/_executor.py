@@ -51,6 +51,8 @@ class ToolExecutor(Node):
         parallel: bool = True
         max_in_flight: int = Field(16, ge=1)
 
+    forward_events = False  # results go back to the LLM: events must not circle back with them
+
     config: Config
     calls: In[ToolCall]
     results: Out[ToolResult]

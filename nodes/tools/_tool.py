@@ -252,8 +252,9 @@ def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type
             )
         hint = hints.get(param.name, Any)
         default = ... if param.default is inspect.Parameter.empty else param.default
-        described = {"description": docs[param.name]} if param.name in docs else {}
-        fields[param.name] = (hint, Field(default, **described))
+        described = docs.get(param.name)  # None would hide an Annotated[..., Field(description)]
+        info = Field(default, description=described) if described else Field(default)
+        fields[param.name] = (hint, info)
     config = ConfigDict(extra="ignore")  # small models add stray keys: tolerate them
     try:
         model: type[BaseModel] = create_model(f"{name}_args", __config__=config, **fields)

@@ -1,0 +1,258 @@
+"""The chat context: the conversation an LLM sees, as typed, serializable items.
+
+Items, as in LiveKit Agents: :class:`ChatMessage` (``system`` / ``user`` / ``assistant``
+text; ``interrupted`` marks an assistant message cut off by the user), :class:`FunctionCall`
+(a tool call the model requested) and :class:`FunctionCallOutput` (its result).
+
+>>> chat = ChatContext()
+>>> _ = chat.add_message("system", "Be brief.")
+>>> _ = chat.add_message("user", "Hi!")
+>>> [m["role"] for m in chat.to_openai_messages()]
+['system', 'user']
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from voicegraph.graph import InputError
+
+__all__ = [
+    "ChatContext",
+    "ChatItem",
+    "ChatMessage",
+    "ChatRole",
+    "FunctionCall",
+    "FunctionCallOutput",
+]
+
+ChatRole: TypeAlias = Literal["system", "user", "assistant"]
+
+
+def _new_id() -> str:
+    return f"item_{uuid.uuid4().hex[:12]}"
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    id: str = Field(default_factory=_new_id)
+
+
+class ChatMessage(_Item):
+    """A text message.
+
+    Attributes:
+        role: ``"system"``, ``"user"`` or ``"assistant"``.
+        text: the message text.
+        interrupted: ``True`` for an assistant message the user cut off; ``text`` is then
+            what the listener actually heard (default ``False``).
+    """
+
+    type: Literal["message"] = "message"
+    role: ChatRole
+    text: str = ""
+    interrupted: bool = False
+
+
+class FunctionCall(_Item):
+    """A tool call requested by the model.
+
+    Attributes:
+        call_id: pairs the call with its :class:`FunctionCallOutput`.
+        name: the tool's name.
+        arguments: the arguments as a JSON object string, as the model produced it.
+    """
+
+    type: Literal["function_call"] = "function_call"
+    call_id: str
+    name: str
+    arguments: str = "{}"
+
+
+class FunctionCallOutput(_Item):
+    """The result of a tool call.
+
+    Attributes:
+        call_id: the :class:`FunctionCall` this answers.
+        name: the tool's name.
+        output: the result text (an error message when ``is_error``).
+        is_error: whether the call failed (default ``False``).
+    """
+
+    type: Literal["function_call_output"] = "function_call_output"
+    call_id: str
+    name: str
+    output: str = ""
+    is_error: bool = False
+
+
+ChatItem: TypeAlias = Annotated[
+    ChatMessage | FunctionCall | FunctionCallOutput, Field(discriminator="type")
+]
+
+
+class ChatContext(BaseModel):
+    """An ordered list of chat items with the operations a voice agent needs.
+
+    Attributes:
+        items: the conversation, oldest first.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[ChatItem] = Field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    # ------------------------------------------------------------------ adding
+
+    def add_message(self, role: ChatRole, text: str, *, interrupted: bool = False) -> ChatMessage:
+        """Append a text message and return it."""
+        message = ChatMessage(role=role, text=text, interrupted=interrupted)
+        self.items.append(message)
+        return message
+
+    def add(self, item: ChatMessage | FunctionCall | FunctionCallOutput) -> None:
+        """Append one item."""
+        self.items.append(item)
+
+    def extend(self, items: Iterable[ChatMessage | FunctionCall | FunctionCallOutput]) -> None:
+        """Append several items, in order."""
+        self.items.extend(items)
+
+    def get(self, item_id: str) -> ChatMessage | FunctionCall | FunctionCallOutput | None:
+        """The item with id ``item_id``, or ``None``."""
+        return next((item for item in self.items if item.id == item_id), None)
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        """The text messages only, in order."""
+        return [item for item in self.items if isinstance(item, ChatMessage)]
+
+    @property
+    def last_assistant(self) -> ChatMessage | None:
+        """The most recent assistant message, or ``None``."""
+        for item in reversed(self.items):
+            if isinstance(item, ChatMessage) and item.role == "assistant":
+                return item
+        return None
+
+    @property
+    def instructions(self) -> str | None:
+        """The text of the leading system message, or ``None`` if there is none."""
+        first = self.items[0] if self.items else None
+        if isinstance(first, ChatMessage) and first.role == "system":
+            return first.text
+        return None
+
+    # ------------------------------------------------------------------ editing
+
+    def set_instructions(self, text: str) -> None:
+        """Replace the leading system message's text, or insert one at the start."""
+        first = self.items[0] if self.items else None
+        if isinstance(first, ChatMessage) and first.role == "system":
+            first.text = text
+        else:
+            self.items.insert(0, ChatMessage(role="system", text=text))
+
+    def replace_last_assistant_text(
+        self, text: str, *, interrupted: bool = True
+    ) -> ChatMessage | None:
+        """Set the last assistant message's text to what was actually played.
+
+        Used on barge-in: the context keeps only what the listener heard. An empty ``text``
+        keeps the message with ``""`` (as LiveKit does). Returns the message, or ``None`` if
+        there is no assistant message.
+        """
+        message = self.last_assistant
+        if message is not None:
+            message.text = text
+            message.interrupted = interrupted
+        return message
+
+    def truncate(self, max_items: int) -> ChatContext:
+        """Keep the last ``max_items`` items (in place) and return ``self``.
+
+        As in LiveKit Agents: the kept part never starts with a function call or output (a
+        tool result without its call is useless to the model), and the leading system message
+        (the instructions) is always kept, in front, even if that makes ``max_items + 1``.
+
+        Raises:
+            ValueError: ``max_items`` is less than 1.
+        """
+        if max_items < 1:
+            raise ValueError(f"max_items must be at least 1, got {max_items}")
+        first = self.items[0] if self.items else None
+        system = first if isinstance(first, ChatMessage) and first.role == "system" else None
+        kept = self.items[-max_items:]
+        while kept and not isinstance(kept[0], ChatMessage):
+            kept.pop(0)
+        if system is not None and (not kept or kept[0] is not system):
+            kept.insert(0, system)
+        self.items = kept
+        return self
+
+    def copy(self) -> ChatContext:  # type: ignore[override]
+        """A deep copy: editing it leaves this context unchanged."""
+        return self.model_copy(deep=True)
+
+    # ------------------------------------------------------------------ formats
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict; :meth:`from_dict` gives an equal context back."""
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ChatContext:
+        """Rebuild a context from :meth:`to_dict` output.
+
+        Raises:
+            InputError: the data is not a valid chat context (the message says which item).
+        """
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise InputError(f"not a valid chat context: {problems}") from None
+
+    def to_openai_messages(self) -> list[dict[str, Any]]:
+        """The OpenAI chat ``messages`` list, as llama-cpp's ``create_chat_completion`` takes.
+
+        Function calls become ``tool_calls`` of an assistant message (merged into the
+        assistant message right before them, otherwise a new one with ``content: ""``, which
+        chat templates can render), outputs become ``role: "tool"`` messages. Calls without
+        an output yet and outputs without their call are left out, so the list is always
+        valid for the API.
+        """
+        outputs = {i.call_id for i in self.items if isinstance(i, FunctionCallOutput)}
+        calls = {i.call_id for i in self.items if isinstance(i, FunctionCall)}
+        out: list[dict[str, Any]] = []
+        for item in self.items:
+            if isinstance(item, ChatMessage):
+                out.append({"role": item.role, "content": item.text})
+            elif isinstance(item, FunctionCall):
+                if item.call_id not in outputs:
+                    continue
+                call = {
+                    "id": item.call_id,
+                    "type": "function",
+                    "function": {"name": item.name, "arguments": item.arguments},
+                }
+                last = out[-1] if out else None
+                if last is not None and last["role"] == "assistant":
+                    last.setdefault("tool_calls", []).append(call)
+                else:
+                    out.append({"role": "assistant", "content": "", "tool_calls": [call]})
+            elif item.call_id in calls:
+                out.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
+        return out

