@@ -17,7 +17,13 @@ from voicegraph.nodes.tools import FunctionTool, ToolArgumentsError
 
 from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from ._chunks import LLMChunk
-from ._llama_runtime import LoadedModel, bundled_model_path, load_model, stream_completion
+from ._llama_runtime import (
+    LoadedModel,
+    bundled_model_path,
+    load_model,
+    prime,
+    stream_completion,
+)
 from ._node import LLMNode
 
 __all__ = ["LlamaLLM"]
@@ -123,11 +129,16 @@ class LlamaLLM(LLMNode):
         self._model: LoadedModel | None = None
 
     async def setup(self) -> None:
-        """Load the model (once per process) and warm it up."""
+        """Load the model (once per process) and prime it with the system prompt."""
         await super().setup()
         cfg = self.config
         path = Path(cfg.model_path) if cfg.model_path else bundled_model_path()
         self._model = await self.clock.run_sync(load_model, path, cfg.n_ctx, cfg.n_threads)
+        warmup = ChatContext()
+        if cfg.instructions:
+            warmup.set_instructions(cfg.instructions)
+        warmup.add_message("user", "Hi")
+        await self.clock.run_sync(prime, self._model, self.prompt_messages(warmup))
 
     async def generate(
         self, chat: ChatContext, tools: list[FunctionTool]

@@ -14,7 +14,7 @@ import anyio
 
 from voicegraph.graph import Clock, ConfigError, MissingDependencyError, ProviderError
 
-__all__ = ["LoadedModel", "bundled_model_path", "load_model", "stream_completion"]
+__all__ = ["LoadedModel", "bundled_model_path", "load_model", "prime", "stream_completion"]
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,20 @@ def load_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel:
             llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
         except Exception as exc:
             raise ProviderError("llama.cpp", f"cannot load {str(path)!r}: {exc}") from exc
-        # The first evaluation allocates compute buffers (~0.8 s here): pay it now, not on
-        # the first user turn.
-        llama.create_completion(" ", max_tokens=1)
         model = LoadedModel(llama, path)
         _models[key] = model
         return model
+
+
+def prime(model: LoadedModel, messages: list[dict[str, Any]]) -> None:
+    """Evaluate ``messages`` once (blocking), so the first reply starts fast.
+
+    The first evaluation allocates llama.cpp's compute buffers, and the prompt's prefix (the
+    system prompt) stays in the KV cache for the next request: the first user turn's time to
+    first token drops from ~1 s to ~0.05 s here.
+    """
+    with model.lock:
+        model.llama.create_chat_completion(messages=messages, max_tokens=1)
 
 
 def _put(q: queue.Queue[tuple[str, Any]], item: tuple[str, Any], stop: threading.Event) -> bool:

@@ -220,13 +220,14 @@ class LLMNode(Node):
         The mark applies to the latest reply generated in ``mark.epoch``. Its assistant
         messages (several when tool rounds split it) heard completely are kept, the one cut
         off gets the rest of the played text, later ones become ``""``; all from the cut on
-        get ``interrupted=True``. Without a match, the last assistant message is corrected.
+        get ``interrupted=True``. A reply cut off before it said anything has nothing to
+        correct. Without a matching reply, the last assistant message is corrected.
         """
-        ids = next((ids for epoch, ids in reversed(self._replies) if epoch == mark.epoch), [])
-        messages = [m for i in ids if isinstance(m := self.chat.get(i), ChatMessage)]
-        if not messages:
+        ids = next((ids for epoch, ids in reversed(self._replies) if epoch == mark.epoch), None)
+        if ids is None:
             self.chat.replace_last_assistant_text(mark.text.strip())
             return
+        messages = [m for i in ids if isinstance(m := self.chat.get(i), ChatMessage)]
         remaining = " ".join(mark.text.split())
         for index, message in enumerate(messages):
             heard = " ".join(message.text.split())
@@ -265,16 +266,7 @@ class LLMNode(Node):
                 if chunk.text:
                     if ttft is None:
                         ttft = self.clock.now() - started
-                    if message is None:
-                        message = self.chat.add_message("assistant", "")
-                        if not self._replies:
-                            self._replies.append((epoch, []))
-                        self._replies[-1][1].append(message.id)
-                    message.text += chunk.text
-                    delta = chunk.text
-                    if self._tail and not self._tail[-1].isspace() and not delta[0].isspace():
-                        delta = " " + delta  # text after a tool round: keep words apart
-                    self._tail = delta
+                    message, delta = self._add_text(message, epoch, chunk.text)
                     await self.emit(self.text, LLMText(delta))
             finished = True
         finally:
@@ -306,6 +298,22 @@ class LLMNode(Node):
                 await self.emit(self.tool_calls, ToolCall(call.call_id, call.name, call.arguments))
             return
         await self.emit(self.text, LLMText("", final=True))
+
+    def _add_text(
+        self, message: ChatMessage | None, epoch: int, text: str
+    ) -> tuple[ChatMessage, str]:
+        """Add streamed text to the reply's assistant message; return it and the delta to emit."""
+        delta = text
+        if message is None:
+            message = self.chat.add_message("assistant", "")
+            if not self._replies:
+                self._replies.append((epoch, []))
+            self._replies[-1][1].append(message.id)
+            if self._tail and not self._tail.isspace() and not text[0].isspace():
+                delta = " " + text  # text after a tool round: keep the words apart
+        message.text += text
+        self._tail = delta[-1]
+        return message, delta
 
     def _results_connected(self) -> bool:
         graph = self._graph_owner()

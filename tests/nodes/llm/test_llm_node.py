@@ -360,6 +360,20 @@ async def test_interrupt_mid_reply_stops_the_stream() -> None:
     assert (story.text, paris.text) == ("Once upon", "Paris.")
 
 
+async def test_a_reply_cut_before_its_first_word_leaves_older_replies_alone() -> None:
+    llm = ScriptedLLM(replies=["First answer.", STORY, "Third."], first_token_delay=0.2)
+    turns = Turns([(0.0, "One"), (1.0, "Two"), (2.0, "Three")], interrupts=(1.1,))
+    g, speaker, _ = build(llm, turns)
+    await run_until_replies(g, speaker, 2)
+    # the mark for the cut-off reply (epoch 0's latest): nothing was said, nothing to correct
+    llm.apply_playout(PlayoutMark(0.0, "", interrupted=True, epoch=0))
+    assert [(m.text, m.interrupted) for m in llm.chat.messages if m.role == "assistant"] == [
+        ("First answer.", False),
+        ("Third.", False),
+    ]
+    assert [m.text for m in llm.chat.messages if m.role == "user"] == ["One", "Two", "Three"]
+
+
 async def test_interrupt_while_waiting_for_tools_drops_the_pending_calls() -> None:
     reply = ScriptedReply(tool_calls=[ScriptedToolCall(name="get_weather")], text="unused")
     llm = ScriptedLLM(replies=[reply, "Fresh answer."], tools=[get_weather])
