@@ -110,7 +110,9 @@ def at_most(value: float, limit: float, unit: str) -> str:
     if value <= limit:
         return "met"
     over = (value / limit - 1.0) * 100.0 if limit else math.inf
-    return f"MISSED by {value - limit:.3g} {unit} ({over:.0f}% over)".replace("  ", " ")
+    excess = value - limit
+    amount = f"{excess:,.0f}" if excess >= 100 else f"{excess:.3g}"
+    return f"MISSED by {amount} {unit} ({over:.0f}% over)"
 
 
 def at_least(value: float, limit: float, unit: str = "") -> str:
