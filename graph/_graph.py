@@ -434,7 +434,7 @@ def _supervision(on_error: Supervision | str, name: str) -> Supervision:
             f"node {name!r}: on_error must be 'fail', 'restart', 'fallback' or a Supervision, "
             f"not {on_error!r}"
         )
-    return Supervision(policy=on_error)  # type: ignore[arg-type]
+    return Supervision(policy=on_error)
 
 
 def _events_only(port: Port[Any]) -> bool:

@@ -14,6 +14,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.lowlevel
 
 from voicegraph.graph import (
     UNSTAMPED,
@@ -107,6 +108,12 @@ class NodeDriver:
                 f"node {self.path!r} emitted on {port!r}, which is not one of its outputs "
                 f"({', '.join(p.name for p in self.outs) or 'none'})"
             ) from None
+        scope = self._scope
+        if scope is not None and scope.cancel_called:
+            # An interrupt cancelled this activity but the task has not yet reached a
+            # suspension point (e.g. it was just released from a full edge): stop here, so
+            # nothing of the old turn goes out stamped with the new epoch.
+            await anyio.lowlevel.checkpoint()
         epoch = self.epoch
         if frame.epoch != epoch:
             if frame.epoch == UNSTAMPED:
@@ -138,6 +145,7 @@ class NodeDriver:
         """Next ``(port, frame)`` for run-style nodes; control events are handled on the way."""
         inbox = self.inbox
         while True:
+            await self._stop_if_cancelled()
             if inbox.control:
                 await self._handle_control(*inbox.pop_control())
                 continue
@@ -204,6 +212,7 @@ class NodeDriver:
         data = inbox.data
         stats = self.stats
         while True:
+            await self._stop_if_cancelled()
             if inbox.control:
                 await self._handle_control(*inbox.pop_control())
                 continue
@@ -225,6 +234,12 @@ class NodeDriver:
             if self.open_inputs <= 0 and not self.node.awaiting_feedback():
                 return
             await inbox.wait()
+
+    async def _stop_if_cancelled(self) -> None:
+        """Take no new input once an interrupt has cancelled this activity (none is lost)."""
+        scope = self._scope
+        if scope is not None and scope.cancel_called:
+            await anyio.lowlevel.checkpoint()
 
     def _input_ended(self, edge: EdgeQueue) -> None:
         """End of stream on ``edge``; feedback edges never keep a node open (see Node)."""

@@ -77,7 +77,8 @@ class Runner:
         self.interrupts: deque[Interrupt] = deque(maxlen=1000)
         self._epoch = 0
         self._finished = 0
-        self._done = anyio.Event()
+        self._done: anyio.Event | None = None  # created when the run starts (needs a loop)
+        self._helpers: anyio.CancelScope | None = None
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._t0 = 0.0
@@ -130,18 +131,22 @@ class Runner:
 
     async def wait(self) -> None:
         """Wait until every node has finished."""
+        if self._done is None:
+            raise RunnerError("the runner has not started: use `async with runner:` or run()")
         await self._done.wait()
 
     @property
     def finished(self) -> bool:
         """Whether every node has finished."""
-        return self._done.is_set()
+        return self._done is not None and self._done.is_set()
 
     async def __aenter__(self) -> Runner:
         if self._stack is not None:
             raise RunnerError("a Runner runs once; create a new Runner to run the graph again")
         stack = AsyncExitStack()
         self._stack = stack
+        self._done = anyio.Event()
+        self._helpers = anyio.CancelScope()
         try:
             clock = self.clock
             if (
@@ -162,6 +167,7 @@ class Runner:
             self._t0 = clock.now()
             if not self.drivers:
                 self._done.set()
+                self._helpers.cancel()
             for path, driver in self.drivers.items():
                 tg.start_soon(self._drive, driver, name=f"voicegraph:{path}")
             if isinstance(clock, RealClock):
@@ -201,9 +207,9 @@ class Runner:
         await driver.drive()
         self._finished += 1
         if self._finished == len(self.drivers):
+            assert self._done is not None and self._helpers is not None
             self._done.set()
-            if self._tg is not None:
-                self._tg.cancel_scope.cancel()  # stop helpers such as the lag monitor
+            self._helpers.cancel()  # stop helpers such as the lag monitor
 
     async def _setup_nodes(self) -> None:
         async def setup(driver: NodeDriver) -> None:
@@ -230,15 +236,17 @@ class Runner:
             raise errors[0]
 
     async def _watch_loop_lag(self) -> None:
-        while True:
-            t = time.perf_counter()
-            await anyio.sleep(_LAG_INTERVAL)
-            lag = time.perf_counter() - t - _LAG_INTERVAL
-            if lag > self._lag_max:
-                self._lag_max = lag
+        assert self._helpers is not None
+        with self._helpers:
+            while True:
+                t = time.perf_counter()
+                await anyio.sleep(_LAG_INTERVAL)
+                lag = time.perf_counter() - t - _LAG_INTERVAL
+                if lag > self._lag_max:
+                    self._lag_max = lag
 
     def _deadlock(self) -> None:
-        if self._done.is_set():
+        if self.finished:
             return
         waiting = []
         for path, d in self.drivers.items():

@@ -194,3 +194,43 @@ async def test_interrupt_releases_a_sender_blocked_on_a_full_edge() -> None:
     with anyio.fail_after(10):
         await Runner(g, clock=VirtualClock()).run()
     assert relay.interrupts and sink.got[-1][1] == 1
+
+
+class Burst(Node):
+    """Emits ten frames per input as fast as the edge takes them."""
+
+    inp: In[TextFrame]
+    out: Out[TextFrame]
+
+    async def on_inp(self, frame: TextFrame) -> None:
+        for k in range(10):
+            await self.emit(self.out, TextFrame(f"{frame.text}.{k}"))
+
+
+class SlowRecord(Record):
+    async def on_inp(self, frame: TextFrame) -> None:
+        await super().on_inp(frame)
+        await self.clock.sleep(0.003)
+
+
+async def test_a_sender_released_by_an_interrupt_emits_nothing_more_of_the_old_turn() -> None:
+    g = Graph()
+    ticker, ctl = g.add(Ticker(count=8)), g.add(Controller(at=["3", "6"]))
+    burst, sink = g.add(Burst()), g.add(SlowRecord(), name="sink")
+    g.connect(ticker.out, ctl.inp)
+    g.connect(ctl.out, burst.inp)
+    g.connect(burst.out, sink.inp, capacity=1)
+    await Runner(g, clock=VirtualClock()).run()
+    for text, epoch in sink.got:
+        source = int(text.split(".")[0])
+        expected = 0 if source < 3 else 1 if source < 6 else 2
+        assert epoch == expected, (text, epoch)
+    assert {t for t, _ in sink.got} >= {f"7.{k}" for k in range(10)}  # the last turn is whole
+
+
+async def test_async_with_body_survives_the_graph_finishing() -> None:
+    g, _, sink, _ = build(at=[])
+    async with Runner(g, clock=VirtualClock()) as runner:
+        await runner.wait()
+        await runner.clock.sleep(1.0)  # the graph is done; the body goes on undisturbed
+    assert len(sink.got) == 60
