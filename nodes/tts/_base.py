@@ -7,14 +7,13 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
-import anyio.lowlevel
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
 from voicegraph.graph import In, Node, NodeConfig, Out, Sentence, SpeechAudio
 
-__all__ = ["TTSNode", "superseded", "trim_silence"]
+__all__ = ["TTSNode", "trim_silence"]
 
 FloatAudio = npt.NDArray[np.float32]
 
@@ -28,20 +27,6 @@ TAIL_MARGIN = 0.05
 """Seconds kept after the last window above the threshold (the decay of the last sound)."""
 
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
-
-
-async def superseded(node: Node, epoch: int) -> bool:
-    """Whether an interrupt moved ``node`` past ``epoch`` while a handler was running.
-
-    The runner cancels an interrupted handler at its next wait, but a handler that was just
-    released from a full edge runs on until then, and what it emits would carry the new
-    epoch. Check this before each emit: when it returns ``True`` (after a checkpoint that
-    lets the cancellation land), stop emitting.
-    """
-    if node.epoch == epoch:
-        return False
-    await anyio.lowlevel.checkpoint()
-    return True
 
 
 def trim_silence(audio: FloatAudio, sample_rate: int, threshold_db: float = -50.0) -> FloatAudio:
@@ -141,7 +126,6 @@ class TTSNode(Node):
 
     async def on_sentences(self, frame: Sentence) -> None:
         """Synthesize one sentence and emit its frames."""
-        epoch = self.epoch
         if not self._in_reply:
             self._in_reply = True
             self._reply_t0 = self.clock.now()
@@ -156,8 +140,8 @@ class TTSNode(Node):
             if frame.final:
                 await self._emit_silent_final()
             return
-        await self._emit_frames(pcm, text, final=frame.final, epoch=epoch)
-        if frame.final and self.epoch == epoch:
+        await self._emit_frames(pcm, text, final=frame.final)
+        if frame.final:
             self._in_reply = False
 
     async def on_interrupt(self, event: Any) -> None:
@@ -198,9 +182,7 @@ class TTSNode(Node):
     def _frame_samples(self) -> int:
         return max(1, round(self.sample_rate * self.config.frame_ms / 1000))
 
-    async def _emit_frames(
-        self, pcm: npt.NDArray[np.int16], text: str, *, final: bool, epoch: int
-    ) -> None:
+    async def _emit_frames(self, pcm: npt.NDArray[np.int16], text: str, *, final: bool) -> None:
         rate = self.sample_rate
         step = self._frame_samples()
         total = len(pcm) / rate
@@ -216,8 +198,6 @@ class TTSNode(Node):
                 text_duration=total,
                 final=final and i == count - 1,
             )
-            if await superseded(self, epoch):
-                return
             if not self._first_sent:
                 self._first_sent = True
                 self.ttfb.append(self.clock.now() - self._reply_t0)

@@ -8,7 +8,6 @@ from pydantic import Field
 
 from voicegraph.graph import Event, Flush, In, LLMText, Node, NodeConfig, Out, Sentence
 
-from ._base import superseded
 from ._text import clause_end, clean_text, forced_cut, sentence_end
 
 __all__ = ["SentenceSplitter"]
@@ -70,14 +69,11 @@ class SentenceSplitter(Node):
 
     async def on_text(self, frame: LLMText) -> None:
         """Buffer a delta; send every sentence it completes; on ``final`` end the reply."""
-        epoch = self.epoch
         self._buffer += frame.text
         while (cut := self._next_cut(at_end=frame.final)) is not None:
             chunk, self._buffer = self._buffer[:cut], self._buffer[cut:].lstrip()
-            if await superseded(self, epoch):
-                return
             await self._send(chunk, final=False)
-        if frame.final and not await superseded(self, epoch):
+        if frame.final:
             rest, self._buffer, self._sent = self._buffer, "", 0
             await self.emit(self.sentences, Sentence(self._clean(rest), final=True))
 
