@@ -70,7 +70,8 @@ class LLMNode(Node):
     Attributes:
         chat: the conversation (:class:`ChatContext`); its first item is the system message
             with the instructions.
-        metrics: one :class:`LLMMetrics` per generation (the last 1000).
+        metrics: one :class:`LLMMetrics` per generation (the last 1000), appended once the
+            engine's stream has stopped (after an interrupt: once its worker has ended).
 
     Config:
         instructions: the system prompt (default :data:`DEFAULT_INSTRUCTIONS`).
@@ -270,24 +271,25 @@ class LLMNode(Node):
                     await self.emit(self.text, LLMText(delta))
             finished = True
         finally:
+            ended = self.clock.now()
             if message is not None and not finished:
                 message.interrupted = True
+            if isinstance(stream, AsyncGenerator):  # stop the engine before anything else
+                with anyio.CancelScope(shield=True):
+                    await stream.aclose()
             self.metrics.append(
                 LLMMetrics(
                     epoch=epoch,
                     step=step,
                     started=started,
                     ttft=ttft,
-                    duration=self.clock.now() - started,
+                    duration=ended - started,
                     prompt_tokens=prompt_tokens,
                     completion_tokens=completion_tokens,
                     tool_calls=len(calls),
                     cancelled=not finished,
                 )
             )
-            if isinstance(stream, AsyncGenerator):
-                with anyio.CancelScope(shield=True):
-                    await stream.aclose()
         if calls:
             self._pending = {call.call_id: call for call in calls}
             if message is not None:  # let TTS speak the text said before the tool calls

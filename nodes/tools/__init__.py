@@ -28,7 +28,6 @@ from ._loading import tool_path as tool_path
 from ._tool import DEFAULT_TOOL_TIMEOUT as DEFAULT_TOOL_TIMEOUT
 from ._tool import FunctionTool as FunctionTool
 from ._tool import function_tool as function_tool
-from ._tool import run_in_thread as run_in_thread
 
 __all__ = [
     "DEFAULT_TOOL_TIMEOUT",
@@ -44,6 +43,5 @@ __all__ = [
     "load_tools",
     "parse_docstring",
     "resolve_tools",
-    "run_in_thread",
     "tool_path",
 ]
