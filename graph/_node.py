@@ -245,7 +245,11 @@ class Node:
         await self._rt.emit(port, frame)
 
     async def send_event(self, event: Event, port: Out[Any] | None = None) -> None:
-        """Send a control event on ``port`` (or every output) ahead of queued data."""
+        """Send a control event on ``port`` ahead of queued data.
+
+        Without a port the event goes to every output edge except ``feedback=True`` ones, so
+        forwarded events never circle a cycle; name the port to send along a feedback edge.
+        """
         await self._rt.send_event(event, port)
 
     async def receive(self) -> tuple[In[Any], Frame] | None:

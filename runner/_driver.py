@@ -131,11 +131,10 @@ class NodeDriver:
                 f"node {self.path!r}: {type(event).__name__} is sent by the runner; return from "
                 "run() to end the stream, or call self.interrupt() to interrupt"
             )
-        edges = (
-            self.outs.get(port, [])
-            if port is not None
-            else [e for es in self.outs.values() for e in es]
-        )
+        if port is not None:
+            edges = self.outs.get(port, [])
+        else:  # a broadcast never goes back around a cycle, or events would circle forever
+            edges = [e for es in self.outs.values() for e in es if not e.spec.feedback]
         for edge in edges:
             if edge.trace is not None:
                 edge.trace.record_event(edge, event)
