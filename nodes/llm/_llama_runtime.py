@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import queue
+import atexit
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path
@@ -54,6 +55,15 @@ class LoadedModel:
 
 _models: dict[tuple[str, int, int], LoadedModel] = {}
 _models_lock = threading.Lock()
+
+
+@atexit.register
+def _close_models() -> None:
+    """Free the models before interpreter shutdown (llama.cpp's finalizer fails late in it)."""
+    with _models_lock:
+        for model in _models.values():
+            model.llama.close()
+        _models.clear()
 
 
 def load_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel:
