@@ -37,19 +37,67 @@ def _load_graph(target: str) -> Graph:
 
 @app.command()
 def run(
-    seconds: Annotated[float, typer.Option(help="Length of the demo input.")] = 2.0,
-    show_graph: Annotated[bool, typer.Option("--graph", help="Print the graph it runs.")] = False,
+    input: Annotated[
+        Path | None,
+        typer.Option("--input", "-i", help="A PCM WAV (8-48 kHz); default: a bundled question."),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the agent's reply audio (WAV).")
+    ] = Path("voicegraph-reply.wav"),
+    transcript: Annotated[
+        Path | None,
+        typer.Option(help="Transcript of both sides; default: beside --output."),
+    ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option(
+            "--fast",
+            help="Run on a virtual clock: as fast as the models go (latencies then "
+            "exclude model compute).",
+        ),
+    ] = False,
+    show_graph: Annotated[
+        bool, typer.Option("--graph", help="Print the graph it runs (YAML).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the metrics.")] = False,
 ) -> None:
-    """Run the demo graph (tone bursts >> level meter >> printer) and print its metrics."""
-    from voicegraph.nodes import demo_graph
-    from voicegraph.runner import Runner
+    """Talk to the embedded offline voice agent: your audio in, its spoken reply out.
 
-    graph = demo_graph(seconds)
+    Runs the standard voice graph (VAD, Whisper STT, turn detection, SmolLM2, hibari TTS) on
+    the input file as if it were a live microphone, writes the reply audio and a transcript,
+    and prints per-turn latencies.
+    """
+    from voicegraph.nodes.agent import ConversationLog, format_turn_metrics, voice_pipeline
+    from voicegraph.nodes.audio import WavSource
+    from voicegraph.nodes.output import AudioOutput
+    from voicegraph.nodes.samples import sample_path
+    from voicegraph.runner import Runner, VirtualClock
+
+    path = input if input is not None else sample_path("question")
+    transcript = transcript if transcript is not None else output.with_suffix(".txt")
+    say = (lambda text: None) if quiet else typer.echo
+    try:
+        pipeline = voice_pipeline(
+            WavSource(path=str(path)),
+            output=AudioOutput(path=str(output)),
+            log=ConversationLog(echo=not quiet),
+        )
+    except VoicegraphError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     if show_graph:
-        typer.echo(graph.to_yaml())
-    metrics = anyio.run(Runner(graph).run)
-    typer.echo("")
-    typer.echo(metrics.table())
+        typer.echo(pipeline.graph.to_yaml())
+    say(f"voicegraph: loading the embedded models, then listening to {path} ...")
+    runner = Runner(pipeline.graph, clock=VirtualClock() if fast else None)
+    try:
+        anyio.run(runner.run)
+    except VoicegraphError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    transcript.write_text(pipeline.log.transcript() + "\n", encoding="utf-8")
+    say("")
+    typer.echo(format_turn_metrics(pipeline.turn_metrics()))
+    say(f"\nreply audio: {output}\ntranscript:  {transcript}")
 
 
 @app.command()

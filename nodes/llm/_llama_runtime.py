@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import queue
-import atexit
 import threading
 from collections.abc import AsyncGenerator, Callable, Iterator
 from pathlib import Path

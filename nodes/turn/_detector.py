@@ -37,6 +37,9 @@ class TurnDecision:
         decided_at: media time the turn was committed.
         delay: the endpointing delay that applied (min or max).
         probability: the end-of-turn probability that chose it.
+        reported_at: media time the VAD reported the end of speech (after its hangover).
+        transcript_at: media time the last final transcript of the turn arrived.
+        clock: clock time of the decision.
     """
 
     text: str
@@ -44,6 +47,16 @@ class TurnDecision:
     decided_at: float
     delay: float
     probability: float
+    reported_at: float | None = None
+    transcript_at: float | None = None
+    clock: float = 0.0
+
+    @property
+    def stt_latency(self) -> float | None:
+        """Seconds from the VAD reporting the end of speech to the final transcript."""
+        if self.reported_at is None or self.transcript_at is None:
+            return None
+        return max(0.0, self.transcript_at - self.reported_at)
 
     @property
     def end_of_utterance_delay(self) -> float:
@@ -99,7 +112,8 @@ class TurnDetector(Node):
         self._speaking = False
         self._speech_start = 0.0
         self._speech_end: float | None = None
-        self._reported_at = 0.0
+        self._reported_at: float | None = None
+        self._transcript_at: float | None = None
         self._texts: list[str] = []
         self._turn_start: float | None = None
         self._agent_speaking = False
@@ -124,6 +138,7 @@ class TurnDetector(Node):
         if not frame.final or not frame.text.strip():
             return
         self._texts.append(frame.text.strip())
+        self._transcript_at = self._now
         if self._turn_start is None:
             self._turn_start = frame.start
         await self._maybe_interrupt()
@@ -194,7 +209,7 @@ class TurnDetector(Node):
             if probability < cfg.unlikely_threshold
             else cfg.min_endpointing_delay
         )
-        if self._now - self._reported_at >= delay:
+        if self._reported_at is not None and self._now - self._reported_at >= delay:
             await self._commit(self._now, delay, probability)
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
@@ -209,6 +224,11 @@ class TurnDetector(Node):
             return
         if self._reply_pending:
             self.interrupt("new user turn")
-        self.decisions.append(TurnDecision(text, end, now, delay, probability))
+        decided = self.clock.now()
+        self.decisions.append(
+            TurnDecision(
+                text, end, now, delay, probability, self._reported_at, self._transcript_at, decided
+            )
+        )
         self._reply_pending = True
-        await self.emit(self.turns, UserTurn(text, start=start, end=end, decided=self.clock.now()))
+        await self.emit(self.turns, UserTurn(text, start=start, end=end, decided=decided))

@@ -1,0 +1,124 @@
+"""The standard voice graph: input audio to a spoken reply, with barge-in and playout marks.
+
+::
+
+    source ─> resampler ─> vad ─┬─(audio)──────────> turn ─> llm ─> splitter ─> tts ─> output
+                                └─(segments)─> stt ──┘  ▲     ▲ │                       │
+                                                         │     │ └─> tools ─┐ (feedback) │
+                                                         │     └────────────┘            │
+                                                         └──── playout marks (feedback) ─┘
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voicegraph.graph import Graph, Node
+from voicegraph.nodes.audio import Resampler
+from voicegraph.nodes.llm import LlamaLLM, LLMNode
+from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.stt import STTNode, WhisperSTT
+from voicegraph.nodes.tools import ToolExecutor
+from voicegraph.nodes.tts import SentenceSplitter, TTSNode
+from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.vad import SileroVAD
+
+from ._conversation import ConversationLog
+from ._metrics import TurnMetrics, turn_metrics
+
+__all__ = ["MIC_CAPACITY", "VoicePipeline", "voice_pipeline"]
+
+MIC_CAPACITY = 50
+"""Frames (1 s of 20 ms audio) the input edge holds before dropping the oldest."""
+
+
+@dataclass
+class VoicePipeline:
+    """The standard voice graph and its named stages (see :func:`voice_pipeline`)."""
+
+    graph: Graph
+    source: Node
+    resampler: Resampler
+    vad: SileroVAD
+    stt: STTNode
+    turn: TurnDetector
+    llm: LLMNode
+    splitter: SentenceSplitter
+    tts: TTSNode
+    output: AudioOutput
+    log: ConversationLog
+    tools: ToolExecutor | None = None
+    extra: dict[str, Node] = field(default_factory=dict)
+
+    def turn_metrics(self) -> list[TurnMetrics]:
+        """Per-turn latencies of the last run (see :class:`TurnMetrics`)."""
+        return turn_metrics(self)
+
+
+def voice_pipeline(
+    source: Node,
+    *,
+    vad: SileroVAD | None = None,
+    stt: STTNode | None = None,
+    turn: TurnDetector | None = None,
+    llm: LLMNode | None = None,
+    tts: TTSNode | None = None,
+    output: AudioOutput | None = None,
+    splitter: SentenceSplitter | None = None,
+    log: ConversationLog | None = None,
+    sample_rate: int = 16000,
+    name: str = "voice",
+) -> VoicePipeline:
+    """Build the standard voice graph around ``source`` (a node with an ``audio`` output).
+
+    Every stage defaults to the embedded offline model: Silero VAD, Whisper tiny.en, the
+    heuristic turn detector, SmolLM2 via llama.cpp, hibari TTS, and an :class:`AudioOutput`.
+    Pass a stage to replace it (e.g. ``llm=ScriptedLLM(...)``). When the LLM has tools, a
+    :class:`ToolExecutor` is added with a feedback edge back to the LLM. The input edge drops
+    its oldest frame when full (a realtime input never stalls); every other edge blocks.
+
+    >>> from voicegraph.nodes.audio import WavSource          # doctest: +SKIP
+    >>> p = voice_pipeline(WavSource(path="question.wav"))     # doctest: +SKIP
+    >>> await Runner(p.graph).run()                            # doctest: +SKIP
+    """
+    g = Graph(name)
+    src = g.add(source, name="source")
+    resampler = g.add(Resampler(rate=sample_rate, channels=1), name="resampler")
+    vad_node = g.add(vad or SileroVAD(), name="vad")
+    stt_node = g.add(stt or WhisperSTT(), name="stt")
+    turn_node = g.add(turn or TurnDetector(), name="turn")
+    llm_node = g.add(llm or LlamaLLM(), name="llm")
+    split = g.add(splitter or SentenceSplitter(), name="splitter")
+    tts_node = g.add(tts or _default_tts(), name="tts")
+    out = g.add(output or AudioOutput(), name="output")
+    log_node = g.add(log or ConversationLog(), name="log")
+
+    g.connect(src.audio, resampler.audio, capacity=MIC_CAPACITY, policy="drop_oldest")
+    g.connect(resampler.audio_out, vad_node.audio)
+    g.connect(vad_node.audio_out, turn_node.audio)
+    g.connect(vad_node.segments, stt_node.speech)
+    g.connect(stt_node.transcripts, turn_node.transcripts)
+    g.connect(turn_node.turns, llm_node.turn)
+    g.connect(llm_node.text, split.text)
+    g.connect(split.sentences, tts_node.sentences)
+    g.connect(tts_node.audio, out.audio)
+    g.connect(out.marks, llm_node.playout, feedback=True)
+    g.connect(out.marks, turn_node.playout, feedback=True)
+    g.connect(turn_node.turns, log_node.user)
+    g.connect(out.marks, log_node.agent)
+    executor = None
+    if llm_node.tools:
+        executor = g.add(ToolExecutor(tools=list(llm_node.tools.values())), name="tools")
+        g.connect(llm_node.tool_calls, executor.calls)
+        g.connect(executor.results, llm_node.tool_results, feedback=True)
+    g.check()
+    return VoicePipeline(
+        g, src, resampler, vad_node, stt_node, turn_node, llm_node, split, tts_node, out,
+        log_node, executor,
+    )  # fmt: skip
+
+
+def _default_tts() -> TTSNode:
+    from voicegraph.nodes.tts import HibariTTS
+
+    return HibariTTS()
