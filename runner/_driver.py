@@ -6,6 +6,7 @@ A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``e
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import math
@@ -58,8 +59,33 @@ def describe(frame: object) -> str:
     return repr(frame)[:80]
 
 
+_YIELD_EVERY = 64
+"""Emits between forced yields: a node that never waits (e.g. an unpaced source into a
+``drop_oldest`` edge, which never blocks) must not freeze the event loop."""
+
+
 class NodeDriver:
     """Runs one node: dispatches its input, carries its epoch, applies its supervision."""
+
+    __slots__ = (
+        "_current",
+        "_emits",
+        "_in_ports",
+        "_pending",
+        "_scope",
+        "clock",
+        "epoch",
+        "finished",
+        "inbox",
+        "node",
+        "open_inputs",
+        "outs",
+        "path",
+        "primary",
+        "replay",
+        "runner",
+        "stats",
+    )
 
     def __init__(self, runner: Runner, node: Node, path: str) -> None:
         self.runner = runner
@@ -78,6 +104,7 @@ class NodeDriver:
         self._pending: list[Interrupt] = []
         self._current: tuple[EdgeQueue, Frame] | None = None
         self._in_ports: dict[str, In[Any]] = {}
+        self._emits = 0
         self._bind(node)
 
     # ------------------------------------------------------------------ wiring
@@ -123,6 +150,10 @@ class NodeDriver:
         self.stats.frames_out += 1
         for edge in edges:
             await edge.put(frame)
+        self._emits += 1
+        if self._emits >= _YIELD_EVERY:
+            self._emits = 0
+            await asyncio.sleep(0)
 
     async def send_event(self, event: Event, port: Out[Any] | None) -> None:
         """Put a control event on the priority lane of ``port``'s edges (or all outputs)."""
@@ -224,6 +255,7 @@ class NodeDriver:
                 self._current = (edge, frame)
                 t0 = perf_counter()
                 await edge.handler(frame)  # type: ignore[misc]
+                self._current = None
                 dt = perf_counter() - t0
                 stats.busy += dt
                 stats.frames_in += 1
@@ -274,19 +306,28 @@ class NodeDriver:
         if self.finished:
             return
         node = self.node
-        if node.has_run() and not node.restart_on_interrupt:
-            if not self.inbox.edges:
-                return  # a source reads no inbox: the new epoch is all it needs
-            control = self.inbox.control
-            stale = [item for item in control if isinstance(item[1], Interrupt)]
-            for item in stale:  # only the newest interrupt matters: the lane stays bounded
-                control.remove(item)
-            control.appendleft((None, event))
-            self.inbox.wake()
+        if node.has_run():
+            if not node.restart_on_interrupt:
+                self._queue_interrupt(event)  # run() handles it itself, via receive()
+                return
+        elif self._current is None and self._scope is not None:
+            # An idle handler node has no work in flight: no cancellation needed, it runs
+            # on_interrupt from its priority lane before any further input (the fast path).
+            self._queue_interrupt(event)
             return
         self._pending.append(event)
         if self._scope is not None:
             self._scope.cancel()
+
+    def _queue_interrupt(self, event: Interrupt) -> None:
+        if not self.inbox.edges:
+            return  # a source reads no inbox: the new epoch is all it needs
+        control = self.inbox.control
+        stale = [item for item in control if isinstance(item[1], Interrupt)]
+        for item in stale:  # only the newest interrupt matters: the lane stays bounded
+            control.remove(item)
+        control.appendleft((None, event))
+        self.inbox.wake()
 
     # ------------------------------------------------------------------ supervision
 

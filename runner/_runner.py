@@ -168,10 +168,10 @@ class Runner:
             if not self.drivers:
                 self._done.set()
                 self._helpers.cancel()
+            if isinstance(clock, RealClock):  # first, so it sees stalls from the start
+                tg.start_soon(self._watch_loop_lag, name="voicegraph:loop-lag")
             for path, driver in self.drivers.items():
                 tg.start_soon(self._drive, driver, name=f"voicegraph:{path}")
-            if isinstance(clock, RealClock):
-                tg.start_soon(self._watch_loop_lag, name="voicegraph:loop-lag")
         except BaseException as exc:
             await self._exit(type(exc), exc, exc.__traceback__)
             raise
@@ -220,8 +220,11 @@ class Runner:
             except Exception as exc:
                 raise NodeError(driver.path, exc, port=None, frame="(during setup)") from exc
 
+        todo = [d for d in self.drivers.values() if type(d.node).setup is not Node.setup]
+        if not todo:
+            return
         async with anyio.create_task_group() as tg:
-            for driver in self.drivers.values():
+            for driver in todo:
                 tg.start_soon(setup, driver)
 
     async def _close_nodes(self) -> None:

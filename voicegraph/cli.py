@@ -75,7 +75,11 @@ def run(
 
     path = input if input is not None else sample_path("question")
     transcript = transcript if transcript is not None else output.with_suffix(".txt")
-    say = (lambda text: None) if quiet else typer.echo
+
+    def say(text: str) -> None:
+        if not quiet:
+            typer.echo(text)
+
     try:
         pipeline = voice_pipeline(
             WavSource(path=str(path)),
