@@ -11,15 +11,17 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import GraphError
 from ._frames import Control
 from ._node import Node
 from ._ports import In, Out, Port, type_label
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = ["DEFAULT_CAPACITY", "Edge", "FlatGraph", "Graph", "Policy", "Supervision"]
 
@@ -280,6 +282,8 @@ class Graph:
 
     def to_networkx(self) -> nx.MultiDiGraph:
         """A ``networkx.MultiDiGraph`` copy: nodes keyed by path, edge data = queue settings."""
+        import networkx as nx  # imported on use: it costs ~0.1 s at import time
+
         g = nx.MultiDiGraph(name=self.name)
         for node in self.iter_nodes():
             g.add_node(
@@ -452,6 +456,8 @@ def _converter_hint(e: Edge) -> str:
 
 
 def _cycle_problems(nodes: list[Node], edges: list[Edge]) -> list[str]:
+    import networkx as nx
+
     g = nx.DiGraph()
     g.add_nodes_from(n.path for n in nodes)
     for e in edges:

