@@ -1,0 +1,1 @@
+"""voicegraph.nodes.livekit"""

@@ -1,0 +1,1 @@
+"""voicegraph.runner.worker"""
