@@ -456,18 +456,38 @@ def _converter_hint(e: Edge) -> str:
 
 
 def _cycle_problems(nodes: list[Node], edges: list[Edge]) -> list[str]:
-    import networkx as nx
-
-    g = nx.DiGraph()
-    g.add_nodes_from(n.path for n in nodes)
+    links: dict[str, set[str]] = {n.path: set() for n in nodes}
     for e in edges:
         if not e.feedback and e.src.node is not None and e.dst.node is not None:
-            g.add_edge(e.src.node.path, e.dst.node.path)
+            links.setdefault(e.src.node.path, set()).add(e.dst.node.path)
+    if _is_acyclic(links):  # the usual case, checked without importing networkx
+        return []
+    import networkx as nx
+
+    g = nx.DiGraph([(a, b) for a, targets in links.items() for b in targets])
     problems = []
     for cycle in nx.simple_cycles(g):
         loop = " -> ".join([*cycle, cycle[0]])
         problems.append(f"cycle {loop} has no edge marked feedback=True; mark one edge of it")
     return problems
+
+
+def _is_acyclic(links: dict[str, set[str]]) -> bool:
+    """Kahn's algorithm: whether the graph of ``links`` has a topological order."""
+    indegree = dict.fromkeys(links, 0)
+    for targets in links.values():
+        for b in targets:
+            indegree[b] = indegree.get(b, 0) + 1
+    ready = [n for n, d in indegree.items() if d == 0]
+    seen = 0
+    while ready:
+        n = ready.pop()
+        seen += 1
+        for b in links.get(n, ()):
+            indegree[b] -= 1
+            if indegree[b] == 0:
+                ready.append(b)
+    return seen == len(indegree)
 
 
 # ---------------------------------------------------------------------- the >> operator

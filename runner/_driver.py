@@ -105,7 +105,8 @@ class NodeDriver:
         self._current: tuple[EdgeQueue, Frame] | None = None
         self._in_ports: dict[str, In[Any]] = {}
         self._emits = 0
-        self._bind(node)
+        node._rt = self
+        self.outs = {port: [] for port in node.outputs.values()}  # handlers: _bind, once wired
 
     # ------------------------------------------------------------------ wiring
 
