@@ -89,9 +89,22 @@ async def run(settings: Settings) -> list[Row]:
         rows.append(Row(SECTION, label, "us", vg, a, b))
     vg, a, b = (fixed[v] * 1e3 for v in VARIANTS)
     rows.append(Row(SECTION, f"start + stop per graph ({max(levels)} x 1 frame)", "ms", vg, a, b))
+    # Per-frame cost in steady state: the start/stop cost measured above is taken out, so
+    # the target compares what a frame costs, not how many runs the same frames were split into.
+    steady: Table = {
+        (v, n): [c - fixed[v] * n / (settings.scale_total_frames * HOPS) for c in cpu[v, n]]
+        for v in VARIANTS
+        for n in levels
+    }
     for n in levels[1:]:
         vg, a, b = values(cpu, n, per=one)
-        ratio = Row(SECTION, f"{n} graphs: CPU cost / {one}-graph cost", "x", vg, a, b, "<= 1.5x")
+        rows.append(
+            Row(SECTION, f"{n} graphs: CPU cost / {one}-graph (start/stop incl.)", "x", vg, a, b)
+        )
+    for n in levels[1:]:
+        vg, a, b = values(steady, n, per=one)
+        label = f"{n} graphs: per-frame cost / {one}-graph"
+        ratio = Row(SECTION, label, "x", vg, a, b, "<= 1.5x")
         ratio.verdict = at_most(vg, 1.5, "x")
         rows.append(ratio)
     for n in levels[1:]:
