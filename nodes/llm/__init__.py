@@ -5,6 +5,7 @@
 fixed replies for tests.
 """
 
+from ._chat import AgentHandoffItem as AgentHandoffItem
 from ._chat import ChatContext as ChatContext
 from ._chat import ChatItem as ChatItem
 from ._chat import ChatMessage as ChatMessage
@@ -17,12 +18,14 @@ from ._llama import LlamaLLM as LlamaLLM
 from ._llama_runtime import bundled_model_path as bundled_model_path
 from ._node import DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from ._node import LLMNode as LLMNode
+from ._request import ReplyRequest as ReplyRequest
 from ._scripted import ScriptedLLM as ScriptedLLM
 from ._scripted import ScriptedReply as ScriptedReply
 from ._scripted import ScriptedToolCall as ScriptedToolCall
 
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
+    "AgentHandoffItem",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -33,6 +36,7 @@ __all__ = [
     "LLMMetrics",
     "LLMNode",
     "LlamaLLM",
+    "ReplyRequest",
     "ScriptedLLM",
     "ScriptedReply",
     "ScriptedToolCall",

@@ -2,7 +2,8 @@
 
 Items, as in LiveKit Agents: :class:`ChatMessage` (``system`` / ``user`` / ``assistant``
 text; ``interrupted`` marks an assistant message cut off by the user), :class:`FunctionCall`
-(a tool call the model requested) and :class:`FunctionCallOutput` (its result).
+(a tool call the model requested), :class:`FunctionCallOutput` (its result) and
+:class:`AgentHandoffItem` (the session switched agents here; not sent to the model).
 
 >>> chat = ChatContext()
 >>> _ = chat.add_message("system", "Be brief.")
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from voicegraph.graph import InputError
 
 __all__ = [
+    "AgentHandoffItem",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -91,9 +93,22 @@ class FunctionCallOutput(_Item):
     is_error: bool = False
 
 
-ChatItem: TypeAlias = Annotated[
-    ChatMessage | FunctionCall | FunctionCallOutput, Field(discriminator="type")
-]
+class AgentHandoffItem(_Item):
+    """A record that the session handed the conversation to another agent (LiveKit's
+    ``AgentHandoff`` item). It stays in the history but is not sent to the model.
+
+    Attributes:
+        old_agent_id: the agent that handed off (``None`` for the first agent).
+        new_agent_id: the agent that took over.
+    """
+
+    type: Literal["agent_handoff"] = "agent_handoff"
+    old_agent_id: str | None = None
+    new_agent_id: str
+
+
+AnyChatItem: TypeAlias = ChatMessage | FunctionCall | FunctionCallOutput | AgentHandoffItem
+ChatItem: TypeAlias = Annotated[AnyChatItem, Field(discriminator="type")]
 
 
 class ChatContext(BaseModel):
@@ -118,15 +133,15 @@ class ChatContext(BaseModel):
         self.items.append(message)
         return message
 
-    def add(self, item: ChatMessage | FunctionCall | FunctionCallOutput) -> None:
+    def add(self, item: AnyChatItem) -> None:
         """Append one item."""
         self.items.append(item)
 
-    def extend(self, items: Iterable[ChatMessage | FunctionCall | FunctionCallOutput]) -> None:
+    def extend(self, items: Iterable[AnyChatItem]) -> None:
         """Append several items, in order."""
         self.items.extend(items)
 
-    def get(self, item_id: str) -> ChatMessage | FunctionCall | FunctionCallOutput | None:
+    def get(self, item_id: str) -> AnyChatItem | None:
         """The item with id ``item_id``, or ``None``."""
         return next((item for item in self.items if item.id == item_id), None)
 
@@ -232,7 +247,7 @@ class ChatContext(BaseModel):
         assistant message right before them, otherwise a new one with ``content: ""``, which
         chat templates can render), outputs become ``role: "tool"`` messages. Calls without
         an output yet and outputs without their call are left out, so the list is always
-        valid for the API.
+        valid for the API. Handoff records are left out.
         """
         outputs = {i.call_id for i in self.items if isinstance(i, FunctionCallOutput)}
         calls = {i.call_id for i in self.items if isinstance(i, FunctionCall)}
@@ -253,6 +268,6 @@ class ChatContext(BaseModel):
                     last.setdefault("tool_calls", []).append(call)
                 else:
                     out.append({"role": "assistant", "content": "", "tool_calls": [call]})
-            elif item.call_id in calls:
+            elif isinstance(item, FunctionCallOutput) and item.call_id in calls:
                 out.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
         return out

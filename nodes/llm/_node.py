@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -25,10 +26,17 @@ from voicegraph.graph import (
     ToolResult,
     UserTurn,
 )
-from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
+from voicegraph.nodes.tools import (
+    FunctionTool,
+    SilentToolResult,
+    ToolLike,
+    load_tools,
+    resolve_tools,
+)
 
 from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from ._chunks import LLMChunk, LLMMetrics
+from ._request import ReplyRequest
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "LLMNode"]
 
@@ -51,10 +59,16 @@ class LLMNode(Node):
 
     * on a :class:`UserTurn`, appends the user message and generates a reply, emitting text
       deltas as :class:`LLMText` frames; ``LLMText("", final=True)`` ends each reply;
+    * on a :class:`ReplyRequest` (optional ``requests`` input), replies without a user turn:
+      generates (with the request's extra instructions, optionally after its user message)
+      or speaks the request's ``say`` text verbatim; turns and requests are handled in
+      arrival order;
     * when the model requests tools, emits :class:`ToolCall` frames (after a ``Flush`` on
       ``text`` if text came first), waits for every :class:`ToolResult` on ``tool_results``,
       appends the :class:`FunctionCall` / :class:`FunctionCallOutput` items and generates
-      again, for at most ``max_tool_steps`` rounds; after that it generates without tools;
+      again, for at most ``max_tool_steps`` rounds; after that it generates without tools.
+      When every result of a round is a :class:`SilentToolResult` (a tool raised
+      ``StopResponse``, or handed off), the results are recorded and the reply ends;
     * on a :class:`PlayoutMark` with ``interrupted=True`` (from the audio output, over a
       feedback edge into ``playout``), replaces the reply's assistant text with what was
       actually heard and sets ``interrupted=True`` (an empty played text keeps the message
@@ -62,6 +76,10 @@ class LLMNode(Node):
     * on an interrupt, its in-flight generation is cancelled (the engine's stream is closed);
       the text generated so far stays in :attr:`chat`, marked ``interrupted``, until the
       playout mark corrects it. Pending tool calls of the cut-off reply are dropped.
+
+    The agent layer swaps what the node works with between replies: :meth:`set_tools`, the
+    :attr:`chat` attribute, and :meth:`push_context` / :meth:`pop_context` for a nested
+    conversation (an ``AgentTask`` run from inside a tool call).
 
     Wire tools with a :class:`~voicegraph.nodes.tools.ToolExecutor`:
     ``g.connect(llm.tool_calls, ex.calls)`` and
@@ -92,6 +110,7 @@ class LLMNode(Node):
 
     config: Config
     turn: In[UserTurn]
+    requests: In[ReplyRequest] = In(required=False)
     tool_results: In[ToolResult] = In(required=False)
     playout: In[Control] = In(required=False)
     text: Out[LLMText]
@@ -122,11 +141,59 @@ class LLMNode(Node):
         self._tail = ""  # the last text emitted in the current reply
         self._replies: deque[tuple[int, list[str]]] = deque(maxlen=_KEEP_REPLIES)
         self._forwarded: deque[Event] = deque(maxlen=_KEEP_EVENTS)
+        self._extra = ""  # extra instructions of the current reply (from a ReplyRequest)
+        self._allow_tools = True
+        self._stack: list[_Saved] = []
 
     @property
     def tools(self) -> dict[str, FunctionTool]:
         """The tools offered to the model, by name (a copy)."""
         return dict(self._tools)
+
+    def set_tools(self, tools: Sequence[ToolLike]) -> None:
+        """Replace the tools offered to the model from the next generation on.
+
+        The config's ``tools`` (what serializes) is left as it was built. Connect a
+        ``tool_results`` edge before running if tools may be set later.
+
+        Raises:
+            ConfigError: a tool path cannot be loaded or two tools share a name.
+        """
+        paths, extra = resolve_tools(tools)
+        self._tools = load_tools(paths, extra)
+
+    def push_context(self, chat: ChatContext, tools: Sequence[ToolLike] = ()) -> None:
+        """Set the current conversation aside and continue with ``chat`` and ``tools``.
+
+        Used for a nested conversation started while a tool call is in flight (an
+        ``AgentTask`` awaited inside a tool): the set-aside conversation keeps its pending
+        tool calls, and results for them that arrive meanwhile are kept with it.
+        :meth:`pop_context` brings it back. Call it while the node is not generating.
+        """
+        self._stack.append(
+            _Saved(self.chat, self._tools, self._pending, self._results, self._step,
+                   self._tail, self._extra, self._allow_tools)
+        )  # fmt: skip
+        self.chat = chat
+        self.set_tools(tools)
+        self._pending, self._results = {}, {}
+        self._step, self._tail, self._extra, self._allow_tools = 0, "", "", True
+
+    def pop_context(self) -> ChatContext:
+        """Return to the conversation set aside by :meth:`push_context`; returns the nested one.
+
+        Raises:
+            RuntimeError: no conversation was set aside.
+        """
+        if not self._stack:
+            raise RuntimeError(f"{self.name or 'LLM node'}: pop_context() without push_context()")
+        nested = self.chat
+        saved = self._stack.pop()
+        self.chat, self._tools = saved.chat, saved.tools
+        self._pending, self._results = saved.pending, saved.results
+        self._step, self._tail = saved.step, saved.tail
+        self._extra, self._allow_tools = saved.extra, saved.allow_tools
+        return nested
 
     # ------------------------------------------------------------------ engine API
 
@@ -156,22 +223,46 @@ class LLMNode(Node):
         if not frame.text.strip():
             log.debug("%s: ignoring an empty user turn", self.name)
             return
-        if self._pending:
-            log.info(
-                "%s: a new user turn arrived; dropping %d pending tool calls",
-                self.name,
-                len(self._pending),
-            )
-            self._pending, self._results = {}, {}
+        self._start_reply("a new user turn", "", allow_tools=True)
         self.chat.add_message("user", frame.text)
-        self._step = 0
-        self._tail = ""
-        self._replies.append((self.epoch, []))
         await self._generate_step()
 
+    async def on_requests(self, frame: ReplyRequest) -> None:
+        """Reply to a :class:`ReplyRequest`: generate, or speak its ``say`` text."""
+        self._start_reply("a reply request", frame.instructions, allow_tools=frame.allow_tools)
+        if frame.user_input.strip():
+            self.chat.add_message("user", frame.user_input)
+        if frame.say is None:
+            await self._generate_step()
+            return
+        if frame.say:
+            if frame.add_to_chat:
+                self._add_text(None, self.epoch, frame.say)
+            await self.emit(self.text, LLMText(frame.say))
+        await self.emit(self.text, LLMText("", final=True))
+
+    def _start_reply(self, why: str, instructions: str, *, allow_tools: bool) -> None:
+        if self._pending:
+            log.info("%s: %s arrived; dropping %d pending tool calls", self.name, why,
+                     len(self._pending))  # fmt: skip
+            self._pending, self._results = {}, {}
+        self._step = 0
+        self._tail = ""
+        self._extra, self._allow_tools = instructions, allow_tools
+        self._replies.append((self.epoch, []))
+
     async def on_tool_results(self, frame: ToolResult) -> None:
-        """Collect a tool result; once the batch is complete, generate the next step."""
+        """Collect a tool result; once the batch is complete, generate the next step.
+
+        A result for a call of a conversation set aside by :meth:`push_context` is kept with
+        that conversation. When every result of the batch is a :class:`SilentToolResult`, the
+        reply ends without another generation.
+        """
         if frame.call_id not in self._pending:
+            for saved in reversed(self._stack):
+                if frame.call_id in saved.pending:
+                    saved.results[frame.call_id] = frame
+                    return
             log.debug("%s: ignoring a result for unknown call %r", self.name, frame.call_id)
             return
         self._results[frame.call_id] = frame
@@ -188,6 +279,9 @@ class LLMNode(Node):
                 )
             )
         self._step += 1
+        if all(isinstance(r, SilentToolResult) for r in results.values()):
+            await self.emit(self.text, LLMText("", final=True))
+            return
         await self._generate_step()
 
     async def on_playout(self, frame: Control) -> None:
@@ -242,7 +336,8 @@ class LLMNode(Node):
     # ------------------------------------------------------------------ generation
 
     async def _generate_step(self) -> None:
-        tools = list(self._tools.values()) if self._step < self.config.max_tool_steps else []
+        offer = self._allow_tools and self._step < self.config.max_tool_steps
+        tools = list(self._tools.values()) if offer else []
         epoch, step = self.epoch, self._step
         started = self.clock.now()
         ttft: float | None = None
@@ -250,7 +345,10 @@ class LLMNode(Node):
         calls: list[FunctionCall] = []
         message: ChatMessage | None = None
         finished = False
-        stream = self.generate(self.chat.copy(), tools)
+        chat = self.chat.copy()
+        if self._extra:
+            chat.set_instructions("\n".join(t for t in (chat.instructions, self._extra) if t))
+        stream = self.generate(chat, tools)
         try:
             async for chunk in stream:
                 prompt_tokens += chunk.prompt_tokens
@@ -325,3 +423,17 @@ class LLMNode(Node):
             graph = parent
         port = self.tool_results
         return any(edge.dst is port for edge in graph.iter_edges())
+
+
+@dataclass(slots=True)
+class _Saved:
+    """A conversation set aside by :meth:`LLMNode.push_context`."""
+
+    chat: ChatContext
+    tools: dict[str, FunctionTool]
+    pending: dict[str, FunctionCall]
+    results: dict[str, ToolResult]
+    step: int
+    tail: str
+    extra: str
+    allow_tools: bool

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicegraph.nodes.tools import FunctionTool
 
-from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
+from ._chat import ChatContext, FunctionCall
 from ._chunks import LLMChunk
 from ._node import LLMNode
 
@@ -56,7 +56,10 @@ class ScriptedReply(BaseModel):
 
 
 class ScriptedLLM(LLMNode):
-    """An LLM node that plays a script: reply ``i`` answers the ``i``-th user turn.
+    """An LLM node that plays a script: reply ``i`` is the ``i``-th reply it generates.
+
+    Replies are counted as they start (a user turn or a generating ``ReplyRequest``; a
+    request that says a fixed text does not count).
 
     Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text). Text streams
     word by word: the first word after ``first_token_delay``, the next ones every
@@ -69,7 +72,7 @@ class ScriptedLLM(LLMNode):
     <ScriptedLLM (unnamed)>
 
     Config (besides :class:`LLMNode`'s):
-        replies: the script, one entry per user turn (default none).
+        replies: the script, one entry per reply (default none).
         token_delay: seconds between words (default 0.01).
         first_token_delay: seconds before the first word or the tool calls (default 0.1).
     """
@@ -89,8 +92,7 @@ class ScriptedLLM(LLMNode):
         self, chat: ChatContext, tools: list[FunctionTool]
     ) -> AsyncIterator[LLMChunk]:
         """Stream the scripted reply for the current user turn."""
-        last = chat.items[-1] if chat.items else None
-        if isinstance(last, ChatMessage) and last.role == "user":
+        if self._step == 0:  # a new reply (to a user turn or a reply request)
             self._turns += 1
         turn = self._turns - 1
         replies = self.config.replies
@@ -100,7 +102,7 @@ class ScriptedLLM(LLMNode):
         reply = replies[turn]
         cfg = self.config
         if isinstance(reply, ScriptedReply):
-            done = _rounds_done(chat)
+            done = self._step
             if tools and reply.tool_calls and done < reply.rounds:
                 if done == 0 and reply.preamble:
                     async with contextlib.aclosing(self._words(reply.preamble)) as words:
@@ -130,16 +132,3 @@ class ScriptedLLM(LLMNode):
         for index, word in enumerate(re.findall(r"\s*\S+", text)):
             await self.clock.sleep(cfg.first_token_delay if index == 0 else cfg.token_delay)
             yield LLMChunk(text=word, completion_tokens=1)
-
-
-def _rounds_done(chat: ChatContext) -> int:
-    """Tool rounds since the last user message (a round = calls followed by their outputs)."""
-    rounds = 0
-    previous: object = None
-    for item in reversed(chat.items):
-        if isinstance(item, ChatMessage) and item.role == "user":
-            break
-        if isinstance(item, FunctionCallOutput) and not isinstance(previous, FunctionCallOutput):
-            rounds += 1
-        previous = item
-    return rounds

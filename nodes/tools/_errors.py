@@ -3,16 +3,17 @@
 ::
 
     VoicegraphError
-    └── ToolError                      raise it in a tool: its message goes back to the LLM
-        ├── ToolArgumentsError (ValueError)   the LLM's arguments are not valid JSON / schema
-        └── ToolTimeoutError (TimeoutError)   the tool ran past its timeout
+    ├── ToolError                      raise it in a tool: its message goes back to the LLM
+    │   ├── ToolArgumentsError (ValueError)   the LLM's arguments are not valid JSON / schema
+    │   └── ToolTimeoutError (TimeoutError)   the tool ran past its timeout
+    └── StopResponse                   raise it in a tool: no follow-up reply to its result
 """
 
 from __future__ import annotations
 
 from voicegraph.graph import VoicegraphError
 
-__all__ = ["ToolArgumentsError", "ToolError", "ToolTimeoutError"]
+__all__ = ["StopResponse", "ToolArgumentsError", "ToolError", "ToolTimeoutError"]
 
 
 class ToolError(VoicegraphError):
@@ -29,3 +30,12 @@ class ToolArgumentsError(ToolError, ValueError):
 
 class ToolTimeoutError(ToolError, TimeoutError):
     """A tool did not finish within its timeout."""
+
+
+class StopResponse(VoicegraphError):
+    """Raise it in a tool to end the reply: the call is recorded, the LLM does not reply to it.
+
+    As LiveKit's ``StopResponse``: the tool's result (``""``) goes into the chat context as a
+    :class:`~voicegraph.nodes.tools.SilentToolResult`; when every result of a tool round is
+    silent, the LLM ends its reply instead of generating again.
+    """

@@ -18,6 +18,11 @@ from ``Args:``)::
 
 Sync functions run in a worker thread, async ones on the event loop. Each call has a timeout
 (the decorator's ``timeout``, else the caller's, else 10 s).
+
+A parameter annotated with a *context type* (a class with ``__tool_context__ = True``, such as
+the agent layer's ``RunContext``) is not part of the schema: the caller passes it with
+``context=`` when it runs the tool. Raise :class:`StopResponse` in a tool to record its result
+without a follow-up reply from the LLM.
 """
 
 from __future__ import annotations
@@ -38,9 +43,17 @@ from pydantic_core import to_jsonable_python
 from voicegraph.graph import Clock, ConfigError, ToolCall, ToolResult
 
 from ._docstring import parse_docstring
-from ._errors import ToolArgumentsError, ToolError, ToolTimeoutError
+from ._errors import StopResponse, ToolArgumentsError, ToolError, ToolTimeoutError
+from ._results import SilentToolResult
 
-__all__ = ["DEFAULT_TOOL_TIMEOUT", "FunctionTool", "function_tool"]
+__all__ = [
+    "DEFAULT_TOOL_TIMEOUT",
+    "FunctionTool",
+    "error_result",
+    "function_tool",
+    "is_tool_context",
+    "output_text",
+]
 
 DEFAULT_TOOL_TIMEOUT = 10.0
 """Seconds a tool call may take when neither the tool nor the caller sets a timeout."""
@@ -87,7 +100,7 @@ class FunctionTool:
         self.is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
             getattr(fn, "__call__", None)  # noqa: B004 - an object with an async __call__
         )
-        self.args_model = _args_model(fn, self.name, doc.args)
+        self.args_model, self.context_params = _args_model(fn, self.name, doc.args)
         self._positional = [
             p.name
             for p in inspect.signature(fn).parameters.values()
@@ -154,17 +167,24 @@ class FunctionTool:
         return {field: getattr(model, field) for field in type(model).model_fields}
 
     async def call(
-        self, arguments: str = "{}", *, clock: Clock | None = None, timeout: float | None = None
+        self,
+        arguments: str = "{}",
+        *,
+        clock: Clock | None = None,
+        timeout: float | None = None,
+        context: Any = None,
     ) -> str:
         """Validate ``arguments`` (JSON), run the tool and return its output as text.
 
-        Strings are returned as they are, ``None`` as ``""``, anything else as JSON.
+        Strings are returned as they are, ``None`` as ``""``, anything else as JSON
+        (see :func:`output_text`).
 
         Args:
             arguments: the arguments as a JSON object string.
             clock: the clock for the timeout and for running sync tools
                 (``clock.run_sync``); default real time.
             timeout: seconds allowed when the tool sets none (default 10 s).
+            context: the value for the tool's context parameter, if it has one.
 
         Raises:
             ToolArgumentsError: malformed or invalid arguments.
@@ -172,32 +192,60 @@ class FunctionTool:
             Exception: whatever the tool raised (a :class:`ToolError` carries a message for
                 the LLM).
         """
-        kwargs = self.validate_arguments(arguments)
         limit = self.timeout or timeout or DEFAULT_TOOL_TIMEOUT
-        args = [kwargs.pop(name) for name in self._positional]
-        value = await _with_timeout(self._invoke(args, kwargs, clock), limit, clock, self.name)
-        return _to_text(value)
+        work = self.invoke(arguments, clock=clock, context=context)
+        value = await _with_timeout(work, limit, clock, self.name)
+        return output_text(value)
 
-    async def execute(
-        self, call: ToolCall, *, clock: Clock | None = None, timeout: float | None = None
-    ) -> ToolResult:
-        """Run ``call`` and return its :class:`ToolResult`; errors become error results.
+    async def invoke(
+        self, arguments: str = "{}", *, clock: Clock | None = None, context: Any = None
+    ) -> Any:
+        """Validate ``arguments``, run the tool without a timeout and return what it returned.
 
-        Never raises for a failing tool (only cancellation propagates).
+        For callers that handle the return value themselves (the agent layer turns a returned
+        ``Agent`` into a handoff); :meth:`call` is this plus the timeout and the conversion
+        to text.
+
+        Raises:
+            ToolArgumentsError: malformed or invalid arguments.
+            ToolError: the tool has a context parameter but no ``context`` was given.
+            Exception: whatever the tool raised.
         """
-        try:
-            output = await self.call(call.arguments, clock=clock, timeout=timeout)
-        except ToolError as exc:
-            return ToolResult(call.call_id, call.name, str(exc), is_error=True)
-        except Exception as exc:
-            message = f"tool {self.name!r} failed: {type(exc).__name__}: {exc}"
-            return ToolResult(call.call_id, call.name, message, is_error=True)
-        return ToolResult(call.call_id, call.name, output)
-
-    async def _invoke(self, args: list[Any], kwargs: dict[str, Any], clock: Clock | None) -> Any:
+        kwargs = self.validate_arguments(arguments)
+        if self.context_params:
+            if context is None:
+                raise ToolError(
+                    f"tool {self.name!r} takes a context ({', '.join(self.context_params)}) "
+                    "but none was given; run it inside an AgentSession"
+                )
+            for name in self.context_params:
+                kwargs[name] = context
+        args = [kwargs.pop(name) for name in self._positional]
         if self.is_async:
             return await self.fn(*args, **kwargs)
         return await run_in_thread(lambda: self.fn(*args, **kwargs), clock)
+
+    async def execute(
+        self,
+        call: ToolCall,
+        *,
+        clock: Clock | None = None,
+        timeout: float | None = None,
+        context: Any = None,
+    ) -> ToolResult:
+        """Run ``call`` and return its :class:`ToolResult`; errors become error results.
+
+        A tool that raises :class:`StopResponse` gives a :class:`SilentToolResult` (its
+        output is ``""``): the LLM records it without replying. Never raises for a failing
+        tool (only cancellation propagates).
+        """
+        try:
+            output = await self.call(call.arguments, clock=clock, timeout=timeout, context=context)
+        except StopResponse:
+            return SilentToolResult(call.call_id, call.name, "")
+        except Exception as exc:
+            return error_result(call, exc, self.name)
+        return ToolResult(call.call_id, call.name, output)
 
 
 @overload
@@ -237,13 +285,35 @@ def function_tool(
 # ---------------------------------------------------------------------- helpers
 
 
-def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type[BaseModel]:
+def is_tool_context(hint: Any) -> bool:
+    """Whether ``hint`` is a context type (a class, or a generic of one, with
+    ``__tool_context__ = True``), which tools receive from their caller, not from the LLM."""
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and bool(getattr(origin, "__tool_context__", False))
+
+
+def error_result(call: ToolCall, exc: BaseException, name: str | None = None) -> ToolResult:
+    """The error :class:`ToolResult` for a call that raised ``exc``.
+
+    A :class:`ToolError` gives its own message; any other exception
+    ``"tool 'x' failed: Type: message"``.
+    """
+    if isinstance(exc, ToolError):
+        return ToolResult(call.call_id, call.name, str(exc), is_error=True)
+    message = f"tool {name or call.name!r} failed: {type(exc).__name__}: {exc}"
+    return ToolResult(call.call_id, call.name, message, is_error=True)
+
+
+def _args_model(
+    fn: Callable[..., Any], name: str, docs: dict[str, str]
+) -> tuple[type[BaseModel], list[str]]:
     try:
         sig = inspect.signature(fn)
         hints = typing.get_type_hints(fn, include_extras=True)
     except (TypeError, ValueError, NameError) as exc:
         raise ConfigError(f"tool {name!r}: cannot read the signature of {fn!r}: {exc}") from None
     fields: dict[str, Any] = {}
+    context: list[str] = []
     for param in sig.parameters.values():
         if param.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             raise ConfigError(
@@ -251,6 +321,13 @@ def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type
                 "schema; give the tool named parameters"
             )
         hint = hints.get(param.name, Any)
+        if is_tool_context(hint):
+            if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+                raise ConfigError(
+                    f"tool {name!r}: the context parameter {param.name!r} cannot be positional-only"
+                )
+            context.append(param.name)
+            continue
         default = ... if param.default is inspect.Parameter.empty else param.default
         described = docs.get(param.name)  # None would hide an Annotated[..., Field(description)]
         info = Field(default, description=described) if described else Field(default)
@@ -263,7 +340,7 @@ def _args_model(fn: Callable[..., Any], name: str, docs: dict[str, str]) -> type
         raise ConfigError(
             f"tool {name!r}: its parameters cannot be turned into a JSON schema: {exc}"
         ) from None
-    return model
+    return model, context
 
 
 def _strip_titles(schema: Any) -> Any:
@@ -287,7 +364,12 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _to_text(value: Any) -> str:
+def output_text(value: Any) -> str:
+    """A tool's return value as the text the LLM sees.
+
+    Strings as they are, ``None`` as ``""``, pydantic models and anything JSON can express
+    as JSON, anything else as ``str(value)``.
+    """
     if value is None:
         return ""
     if isinstance(value, str):
