@@ -254,6 +254,12 @@ class Graph:
         name = self.name or "(root)"
         return f"<Graph {name}: {len(self._members)} members, {len(self._edges)} edges>"
 
+    def _repr_svg_(self) -> str | None:
+        """The diagram as SVG, for Jupyter (``None`` without a renderer: see ``viz.render``)."""
+        from voicegraph.viz import render  # on use: graph never imports viz at import time
+
+        return render(self, "svg")._repr_svg_()
+
     def _graph_owner(self) -> Graph | None:
         return self._parent
 

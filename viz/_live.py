@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -192,7 +193,7 @@ class LiveView:
     def _stage_path(self, stage: str) -> Path | None:
         node = getattr(self.pipeline, stage, None)
         path = getattr(getattr(node, "config", None), "path", None)
-        return Path(path) if isinstance(path, str) and path else None
+        return Path(path) if isinstance(path, str | os.PathLike) and str(path) else None
 
     def _utterances(self) -> list[Any]:
         log = getattr(self.pipeline, "log", None)
