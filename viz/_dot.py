@@ -47,7 +47,8 @@ def to_dot(
 ) -> str:
     """Describe ``graph`` as Graphviz DOT text.
 
-    Nodes are coloured by kind (sources green, stages blue, sinks orange) and show their name,
+    Nodes are coloured by kind (sources green with a bold border, stages blue, sinks orange)
+    and show their name,
     class and non-default settings; subgraphs are drawn as clusters. Each edge shows its ports
     (``out → in``), frame type, capacity and policy; ``feedback=True`` edges are dashed and do
     not constrain the layout. The graph does not have to be valid (``check()`` is not called).
@@ -173,8 +174,6 @@ def _node(node: Node, style: _Style) -> str:
         attrs["fontcolor"] = PROBLEM_COLOR
     if kind == "source":
         attrs["style"] = "filled,bold"
-    elif kind == "sink":
-        attrs["peripheries"] = "2"
     return f"{_quote(path)} [{_attrs(attrs)}];"
 
 

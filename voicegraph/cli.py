@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import anyio
 import typer
 
 from voicegraph.graph import Graph, VoicegraphError
+
+if TYPE_CHECKING:
+    from voicegraph.runner import RunMetrics
 
 app = typer.Typer(
     help="voicegraph: realtime voice agents as typed dataflow graphs.",
@@ -20,7 +23,8 @@ app = typer.Typer(
 
 
 def _load_graph(target: str) -> Graph:
-    """Import ``module:attribute`` (a Graph, or a function returning one)."""
+    """Import ``module:attribute``: a Graph, a function returning one, or an object with a
+    ``graph`` attribute (e.g. a voice pipeline)."""
     module_name, _, attr = target.partition(":")
     if not attr:
         raise typer.BadParameter(f"expected module:attribute, got {target!r}")
@@ -30,6 +34,8 @@ def _load_graph(target: str) -> Graph:
     except (ImportError, AttributeError) as exc:
         raise typer.BadParameter(f"cannot load {target!r}: {exc}") from None
     graph = obj() if callable(obj) and not isinstance(obj, Graph) else obj
+    if not isinstance(graph, Graph) and isinstance(getattr(graph, "graph", None), Graph):
+        graph = graph.graph
     if not isinstance(graph, Graph):
         raise typer.BadParameter(f"{target!r} is a {type(graph).__name__}, not a Graph")
     return graph
@@ -60,12 +66,23 @@ def run(
         bool, typer.Option("--graph", help="Print the graph it runs (YAML).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print the metrics.")] = False,
+    diagram: Annotated[
+        bool,
+        typer.Option(
+            "--diagram", help="Also write the graph's diagram with this run's metrics (SVG)."
+        ),
+    ] = False,
+    timeline: Annotated[
+        bool,
+        typer.Option("--timeline", help="Also write the session's timeline (PNG)."),
+    ] = False,
 ) -> None:
     """Talk to the embedded offline voice agent: your audio in, its spoken reply out.
 
     Runs the standard voice graph (VAD, Whisper STT, turn detection, SmolLM2, hibari TTS) on
     the input file as if it were a live microphone, writes the reply audio and a transcript,
-    and prints per-turn latencies.
+    and prints per-turn latencies. ``--diagram`` / ``--timeline`` also write
+    ``<output>-graph.svg`` / ``<output>-timeline.png`` beside the reply.
     """
     from voicegraph.nodes.agent import ConversationLog, format_turn_metrics, voice_pipeline
     from voicegraph.nodes.audio import WavSource
@@ -92,7 +109,12 @@ def run(
     if show_graph:
         typer.echo(pipeline.graph.to_yaml())
     say(f"voicegraph: loading the embedded models, then listening to {path} ...")
-    runner = Runner(pipeline.graph, clock=VirtualClock() if fast else None)
+    trace = None
+    if timeline:
+        from voicegraph.viz import SessionTrace
+
+        trace = SessionTrace()
+    runner = Runner(pipeline.graph, clock=VirtualClock() if fast else None, trace=trace)
     try:
         anyio.run(runner.run)
     except VoicegraphError as exc:
@@ -102,6 +124,17 @@ def run(
     say("")
     typer.echo(format_turn_metrics(pipeline.turn_metrics()))
     say(f"\nreply audio: {output}\ntranscript:  {transcript}")
+    if diagram:
+        written = _write_diagram(
+            pipeline.graph, output.with_name(f"{output.stem}-graph.svg"), runner.metrics()
+        )
+        say(f"diagram:     {written}")
+    if timeline:
+        from voicegraph.viz import plot_timeline
+
+        picture = output.with_name(f"{output.stem}-timeline.png")
+        plot_timeline(trace, pipeline).savefig(picture, dpi=110)
+        say(f"timeline:    {picture}")
 
 
 @app.command()
@@ -114,6 +147,76 @@ def check(target: Annotated[str, typer.Argument(help="module:attribute of a Grap
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{target}: ok ({sum(1 for _ in graph.iter_nodes())} nodes)")
+
+
+@app.command()
+def render(
+    target: Annotated[
+        str,
+        typer.Argument(help="module:attribute of a Graph (or a function returning one)"),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="File to write (.svg, .png or .dot); default: DOT on stdout."
+        ),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="svg, png or dot; default: from the file's suffix."),
+    ] = None,
+    rankdir: Annotated[str, typer.Option(help="LR (left to right) or TB (top to bottom).")] = "LR",
+) -> None:
+    """Draw a graph's diagram: SVG or PNG (Graphviz compiled to WebAssembly), or DOT text.
+
+    Without a Graphviz renderer, the DOT text is written instead (to a .dot file) with a
+    message saying so.
+    """
+    from voicegraph.viz import FORMATS
+
+    graph = _load_graph(target)
+    if rankdir not in ("LR", "TB"):
+        raise typer.BadParameter(f"--rankdir must be LR or TB, not {rankdir!r}")
+    direction: Literal["LR", "TB"] = "TB" if rankdir == "TB" else "LR"
+    if output is None:
+        fmt = format or "dot"
+    else:
+        suffix = output.suffix.lower().lstrip(".")
+        fmt = format or {"gv": "dot"}.get(suffix, suffix)
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"cannot write {fmt!r}: choose a format from {', '.join(FORMATS)}")
+    if output is None and fmt != "dot":
+        raise typer.BadParameter(f"{fmt} is binary or markup: write it to a file with -o")
+    if output is None:
+        from voicegraph.viz import to_dot
+
+        typer.echo(to_dot(graph, rankdir=direction), nl=False)
+        return
+    written = _write_diagram(graph, output, None, fmt=fmt, rankdir=direction)
+    typer.echo(f"{target}: wrote {written}")
+
+
+def _write_diagram(
+    graph: Graph,
+    path: Path,
+    metrics: RunMetrics | None,
+    *,
+    fmt: str = "svg",
+    rankdir: Literal["LR", "TB"] = "LR",
+) -> Path:
+    """Render and write a diagram; without a renderer write DOT and say why (on stderr)."""
+    import warnings
+
+    from voicegraph.viz import DiagramWarning
+    from voicegraph.viz import render as render_diagram
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DiagramWarning)  # reported below, once, in plain words
+        diagram = render_diagram(graph, fmt, metrics=metrics, rankdir=rankdir)
+    written = diagram.save(path)
+    if not diagram.rendered:
+        typer.echo(f"warning: {diagram.message} Wrote {written}.", err=True)
+    return written
 
 
 @app.command()
