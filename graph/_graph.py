@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._errors import GraphError
-from ._frames import Control
 from ._node import Node
-from ._ports import In, Out, Port, type_label
+from ._ports import In, Out, Port
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -200,7 +199,9 @@ class Graph:
         _current_graph.reset(self._tokens.pop())
 
     def __rshift__(self, other: Any) -> Any:
-        return _connect_operands(self, other)
+        from ._connect import connect_operands
+
+        return connect_operands(self, other)
 
     # ------------------------------------------------------------------ reading
 
@@ -369,71 +370,14 @@ class Graph:
 
     def problems(self) -> list[str]:
         """Every problem :meth:`check` would report (empty when the graph is valid)."""
-        problems: list[str] = []
-        self._name_problems(problems)
-        nodes = list(self.iter_nodes())
-        edges = list(self.iter_edges())
-        for e in edges:
-            problems.extend(self._edge_problems(e))
-        connected = {id(e.dst) for e in edges}
-        for node in nodes:
-            run_style = node.has_run()
-            for port in node.inputs.values():
-                if id(port) not in connected:
-                    if port.required:
-                        problems.append(
-                            f"input {_port_path(port)} [{port.type_name}] is not connected; "
-                            "connect it or declare it In(required=False)"
-                        )
-                elif not run_style and node.handler_for(port) is None and not _events_only(port):
-                    problems.append(
-                        f"node {node.path!r} has no handler for input {port.name!r}: define "
-                        f"async def on_{port.name}(self, frame) or override run()"
-                    )
-        problems.extend(_cycle_problems(nodes, edges))
-        return problems
+        from ._check import graph_problems
 
-    def _name_problems(self, problems: list[str]) -> None:
-        seen: set[str] = set()
-        for m in self._members:
-            if m.name in seen:
-                problems.append(
-                    f"duplicate name {m.name!r} in graph {self.path or '(root)'!r}; "
-                    "names must be unique"
-                )
-            seen.add(m.name)
-            if isinstance(m, Graph):
-                m._name_problems(problems)
+        return graph_problems(self)
 
     def _edge_problems(self, e: Edge) -> list[str]:
-        problems: list[str] = []
-        if not isinstance(e.src, Out) or not isinstance(e.dst, In):
-            return [
-                f"connect(src, dst) needs an Out port then an In port; got {e.src!r}, {e.dst!r}"
-            ]
-        label = e.label
-        if e.policy not in POLICIES:
-            problems.append(f"edge {label}: unknown policy {e.policy!r}; use one of {POLICIES}")
-        if not isinstance(e.capacity, int) or e.capacity < 1:
-            problems.append(f"edge {label}: capacity must be an integer >= 1, got {e.capacity!r}")
-        for port in (e.src, e.dst):
-            if not self._contains(port.node):
-                problems.append(
-                    f"edge {label}: node {port.node!r} is not in this graph; "
-                    "add it with Graph.add first"
-                )
-        if not e.dst.accepts(e.src.types):
-            problems.append(
-                f"type mismatch on edge {label}: {_port_path(e.src)} produces "
-                f"{e.src.type_name} but {_port_path(e.dst)} accepts {e.dst.type_name}"
-                + _converter_hint(e)
-            )
-        elif e.src.sample_rate and e.dst.sample_rate and e.src.sample_rate != e.dst.sample_rate:
-            problems.append(
-                f"sample-rate mismatch on edge {label}: {e.src.sample_rate} Hz into "
-                f"{e.dst.sample_rate} Hz; insert a Resampler node between them"
-            )
-        return problems
+        from ._check import edge_problems
+
+        return edge_problems(self, e)
 
 
 def _supervision(on_error: Supervision | str, name: str) -> Supervision:
@@ -445,115 +389,3 @@ def _supervision(on_error: Supervision | str, name: str) -> Supervision:
             f"not {on_error!r}"
         )
     return Supervision(policy=on_error)
-
-
-def _events_only(port: Port[Any]) -> bool:
-    """Ports typed ``Control`` carry only control events, so they need no frame handler."""
-    return all(issubclass(t, Control) for t in port.types)
-
-
-def _converter_hint(e: Edge) -> str:
-    names = {t.__name__ for t in e.src.types} | {t.__name__ for t in e.dst.types}
-    if {"Transcript", "TextFrame"} <= names or {"LLMText", "TextFrame"} <= names:
-        return "; insert a node that converts between them"
-    if "AudioFrame" in names:
-        return "; audio can only go to an audio input (speech-to-text turns audio into Transcript)"
-    return ""
-
-
-def _cycle_problems(nodes: list[Node], edges: list[Edge]) -> list[str]:
-    links: dict[str, set[str]] = {n.path: set() for n in nodes}
-    for e in edges:
-        if not e.feedback and e.src.node is not None and e.dst.node is not None:
-            links.setdefault(e.src.node.path, set()).add(e.dst.node.path)
-    if _is_acyclic(links):  # the usual case, checked without importing networkx
-        return []
-    import networkx as nx
-
-    g = nx.DiGraph([(a, b) for a, targets in links.items() for b in targets])
-    problems = []
-    for cycle in nx.simple_cycles(g):
-        loop = " -> ".join([*cycle, cycle[0]])
-        problems.append(f"cycle {loop} has no edge marked feedback=True; mark one edge of it")
-    return problems
-
-
-def _is_acyclic(links: dict[str, set[str]]) -> bool:
-    """Kahn's algorithm: whether the graph of ``links`` has a topological order."""
-    indegree = dict.fromkeys(links, 0)
-    for targets in links.values():
-        for b in targets:
-            indegree[b] = indegree.get(b, 0) + 1
-    ready = [n for n, d in indegree.items() if d == 0]
-    seen = 0
-    while ready:
-        n = ready.pop()
-        seen += 1
-        for b in links.get(n, ()):
-            indegree[b] -= 1
-            if indegree[b] == 0:
-                ready.append(b)
-    return seen == len(indegree)
-
-
-# ---------------------------------------------------------------------- the >> operator
-
-
-def _operand_graph(item: Node | Graph) -> Graph | None:
-    return item._graph if isinstance(item, Node) else item._parent
-
-
-def _ancestors(g: Graph | None) -> list[Graph]:
-    chain = []
-    while g is not None:
-        chain.append(g)
-        g = g._parent
-    return chain
-
-
-def _connect_operands(left: Any, right: Any) -> Any:
-    """Implement ``left >> right`` for nodes, subgraphs and ports."""
-    lnode: Any = left.node if isinstance(left, Port) else left
-    rnode: Any = right.node if isinstance(right, Port) else right
-    if not isinstance(lnode, Node | Graph) or not isinstance(rnode, Node | Graph):
-        return NotImplemented
-    # match ports before adding anything, so a failed `>>` leaves the graph unchanged
-    outs = [left] if isinstance(left, Out) else list(lnode.outputs.values())
-    ins = [right] if isinstance(right, In) else list(rnode.inputs.values())
-    pairs = [(o, i) for o in outs for i in ins if i.accepts(o.types)]
-    if len(pairs) > 1:  # prefer required inputs (an optional side input such as `reverse`)
-        required = [(o, i) for o, i in pairs if i.required]
-        pairs = required or pairs
-    if len(pairs) != 1:
-        options = ", ".join(f"{o.name}->{i.name}" for o, i in pairs) or "none"
-        produced = type_label(tuple(t for o in outs for t in o.types))
-        raise GraphError(
-            f"{left!r} >> {right!r} needs exactly one matching port pair, found "
-            f"{len(pairs)} ({options}); outputs {produced or '-'}, "
-            "use g.connect(a.port, b.port) to choose"
-        )
-    lg, rg = _operand_graph(lnode), _operand_graph(rnode)
-    current = _current_graph.get()
-    graph: Graph | None
-    if lg is None and rg is None:
-        graph = current
-        if graph is None:
-            raise GraphError(
-                f"cannot connect {left!r} >> {right!r}: neither is in a graph; use g.add(...) "
-                "first or build inside `with Graph() as g:`"
-            )
-        graph.add(lnode)
-        graph.add(rnode)
-    elif lg is None or rg is None:
-        owned = lg or rg
-        assert owned is not None
-        # inside `with g:`, a new node joins g even when the other end is inside a subgraph of g
-        graph = current if current is not None and current in _ancestors(owned) else owned
-        graph.add(rnode if lg is not None else lnode)
-    else:
-        right_chain = _ancestors(rg)
-        graph = next((g for g in _ancestors(lg) if g in right_chain), None)
-        if graph is None:
-            raise GraphError(f"cannot connect {left!r} >> {right!r}: they are in unrelated graphs")
-    graph.connect(*pairs[0])
-    return rnode

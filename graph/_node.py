@@ -224,9 +224,9 @@ class Node:
         return f"<{type(self).__name__} {self.path or '(unnamed)'}>"
 
     def __rshift__(self, other: Any) -> Any:
-        from ._graph import _connect_operands
+        from ._connect import connect_operands
 
-        return _connect_operands(self, other)
+        return connect_operands(self, other)
 
     # ------------------------------------------------------------------ runtime API
 

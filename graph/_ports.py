@@ -78,9 +78,9 @@ class Port(Generic[T]):
         return f"<{type(self).__name__}[{self.type_name}] {self.qualname}>"
 
     def __rshift__(self, other: Any) -> Any:
-        from ._graph import _connect_operands
+        from ._connect import connect_operands
 
-        return _connect_operands(self, other)
+        return connect_operands(self, other)
 
 
 class In(Port[T]):
