@@ -48,10 +48,10 @@ def to_dot(
     """Describe ``graph`` as Graphviz DOT text.
 
     Nodes are coloured by kind (sources green with a bold border, stages blue, sinks orange)
-    and show their name,
-    class and non-default settings; subgraphs are drawn as clusters. Each edge shows its ports
-    (``out → in``), frame type, capacity and policy; ``feedback=True`` edges are dashed and do
-    not constrain the layout. The graph does not have to be valid (``check()`` is not called).
+    and show their name, class and non-default settings; subgraphs are drawn as clusters.
+    Each edge shows its ports (``out → in``), frame type, capacity and policy;
+    ``feedback=True`` edges are dashed and do not constrain the layout. The graph does not
+    have to be valid (``check()`` is not called).
 
     With ``metrics`` (``runner.metrics()``, during or after a run), nodes also show frames in/out,
     busy time and time per frame, edges show frames per second, queue depth/high-water and drops;
@@ -158,10 +158,10 @@ def _node(node: Node, style: _Style) -> str:
     if settings:
         fields.append(_left(settings))
     stats = metrics.nodes.get(path) if metrics is not None else None
-    if stats is not None:
-        lines = _node_metric_lines(stats)
-        if hot:
-            lines.append("◆ bottleneck")
+    lines = _node_metric_lines(stats) if stats is not None else []
+    if hot:
+        lines.append("◆ bottleneck")
+    if lines:
         fields.append(_left(lines))
     attrs = {
         "label": "{" + "|".join(fields) + "}" if style.vertical else "|".join(fields),

@@ -1,0 +1,116 @@
+"""Timelines: the rows a session produces (from a trace, a pipeline, or both) and the figure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from voicegraph.runner import Runner, Trace, VirtualClock
+from voicegraph.viz import ROWS, SessionTrace, Timeline, plot_timeline
+
+USER = ["Tell me a long story about a dragon.", "Wait, stop.", "What's the weather in Paris?"]
+
+
+def by_gid(ax: Any, gid: str) -> list[Any]:
+    return [a for a in [*ax.collections, *ax.lines, *ax.patches] if a.get_gid() == gid]
+
+
+def bar_count(ax: Any, gid: str) -> int:
+    return sum(len(c.get_paths()) for c in by_gid(ax, gid))
+
+
+def test_a_session_trace_gives_every_row(session: Any) -> None:
+    assert session.user == USER
+    tl = Timeline.from_trace(session.trace)
+    # the VAD's segments of the clip, at media time placed on the clock
+    spans = [(round(s.start, 2), round(s.end, 2)) for s in tl.speech]
+    assert spans == [(0.51, 3.36), (6.34, 7.17), (7.84, 9.38)]
+    assert [m.label for m in tl.transcripts] == USER
+    assert [m.label for m in tl.turns] == [USER[0], f"{USER[1]} {USER[2]}"]
+    assert all(s.start < s.end for s in tl.endpointing) and len(tl.endpointing) == 2
+    assert len(tl.llm) == 2 and tl.tokens and all(t >= tl.turns[0].t for t in tl.tokens)
+    (tool,) = tl.tools
+    assert tool.label == "get_weather" and tl.turns[1].t <= tool.start <= tool.end
+    assert len(tl.tts) == 2
+    first, second = tl.playout
+    assert first.kind == "interrupted" and first.label.startswith("Once upon a time")
+    assert second.kind == "" and second.label == "It is sunny in Paris."
+    (cut,) = tl.interruptions
+    assert cut.label == "barge-in" and first.end == pytest.approx(cut.t)
+    assert [t.text for t in tl.latencies] == [m.label for m in tl.turns]
+    stages = [name for name, _ in tl.latencies[0].stages]
+    assert stages == [
+        "end of turn",
+        "LLM first token",
+        "first sentence",
+        "TTS first audio",
+        "to playout",
+    ]
+    for turn in tl.latencies:
+        assert turn.total == pytest.approx(sum(s for _, s in turn.stages))
+        assert dict(turn.stages)["TTS first audio"] == pytest.approx(0.15)  # ScriptedTTS latency
+
+
+def test_the_figure_has_the_rows_and_artists(session: Any) -> None:
+    fig = plot_timeline(session.trace, session.pipeline, title="barge-in")
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_yticklabels()] == list(ROWS)
+    assert bar_count(top, "row:speech") == 3
+    assert bar_count(top, "row:playout") == 1 and bar_count(top, "row:playout:cut") == 1
+    assert bar_count(top, "row:tools") == 1 and bar_count(top, "row:tts") == 2
+    assert len(by_gid(top, "row:tokens")) == 1 and len(by_gid(top, "interruption")) == 1
+    assert len(by_gid(top, "row:turns")) == 1 and len(by_gid(top, "row:transcripts")) == 1
+    labels = [t.get_text() for t in bottom.get_yticklabels()]
+    assert labels[0].startswith("turn 1: Tell me") and labels[1].startswith("turn 2: Wait")
+    assert len(by_gid(bottom, "stage:end of turn")) == 2
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_a_jsonl_trace_with_frames_and_one_without(tmp_path: Path, make_pipeline: Any) -> None:
+    full, bare = tmp_path / "full.jsonl", tmp_path / "bare.jsonl"
+    for path, frames in ((full, True), (bare, False)):
+        p = make_pipeline("question", tmp_path / "reply.wav")
+        anyio.run(Runner(p.graph, clock=VirtualClock(), trace=Trace(path, frames=frames)).run)
+    rich, plain = Timeline.from_trace(full), Timeline.from_trace(bare)
+    assert [m.label for m in rich.turns] == [USER[0]]
+    assert len(rich.speech) == len(plain.speech) == 1
+    assert plain.turns[0].label == "" and plain.turns[0].t == pytest.approx(rich.turns[0].t)
+    assert len(plain.playout) == len(rich.playout) == 1
+    assert plain.latencies[0].total is not None
+    fig = plot_timeline(bare)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(ROWS)
+
+
+def test_from_a_pipeline_alone(session: Any) -> None:
+    tl = Timeline.from_pipeline(session.pipeline)
+    assert [m.label for m in tl.turns] == [USER[0], f"{USER[1]} {USER[2]}"]
+    assert [s.kind for s in tl.playout] == ["interrupted", ""]
+    assert len(tl.interruptions) == 1 and len(tl.llm) >= 2 and tl.tools
+    assert tl.speech == [] and tl.tts == []  # the stages keep no record of these
+    names = [name for name, _ in tl.latencies[0].stages]
+    assert names == ["end of turn", "LLM first token", "TTS first audio", "to playout"]
+    fig = plot_timeline(pipeline=session.pipeline)
+    top = fig.axes[0]
+    assert bar_count(top, "row:speech") == 0 and bar_count(top, "row:playout:cut") == 1
+
+
+def test_collect_prefers_the_trace_and_fills_in_from_the_pipeline(session: Any) -> None:
+    empty = SessionTrace()
+    tl = Timeline.collect(empty, session.pipeline)
+    assert tl.turns and tl.speech == []
+    both = Timeline.collect(session.trace, session.pipeline)
+    assert both.speech == Timeline.from_trace(session.trace).speech
+    with pytest.raises(ValueError, match="give a trace, a pipeline, or both"):
+        Timeline.collect()
+
+
+def test_an_empty_session_still_draws() -> None:
+    fig = plot_timeline(timeline=Timeline())
+    top, bottom = fig.axes
+    assert [t.get_text() for t in top.get_yticklabels()] == list(ROWS)
+    assert any("no completed user turn" in t.get_text() for t in bottom.texts)
+    assert Timeline().end == 0.0
