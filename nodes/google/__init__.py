@@ -1,1 +1,18 @@
-"""voicegraph.nodes.google"""
+"""Google Gemini nodes (``pip install 'voicegraph[google]'``) on the official ``google-genai`` SDK.
+
+* :class:`GeminiLLM` — a streamed LLM node (``generate_content_stream``) with tools; a
+  drop-in for the embedded :class:`~voicegraph.nodes.llm.LlamaLLM`.
+* :class:`GeminiLive` — speech to speech over the Live API WebSocket: audio in, audio and
+  transcripts out, tool calls, server-side barge-in, session resumption.
+
+The API key comes from ``api_key=`` or the ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``
+environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError` when the
+node is built. The SDK is imported only when a node is set up.
+"""
+
+from ._client import KEY_VARIABLES as KEY_VARIABLES
+from ._convert import to_contents as to_contents
+from ._convert import to_tools as to_tools
+from ._llm import GeminiLLM as GeminiLLM
+
+__all__ = ["KEY_VARIABLES", "GeminiLLM", "to_contents", "to_tools"]

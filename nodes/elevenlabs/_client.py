@@ -1,0 +1,135 @@
+"""The ElevenLabs API key, the ``elevenlabs`` SDK import, the client and response tracking."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import importlib.util
+import os
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+
+from voicegraph.graph import ConfigError, MissingDependencyError
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "single_error",
+    "KEY_VARIABLES",
+    "ResponseTracker",
+    "make_client",
+    "require_sdk",
+    "resolve_key",
+]
+
+KEY_VARIABLES = ("ELEVEN_API_KEY", "ELEVENLABS_API_KEY")
+"""Environment variables searched, in order, for the ElevenLabs API key."""
+DEFAULT_BASE_URL = "https://api.elevenlabs.io"
+"""ElevenLabs' production endpoint (REST; the WebSockets use the same host over ``wss://``)."""
+
+
+def resolve_key(api_key: str | None, node: str) -> str:
+    """The API key: ``api_key`` if given, else the first of :data:`KEY_VARIABLES` that is set.
+
+    Raises:
+        ConfigError: no key anywhere; the message names the variables to set.
+    """
+    if api_key:
+        return api_key
+    for variable in KEY_VARIABLES:
+        value = os.environ.get(variable)
+        if value:
+            return value
+    raise ConfigError(
+        f"{node}: no ElevenLabs API key; set the ELEVEN_API_KEY environment variable (or "
+        "ELEVENLABS_API_KEY), or pass api_key=... (create one at "
+        "https://elevenlabs.io/app/settings/api-keys)"
+    )
+
+
+def require_sdk(node: str) -> None:
+    """Check (without importing it) that the ``elevenlabs`` SDK is installed.
+
+    Raises:
+        MissingDependencyError: it is not; the message says
+            ``pip install 'voicegraph[elevenlabs]'``.
+    """
+    if importlib.util.find_spec("elevenlabs") is None:
+        raise MissingDependencyError("elevenlabs", "elevenlabs", what=node)
+
+
+_RESPONSES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "voicegraph_elevenlabs_responses", default=None
+)
+
+
+async def _track_response(response: Any) -> None:
+    opened = _RESPONSES.get()
+    if opened is not None:
+        opened.append(response)
+
+
+class ResponseTracker:
+    """Close the HTTP responses a streamed request opened (see the Gemini node's tracker).
+
+    The SDK's streaming generators keep their connection open while they are suspended;
+    closing the recorded responses makes an interrupt hang up on the server at once.
+    """
+
+    def __init__(self) -> None:
+        self.responses: list[Any] = []
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Record the responses opened while the block runs (in this task)."""
+        token = _RESPONSES.set(self.responses)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError):
+                _RESPONSES.reset(token)
+
+    async def close(self) -> None:
+        """Close every recorded response (shielded)."""
+        with anyio.CancelScope(shield=True):
+            while self.responses:
+                response = self.responses.pop()
+                with contextlib.suppress(Exception):
+                    await response.aclose()
+
+
+def make_client(
+    api_key: str, *, base_url: str, timeout: float, ssl_context: ssl.SSLContext | None
+) -> tuple[Any, Any]:
+    """An ``AsyncElevenLabs`` client and the ``httpx.AsyncClient`` it uses (close it yourself).
+
+    The HTTP client carries the response hook of :class:`ResponseTracker`; ``timeout`` is
+    the per-read timeout in seconds; ``ssl_context`` the TLS settings for ``base_url``.
+    """
+    httpx = importlib.import_module("httpx")
+    client_module = importlib.import_module("elevenlabs.client")
+    verify: Any = ssl_context if ssl_context is not None else True
+    http = httpx.AsyncClient(
+        verify=verify,
+        timeout=httpx.Timeout(timeout),
+        event_hooks={"response": [_track_response]},
+    )
+    client = client_module.AsyncElevenLabs(
+        api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
+    )
+    return client, http
+
+
+def single_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The error to raise for a task group's failure: its first non-cancellation exception."""
+    errors = [e for e in _leaves(group) if isinstance(e, Exception)]
+    return errors[0] if errors else group
+
+
+def _leaves(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for e in error.exceptions for leaf in _leaves(e)]
+    return [error]

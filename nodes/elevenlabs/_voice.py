@@ -1,0 +1,164 @@
+"""Settings and plumbing shared by the ElevenLabs TTS nodes (voice, model, format, framing)."""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections import deque
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import Field
+
+from voicegraph.graph import NodeConfig, SpeechAudio
+from voicegraph.nodes.tts import TTSNode
+
+from ._align import WordAudio
+from ._client import DEFAULT_BASE_URL, make_client, require_sdk, resolve_key
+from ._errors import provider_error
+
+__all__ = ["DEFAULT_MODEL", "DEFAULT_VOICE", "ElevenLabsVoice", "decode_pcm"]
+
+DEFAULT_VOICE = "JBFqnCBsd6RMkjVDRZzb"
+"""The default voice ("George", one of ElevenLabs' premade voices)."""
+DEFAULT_MODEL = "eleven_flash_v2_5"
+"""The default model: ElevenLabs' lowest-latency one (about 75 ms)."""
+
+
+def decode_pcm(data: str | bytes | None) -> npt.NDArray[np.int16]:
+    """Base64 PCM16 (little-endian) to int16 samples; an odd trailing byte is dropped.
+
+    Raises:
+        ProviderError: the payload is not valid base64.
+    """
+    if not data:
+        return np.zeros(0, np.int16)
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (ValueError, TypeError):
+        raise provider_error("malformed response: the audio is not valid base64") from None
+    return np.frombuffer(raw[: len(raw) // 2 * 2], "<i2").astype(np.int16)
+
+
+class ElevenLabsVoice(TTSNode):
+    """Base of the ElevenLabs TTS nodes: key, client, settings, word-tagged frames, TTFB.
+
+    Config (besides :class:`~voicegraph.nodes.tts.TTSNode`'s ``frame_ms``; its pauses and
+    silence trimming do not apply: ElevenLabs' prosody already has them):
+        voice_id: the voice (default :data:`DEFAULT_VOICE`).
+        model: the model (default :data:`DEFAULT_MODEL`, ``eleven_flash_v2_5``).
+        sample_rate: PCM output rate, 16000, 22050, 24000 or 44100 (default 24000).
+        language: ISO 639-1 code to enforce a language (default ``None``: automatic).
+        stability, similarity_boost, speed: voice settings (default ``None``: the voice's).
+        base_url: the API endpoint (default ``None``: ``https://api.elevenlabs.io``).
+        timeout: seconds to wait for the first audio and each next chunk (default 10).
+    """
+
+    class Config(TTSNode.Config):
+        voice_id: str = DEFAULT_VOICE
+        model: str = DEFAULT_MODEL
+        sample_rate: Literal[16000, 22050, 24000, 44100] = 24000
+        language: str | None = None
+        stability: float | None = Field(None, ge=0.0, le=1.0)
+        similarity_boost: float | None = Field(None, ge=0.0, le=1.0)
+        speed: float | None = Field(None, ge=0.7, le=1.2)
+        base_url: str | None = None
+        timeout: float = Field(10.0, gt=0.0)
+
+    config: Config
+
+    def __init__(
+        self,
+        config: NodeConfig | None = None,
+        /,
+        *,
+        api_key: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        **settings: Any,
+    ) -> None:
+        super().__init__(config, **settings)
+        require_sdk(type(self).__name__)
+        self._api_key = resolve_key(api_key, type(self).__name__)
+        self._ssl = ssl_context
+        self.sample_rate = self.config.sample_rate
+        self.audio.sample_rate = self.sample_rate
+        self.ttfb: deque[float] = deque(maxlen=1000)
+        """Per reply: clock seconds from its first sentence to its first audio frame."""
+        self._client: Any = None
+        self._http: Any = None
+        self._replying = False
+        self._reply_t0 = 0.0
+        self._first_out = False
+        self._frames_pts = 0.0
+
+    @property
+    def base_url(self) -> str:
+        """The REST endpoint in use."""
+        return (self.config.base_url or DEFAULT_BASE_URL).rstrip("/")
+
+    @property
+    def output_format(self) -> str:
+        """The ElevenLabs ``output_format`` (raw PCM at ``sample_rate``)."""
+        return f"pcm_{self.config.sample_rate}"
+
+    def voice_settings(self) -> dict[str, float] | None:
+        """The voice settings to send, or ``None`` to use the voice's own."""
+        cfg = self.config
+        values = {
+            "stability": cfg.stability,
+            "similarity_boost": cfg.similarity_boost,
+            "speed": cfg.speed,
+        }
+        kept = {k: v for k, v in values.items() if v is not None}
+        return kept or None
+
+    async def setup(self) -> None:
+        """Create the SDK client (no request is sent)."""
+        if self._client is None:
+            self._client, self._http = make_client(
+                self._api_key,
+                base_url=self.base_url,
+                timeout=self.config.timeout,
+                ssl_context=self._ssl,
+            )
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.aclose()
+
+    # ------------------------------------------------------------------ framing
+
+    def _start_reply(self) -> None:
+        if not self._replying:
+            self._replying = True
+            self._reply_t0 = self.clock.now()
+            self._first_out = False
+            self._frames_pts = 0.0
+
+    def _end_reply(self) -> None:
+        self._replying = False
+
+    async def _emit_pieces(self, pieces: list[WordAudio], *, final: bool) -> None:
+        """Emit word pieces as SpeechAudio; ``final`` marks the last one (ends the reply)."""
+        for index, piece in enumerate(pieces):
+            frame = SpeechAudio(
+                piece.pcm,
+                self.sample_rate,
+                pts=self._frames_pts,
+                text=piece.text,
+                offset=piece.offset,
+                text_duration=piece.duration,
+                final=final and index == len(pieces) - 1,
+            )
+            if self._replying and not self._first_out:
+                self._first_out = True
+                self.ttfb.append(self.clock.now() - self._reply_t0)
+            self._frames_pts += piece.pcm.shape[0] / self.sample_rate
+            await self.emit(self.audio, frame)
+        if final:
+            self._end_reply()
+            if not pieces:
+                await self._emit_silent_final()
