@@ -15,8 +15,7 @@ import pytest
 
 from voicegraph.nodes.agent import VoicePipeline, voice_pipeline
 from voicegraph.nodes.audio import WavSource
-from voicegraph.nodes.llm import ScriptedLLM
-from voicegraph.nodes.llm._scripted import ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.samples import sample_path
 from voicegraph.nodes.stt import ScriptedSTT
