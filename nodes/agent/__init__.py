@@ -1,18 +1,93 @@
-"""The agent layer: the standard voice graph, conversation log and per-turn metrics."""
+"""The agent layer: agents, sessions, tools, handoffs, tasks and test helpers, LiveKit-style.
 
+* :class:`Agent` (instructions, tools, hooks), :class:`AgentTask` (an awaitable sub-agent
+  with a typed result), :class:`AgentHandoff`, :class:`RunContext` for tools.
+* :class:`AgentSession` runs agents on the standard voice graph (or on text turns):
+  ``start``, ``say``, ``generate_reply``, ``interrupt``, ``update_agent``, ``run``,
+  ``history``, ``userdata``, events (``session.on("agent_state_changed", ...)``) and
+  LiveKit's turn-taking options (:class:`SessionOptions`).
+* :class:`RunResult` and its expectations for tests.
+* The standard voice graph (:func:`voice_pipeline`), :class:`ConversationLog` and per-turn
+  metrics, used by ``voicegraph run``.
+
+See ``docs/agents.md`` for the guide, the options with their defaults and the scenario table.
+"""
+
+from ._agent import Agent as Agent
+from ._agent import AgentHandoff as AgentHandoff
+from ._agent import AgentTask as AgentTask
+from ._context import RunContext as RunContext
+from ._controller import AgentController as AgentController
 from ._conversation import ConversationLog as ConversationLog
 from ._conversation import Utterance as Utterance
+from ._events import AgentFalseInterruptionEvent as AgentFalseInterruptionEvent
+from ._events import AgentState as AgentState
+from ._events import AgentStateChangedEvent as AgentStateChangedEvent
+from ._events import CloseEvent as CloseEvent
+from ._events import ConversationItemAddedEvent as ConversationItemAddedEvent
+from ._events import ErrorEvent as ErrorEvent
+from ._events import FunctionToolsExecutedEvent as FunctionToolsExecutedEvent
+from ._events import MetricsCollectedEvent as MetricsCollectedEvent
+from ._events import SessionEvent as SessionEvent
+from ._events import SpeechCreatedEvent as SpeechCreatedEvent
+from ._events import TTSMetrics as TTSMetrics
+from ._events import UserInputTranscribedEvent as UserInputTranscribedEvent
+from ._events import UserState as UserState
+from ._events import UserStateChangedEvent as UserStateChangedEvent
+from ._executor import AgentToolExecutor as AgentToolExecutor
 from ._metrics import TurnMetrics as TurnMetrics
 from ._metrics import format_turn_metrics as format_turn_metrics
 from ._metrics import turn_metrics as turn_metrics
+from ._options import SessionOptions as SessionOptions
+from ._session import AgentSession as AgentSession
+from ._speech import SpeechHandle as SpeechHandle
+from ._testing import AgentHandoffEvent as AgentHandoffEvent
+from ._testing import ChatMessageEvent as ChatMessageEvent
+from ._testing import EventAssert as EventAssert
+from ._testing import FunctionCallEvent as FunctionCallEvent
+from ._testing import FunctionCallOutputEvent as FunctionCallOutputEvent
+from ._testing import RunAssert as RunAssert
+from ._testing import RunEvent as RunEvent
+from ._testing import RunResult as RunResult
 from ._voice import MIC_CAPACITY as MIC_CAPACITY
 from ._voice import VoicePipeline as VoicePipeline
 from ._voice import voice_pipeline as voice_pipeline
 
 __all__ = [
     "MIC_CAPACITY",
+    "Agent",
+    "AgentController",
+    "AgentFalseInterruptionEvent",
+    "AgentHandoff",
+    "AgentHandoffEvent",
+    "AgentSession",
+    "AgentState",
+    "AgentStateChangedEvent",
+    "AgentTask",
+    "AgentToolExecutor",
+    "ChatMessageEvent",
+    "CloseEvent",
+    "ConversationItemAddedEvent",
     "ConversationLog",
+    "ErrorEvent",
+    "EventAssert",
+    "FunctionCallEvent",
+    "FunctionCallOutputEvent",
+    "FunctionToolsExecutedEvent",
+    "MetricsCollectedEvent",
+    "RunAssert",
+    "RunContext",
+    "RunEvent",
+    "RunResult",
+    "SessionEvent",
+    "SessionOptions",
+    "SpeechCreatedEvent",
+    "SpeechHandle",
+    "TTSMetrics",
     "TurnMetrics",
+    "UserInputTranscribedEvent",
+    "UserState",
+    "UserStateChangedEvent",
     "Utterance",
     "VoicePipeline",
     "format_turn_metrics",

@@ -7,11 +7,18 @@
                                                          │     │ └─> tools ─┐ (feedback) │
                                                          │     └────────────┘            │
                                                          └──── playout marks (feedback) ─┘
+
+With an :class:`AgentController` (what ``AgentSession`` builds), the controller sits between
+the turn detector and the LLM and relays the LLM's text to the splitter::
+
+    turn ─> agent ─(user_turns, requests)─> llm ─(text, feedback)─> agent ─(text)─> splitter
+    stt ─(transcripts)─> agent      vad ─(segments)─> agent      output ─(marks)─> agent
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from voicegraph.graph import Graph, Node
 from voicegraph.nodes.audio import Resampler
@@ -25,6 +32,9 @@ from voicegraph.nodes.vad import SileroVAD
 
 from ._conversation import ConversationLog
 from ._metrics import TurnMetrics, turn_metrics
+
+if TYPE_CHECKING:
+    from ._controller import AgentController
 
 __all__ = ["MIC_CAPACITY", "VoicePipeline", "voice_pipeline"]
 
@@ -49,6 +59,7 @@ class VoicePipeline:
     log: ConversationLog
     tools: ToolExecutor | None = None
     extra: dict[str, Node] = field(default_factory=dict)
+    controller: AgentController | None = None
 
     def turn_metrics(self) -> list[TurnMetrics]:
         """Per-turn latencies of the last run (see :class:`TurnMetrics`)."""
@@ -68,14 +79,20 @@ def voice_pipeline(
     log: ConversationLog | None = None,
     sample_rate: int = 16000,
     name: str = "voice",
+    controller: AgentController | None = None,
+    tools: ToolExecutor | None = None,
 ) -> VoicePipeline:
     """Build the standard voice graph around ``source`` (a node with an ``audio`` output).
 
     Every stage defaults to the embedded offline model: Silero VAD, Whisper tiny.en, the
     heuristic turn detector, SmolLM2 via llama.cpp, hibari TTS, and an :class:`AudioOutput`.
     Pass a stage to replace it (e.g. ``llm=ScriptedLLM(...)``). When the LLM has tools, a
-    :class:`ToolExecutor` is added with a feedback edge back to the LLM. The input edge drops
-    its oldest frame when full (a realtime input never stalls); every other edge blocks.
+    :class:`ToolExecutor` is added with a feedback edge back to the LLM (pass ``tools`` to
+    choose the executor; it is then added even if the LLM has no tools yet). The input edge
+    drops its oldest frame when full (a realtime input never stalls); every other edge
+    blocks. With a ``controller`` (an :class:`AgentController`, as ``AgentSession`` builds
+    it), the controller is wired between the turn detector, the LLM and the splitter (see
+    the module docstring) and applies the playout marks to the LLM's context itself.
 
     >>> from voicegraph.nodes.audio import WavSource          # doctest: +SKIP
     >>> p = voice_pipeline(WavSource(path="question.wav"))     # doctest: +SKIP
@@ -98,23 +115,34 @@ def voice_pipeline(
     g.connect(vad_node.audio_out, turn_node.audio)
     g.connect(vad_node.segments, stt_node.speech)
     g.connect(stt_node.transcripts, turn_node.transcripts)
-    g.connect(turn_node.turns, llm_node.turn)
-    g.connect(llm_node.text, split.text)
+    if controller is None:
+        g.connect(turn_node.turns, llm_node.turn)
+        g.connect(llm_node.text, split.text)
+        g.connect(out.marks, llm_node.playout, feedback=True)
+    else:
+        agent = g.add(controller, name="agent")
+        g.connect(turn_node.turns, agent.turns)
+        g.connect(stt_node.transcripts, agent.transcripts)
+        g.connect(vad_node.segments, agent.speech)
+        g.connect(agent.user_turns, llm_node.turn)
+        g.connect(agent.requests, llm_node.requests)
+        g.connect(llm_node.text, agent.llm_text, feedback=True)
+        g.connect(agent.text, split.text)
+        g.connect(out.marks, agent.playout, feedback=True)
     g.connect(split.sentences, tts_node.sentences)
     g.connect(tts_node.audio, out.audio)
-    g.connect(out.marks, llm_node.playout, feedback=True)
     g.connect(out.marks, turn_node.playout, feedback=True)
     g.connect(turn_node.turns, log_node.user)
     g.connect(out.marks, log_node.agent)
     executor = None
-    if llm_node.tools:
-        executor = g.add(ToolExecutor(tools=list(llm_node.tools.values())), name="tools")
+    if tools is not None or llm_node.tools:
+        executor = g.add(tools or ToolExecutor(tools=list(llm_node.tools.values())), name="tools")
         g.connect(llm_node.tool_calls, executor.calls)
         g.connect(executor.results, llm_node.tool_results, feedback=True)
     g.check()
     return VoicePipeline(
         g, src, resampler, vad_node, stt_node, turn_node, llm_node, split, tts_node, out,
-        log_node, executor,
+        log_node, executor, controller=controller,
     )  # fmt: skip
 
 

@@ -1,0 +1,282 @@
+"""Agents: :class:`Agent`, the awaitable sub-agent :class:`AgentTask` and :class:`AgentHandoff`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from voicegraph.nodes.llm import ChatContext, ChatMessage
+from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
+
+from ._context import current_session
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["Agent", "AgentHandoff", "AgentTask"]
+
+T = TypeVar("T")
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+class Agent:
+    """What the agent is: its instructions, its tools and its hooks.
+
+    Subclass it to add tools as methods (decorated with ``@function_tool``; a parameter
+    annotated ``RunContext`` receives the call's context) and to override the hooks::
+
+        class Receptionist(Agent):
+            def __init__(self) -> None:
+                super().__init__(instructions="You answer the phone for a restaurant.")
+
+            async def on_enter(self) -> None:
+                self.session.say("Hello, how can I help?")
+
+            @function_tool
+            async def book(self, context: RunContext, time: str) -> str:
+                '''Book a table.
+
+                Args:
+                    time: When, e.g. "7 pm".
+                '''
+                return f"Booked for {time}."
+
+    Args:
+        instructions: the system prompt while this agent is active.
+        tools: more tools (functions, ``FunctionTool`` objects or import paths) besides the
+            decorated methods (default none).
+        chat_ctx: the conversation this agent starts from when it takes over (default
+            ``None``: it continues the session's conversation; pass ``ChatContext()`` for a
+            fresh start). LiveKit starts a new agent fresh by default; voicegraph keeps the
+            conversation because a spoken handoff usually continues it.
+        id: the agent's id in handoff records (default: the class name in snake case).
+        allow_interruptions: ``None`` (default) uses the session's setting for this agent's
+            replies; ``False`` makes them uninterruptible.
+    """
+
+    def __init__(
+        self,
+        *,
+        instructions: str,
+        tools: Sequence[ToolLike] = (),
+        chat_ctx: ChatContext | None = None,
+        id: str | None = None,
+        allow_interruptions: bool | None = None,
+    ) -> None:
+        self._instructions = instructions
+        paths, extra = resolve_tools(tools)
+        self._tools = {**self._method_tools(), **load_tools(paths, extra)}
+        self._chat_ctx = chat_ctx
+        self.id = id or _snake(type(self).__name__)
+        self.allow_interruptions = allow_interruptions
+        self._session: AgentSession[Any] | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.id}>"
+
+    def _method_tools(self) -> dict[str, FunctionTool]:
+        tools: dict[str, FunctionTool] = {}
+        seen: set[str] = set()
+        for klass in type(self).__mro__:
+            for attr, value in vars(klass).items():
+                if attr in seen or not isinstance(value, FunctionTool):
+                    continue
+                seen.add(attr)
+                bound = FunctionTool(
+                    value.fn.__get__(self),
+                    name=value.name,
+                    description=value.description,
+                    timeout=value.timeout,
+                )
+                tools[bound.name] = bound
+        return tools
+
+    # ------------------------------------------------------------------ what it is
+
+    @property
+    def instructions(self) -> str:
+        """The system prompt while this agent is active."""
+        return self._instructions
+
+    @property
+    def tools(self) -> list[FunctionTool]:
+        """The tools offered to the LLM while this agent is active."""
+        return list(self._tools.values())
+
+    @property
+    def chat_ctx(self) -> ChatContext:
+        """The conversation: the session's history while active, else a copy of the context
+        the agent will start from."""
+        if self._session is not None and self._session.current_agent is self:
+            return self._session.history
+        return self._chat_ctx.copy() if self._chat_ctx is not None else ChatContext()
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        """The session running this agent.
+
+        Raises:
+            RuntimeError: the agent has not been started in a session.
+        """
+        if self._session is None:
+            raise RuntimeError(
+                f"{self!r} is not running in a session; start it with session.start(agent)"
+            )
+        return self._session
+
+    # ------------------------------------------------------------------ updates
+
+    async def update_instructions(self, instructions: str) -> None:
+        """Change the instructions (from the next reply on, if the agent is active)."""
+        self._instructions = instructions
+        if self._session is not None and self._session.current_agent is self:
+            self._session._apply_agent(self)
+
+    async def update_tools(self, tools: Sequence[ToolLike]) -> None:
+        """Replace the tools (from the next reply on, if the agent is active)."""
+        paths, extra = resolve_tools(tools)
+        self._tools = load_tools(paths, extra)
+        if self._session is not None and self._session.current_agent is self:
+            self._session._apply_agent(self)
+
+    # ------------------------------------------------------------------ hooks
+
+    async def on_enter(self) -> None:
+        """Called when the agent becomes active (e.g. greet with ``self.session.say``)."""
+
+    async def on_exit(self) -> None:
+        """Called when the agent hands over to another one (or its task completes)."""
+
+    async def on_user_turn_completed(self, turn_ctx: ChatContext, new_message: ChatMessage) -> None:
+        """Called with the user's message before the reply to it is generated.
+
+        Change ``new_message.text`` to change what the LLM sees; raise
+        :class:`~voicegraph.nodes.tools.StopResponse` to record it without replying.
+        ``turn_ctx`` is a copy of the conversation before the message.
+        """
+
+
+class AgentTask(Agent, Generic[T]):
+    """An agent that runs until it has a result, then gives control back to its caller.
+
+    Await it inside a tool or an agent's ``on_enter``/``on_exit``: the session switches to
+    the task (its ``on_enter`` runs), the user talks with it, and when it calls
+    :meth:`complete` the session switches back and ``await`` returns the result (or raises
+    the exception passed to ``complete``)::
+
+        class GetEmail(AgentTask[str]):
+            def __init__(self) -> None:
+                super().__init__(instructions="Ask for the user's email address.")
+
+            async def on_enter(self) -> None:
+                self.session.generate_reply(instructions="Ask for the email address.")
+
+            @function_tool
+            async def record_email(self, email: str) -> None:
+                '''Record the email address.'''
+                self.complete(email)
+
+        email = await GetEmail()      # inside a tool of another agent
+
+    The task's conversation starts from the caller's (unless ``chat_ctx`` is given); when it
+    completes, the messages it added are appended to the caller's conversation. Tool calls
+    that complete the task get no follow-up reply from the task. A task runs once.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._result: T | None = None
+        self._error: BaseException | None = None
+        self._completed = False
+        self._awaited = False
+
+    def done(self) -> bool:
+        """Whether :meth:`complete` was called."""
+        return self._completed
+
+    def complete(self, result: T | BaseException) -> None:
+        """Finish the task with ``result`` (or make ``await`` raise the exception given).
+
+        Control returns to the caller once the task's current reply has finished.
+
+        Raises:
+            RuntimeError: the task was already completed.
+        """
+        if self._completed:
+            raise RuntimeError(f"{self!r} was already completed")
+        self._completed = True
+        if isinstance(result, BaseException):
+            self._error = result
+        else:
+            self._result = result
+        if self._session is not None:
+            self._session._task_completed(self)
+
+    def result(self) -> T:
+        """The result (raises the exception the task completed with).
+
+        Raises:
+            RuntimeError: the task has not completed.
+        """
+        if not self._completed:
+            raise RuntimeError(f"{self!r} has not completed")
+        if self._error is not None:
+            raise self._error
+        return self._result  # type: ignore[return-value]
+
+    def __await__(self) -> Generator[Any, None, T]:
+        session = current_session()
+        if session is None:
+            raise RuntimeError(
+                "an AgentTask can only be awaited inside a tool or an agent's on_enter/on_exit "
+                "while a session runs"
+            )
+        if self._awaited:
+            raise RuntimeError(f"{self!r} was already awaited; create a new task to run it again")
+        self._awaited = True
+        return session._run_task(self).__await__()
+
+
+@dataclass
+class AgentHandoff:
+    """What a tool returns to switch the session to another agent.
+
+    Returning an :class:`Agent` is the same as ``AgentHandoff(agent)``; a tuple
+    ``(agent, output)`` is ``AgentHandoff(agent, output=output)``.
+
+    Attributes:
+        agent: the agent that takes over once the current reply has finished.
+        output: the tool's result as the LLM's history records it (default ``None``: ``""``).
+        keep_history: carry the conversation over (default ``True``); ``False`` starts the
+            new agent from its own ``chat_ctx`` (or an empty one). An agent created with a
+            ``chat_ctx`` always starts from that.
+    """
+
+    agent: Agent
+    output: Any = None
+    keep_history: bool = True
+
+    @classmethod
+    def from_tool_output(cls, value: Any) -> AgentHandoff | None:
+        """The handoff a tool's return value asks for, or ``None``.
+
+        Raises:
+            ValueError: a tuple names more than one agent.
+        """
+        if isinstance(value, AgentHandoff):
+            return value
+        if isinstance(value, Agent):
+            return cls(value)
+        if isinstance(value, tuple):
+            agents = [v for v in value if isinstance(v, Agent)]
+            if len(agents) > 1:
+                raise ValueError("a tool returned more than one agent; hand off to one at a time")
+            if agents:
+                rest = [v for v in value if not isinstance(v, Agent)]
+                return cls(agents[0], output=rest[0] if len(rest) == 1 else (rest or None))
+        return None

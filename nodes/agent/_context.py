@@ -1,0 +1,117 @@
+""":class:`RunContext`, what a tool sees of the session, and the session of the running code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+
+import anyio
+
+from voicegraph.graph import ToolCall
+
+if TYPE_CHECKING:
+    from ._agent import Agent
+    from ._session import AgentSession
+    from ._speech import SpeechHandle
+
+__all__ = ["RunContext", "current_run_context", "current_session"]
+
+Userdata_T = TypeVar("Userdata_T")
+
+_session: ContextVar[AgentSession[Any] | None] = ContextVar("voicegraph_session", default=None)
+_run_context: ContextVar[RunContext[Any] | None] = ContextVar("voicegraph_run", default=None)
+
+
+def current_session() -> AgentSession[Any] | None:
+    """The session whose tool or hook is running in this task, if any."""
+    return _session.get()
+
+
+def current_run_context() -> RunContext[Any] | None:
+    """The :class:`RunContext` of the tool call running in this task, if any."""
+    return _run_context.get()
+
+
+@contextmanager
+def session_scope(
+    session: AgentSession[Any], context: RunContext[Any] | None = None
+) -> Iterator[None]:
+    """Mark the code in the block as running for ``session`` (and a tool call)."""
+    token = _session.set(session)
+    run_token = _run_context.set(context)
+    try:
+        yield
+    finally:
+        _run_context.reset(run_token)
+        _session.reset(token)
+
+
+class RunContext(Generic[Userdata_T]):
+    """What a tool call sees of the session: annotate a tool parameter with it to receive it.
+
+    ::
+
+        @function_tool
+        async def remember(context: RunContext[MyData], name: str) -> str:
+            '''Remember the user's name.'''
+            context.userdata.name = name
+            return "ok"
+
+    The parameter is not part of the tool's schema (the LLM never sees it).
+
+    Attributes:
+        session: the :class:`AgentSession`.
+        speech_handle: the reply whose tool round this call belongs to (``None`` if the
+            call did not come from a scheduled reply).
+        function_call: the call (name, arguments, call id).
+        agent: the agent that was active when the call started.
+    """
+
+    __tool_context__: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        session: AgentSession[Userdata_T],
+        speech_handle: SpeechHandle | None,
+        function_call: ToolCall,
+        agent: Agent,
+    ) -> None:
+        self.session = session
+        self.speech_handle = speech_handle
+        self.function_call = function_call
+        self.agent = agent
+        self.tasks_running = 0
+        """How many ``AgentTask`` this call is awaiting (its timeout does not run meanwhile)."""
+        self._task_time = 0.0
+        self._task_since = 0.0
+        self._no_task = anyio.Event()
+        self._no_task.set()
+
+    @property
+    def userdata(self) -> Userdata_T:
+        """The session's ``userdata`` (raises if the session has none)."""
+        return self.session.userdata
+
+    def _enter_task(self, now: float) -> None:
+        if not self.tasks_running:
+            self._task_since = now
+            self._no_task = anyio.Event()
+        self.tasks_running += 1
+
+    def _exit_task(self, now: float) -> None:
+        self.tasks_running -= 1
+        if not self.tasks_running:
+            self._task_time += now - self._task_since
+            self._no_task.set()
+
+    def _time_in_tasks(self, now: float) -> float:
+        running = now - self._task_since if self.tasks_running else 0.0
+        return self._task_time + running
+
+    def disallow_interruptions(self) -> None:
+        """Make the current reply uninterruptible from here on (LiveKit's method)."""
+        if self.speech_handle is not None:
+            self.speech_handle.allow_interruptions = False
+            self.session._update_interruptions()

@@ -1,0 +1,437 @@
+""":class:`AgentController`: the node that schedules an agent session's replies."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import Field
+
+from voicegraph.graph import (
+    Control,
+    Event,
+    Flush,
+    Frame,
+    In,
+    LLMText,
+    Node,
+    NodeConfig,
+    Out,
+    PlayoutMark,
+    SpeechSegment,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    UserTurn,
+)
+from voicegraph.nodes.llm import ChatMessage, ReplyRequest
+from voicegraph.nodes.tools import StopResponse
+
+from ._context import session_scope
+from ._events import (
+    AgentState,
+    AgentStateChangedEvent,
+    ErrorEvent,
+    UserInputTranscribedEvent,
+    UserState,
+    UserStateChangedEvent,
+)
+from ._speech import SpeechHandle
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["AgentController"]
+
+log = logging.getLogger(__name__)
+
+Switch = Callable[[], None]
+
+
+class AgentController(Node):
+    """Schedule the agent's replies, one at a time, and track who is speaking.
+
+    It sits between the turn detector and the LLM (``turns -> user_turns``), sends the
+    session's ``say()`` / ``generate_reply()`` requests to the LLM (``requests``), and relays
+    the LLM's text to the sentence splitter (``llm_text -> text``) so it knows when each reply
+    has been generated; the audio output's playout marks (``playout``, a feedback edge) tell
+    it when a reply starts and stops playing. A reply is done when it has played out (or,
+    in a session without audio, when its text is complete) or was interrupted.
+
+    Replies are queued (LiveKit's speech scheduling): the next starts when the current one is
+    done. Agent switches (handoffs, tasks) wait in the same queue, so they happen between
+    replies. A user turn that arrives while an earlier one still waits is merged into it.
+
+    On an interrupt (the turn detector's barge-in, or :meth:`interrupt_current`) the current
+    reply is cut: if it was playing, the output's interrupted mark sets the assistant
+    message to the words actually heard; if nothing had played, the message becomes ``""``
+    (in a text session the generated text stays, marked ``interrupted``). Interrupts
+    raised here reach everything downstream (LLM, tools, TTS, output) but not the user's
+    side of the graph.
+
+    States (reported to the session as LiveKit's events): the agent is ``listening``,
+    ``thinking`` (a reply started, nothing played yet) or ``speaking``; the user
+    ``listening``, ``speaking`` (VAD events on ``speech``) or ``away`` (both sides listening
+    for ``user_away_timeout`` seconds).
+
+    The node belongs to an :class:`AgentSession` (it is created with it and calls back into
+    it); build sessions with ``AgentSession``, not by adding this node to a graph yourself.
+
+    Config:
+        user_away_timeout: seconds of mutual silence before the user counts as away
+            (default 15, LiveKit's; ``None`` disables).
+    """
+
+    class Config(NodeConfig):
+        user_away_timeout: float | None = Field(15.0, gt=0)
+
+    config: Config
+    turns: In[UserTurn] = In(required=False)
+    transcripts: In[Transcript] = In(required=False)
+    speech: In[SpeechSegment] = In(required=False)
+    llm_text: In[LLMText] = In(required=False)
+    playout: In[Control] = In(required=False)
+    user_turns: Out[UserTurn]
+    requests: Out[ReplyRequest]
+    text: Out[LLMText]
+
+    restart_on_interrupt = False
+    forward_events = False
+
+    def __init__(
+        self, session: AgentSession[Any], config: NodeConfig | None = None, /, **settings: Any
+    ) -> None:
+        super().__init__(config, **settings)
+        self.session = session
+        self.current: SpeechHandle | None = None
+        """The reply being generated or played."""
+        self.agent_state: AgentState = "initializing"
+        self.user_state: UserState = "listening"
+        self._queue: deque[SpeechHandle | Switch] = deque()
+        self._suspended: list[SpeechHandle] = []
+        self._closing = False
+        self._frames_done = False
+        self._audio = False
+        self._follow_input = False
+        self._wake: anyio.Event | None = None
+        self._end: anyio.Event | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._away: anyio.CancelScope | None = None
+        self._vad_seen: deque[tuple[str, float]] = deque(maxlen=16)
+
+    def default_name(self) -> str:
+        """``"agent"``."""
+        return "agent"
+
+    # ------------------------------------------------------------------ session API
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reply is running or waiting (replies set aside by tasks do not count)."""
+        return self.current is not None or bool(self._queue)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the node has stopped taking replies."""
+        return self._end is not None and self._end.is_set()
+
+    def submit(self, speech: SpeechHandle) -> None:
+        """Queue a reply."""
+        speech._interrupter = self.interrupt_speech
+        self._queue.append(speech)
+        self._poke()
+
+    def switch(self, apply: Switch) -> None:
+        """Run ``apply`` (an agent switch) as soon as no reply is running, before queued ones."""
+        self._queue.appendleft(apply)
+        self._poke()
+
+    def interrupt_speech(self, speech: SpeechHandle) -> None:
+        """Cut ``speech`` off if it is running, or drop it if it waits."""
+        if speech is self.current:
+            self.interrupt_current("interrupt")
+        elif speech in self._queue:
+            self._queue.remove(speech)
+            speech._mark_done(interrupted=True)
+            self._poke()
+
+    def interrupt_current(self, reason: str = "interrupt") -> None:
+        """Cut the running reply off (an interrupt downstream of this node)."""
+        speech = self.current
+        if speech is None or speech.interrupted:
+            return
+        self.interrupt(reason)
+        self._cut(speech)
+
+    def interrupt_all(self, reason: str = "interrupt") -> None:
+        """Drop every waiting reply and cut the running one off."""
+        for item in list(self._queue):
+            if isinstance(item, SpeechHandle):
+                self._queue.remove(item)
+                item._mark_done(interrupted=True)
+        self.interrupt_current(reason)
+        self._poke()
+
+    def suspend(self, speech: SpeechHandle | None) -> None:
+        """Set the running reply aside while an ``AgentTask`` it started talks to the user."""
+        if speech is not None and speech is self.current:
+            self._suspended.append(speech)
+            self.current = None
+            self._set_agent_state("listening")
+            self._poke()
+
+    def resume(self, speech: SpeechHandle | None) -> None:
+        """Bring back a reply set aside by :meth:`suspend` (call it when none is running)."""
+        if speech is None or speech not in self._suspended:
+            return
+        self._suspended.remove(speech)
+        speech.epoch, speech.playing = self.epoch, False
+        self.current = speech
+        self._set_agent_state("thinking")
+
+    def shutdown(self) -> None:
+        """Stop: cut everything off and end once nothing is running."""
+        self._closing = True
+        self.interrupt_all("session closed")
+        for speech in self._suspended:
+            speech._mark_done(interrupted=True)
+        self._suspended.clear()
+        self._check_end()
+
+    async def wait_ended(self) -> None:
+        """Wait until the node has stopped."""
+        if self._end is not None:
+            await self._end.wait()
+
+    # ------------------------------------------------------------------ running
+
+    async def setup(self) -> None:
+        """Find out whether playout marks come back (an audio session) and input ends."""
+        self._audio = self._connected(self.playout)
+        self._follow_input = self._connected(self.turns)
+
+    async def run(self) -> None:
+        """Schedule replies and read the graph until the input ended (or the session closed)."""
+        self._wake, self._end = anyio.Event(), anyio.Event()
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            tg.start_soon(self._schedule)
+            tg.start_soon(self._read)
+            self._set_agent_state("listening")
+            self._check_end()
+            await self._end.wait()
+            tg.cancel_scope.cancel()
+        self._tg = None
+
+    def awaiting_feedback(self) -> bool:
+        """Keep reading LLM text and playout marks while a reply runs (and, in a session
+        without audio input, until it closes)."""
+        return self.busy or (not self._follow_input and not self._closing)
+
+    async def _read(self) -> None:
+        async for port, frame in self.frames():
+            if port is self.turns:
+                assert isinstance(frame, UserTurn)
+                self._on_user_turn(frame)
+            elif port is self.transcripts:
+                assert isinstance(frame, Transcript)
+                if frame.text.strip():
+                    self.session._emit(
+                        UserInputTranscribedEvent(
+                            transcript=frame.text, is_final=frame.final, language=frame.language
+                        )
+                    )
+            elif port is self.llm_text:
+                assert isinstance(frame, LLMText)
+                await self._on_llm_text(frame)
+        self._frames_done = True
+        self._check_end()
+
+    async def _schedule(self) -> None:
+        assert self._wake is not None
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            while self.current is None and self._queue:
+                item = self._queue.popleft()
+                if isinstance(item, SpeechHandle):
+                    if not item.done():
+                        await self._start(item)
+                    continue
+                try:
+                    item()
+                except Exception as exc:
+                    log.exception("an agent switch failed")
+                    self.session._emit(ErrorEvent(error=exc, source="agent switch"))
+            if not self.busy:
+                self._set_agent_state("listening")
+            self._check_end()
+            self.session._check_idle()
+
+    async def _start(self, speech: SpeechHandle) -> None:
+        session = self.session
+        frame: Frame = speech.frame
+        agent = session.current_agent
+        speech.agent = agent
+        if isinstance(frame, UserTurn):
+            message = ChatMessage(role="user", text=frame.text)
+            try:
+                with session_scope(session):
+                    await agent.on_user_turn_completed(session.history.copy(), message)
+            except StopResponse:
+                session.history.add(message)
+                speech._mark_done()
+                session._speech_done(speech)
+                return
+            except Exception as exc:
+                log.exception("%r: on_user_turn_completed failed", agent)
+                session._emit(ErrorEvent(error=exc, source=f"{agent.id}.on_user_turn_completed"))
+            if message.text != frame.text:
+                frame = dataclasses.replace(frame, text=message.text)
+        speech.epoch = self.epoch
+        self.current = speech
+        self._set_agent_state("thinking")
+        session._update_interruptions()
+        if isinstance(frame, UserTurn):
+            await self.emit(self.user_turns, frame)
+        else:
+            assert isinstance(frame, ReplyRequest)
+            await self.emit(self.requests, frame)
+
+    # ------------------------------------------------------------------ graph input
+
+    def _on_user_turn(self, frame: UserTurn) -> None:
+        for item in self._queue:  # a turn still waiting: the user went on, merge them
+            waiting = isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn)
+            if waiting and not item.user_initiated:  # type: ignore[union-attr]
+                assert isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn)
+                merged = f"{item.frame.text} {frame.text}".strip()
+                item.frame = dataclasses.replace(item.frame, text=merged, end=frame.end)
+                return
+        self.session._user_turn(frame)
+
+    async def _on_llm_text(self, frame: LLMText) -> None:
+        if frame.epoch < self.epoch:
+            return  # text of a reply this node cut off
+        await self.emit(self.text, frame)
+        speech = self.current
+        if speech is None or frame.epoch != speech.epoch:
+            return
+        self.session._scan_tools()
+        if frame.text and not self._audio:
+            self._set_agent_state("speaking")
+        if frame.final:
+            speech.generated = True
+            if not self._audio:
+                self._finish(speech)
+
+    async def on_event(self, event: Event) -> None:
+        """Playout marks, the user's speech events and flushes for the splitter."""
+        if isinstance(event, PlayoutMark):
+            self._on_mark(event)
+        elif isinstance(event, SpeechStarted | SpeechStopped):
+            key = (type(event).__name__, event.pts)
+            if key in self._vad_seen:  # the VAD's events also come through the STT
+                return
+            self._vad_seen.append(key)
+            self._set_user_state("speaking" if isinstance(event, SpeechStarted) else "listening")
+        elif isinstance(event, Flush):
+            await self.send_event(event, self.text)
+
+    async def on_interrupt(self, event: Any) -> None:
+        """An interrupt from upstream (barge-in, a new turn): cut the running reply off."""
+        speech = self.current
+        if speech is not None and speech.epoch < event.epoch:
+            self._cut(speech)
+
+    def _on_mark(self, mark: PlayoutMark) -> None:
+        speech = self.current
+        if speech is not None and mark.epoch == speech.epoch:
+            if mark.interrupted:
+                self.session._apply_playout(mark)
+                self._finish(speech, interrupted=True)
+            elif mark.final:
+                self._finish(speech, interrupted=speech.interrupted)
+            elif not speech.playing:
+                speech.playing = True
+                self._set_agent_state("speaking")
+        elif mark.interrupted:  # a late mark of a reply already cut off
+            self.session._apply_playout(mark)
+
+    # ------------------------------------------------------------------ replies
+
+    def _cut(self, speech: SpeechHandle) -> None:
+        speech.interrupted = True
+        if self._audio and speech.playing:
+            return  # the output's interrupted (or final) mark finishes it
+        if self._audio:
+            self.session._apply_playout(PlayoutMark(0.0, "", interrupted=True, epoch=speech.epoch))
+        self._finish(speech, interrupted=True)
+
+    def _finish(self, speech: SpeechHandle, *, interrupted: bool = False) -> None:
+        if self.current is speech:
+            self.current = None
+        speech._mark_done(interrupted=interrupted)
+        self.session._speech_done(speech)
+        if not self.busy:
+            self._set_agent_state("listening")
+        self._poke()
+        self._check_end()
+
+    def _poke(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def _check_end(self) -> None:
+        if self._end is None or self._end.is_set():
+            return
+        if (self._frames_done or self._closing) and not self.busy:
+            self._end.set()
+
+    # ------------------------------------------------------------------ states
+
+    def _set_agent_state(self, state: AgentState) -> None:
+        old = self.agent_state
+        if state == old:
+            return
+        self.agent_state = state
+        self.session._emit(AgentStateChangedEvent(old_state=old, new_state=state))
+        self._update_away()
+
+    def _set_user_state(self, state: UserState) -> None:
+        old = self.user_state
+        if state == old:
+            return
+        self.user_state = state
+        self.session._emit(UserStateChangedEvent(old_state=old, new_state=state))
+        if state != "away":
+            self._update_away()
+
+    def _update_away(self) -> None:
+        if self._away is not None:
+            self._away.cancel()
+            self._away = None
+        timeout = self.config.user_away_timeout
+        idle = self.agent_state == "listening" and self.user_state == "listening"
+        if timeout is not None and idle and self._tg is not None and not self._closing:
+            scope = anyio.CancelScope()
+            self._away = scope
+            self._tg.start_soon(self._away_timer, scope, timeout)
+
+    async def _away_timer(self, scope: anyio.CancelScope, timeout: float) -> None:
+        with scope:
+            await self.clock.sleep(timeout)
+            self._away = None
+            self._set_user_state("away")
+
+    def _connected(self, port: In[Any]) -> bool:
+        graph = self._graph_owner()
+        if graph is None:
+            return False
+        while (parent := graph._graph_owner()) is not None:
+            graph = parent
+        return any(edge.dst is port for edge in graph.iter_edges())

@@ -1,0 +1,136 @@
+""":class:`AgentToolExecutor`: runs the active agent's tools with a RunContext, handoffs, tasks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from voicegraph.graph import NodeConfig, ToolCall, ToolResult
+from voicegraph.nodes.tools import (
+    FunctionTool,
+    SilentToolResult,
+    StopResponse,
+    ToolExecutor,
+    ToolTimeoutError,
+    error_result,
+    output_text,
+)
+
+from ._agent import AgentHandoff, AgentTask
+from ._context import RunContext, session_scope
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["AgentToolExecutor"]
+
+
+class AgentToolExecutor(ToolExecutor):
+    """The tool executor of an :class:`AgentSession`.
+
+    Like :class:`~voicegraph.nodes.tools.ToolExecutor` (concurrent calls, errors and
+    timeouts become error results for the LLM), and besides:
+
+    * the tools are the ones the LLM currently offers (the active agent's), looked up when
+      each call arrives;
+    * a parameter annotated :class:`RunContext` receives the call's context;
+    * a tool that returns an ``Agent``, an :class:`AgentHandoff` or ``(agent, output)`` hands
+      the session over to that agent once the current reply has finished; its result is
+      silent (the old agent does not reply to it);
+    * a tool that raises ``StopResponse``, or that completed the running ``AgentTask``,
+      gives a silent result;
+    * the timeout (the tool's own, else ``timeout``, default 10 s) does not count the time a
+      tool spends awaiting an ``AgentTask``;
+    * results are emitted as soon as each call finishes (a call awaiting an ``AgentTask``
+      must not hold back the task's own tool calls).
+    """
+
+    def __init__(
+        self, session: AgentSession[Any], config: NodeConfig | None = None, /, **settings: Any
+    ) -> None:
+        super().__init__(config, **settings)
+        self._session = session
+
+    def default_name(self) -> str:
+        """``"tools"``."""
+        return "tools"
+
+    async def execute(self, call: ToolCall) -> ToolResult:
+        """Run one call for the active agent; every failure becomes an error result."""
+        session = self._session
+        tools = session._offered_tools()
+        tool = tools.get(call.name)
+        if tool is None:
+            available = ", ".join(tools) or "none"
+            message = f"unknown tool {call.name!r}; available tools: {available}"
+            return ToolResult(call.call_id, call.name, message, is_error=True)
+        agent = session.current_agent
+        speech = session._controller.current
+        context: RunContext[Any] = RunContext(session, speech, call, agent)
+        try:
+            with session_scope(session, context):
+                value = await self._invoke(tool, call, context)
+            handoff = AgentHandoff.from_tool_output(value)
+        except StopResponse:
+            return SilentToolResult(call.call_id, call.name, "")
+        except Exception as exc:
+            return error_result(call, exc, tool.name)
+        if handoff is not None:
+            session._request_handoff(handoff, speech)
+            return SilentToolResult(call.call_id, call.name, output_text(handoff.output))
+        output = output_text(value)
+        if isinstance(agent, AgentTask) and agent.done():
+            return SilentToolResult(call.call_id, call.name, output)
+        return ToolResult(call.call_id, call.name, output)
+
+    async def _invoke(self, tool: FunctionTool, call: ToolCall, context: RunContext[Any]) -> Any:
+        """Run the tool with its timeout, not counting time spent awaiting AgentTasks."""
+        clock = self.clock
+        limit = tool.timeout or self.config.timeout
+        start = clock.now()
+        box: list[Any] = []
+        error: Exception | None = None
+        timed_out = False
+        async with anyio.create_task_group() as tg:
+
+            async def watchdog() -> None:
+                nonlocal timed_out
+                while True:
+                    await context._no_task.wait()
+                    now = clock.now()
+                    remaining = limit - (now - start - context._time_in_tasks(now))
+                    if remaining <= 0:
+                        timed_out = True
+                        tg.cancel_scope.cancel()
+                        return
+                    await clock.sleep(remaining)
+
+            tg.start_soon(watchdog)
+            try:
+                box.append(await tool.invoke(call.arguments, clock=clock, context=context))
+            except Exception as exc:  # re-raised outside the task group (no ExceptionGroup)
+                error = exc
+            tg.cancel_scope.cancel()
+        if timed_out:
+            raise ToolTimeoutError(f"tool {tool.name!r} timed out after {limit:g} s")
+        if error is not None:
+            raise error
+        return box[0]
+
+    async def run(self) -> None:
+        """Start each call as it arrives; emit each result as soon as it is ready."""
+        limiter = anyio.Semaphore(self.config.max_in_flight)
+        async with anyio.create_task_group() as tg:
+            async for _port, frame in self.frames():
+                if not isinstance(frame, ToolCall):  # pragma: no cover - typed port
+                    continue
+                await limiter.acquire()
+                tg.start_soon(self._call, frame, limiter)
+
+    async def _call(self, call: ToolCall, limiter: anyio.Semaphore) -> None:
+        try:
+            result = await self.execute(call)
+            await self.emit(self.results, result)
+        finally:
+            limiter.release()

@@ -1,0 +1,65 @@
+""":class:`SessionOptions`: turn taking and reply settings, with LiveKit Agents' defaults."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["SessionOptions"]
+
+
+class SessionOptions(BaseModel):
+    """The options of an :class:`AgentSession`, with LiveKit Agents 1.x defaults and meaning.
+
+    Pass them as keyword arguments, ``AgentSession(min_endpointing_delay=0.8, ...)``, or as
+    ``AgentSession(options=SessionOptions(...))``.
+
+    Attributes:
+        allow_interruptions: the user's speech may cut the agent off (default ``True``).
+            Per reply: ``say(..., allow_interruptions=False)``; per agent:
+            ``Agent(allow_interruptions=False)``.
+        min_interruption_duration: seconds of user speech (VAD) before it interrupts the
+            agent (default 0.5).
+        min_interruption_words: transcribed words needed as well before it interrupts
+            (default 0: the duration alone decides).
+        min_endpointing_delay: seconds of silence after the user's speech before the turn
+            ends, when the transcript looks finished (default 0.5).
+        max_endpointing_delay: seconds of silence to wait when the transcript looks
+            unfinished ("... and", "um,"; default 3.0).
+        resume_false_interruption: when the user's speech paused the agent but brought no
+            words within ``false_interruption_timeout``, resume the agent's speech where it
+            stopped (default ``True``).
+        false_interruption_timeout: seconds after the user stops speaking to decide that an
+            interruption was false (default 2.0; ``None`` disables: every interruption is a
+            real one).
+        preemptive_generation: start the LLM on the user's final transcript before the end
+            of turn is decided; its reply is kept if the turn ends with the same words, else
+            discarded (default ``True``).
+        max_tool_steps: most rounds of tool calls in one reply (default 3).
+        user_away_timeout: seconds of silence on both sides before the user's state becomes
+            ``"away"`` (default 15.0; ``None`` disables).
+        tool_timeout: seconds a tool call may take unless the tool sets its own timeout
+            (default 10.0; voicegraph's, not LiveKit's).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_interruptions: bool = True
+    min_interruption_duration: float = Field(0.5, ge=0.0)
+    min_interruption_words: int = Field(0, ge=0)
+    min_endpointing_delay: float = Field(0.5, ge=0.0)
+    max_endpointing_delay: float = Field(3.0, ge=0.0)
+    resume_false_interruption: bool = True
+    false_interruption_timeout: float | None = Field(2.0, gt=0.0)
+    preemptive_generation: bool = True
+    max_tool_steps: int = Field(3, ge=0)
+    user_away_timeout: float | None = Field(15.0, gt=0.0)
+    tool_timeout: float = Field(10.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _delays_in_order(self) -> SessionOptions:
+        if self.max_endpointing_delay < self.min_endpointing_delay:
+            raise ValueError(
+                f"max_endpointing_delay ({self.max_endpointing_delay}) must not be less than "
+                f"min_endpointing_delay ({self.min_endpointing_delay})"
+            )
+        return self

@@ -1,0 +1,456 @@
+""":class:`AgentSession`: runs agents on the standard voice graph (or on text), LiveKit-style."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable
+from contextlib import AsyncExitStack
+from types import TracebackType
+from typing import Any, Generic, Literal, TypeVar
+
+import anyio
+import anyio.abc
+from pydantic import ValidationError
+
+from voicegraph.graph import Clock, ConfigError, Graph, Node, UserTurn
+from voicegraph.nodes.llm import ChatContext, LLMNode, ReplyRequest
+from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.stt import STTNode
+from voicegraph.nodes.tts import TTSNode
+from voicegraph.nodes.turn import TurnDetector
+from voicegraph.runner import Runner
+
+from ._activity import Activity
+from ._agent import Agent
+from ._controller import AgentController
+from ._events import (
+    AgentState,
+    CloseEvent,
+    ErrorEvent,
+    EventEmitter,
+    SessionEvent,
+    SpeechCreatedEvent,
+    UserState,
+)
+from ._executor import AgentToolExecutor
+from ._graph import build_graph
+from ._options import SessionOptions
+from ._speech import SpeechHandle
+from ._testing import RunResult
+from ._voice import VoicePipeline
+
+__all__ = ["AgentSession"]
+
+log = logging.getLogger(__name__)
+
+Userdata_T = TypeVar("Userdata_T")
+_CLOSE_GRACE = 1.0  # clock seconds close() lets the current reply's cut-off settle
+
+
+class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
+    """Run an :class:`Agent` on the standard voice graph, or on text turns for tests.
+
+    ::
+
+        async with AgentSession(llm=ScriptedLLM(replies=["Hi!"]), tts=ScriptedTTS(),
+                                stt=ScriptedSTT(texts=["hello"])) as session:
+            await session.start(MyAgent(), audio=WavSource(path="hello.wav"))
+            await session.wait()            # until the input ended and the reply played
+
+    Without ``audio``, the session has no audio at all (LLM and tools only): drive it with
+    :meth:`run` (``result = await session.run(user_input="...")``), ``say``,
+    ``generate_reply``. The graph it built is :attr:`graph` (render it with ``voicegraph.viz``).
+
+    Stages default to the embedded offline models (Silero VAD, Whisper tiny.en, SmolLM2,
+    hibari TTS); pass nodes to replace them. Turn-taking options: see
+    :class:`SessionOptions` (keyword arguments here, LiveKit's names and defaults).
+
+    Args:
+        stt: an STT node (default ``WhisperSTT()``).
+        llm: an LLM node (default ``LlamaLLM()``); the session sets its instructions, tools
+            and ``max_tool_steps`` from the agent and the options.
+        tts: a TTS node (default ``HibariTTS()``).
+        vad: a VAD node with ``audio`` in, ``audio_out`` and ``segments`` out (default
+            ``SileroVAD()``).
+        turn_detection: a :class:`TurnDetector` (default: one built from the options; a
+            detector you pass keeps its own endpointing and interruption settings).
+        userdata: any object for your tools and hooks (``session.userdata``,
+            ``context.userdata``).
+        clock: ``RealClock()`` (default) or ``VirtualClock()`` for deterministic tests.
+        options: a :class:`SessionOptions` instead of keyword options.
+        **settings: options by name (see :class:`SessionOptions`).
+
+    Raises:
+        ConfigError: an unknown or invalid option.
+    """
+
+    def __init__(
+        self,
+        *,
+        stt: STTNode | None = None,
+        llm: LLMNode | None = None,
+        tts: TTSNode | None = None,
+        vad: Node | None = None,
+        turn_detection: TurnDetector | None = None,
+        userdata: Userdata_T | None = None,
+        clock: Clock | None = None,
+        options: SessionOptions | None = None,
+        **settings: Any,
+    ) -> None:
+        EventEmitter.__init__(self)
+        if options is not None and settings:
+            raise ConfigError("AgentSession: pass either options= or option keywords, not both")
+        try:
+            self.options = options if options is not None else SessionOptions(**settings)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid AgentSession options: {exc}") from None
+        self._stt, self._tts, self._vad, self._turn = stt, tts, vad, turn_detection
+        self._llm_arg = llm
+        self._userdata = userdata
+        self.clock = clock
+        Activity.__init__(self)
+        self.graph: Graph | None = None
+        """The graph the session runs (built by :meth:`start`)."""
+        self.pipeline: VoicePipeline | None = None
+        """The voice graph's stages, for a session with audio."""
+        self.runner: Runner | None = None
+        self._stack: AsyncExitStack | None = None
+        self._tg: anyio.abc.TaskGroup | None = None
+        self._main_task: asyncio.Task[None] | None = None
+        self._done = anyio.Event()
+        self._error: BaseException | None = None
+        self._close_reason = "closed"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> AgentSession[Userdata_T]:
+        stack = AsyncExitStack()
+        self._tg = await stack.enter_async_context(anyio.create_task_group())
+        self._stack = stack
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            await self.close()
+        finally:
+            stack, self._stack, self._tg = self._stack, None, None
+            if stack is not None:
+                await stack.__aexit__(et, exc, tb)
+
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        audio: Node | None = None,
+        output: AudioOutput | None = None,
+    ) -> None:
+        """Build the graph, start running it and make ``agent`` active (its ``on_enter`` runs).
+
+        Args:
+            agent: the first agent.
+            audio: the user's audio: a source node with an ``audio`` output (``WavSource``,
+                ``MemorySource``, a microphone...). ``None`` (default): a text-only session.
+            output: the agent's speaker (default ``AudioOutput()``; pass
+                ``AudioOutput(path="reply.wav")`` to record it).
+
+        Raises:
+            RuntimeError: the session was already started.
+            GraphError: the stages do not fit together (every problem listed).
+        """
+        if self.graph is not None:
+            raise RuntimeError("this AgentSession was already started; create a new one")
+        llm = self._llm_arg if self._llm_arg is not None else _default_llm()
+        llm.config = llm.config.model_copy(update={"max_tool_steps": self.options.max_tool_steps})
+        controller = AgentController(self, user_away_timeout=self.options.user_away_timeout)
+        executor = AgentToolExecutor(self, timeout=self.options.tool_timeout)
+        self._bind(agent, llm, controller)
+        self.graph, self.pipeline = build_graph(
+            self, controller, llm, executor, audio=audio, output=output
+        )
+        self._agent = agent
+        agent._session = self
+        self._activate(agent, agent._chat_ctx)
+        if self._tg is not None:
+            await self._tg.start(self._main)
+        else:
+            started = anyio.Event()
+            loop = asyncio.get_running_loop()
+            self._main_task = loop.create_task(self._main_owned(started))
+            await started.wait()
+            if self.runner is None and self._error is not None:
+                raise self._error
+        self._spawn_hooks((f"{agent.id}.on_enter", agent.on_enter))
+
+    async def _main_owned(self, started: anyio.Event) -> None:
+        async with anyio.create_task_group() as tg:
+            self._tg = tg
+            try:
+                await self._main(started=started)
+            finally:
+                started.set()
+
+    async def _main(
+        self,
+        *,
+        task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+        started: anyio.Event | None = None,
+    ) -> None:
+        assert self.graph is not None
+        running = False
+        try:
+            async with anyio.create_task_group() as hooks:
+                self._hooks = hooks
+                async with Runner(self.graph, clock=self.clock) as runner:
+                    self.runner = runner
+                    self.clock = runner.clock
+                    running = True
+                    task_status.started()
+                    if started is not None:
+                        started.set()
+                    await runner.wait()
+                    self._close_reason = "input_ended" if not self._closing else "closed"
+                hooks.cancel_scope.cancel()
+        except Exception as exc:
+            if not running and started is None:
+                raise
+            self._error = exc
+            self._close_reason = "error"
+            log.error("the agent session failed: %s", exc, exc_info=exc)
+            self._emit(ErrorEvent(error=exc, source=getattr(exc, "node", "") or "session"))
+        finally:
+            self._hooks = None
+            self._emit(CloseEvent(reason=self._close_reason, error=self._error))
+            self._done.set()
+            self._idle.set()
+
+    async def wait(self) -> None:
+        """Wait until the session has ended (its audio input ended and the last reply played,
+        or :meth:`close` was called).
+
+        Raises:
+            Exception: the error that ended the session, if one did.
+        """
+        await self._done.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def close(self) -> None:
+        """Stop the session: cut the agent off and stop the graph. Safe to call twice."""
+        if self.runner is None or self._done.is_set():
+            await self._join_main()
+            return
+        self._closing = True
+        self._controller.shutdown()
+        clock = self.runner.clock
+        with anyio.move_on_after(5.0):  # real-time bound, in case the clock cannot advance
+            with anyio.CancelScope() as scope:
+
+                async def grace() -> None:
+                    await clock.sleep(_CLOSE_GRACE)
+                    scope.cancel()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(grace)
+                    await self._controller.wait_ended()
+                    tg.cancel_scope.cancel()
+        self.runner.stop()
+        await self._done.wait()
+        await self._join_main()
+
+    async def _join_main(self) -> None:
+        task, self._main_task = self._main_task, None
+        if task is not None:
+            await task
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def userdata(self) -> Userdata_T:
+        """The object passed as ``userdata`` (set it with ``session.userdata = ...``).
+
+        Raises:
+            ValueError: no userdata was set.
+        """
+        if self._userdata is None:
+            raise ValueError("this AgentSession has no userdata; pass AgentSession(userdata=...)")
+        return self._userdata
+
+    @userdata.setter
+    def userdata(self, value: Userdata_T) -> None:
+        self._userdata = value
+
+    @property
+    def history(self) -> ChatContext:
+        """The conversation (the LLM's chat context; live, not a copy)."""
+        return self._llm.chat
+
+    @property
+    def current_agent(self) -> Agent:
+        """The active agent (an ``AgentTask`` while one runs).
+
+        Raises:
+            RuntimeError: the session has not started.
+        """
+        if self._agent is None:
+            raise RuntimeError("the session has not started: await session.start(agent)")
+        return self._agent
+
+    @property
+    def agent_state(self) -> AgentState:
+        """``"initializing"``, ``"listening"``, ``"thinking"`` or ``"speaking"``."""
+        return self._controller.agent_state if self._bound else "initializing"
+
+    @property
+    def user_state(self) -> UserState:
+        """``"listening"``, ``"speaking"`` or ``"away"``."""
+        return self._controller.user_state if self._bound else "listening"
+
+    @property
+    def llm(self) -> LLMNode:
+        """The LLM node in the session's graph."""
+        self._require_started()
+        return self._llm
+
+    # ------------------------------------------------------------------ acting
+
+    def say(
+        self,
+        text: str,
+        *,
+        allow_interruptions: bool | None = None,
+        add_to_chat_ctx: bool = True,
+    ) -> SpeechHandle:
+        """Speak ``text`` as it is (after any reply already scheduled).
+
+        Args:
+            text: what to say.
+            allow_interruptions: ``None`` (default) uses the agent's, else the session's
+                setting.
+            add_to_chat_ctx: record it in the history as an assistant message (default
+                ``True``).
+        """
+        request = ReplyRequest(say=text, add_to_chat=add_to_chat_ctx)
+        return self._schedule(request, "say", True, allow_interruptions)
+
+    def generate_reply(
+        self,
+        *,
+        user_input: str | None = None,
+        instructions: str | None = None,
+        allow_interruptions: bool | None = None,
+        tool_choice: Literal["auto", "none"] = "auto",
+    ) -> SpeechHandle:
+        """Have the LLM reply now (after any reply already scheduled).
+
+        Args:
+            user_input: a user message to add first (default none).
+            instructions: extra instructions for this reply only (default none).
+            allow_interruptions: as for :meth:`say`.
+            tool_choice: ``"auto"`` (default) or ``"none"`` (no tools for this reply).
+        """
+        request = ReplyRequest(
+            user_input=user_input or "",
+            instructions=instructions or "",
+            allow_tools=tool_choice != "none",
+        )
+        return self._schedule(request, "generate_reply", True, allow_interruptions)
+
+    def interrupt(self) -> None:
+        """Cut the agent off now and drop the replies waiting after it."""
+        self._require_started()
+        self._controller.interrupt_all("session.interrupt")
+
+    def update_agent(self, agent: Agent) -> None:
+        """Switch to ``agent`` once the current reply has finished (``on_exit`` of the active
+        agent, then ``on_enter`` of the new one run)."""
+        self._require_started()
+        self._controller.switch(lambda: self._handoff(agent, keep_history=True))
+
+    async def run(self, *, user_input: str) -> RunResult:
+        """Send ``user_input`` as a user turn and wait until the agent has finished with it.
+
+        Returns a :class:`RunResult` with what the agent did meanwhile (messages, function
+        calls and outputs, handoffs; not the user's own message), in order. The run ends
+        when no reply is running or waiting and no hook is running (a reply set aside while
+        an ``AgentTask`` talks to the user does not count).
+
+        Raises:
+            RuntimeError: the session is not running.
+            Exception: the error that ended the session during the run.
+        """
+        self._require_started()
+        result = RunResult(user_input)
+        self._results.append(result)
+        try:
+            self._controller.submit(self._user_turn_speech(UserTurn(user_input), True))
+            self._check_idle()
+            await self._wait_idle()
+        finally:
+            self._results.remove(result)
+        return result
+
+    # ------------------------------------------------------------------ internals
+
+    def _schedule(
+        self, frame: UserTurn | ReplyRequest, source: Literal["say", "generate_reply"],
+        user_initiated: bool, allow: bool | None,
+    ) -> SpeechHandle:  # fmt: skip
+        self._require_started()
+        if allow is None:
+            agent_allow = self._agent.allow_interruptions if self._agent is not None else None
+            allow = agent_allow if agent_allow is not None else self.options.allow_interruptions
+        speech = SpeechHandle(
+            frame, source=source, user_initiated=user_initiated, allow_interruptions=allow
+        )
+        self._emit(SpeechCreatedEvent(user_initiated=user_initiated, source=source,
+                                      speech_handle=speech))  # fmt: skip
+        self._controller.submit(speech)
+        self._check_idle()
+        return speech
+
+    def _user_turn_speech(self, frame: UserTurn, user_initiated: bool) -> SpeechHandle:
+        allow = self._agent.allow_interruptions if self._agent is not None else None
+        allow = allow if allow is not None else self.options.allow_interruptions
+        speech = SpeechHandle(
+            frame, source="generate_reply", user_initiated=user_initiated, allow_interruptions=allow
+        )
+        self._emit(SpeechCreatedEvent(user_initiated=user_initiated, source="generate_reply",
+                                      speech_handle=speech))  # fmt: skip
+        return speech
+
+    def _user_turn(self, frame: UserTurn) -> None:
+        """A turn from the turn detector: schedule the reply to it."""
+        self._controller.submit(self._user_turn_speech(frame, False))
+        self._check_idle()
+
+    def _require_started(self) -> None:
+        if self.runner is None or self._agent is None:
+            raise RuntimeError("the session is not running: await session.start(agent) first")
+        if self._done.is_set():
+            raise RuntimeError(f"the session has ended ({self._close_reason})")
+
+    def _now(self) -> float:
+        return self.clock.now() if self.clock is not None else 0.0
+
+    def _emit(self, event: SessionEvent) -> None:
+        self.emit(dataclasses.replace(event, created_at=self._now()))
+
+    def _spawn_callback(self, awaitable: Awaitable[None], name: str) -> None:
+        async def run() -> None:
+            try:
+                await awaitable
+            except Exception:
+                log.exception("an async %r callback raised", name)
+
+        if self._hooks is not None:
+            self._hooks.start_soon(run)
+
+
+def _default_llm() -> LLMNode:
+    from voicegraph.nodes.llm import LlamaLLM
+
+    return LlamaLLM()
