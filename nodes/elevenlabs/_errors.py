@@ -80,7 +80,9 @@ def _detail(body: Any) -> str:
 
 
 def http_error(status: int, body: Any, headers: Any = None) -> ProviderError:
-    """The error for an HTTP error response."""
+    """The error for an HTTP error response (a 2xx here means the body could not be parsed)."""
+    if 200 <= status < 300:
+        return provider_error(f"malformed response: {_detail(body)}")
     hint = _HINTS.get(status, "server error" if status >= 500 else "request failed")
     return provider_error(f"{hint}: {_detail(body)}", status=status, wait=retry_after(headers))
 

@@ -271,7 +271,8 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
         if kind == "close":
             code = data.get("code")
             raise provider_error(
-                f"the realtime connection closed (code {code}: {data.get('reason') or 'none'})"
+                f"the realtime connection closed (disconnect; code {code}: "
+                f"{data.get('reason') or 'no reason given'})"
             )
         detail = data.get("error") or data.get("message") or data
         if kind == "error" and isinstance(detail, str) and "parse" in detail:
