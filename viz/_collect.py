@@ -9,7 +9,7 @@ from typing import Any
 
 from ._session import Mark, Span, Timeline, TurnLatency
 
-__all__ = ["timeline_from_pipeline", "timeline_from_records"]
+__all__ = ["timeline_from_pipeline", "timeline_from_records", "unwrap_session"]
 
 TTS_GAP = 0.3
 """Seconds between TTS frames that start a new stretch of audio on the timeline."""
@@ -39,6 +39,7 @@ class _Records:
     def __init__(self, records: list[dict[str, Any]]) -> None:
         ordered = sorted(records, key=lambda r: (float(r.get("t", 0.0)), r.get("seq", 0)))
         first_edge: dict[str, str] = {}
+        origin: dict[str, str] = {}
         seen: set[tuple[str, str]] = set()
         self.frames: dict[str, list[dict[str, Any]]] = {}
         self.events: dict[str, list[dict[str, Any]]] = {}
@@ -52,8 +53,13 @@ class _Records:
                     interrupted_epochs.add(r.get("epoch"))
                     self.interrupts.append(r)
             elif kind == "frame":
-                # fan-out records a frame once per edge: keep the first edge of each port
-                if first_edge.setdefault(str(r.get("src")), str(r.get("edge"))) != r.get("edge"):
+                # fan-out records a frame once per edge: keep the first edge of each port;
+                # a node relaying a type (an agent controller passing LLM text on) is not its
+                # origin: keep the port that produced the type first
+                src = str(r.get("src"))
+                if first_edge.setdefault(src, str(r.get("edge"))) != r.get("edge"):
+                    continue
+                if origin.setdefault(str(r.get("type")), src) != src:
                     continue
                 self.frames.setdefault(str(r.get("type")), []).append(r)
                 if self.offset is None and r.get("type") == "AudioFrame":
@@ -256,6 +262,7 @@ def _waterfall(
 
 def timeline_from_pipeline(p: Any) -> Timeline:
     """See :meth:`Timeline.from_pipeline` (duck-typed: missing stages leave rows empty)."""
+    p = unwrap_session(p)
     tl = Timeline()
     to_clock = _media_to_clock(p)
     turn = getattr(p, "turn", None)
@@ -288,6 +295,14 @@ def timeline_from_pipeline(p: Any) -> Timeline:
     for row in metrics() if callable(metrics) else []:
         tl.latencies.append(_pipeline_latency(row))
     return tl
+
+
+def unwrap_session(p: Any) -> Any:
+    """The voice pipeline of an agent session (``session.pipeline``), else ``p`` itself."""
+    inner = getattr(p, "pipeline", None)
+    if inner is not None and not hasattr(p, "turn") and hasattr(inner, "graph"):
+        return inner
+    return p
 
 
 def _media_to_clock(p: Any) -> Callable[[float], float | None]:

@@ -13,6 +13,7 @@ import anyio
 from voicegraph.graph import Clock, Graph, MissingDependencyError
 from voicegraph.runner import RunMetrics, Runner
 
+from ._collect import unwrap_session
 from ._dot import Rankdir, bottleneck
 from ._render import DiagramWarning, render
 from ._session import SessionTrace
@@ -38,7 +39,9 @@ class LiveView:
 
     Args:
         session: a voice pipeline (anything with a ``graph`` attribute, and optionally
-            ``log``, ``source`` and ``output`` stages) or a :class:`~voicegraph.graph.Graph`.
+            ``log``, ``source`` and ``output`` stages), a started ``AgentSession`` (its
+            ``pipeline``'s stages are used; follow its run with :meth:`watch` on
+            ``session.runner``), or a :class:`~voicegraph.graph.Graph`.
         interval: seconds between updates while running (default 0.5).
         input_audio: the input's WAV (path or bytes) for the input player (default: the
             pipeline source's ``path`` setting, if it has one).
@@ -75,7 +78,7 @@ class LiveView:
             import ipywidgets as widgets
         except ImportError:
             raise MissingDependencyError("ipywidgets", "jupyter", what="LiveView") from None
-        self.pipeline: Any = None if isinstance(session, Graph) else session
+        self.pipeline: Any = None if isinstance(session, Graph) else unwrap_session(session)
         graph = session if isinstance(session, Graph) else getattr(session, "graph", None)
         if not isinstance(graph, Graph):
             raise TypeError(

@@ -135,7 +135,8 @@ class Timeline:
 
     @classmethod
     def from_pipeline(cls, pipeline: Any) -> Timeline:
-        """Build the timeline from a voice pipeline's stages (e.g. ``voice_pipeline(...)``).
+        """Build the timeline from a voice pipeline's stages (``voice_pipeline(...)``, or an
+        ``AgentSession`` with audio: its ``pipeline``).
 
         Uses the turn detector's decisions and interruptions, the LLM's generation metrics,
         the audio output's replies and the per-turn latencies (``pipeline.turn_metrics()``).

@@ -114,3 +114,26 @@ def test_an_empty_session_still_draws() -> None:
     assert [t.get_text() for t in top.get_yticklabels()] == list(ROWS)
     assert any("no completed user turn" in t.get_text() for t in bottom.texts)
     assert Timeline().end == 0.0
+
+
+def record(t: float, type_: str, src: str, dst: str, **fields: Any) -> dict[str, Any]:
+    item = {"type": f"x:{type_}", "fields": fields} if fields else None
+    edge = f"{src} -> {dst}"
+    r = {"t": t, "kind": "frame", "edge": edge, "src": src, "dst": dst, "type": type_, "epoch": 0}
+    if item:
+        r["item"] = item
+    return r
+
+
+def test_fan_out_and_relayed_frames_count_once() -> None:
+    records = [
+        record(1.0, "UserTurn", "turn.turns", "agent.turns", text="hi", end=0.5),
+        record(1.0, "UserTurn", "turn.turns", "log.user", text="hi", end=0.5),
+        record(1.0, "UserTurn", "agent.user_turns", "llm.turn", text="hi", end=0.5),
+        *[record(1.1 + i / 10, "LLMText", "llm.text", "agent.text", text="w") for i in range(3)],
+        *[record(1.1 + i / 10, "LLMText", "agent.text", "split.text", text="w") for i in range(3)],
+    ]
+    tl = Timeline.from_trace(records)
+    assert [m.label for m in tl.turns] == ["hi"]
+    assert tl.tokens == pytest.approx([1.1, 1.2, 1.3])
+    assert tl.llm[0].start == 1.0 and tl.llm[0].end == pytest.approx(1.3)
