@@ -14,6 +14,7 @@ import datetime
 import ipaddress
 import json
 import ssl
+import time
 import urllib.parse
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -122,6 +123,7 @@ class Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes
+    received_at: float = field(default_factory=time.monotonic)
     sent_chunks: int = 0
     client_closed: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the client hung up before the server finished the response."""
@@ -379,6 +381,7 @@ class WSServer:
         self.sessions: list[Session] = []
         self.handshakes: list[Session] = []
         self._server: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.port = 0
 
     @property
@@ -409,11 +412,15 @@ class WSServer:
         async def handle(ws: Any) -> None:
             session: Session = ws.voicegraph_session
             self.sessions.append(session)
+            task = asyncio.current_task()
+            assert task is not None
+            self._tasks.add(task)
             try:
                 await self.handler(ws, session)
             except Exception:  # a client that vanished is part of the tests
                 pass
             finally:
+                self._tasks.discard(task)
                 session.close_code = ws.close_code
                 session.closed.set()
 
@@ -423,6 +430,8 @@ class WSServer:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
+        for task in list(self._tasks):  # handlers asleep in a scripted delay
+            task.cancel()
         if self._server is not None:
             self._server.close()
             with contextlib.suppress(Exception):
