@@ -233,7 +233,7 @@ def _edge(edge: Edge, metrics: RunMetrics | None) -> str:
     lines = [f"{edge.src.name} → {edge.dst.name}", f"{ftype} · {edge.capacity} {edge.policy}"]
     attrs: dict[str, str] = {}
     stats = metrics.edges.get(edge.label) if metrics is not None else None
-    if stats is not None:
+    if stats is not None and (stats.frames or ftype != "events"):  # events are not counted
         lines.append(_edge_metric_line(stats, metrics.elapsed if metrics is not None else 0.0))
         if _edge_problem(stats):
             attrs["color"] = PROBLEM_COLOR
