@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -91,3 +92,27 @@ def test_render_refuses_bad_arguments(project: Path) -> None:
     ):
         done = runner.invoke(app, args)
         assert done.exit_code == 2, (args, done.output)
+
+
+def test_run_writes_the_diagram_and_the_timeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import voicegraph.nodes.agent as agent
+    from voicegraph.nodes.llm import ScriptedLLM
+    from voicegraph.nodes.stt import ScriptedSTT
+    from voicegraph.nodes.tts import ScriptedTTS
+
+    real = agent.voice_pipeline
+
+    def scripted(source: Any, **stages: Any) -> Any:  # the models are tested elsewhere
+        stages.update(stt=ScriptedSTT(texts=["Hello?"]), llm=ScriptedLLM(replies=["Hi."]))
+        return real(source, tts=ScriptedTTS(), **stages)
+
+    monkeypatch.setattr(agent, "voice_pipeline", scripted)
+    out = tmp_path / "reply.wav"
+    args = ["run", "--fast", "--quiet", "--diagram", "--timeline", "-o", str(out)]
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    svg = ET.parse(tmp_path / "reply-graph.svg").getroot()
+    assert svg.tag.endswith("svg") and "fr/s" in ET.tostring(svg, encoding="unicode")
+    assert (tmp_path / "reply-timeline.png").read_bytes().startswith(b"\x89PNG")
