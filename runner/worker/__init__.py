@@ -1,1 +1,48 @@
-"""voicegraph.runner.worker"""
+"""Deployment: an agent server that takes jobs from LiveKit and runs each in a job process.
+
+* :class:`AgentServer` — the worker: registers with a LiveKit server (agent worker protocol),
+  reports load, accepts offers, runs jobs in a prewarmed process pool, drains on SIGTERM.
+* :class:`JobContext` — what a job's entrypoint receives (room, job, process, shutdown hooks).
+* :class:`ProcPool` / :class:`JobExecutor` — the job processes (prewarm, crash isolation, hang
+  and memory limits), usable without a server.
+* :class:`FakeLiveKitServer` — a loopback server speaking the worker protocol, for tests.
+* :class:`LocalRoom` — an in-process room with local tracks (console mode, tests).
+
+Nothing here imports ``voicegraph.nodes``: the worker runs any entrypoint.
+"""
+
+from ._child import ChildSetup as ChildSetup
+from ._fake_server import DispatchedJob as DispatchedJob
+from ._fake_server import FakeLiveKitServer as FakeLiveKitServer
+from ._fake_server import FakeWorker as FakeWorker
+from ._job import JobContext as JobContext
+from ._job import JobInfo as JobInfo
+from ._job import JobProcess as JobProcess
+from ._job import JobRequest as JobRequest
+from ._options import Credentials as Credentials
+from ._options import ServerOptions as ServerOptions
+from ._options import credentials as credentials
+from ._pool import ProcPool as ProcPool
+from ._proc import JobExecutor as JobExecutor
+from ._proc import JobResult as JobResult
+from ._proc import ProcOptions as ProcOptions
+from ._server import AgentServer as AgentServer
+
+__all__ = [
+    "AgentServer",
+    "ChildSetup",
+    "Credentials",
+    "DispatchedJob",
+    "FakeLiveKitServer",
+    "FakeWorker",
+    "JobContext",
+    "JobExecutor",
+    "JobInfo",
+    "JobProcess",
+    "JobRequest",
+    "JobResult",
+    "ProcOptions",
+    "ProcPool",
+    "ServerOptions",
+    "credentials",
+]

@@ -1,0 +1,175 @@
+"""The job process side: prewarm once, wait for a job, run its entrypoint, report, exit.
+
+Messages on the pipe (pickled tuples)::
+
+    worker -> job process   ("start", JobInfo) | ("shutdown", reason) | ("ping", t)
+    job process -> worker   ("ready", prewarm_seconds) | ("init_failed", error)
+                            ("running", job_id) | ("pong", t) | ("done", status, error)
+
+Pings are answered by the job process's event loop, so a job that blocks its loop stops
+answering and the worker kills it (see ``hang_timeout``). The job process ignores SIGINT and
+SIGTERM: the worker decides when it ends (a drain lets running jobs finish), and a job process
+whose worker died exits as soon as it sees the pipe close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any
+
+import anyio
+
+from ._job import JobContext, JobInfo, JobProcess
+
+__all__ = ["ChildSetup", "child_main", "resolve"]
+
+logger = logging.getLogger("voicegraph.worker")
+
+Entrypoint = Callable[[JobContext], Awaitable[None]]
+Prewarm = Callable[[JobProcess], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChildSetup:
+    """What a job process is started with (picklable: functions are pickled by reference).
+
+    Attributes:
+        entrypoint: the async job function, or ``"module:function"``.
+        prewarm: the function run once per process before any job, or ``"module:function"``.
+        log_level: the logging level in the job process.
+        sys_path: extra import paths (the folder of an agent file given on the command line).
+    """
+
+    entrypoint: Entrypoint | str
+    prewarm: Prewarm | str | None = None
+    log_level: int = logging.INFO
+    sys_path: tuple[str, ...] = ()
+
+
+def resolve(target: Any) -> Any:
+    """Import ``"module:attribute"`` (a dotted attribute path is allowed); pass others through."""
+    if not isinstance(target, str):
+        return target
+    module_name, _, attr = target.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split(".") if attr else ():
+        obj = getattr(obj, part)
+    return obj
+
+
+def child_main(conn: Connection, setup: ChildSetup) -> None:
+    """Entry point of a job process (the target of ``multiprocessing``'s spawn)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    logging.basicConfig(
+        level=setup.log_level,
+        format=f"%(asctime)s %(levelname)s [job process {os.getpid()}] %(name)s: %(message)s",
+    )
+    for path in setup.sys_path:
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    proc = JobProcess()
+    t0 = time.perf_counter()
+    try:
+        entrypoint = resolve(setup.entrypoint)
+        prewarm = resolve(setup.prewarm)
+        if prewarm is not None:
+            prewarm(proc)
+    except BaseException:
+        _send(conn, ("init_failed", traceback.format_exc(limit=8)))
+        conn.close()
+        return
+    if not _send(conn, ("ready", time.perf_counter() - t0)):
+        return
+    try:
+        asyncio.run(_serve(conn, proc, entrypoint))
+    finally:
+        conn.close()
+
+
+def _send(conn: Connection, msg: tuple[Any, ...]) -> bool:
+    try:
+        conn.send(msg)
+        return True
+    except (OSError, EOFError, ValueError):  # the worker is gone
+        return False
+
+
+async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> None:
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(maxsize=64)
+    fd = conn.fileno()
+
+    def on_readable() -> None:
+        try:
+            while conn.poll():
+                msg = conn.recv()
+                if msg[0] == "ping":
+                    conn.send(("pong", msg[1]))
+                elif not inbox.full():
+                    inbox.put_nowait(msg)
+        except (EOFError, OSError):
+            loop.remove_reader(fd)
+            if not inbox.full():
+                inbox.put_nowait(("eof",))
+
+    loop.add_reader(fd, on_readable)
+    try:
+        msg = await inbox.get()
+        if msg[0] != "start":
+            return  # closed while idle
+        info: JobInfo = msg[1]
+        ctx = JobContext(info, proc)
+        status, error = await _run_job(ctx, entrypoint, inbox, conn)
+        _send(conn, ("done", status, error))
+    finally:
+        loop.remove_reader(fd)
+
+
+async def _run_job(
+    ctx: JobContext,
+    entrypoint: Entrypoint,
+    inbox: asyncio.Queue[tuple[Any, ...]],
+    conn: Connection,
+) -> tuple[str, str]:
+    """Run the entrypoint until it returns, raises, or the job is shut down."""
+    outcome = ["success", ""]
+
+    async def run_entrypoint() -> None:
+        try:
+            await entrypoint(ctx)
+        except Exception as exc:
+            logger.error("job %s failed: %s", ctx.job_id, exc, exc_info=True)
+            outcome[:] = ["failed", f"{type(exc).__name__}: {exc}"]
+            ctx.shutdown(f"entrypoint raised {type(exc).__name__}")
+        else:
+            ctx.shutdown(ctx.shutdown_reason or "entrypoint returned")
+
+    async def watch_worker() -> None:
+        while True:
+            msg = await inbox.get()
+            if msg[0] == "shutdown":
+                ctx.shutdown(str(msg[1]) or "shut down by the worker")
+                return
+            if msg[0] == "eof":
+                ctx.shutdown("the worker is gone")
+                return
+
+    _send(conn, ("running", ctx.job_id))
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run_entrypoint)
+        tg.start_soon(watch_worker)
+        reason = await ctx.wait_for_shutdown()
+        tg.cancel_scope.cancel()
+    await ctx._run_shutdown_callbacks(reason)
+    return outcome[0], outcome[1]

@@ -1,0 +1,371 @@
+"""One job process seen from the worker: start, prewarm, run a job, watch it, end it.
+
+A :class:`JobExecutor` owns one spawned process for its whole life (one job per process, as
+LiveKit Agents does). While it runs, the worker pings it (a job that stops answering for
+``hang_timeout`` is killed) and polls its memory (a job over ``memory_limit_mb`` is killed).
+Whatever happens, the process is gone when :meth:`JobExecutor.run` returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.context import SpawnContext
+from typing import Any, Literal
+
+import anyio
+import psutil
+
+from ._child import ChildSetup, child_main
+from ._job import JobInfo
+
+__all__ = ["JobExecutor", "JobResult", "ProcOptions"]
+
+logger = logging.getLogger("voicegraph.worker")
+
+ExecutorStatus = Literal["starting", "idle", "running", "closed"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProcOptions:
+    """Limits and timeouts of job processes.
+
+    Attributes:
+        initialize_timeout: seconds a new process may take to start and prewarm (default 10).
+        shutdown_timeout: seconds a job may take to end after a shutdown request (default 10).
+        hang_timeout: seconds without an answer to the worker's pings before a job process is
+            killed as hung (default 90, as LiveKit Agents).
+        ping_interval: seconds between pings (default 2.5; at most ``hang_timeout / 3``).
+        memory_warn_mb: log a warning when a job's RSS passes this (default 1000; 0: never).
+        memory_limit_mb: kill a job whose RSS passes this (default 0: no limit).
+        memory_interval: seconds between memory checks (default 1.0).
+    """
+
+    initialize_timeout: float = 10.0
+    shutdown_timeout: float = 10.0
+    hang_timeout: float = 90.0
+    ping_interval: float = 2.5
+    memory_warn_mb: float = 1000.0
+    memory_limit_mb: float = 0.0
+    memory_interval: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class JobResult:
+    """How a job ended.
+
+    Attributes:
+        job_id: the job.
+        status: ``"success"`` (the entrypoint returned or the job was shut down cleanly) or
+            ``"failed"`` (it raised, crashed, hung, ran out of memory or did not shut down).
+        error: what went wrong ("" on success).
+        pid: the job process.
+        warm: whether the job got an already prewarmed process.
+        start_latency: seconds from the worker launching the job (spawning a process for it
+            if none was idle) to the entrypoint starting.
+        duration: seconds from launch to the end of the process.
+        peak_rss_mb: the highest RSS seen while the job ran, in MiB.
+    """
+
+    job_id: str
+    status: Literal["success", "failed"]
+    error: str
+    pid: int
+    warm: bool
+    start_latency: float
+    duration: float
+    peak_rss_mb: float
+
+
+class JobExecutor:
+    """A job process: spawned by :meth:`run`, given a job by :meth:`launch`.
+
+    Args:
+        setup: the entrypoint and prewarm function (sent to the process).
+        options: limits and timeouts.
+        mp_context: the ``multiprocessing`` spawn context.
+        on_update: called (synchronously) when the status changes: idle, running, closed.
+    """
+
+    def __init__(
+        self,
+        setup: ChildSetup,
+        options: ProcOptions,
+        mp_context: SpawnContext,
+        on_update: Callable[[JobExecutor], None],
+    ) -> None:
+        self._setup = setup
+        self._options = options
+        self._ctx = mp_context
+        self._on_update = on_update
+        self.status: ExecutorStatus = "starting"
+        self.pid = 0
+        self.job: JobInfo | None = None
+        self.warm = False
+        self.result: JobResult | None = None
+        self.init_error: str | None = None
+        self.prewarm_seconds = 0.0
+        self.exitcode: int | None = None
+        self.peak_rss = 0
+        self.started_at = time.monotonic()
+        self.launched_at = 0.0
+        self.running_at = 0.0
+        self.initialized = anyio.Event()
+        """Set once the process is ready for a job, or failed to start."""
+        self.closed = anyio.Event()
+        """Set once the process has ended and :attr:`result` is final."""
+        self._exited = anyio.Event()
+        self._done: tuple[str, str] | None = None
+        self._kill_reason: str | None = None
+        self._last_pong = 0.0
+        self._conn: Any = None
+        self._process: Any = None
+
+    def __repr__(self) -> str:
+        job = self.job.id if self.job is not None else None
+        return f"<JobExecutor pid={self.pid} status={self.status} job={job}>"
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return not self._exited.is_set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        """Spawn the process and supervise it until it ends (then :attr:`closed` is set)."""
+        loop = asyncio.get_running_loop()
+        parent, child = self._ctx.Pipe(duplex=True)
+        self._conn = parent
+        process = self._ctx.Process(
+            target=child_main, args=(child, self._setup), name="voicegraph-job", daemon=False
+        )
+        self._process = process
+        try:
+            process.start()
+            child.close()
+            self.pid = process.pid or 0
+            loop.add_reader(parent.fileno(), self._on_readable)
+            loop.add_reader(process.sentinel, self._on_exit)
+            with anyio.move_on_after(self._options.initialize_timeout):
+                await self.initialized.wait()
+            if not self.initialized.is_set():
+                self.init_error = (
+                    f"the job process did not start within {self._options.initialize_timeout} s "
+                    "(initialize_timeout; is prewarm slow?)"
+                )
+                self.initialized.set()
+                self.kill(self.init_error)
+            elif self.init_error is None and self.alive:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._watch_pings)
+                    tg.start_soon(self._watch_memory)
+                    await self._exited.wait()
+                    tg.cancel_scope.cancel()
+            await self._exited.wait()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._cleanup(loop)
+
+    async def _cleanup(self, loop: asyncio.AbstractEventLoop) -> None:
+        process = self._process
+        with contextlib.suppress(Exception):
+            loop.remove_reader(self._conn.fileno())
+        if process is not None and process.pid is not None:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(process.sentinel)
+            if process.is_alive():
+                self._kill_reason = self._kill_reason or "the worker is shutting down"
+                process.kill()
+            for _ in range(200):  # reap without blocking the loop for long
+                if process.exitcode is not None:
+                    break
+                await anyio.sleep(0.01)
+            self.exitcode = process.exitcode
+            with contextlib.suppress(Exception):
+                process.close()
+        with contextlib.suppress(Exception):
+            self._conn.close()
+        self._exited.set()
+        self.initialized.set()
+        self._finish()
+
+    def launch(self, info: JobInfo, *, warm: bool, requested_at: float | None = None) -> None:
+        """Give the (idle) process its job; ``requested_at`` (monotonic) starts the latency."""
+        if self.status != "idle":
+            raise RuntimeError(f"cannot launch a job on a {self.status} job process")
+        self.job = info
+        self.warm = warm
+        self.launched_at = time.monotonic() if requested_at is None else requested_at
+        self.status = "running"
+        if not self._send(("start", info)):
+            self.kill("the job process is gone")
+
+    async def aclose(self, reason: str = "", timeout: float | None = None) -> None:
+        """Ask the process to end (its job runs its shutdown callbacks); kill it after ``timeout``.
+
+        ``timeout`` defaults to the options' ``shutdown_timeout``.
+        """
+        if self.closed.is_set():
+            return
+        timeout = self._options.shutdown_timeout if timeout is None else timeout
+        self._send(("shutdown", reason or "shut down by the worker"))
+        with anyio.move_on_after(timeout):
+            await self.closed.wait()
+        if not self.closed.is_set():
+            self.kill(f"the job did not shut down within {timeout} s (shutdown_timeout)")
+            await self.closed.wait()
+
+    def kill(self, reason: str) -> None:
+        """Kill the process now (SIGKILL); ``reason`` becomes the job's error."""
+        if self._kill_reason is None:
+            self._kill_reason = reason
+        process = self._process
+        if process is not None and process.pid is not None and process.exitcode is None:
+            logger.warning("killing job process %s: %s", self.pid, reason)
+            with contextlib.suppress(Exception):
+                process.kill()
+
+    # ------------------------------------------------------------------ messages
+
+    def _send(self, msg: tuple[Any, ...]) -> bool:
+        try:
+            self._conn.send(msg)
+            return True
+        except (OSError, EOFError, ValueError, AttributeError):
+            return False
+
+    def _on_readable(self) -> None:
+        try:
+            while self._conn.poll():
+                self._handle(self._conn.recv())
+        except (EOFError, OSError):
+            with contextlib.suppress(Exception):
+                asyncio.get_running_loop().remove_reader(self._conn.fileno())
+
+    def _handle(self, msg: tuple[Any, ...]) -> None:
+        kind = msg[0]
+        if kind == "pong":
+            self._last_pong = time.monotonic()
+        elif kind == "ready":
+            self.prewarm_seconds = float(msg[1])
+            self._last_pong = time.monotonic()
+            self.status = "idle"
+            self.initialized.set()
+            self._on_update(self)
+        elif kind == "init_failed":
+            self.init_error = f"prewarm failed in the job process:\n{msg[1]}"
+            logger.error("job process %s: %s", self.pid, self.init_error)
+            self.initialized.set()
+        elif kind == "running":
+            self.running_at = time.monotonic()
+            self._on_update(self)
+        elif kind == "done":
+            self._done = (str(msg[1]), str(msg[2]))
+
+    def _on_exit(self) -> None:
+        with contextlib.suppress(Exception):
+            asyncio.get_running_loop().remove_reader(self._process.sentinel)
+        self._on_readable()  # a "done" may still be in the pipe
+        self._exited.set()
+        if not self.initialized.is_set():
+            self.init_error = self._kill_reason or "the job process exited during startup"
+            self.initialized.set()
+
+    def _finish(self) -> None:
+        if self.status == "closed":
+            return
+        job = self.job
+        if job is not None:
+            if self._done is not None:  # the job reported its end before the process went
+                status, error = self._done
+            elif self._kill_reason is not None:
+                status, error = "failed", self._kill_reason
+            else:
+                status, error = "failed", f"the job process died: {_describe_exit(self.exitcode)}"
+            now = time.monotonic()
+            self.result = JobResult(
+                job_id=job.id,
+                status="success" if status == "success" else "failed",
+                error=error,
+                pid=self.pid,
+                warm=self.warm,
+                start_latency=(self.running_at - self.launched_at) if self.running_at else 0.0,
+                duration=now - self.launched_at,
+                peak_rss_mb=self.peak_rss / 2**20,
+            )
+        self.status = "closed"
+        self.closed.set()
+        self._on_update(self)
+
+    # ------------------------------------------------------------------ watchdogs
+
+    async def _watch_pings(self) -> None:
+        hang = self._options.hang_timeout
+        interval = min(self._options.ping_interval, hang / 3)
+        self._last_pong = time.monotonic()
+        while True:
+            await anyio.sleep(interval)
+            silent = time.monotonic() - self._last_pong
+            if silent > hang:
+                self.kill(
+                    f"the job process stopped answering for {silent:.1f} s (hang_timeout "
+                    f"{hang} s): is the job blocking its event loop?"
+                )
+                return
+            if not self._send(("ping", time.monotonic())):
+                return
+
+    async def _watch_memory(self) -> None:
+        warn_mb, limit_mb = self._options.memory_warn_mb, self._options.memory_limit_mb
+        warned = False
+        try:
+            proc = psutil.Process(self.pid)
+        except psutil.Error:
+            return
+        while True:
+            if self.status == "running":
+                try:
+                    rss = _tree_rss(proc)
+                except psutil.Error:
+                    return
+                self.peak_rss = max(self.peak_rss, rss)
+                mb = rss / 2**20
+                if limit_mb > 0 and mb > limit_mb:
+                    self.kill(
+                        f"the job used {mb:.0f} MB of memory, over job_memory_limit_mb={limit_mb:g}"
+                    )
+                    return
+                if warn_mb > 0 and mb > warn_mb and not warned:
+                    warned = True
+                    logger.warning(
+                        "job %s uses %.0f MB of memory (job_memory_warn_mb=%g)",
+                        self.job.id if self.job else "?",
+                        mb,
+                        warn_mb,
+                    )
+            await anyio.sleep(self._options.memory_interval)
+
+
+def _tree_rss(proc: psutil.Process) -> int:
+    rss = int(proc.memory_info().rss)
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            rss += int(child.memory_info().rss)
+    return rss
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
