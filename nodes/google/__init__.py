@@ -13,6 +13,7 @@ node is built. The SDK is imported only when a node is set up.
 from ._client import KEY_VARIABLES as KEY_VARIABLES
 from ._convert import to_contents as to_contents
 from ._convert import to_tools as to_tools
+from ._live import GeminiLive as GeminiLive
 from ._llm import GeminiLLM as GeminiLLM
 
-__all__ = ["KEY_VARIABLES", "GeminiLLM", "to_contents", "to_tools"]
+__all__ = ["KEY_VARIABLES", "GeminiLLM", "GeminiLive", "to_contents", "to_tools"]

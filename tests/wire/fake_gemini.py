@@ -103,6 +103,19 @@ class FakeGemini:
 
 # --------------------------------------------------------------------------- Live API
 
+
+def camel(value: Any) -> Any:
+    """Keys in camelCase, as the service's JSON mapping accepts both spellings."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            head, *rest = key.split("_")
+            out[head + "".join(w[:1].upper() + w[1:] for w in rest)] = camel(item)
+        return out
+    if isinstance(value, list):
+        return [camel(v) for v in value]
+    return value
+
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
 LiveScript = Callable[[Any, Session, "FakeLive"], Any]
@@ -143,7 +156,7 @@ class FakeLive:
         return None
 
     async def _session(self, ws: Any, session: Session) -> None:
-        setup = json.loads(await ws.recv())
+        setup = camel(json.loads(await ws.recv()))
         self.setups.append(setup["setup"])
         await ws.send(json.dumps({"setupComplete": {}}))
         self.audio_in.append(0)
@@ -151,13 +164,13 @@ class FakeLive:
             await self.script(ws, session, self)
 
     async def read(self, ws: Any, session: Session, *, until: Callable[[dict[str, Any]], bool]) -> None:
-        """Read client messages (recording them) until ``until(message)`` is true."""
+        """Read client messages (recording them, keys in camelCase) until ``until(message)``."""
         while True:
-            message = json.loads(await ws.recv())
+            message = camel(json.loads(await ws.recv()))
             session.received.append(message)
             audio = message.get("realtimeInput", {}).get("audio")
             if audio:
-                self.audio_in[-1] += len(base64.b64decode(audio["data"]))
+                self.audio_in[-1] += len(base64.urlsafe_b64decode(audio["data"]))
             if "toolResponse" in message:
                 self.tool_responses.append(message["toolResponse"])
             if until(message):
