@@ -70,7 +70,7 @@ def _detail(body: Any) -> str:
         try:
             body = json.loads(body)
         except ValueError:
-            return body[:200]
+            return str(body[:200])
     if isinstance(body, dict):
         detail = body.get("detail", body.get("error", body.get("message", body)))
         if isinstance(detail, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 from typing import Any
 
@@ -103,11 +104,12 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
         """Close the realtime connection and the HTTP client."""
         conn, self._conn = self._conn, None
         if conn is not None:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                try:
-                    await conn.close()
-                except Exception:
-                    pass
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(2),
+                contextlib.suppress(Exception),
+            ):
+                await conn.close()
         await super().close()
 
     async def run(self) -> None:
@@ -223,7 +225,9 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
                 if kind != "partial":
                     self._raise(kind, data)
         assert scope.cancelled_caught
-        raise ProviderTimeoutError(PROVIDER, f"no transcript {self.config.timeout:g} s after the commit")
+        raise ProviderTimeoutError(
+            PROVIDER, f"no transcript {self.config.timeout:g} s after the commit"
+        )
 
     # ------------------------------------------------------------------ connection
 

@@ -221,7 +221,8 @@ class ElevenLabsTTS(ElevenLabsVoice):
                 except TimeoutError:
                     raise ProviderTimeoutError(
                         PROVIDER,
-                        f"no audio for {self.config.timeout:g} s while text was waiting (timed out)",
+                        f"no audio for {self.config.timeout:g} s while text was waiting "
+                        "(timed out)",
                     ) from None
                 await self._on_message(raw)
         except Exception as exc:

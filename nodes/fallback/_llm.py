@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any, ClassVar
@@ -102,8 +103,7 @@ class FallbackLLM(FallbackMixin, LLMNode):
                     if chunk.text and not joined:
                         joined = True
                         if not said[-1].isspace() and not chunk.text[0].isspace():
-                            chunk = LLMChunk(" " + chunk.text, chunk.tool_call,
-                                             chunk.prompt_tokens, chunk.completion_tokens)  # fmt: skip
+                            chunk = dataclasses.replace(chunk, text=" " + chunk.text)
                     yield chunk
                     said += chunk.text
                     called = called or chunk.tool_call is not None

@@ -106,7 +106,7 @@ def describe(error: BaseException) -> str:
 
 
 async def timed(clock: Clock, seconds: float, work: Awaitable[T], what: str) -> T:
-    """Await ``work``; raise :class:`ProviderTimeoutError` if it takes over ``seconds`` on ``clock``.
+    """Await ``work``; raise :class:`ProviderTimeoutError` after ``seconds`` on ``clock``.
 
     The time is measured on the run's clock, so scripted providers are deterministic under a
     ``VirtualClock``. (A cloud provider's network wait is invisible to the virtual clock: run
@@ -252,7 +252,9 @@ class FallbackMixin(Node):
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _failed(self, index: int, error: BaseException, probe: Callable[[], Awaitable[Any]]) -> None:
+    def _failed(
+        self, index: int, error: BaseException, probe: Callable[[], Awaitable[Any]]
+    ) -> None:
         """Mark provider ``index`` unavailable and schedule its background retry."""
         status = self._backoff(index, error)
         name = type(self.providers[index]).__name__
@@ -319,7 +321,6 @@ class FallbackMixin(Node):
         return ProviderError(
             "fallback", f"every {self.kind_name} failed ({len(errors)} tried): {listing}"
         )
-
 
 
 def _leaves(error: BaseException) -> list[BaseException]:

@@ -90,7 +90,10 @@ class FallbackTTS(FallbackMixin, TTSNode):
                 self._failed(index, exc, _probe(provider, text))
                 continue
             self._succeeded(index)
-            return [resample(np.asarray(p, np.float32), provider.sample_rate, self.sample_rate) for p in parts]
+            return [
+                resample(np.asarray(p, np.float32), provider.sample_rate, self.sample_rate)
+                for p in parts
+            ]
         raise self._all_failed(errors)
 
 
@@ -101,7 +104,8 @@ def resample(audio: FloatAudio, rate: int, target: int) -> FloatAudio:
         return audio
     n = max(1, round(len(audio) * target / rate))
     positions = np.arange(n) * (rate / target)
-    return np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
+    out: FloatAudio = np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
+    return out
 
 
 def _probe(provider: TTSNode, text: str) -> Any:

@@ -61,8 +61,9 @@ def to_contents(
             if item.call_id not in outputs:
                 continue
             add("model", _call_part(types, item, signatures.get(item.call_id), with_ids))
-        elif item.call_id in calls:
+        elif isinstance(item, FunctionCallOutput) and item.call_id in calls:
             add("user", _response_part(types, item, with_ids))
+        # other items (e.g. agent handoff records) are not sent to the model
     contents = [types.Content(role=role, parts=parts) for role, parts in turns]
     return contents, ("\n\n".join(system) or None)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import ssl
@@ -145,7 +146,9 @@ class GeminiLive(Node):
         """The ``usageMetadata`` the server reported (the last 1000)."""
         self._user = ""
         self._last_message = 0.0
-        self._reset_reply()
+        self._said_pending = ""
+        self._pts = 0.0
+        self._in_reply = False
 
     @property
     def tools(self) -> dict[str, FunctionTool]:
@@ -221,7 +224,9 @@ class GeminiLive(Node):
         cfg = self.config
         try:
             with anyio.fail_after(cfg.connect_timeout):
-                manager = self._client.aio.live.connect(model=cfg.model, config=self.connect_config())
+                manager = self._client.aio.live.connect(
+                    model=cfg.model, config=self.connect_config()
+                )
                 session = await manager.__aenter__()
         except Exception as exc:
             if isinstance(exc, TimeoutError):
@@ -240,11 +245,12 @@ class GeminiLive(Node):
                 await self._wait_for_answers()
                 tg.cancel_scope.cancel()
         finally:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(2):
-                try:
-                    await manager.__aexit__(None, None, None)
-                except Exception:
-                    pass
+            with (
+                anyio.CancelScope(shield=True),
+                anyio.move_on_after(2),
+                contextlib.suppress(Exception),
+            ):
+                await manager.__aexit__(None, None, None)
 
     async def _wait_for_answers(self) -> None:
         """After the input ended: let a reply in progress (or about to start) finish."""
@@ -284,7 +290,9 @@ class GeminiLive(Node):
         key = "error" if result.is_error else "output"
         await session.send_tool_response(
             function_responses=[
-                types.FunctionResponse(id=result.call_id, name=result.name, response={key: result.output})
+                types.FunctionResponse(
+                    id=result.call_id, name=result.name, response={key: result.output}
+                )
             ]
         )
 

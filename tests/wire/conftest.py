@@ -18,9 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fake_elevenlabs import FakeElevenLabs, FakeElevenLabsWS  # noqa: E402
-from fake_gemini import FakeGemini, FakeLive  # noqa: E402
-from loopback import TLS, make_certificate  # noqa: E402
+from fake_elevenlabs import FakeElevenLabs, FakeElevenLabsWS
+from fake_gemini import FakeGemini, FakeLive
+from loopback import TLS, make_certificate
 
 _LOCAL = {"127.0.0.1", "localhost", "::1"}
 

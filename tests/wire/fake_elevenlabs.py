@@ -134,7 +134,9 @@ class FakeElevenLabsWS:
 
     def __init__(self, tls: Any) -> None:
         self.tts_plan = Plan(lambda: Reply())
-        self.stt_plan = Plan(lambda: Reply(extra={"transcripts": ["what is the capital of france"]}))
+        self.stt_plan = Plan(
+            lambda: Reply(extra={"transcripts": ["what is the capital of france"]})
+        )
         self.tts = WSServer(self._tts, tls=tls, reject=self._reject_tts)
         self.stt = WSServer(self._stt, reject=self._reject_stt)
         self.closed_contexts: list[str] = []
@@ -151,7 +153,9 @@ class FakeElevenLabsWS:
 
     # ------------------------------------------------------------------ TTS
 
-    def _reject(self, session: Session, plan: Plan, prefix: str) -> tuple[int, dict[str, str], bytes] | None:
+    def _reject(
+        self, session: Session, plan: Plan, prefix: str
+    ) -> tuple[int, dict[str, str], bytes] | None:
         if not session.path.startswith(prefix):
             return 404, {}, b"no such endpoint"
         session.reply = plan.next()
@@ -159,7 +163,11 @@ class FakeElevenLabsWS:
             return 401, {}, json.dumps(error_body(401, "Invalid API key")).encode()
         reply: Reply = session.reply
         if reply.status != 200:
-            body = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body or {}).encode()
+            body = (
+                reply.body
+                if isinstance(reply.body, bytes)
+                else json.dumps(reply.body or {}).encode()
+            )
             return reply.status, reply.headers, body
         return None
 
@@ -263,11 +271,19 @@ class FakeElevenLabsWS:
             received += len(audio)
             self.stt_audio_bytes += len(audio)
             current = texts[0].split() if texts else []
-            if audio and current and received // 16000 > partial_words and partial_words < len(current):
+            if (
+                audio
+                and current
+                and received // 16000 > partial_words
+                and partial_words < len(current)
+            ):
                 partial_words += 1  # a partial every 0.5 s of audio
                 await ws.send(
                     json.dumps(
-                        {"message_type": "partial_transcript", "text": " ".join(current[:partial_words])}
+                        {
+                            "message_type": "partial_transcript",
+                            "text": " ".join(current[:partial_words]),
+                        }
                     )
                 )
             if message.get("commit"):

@@ -40,7 +40,9 @@ def text_chunk(text: str, *, finish: str | None = None, usage: bool = False) -> 
     return chunk
 
 
-def call_chunk(name: str, args: dict[str, Any], *, signature: bytes | None = None) -> dict[str, Any]:
+def call_chunk(
+    name: str, args: dict[str, Any], *, signature: bytes | None = None
+) -> dict[str, Any]:
     """A chunk carrying a function call (with a thought signature, as Gemini 2.5+ sends)."""
     part: dict[str, Any] = {"functionCall": {"name": name, "args": args}}
     if signature is not None:
@@ -96,7 +98,9 @@ class FakeGemini:
         if request.headers.get("x-goog-api-key") != "test-key":
             reply = error(401, "API key not valid. Please pass a valid API key.", "UNAUTHENTICATED")
         if request.path.endswith(":streamGenerateContent"):
-            await stream_reply(response, request, reply, content_type="text/event-stream", frame=_sse)
+            await stream_reply(
+                response, request, reply, content_type="text/event-stream", frame=_sse
+            )
         else:
             await response.send(404, {"Content-Type": "application/json"}, b"{}")
 
@@ -115,6 +119,7 @@ def camel(value: Any) -> Any:
     if isinstance(value, list):
         return [camel(v) for v in value]
     return value
+
 
 LIVE_PATH = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"
 
@@ -163,7 +168,9 @@ class FakeLive:
         if self.script is not None:
             await self.script(ws, session, self)
 
-    async def read(self, ws: Any, session: Session, *, until: Callable[[dict[str, Any]], bool]) -> None:
+    async def read(
+        self, ws: Any, session: Session, *, until: Callable[[dict[str, Any]], bool]
+    ) -> None:
         """Read client messages (recording them, keys in camelCase) until ``until(message)``."""
         while True:
             message = camel(json.loads(await ws.recv()))

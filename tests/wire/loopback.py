@@ -37,7 +37,7 @@ def make_certificate(folder: Path) -> Path:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "voicegraph loopback")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -286,7 +286,9 @@ class HTTPServer:
                     await handler(request, response)
                     break
             else:
-                await response.send(404, {"Content-Type": "application/json"}, b'{"error": "no route"}')
+                await response.send(
+                    404, {"Content-Type": "application/json"}, b'{"error": "no route"}'
+                )
             with contextlib.suppress(ConnectionError, OSError):
                 if not writer.is_closing():
                     writer.close()
@@ -390,8 +392,8 @@ class WSServer:
 
     async def start(self) -> None:
         from websockets.asyncio.server import serve
-        from websockets.http11 import Response
         from websockets.datastructures import Headers
+        from websockets.http11 import Response
 
         def process_request(connection: Any, request: Any) -> Any:
             url = urllib.parse.urlsplit(request.path)

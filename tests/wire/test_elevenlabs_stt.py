@@ -77,13 +77,19 @@ async def test_batch_transcribes_a_file(eleven: FakeElevenLabs) -> None:
     ("reply", "status", "words"),
     [
         (Reply(status=401, body=error_body(401, "Invalid API key")), 401, "ELEVEN_API_KEY"),
-        (Reply(status=429, body=error_body(429, "slow down"), headers={"Retry-After": "5"}), 429, "retry after 5 s"),
+        (
+            Reply(status=429, body=error_body(429, "slow down"), headers={"Retry-After": "5"}),
+            429,
+            "retry after 5 s",
+        ),
         (Reply(status=500, body=b"<html>oops</html>"), 500, "server error"),
         (Reply(body=b"{not json"), None, "malformed"),
     ],
     ids=["401", "429", "500", "malformed"],
 )
-async def test_batch_errors(eleven: FakeElevenLabs, reply: Reply, status: int | None, words: str) -> None:
+async def test_batch_errors(
+    eleven: FakeElevenLabs, reply: Reply, status: int | None, words: str
+) -> None:
     eleven.stt_plan.push(reply)
     stt = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url)
     with pytest.raises(NodeError) as info:
@@ -104,10 +110,14 @@ async def test_batch_timeout(eleven: FakeElevenLabs) -> None:
 # --------------------------------------------------------------------------- realtime
 
 
-def streaming(fake: FakeElevenLabsWS, script: list[tuple[float, object]], **settings: object) -> tuple[Graph, TranscriptSink]:
+def streaming(
+    fake: FakeElevenLabsWS, script: list[tuple[float, object]], **settings: object
+) -> tuple[Graph, TranscriptSink]:
     g = Graph()
     feed = g.add(AudioFeed(script, linger=0.2), name="mic")
-    stt = g.add(ElevenLabsRealtimeSTT(api_key="test-key", base_url=fake.stt_url, **settings), name="stt")
+    stt = g.add(
+        ElevenLabsRealtimeSTT(api_key="test-key", base_url=fake.stt_url, **settings), name="stt"
+    )
     sink = g.add(TranscriptSink(), name="transcripts")
     g.connect(feed.out, stt.audio)
     g.connect(stt.transcripts, sink.inp)
@@ -123,7 +133,9 @@ async def test_realtime_streams_interim_then_final(eleven_ws: FakeElevenLabsWS) 
     interim = [t for t in sink.got if not t.final]
     final = [t for t in sink.got if t.final]
     assert [t.text for t in interim] == ["what", "what is", "what is the", "what is the capital"]
-    assert [(t.text, t.start, t.end) for t in final] == [("what is the capital of france", 0.0, 2.0)]
+    assert [(t.text, t.start, t.end) for t in final] == [
+        ("what is the capital of france", 0.0, 2.0)
+    ]
     # the VAD events still reach the turn detector
     assert [type(e) for e in sink.events] == [SpeechStarted, SpeechStopped]
     session = eleven_ws.stt.sessions[0]
@@ -140,7 +152,10 @@ async def test_realtime_per_segment_is_a_drop_in(eleven_ws: FakeElevenLabsWS) ->
     stt = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url)
     sink = TranscriptSink()
     await run(chain(SegmentFeed([(0, segment(1.0, 0.5)), (0.05, segment(0.5, 3.0))]), stt, sink))
-    assert [(t.text, t.final, t.start) for t in sink.got] == [("hello there", True, 0.5), ("second one", True, 3.0)]
+    assert [(t.text, t.final, t.start) for t in sink.got] == [
+        ("hello there", True, 0.5),
+        ("second one", True, 3.0),
+    ]
     assert len(eleven_ws.stt.sessions) == 1  # one connection for the session
 
 
@@ -148,7 +163,11 @@ async def test_realtime_per_segment_is_a_drop_in(eleven_ws: FakeElevenLabsWS) ->
     ("reply", "status", "words"),
     [
         (Reply(status=401, body=error_body(401, "Invalid API key")), 401, "ELEVEN_API_KEY"),
-        (Reply(status=429, body=error_body(429, "busy"), headers={"Retry-After": "4"}), 429, "retry after 4 s"),
+        (
+            Reply(status=429, body=error_body(429, "busy"), headers={"Retry-After": "4"}),
+            429,
+            "retry after 4 s",
+        ),
         (Reply(extra={"error_type": "rate_limited"}), 429, "rate_limited"),
         (Reply(extra={"error_type": "auth_error"}), 401, "auth_error"),
         (Reply(extra={"malformed": True}), None, "malformed"),
@@ -156,7 +175,9 @@ async def test_realtime_per_segment_is_a_drop_in(eleven_ws: FakeElevenLabsWS) ->
     ],
     ids=["401", "429", "rate-limited-message", "auth-error-message", "malformed", "disconnect"],
 )
-async def test_realtime_errors(eleven_ws: FakeElevenLabsWS, reply: Reply, status: int | None, words: str) -> None:
+async def test_realtime_errors(
+    eleven_ws: FakeElevenLabsWS, reply: Reply, status: int | None, words: str
+) -> None:
     eleven_ws.stt_plan.push(reply)
     stt = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url, timeout=1.0)
     script = [(0, segment()), (0.05, segment())]

@@ -43,7 +43,9 @@ def provider_error(exc: BaseException) -> ProviderError:
 
 async def test_http_streams_word_tagged_frames(eleven: FakeElevenLabs) -> None:
     sink = AudioSink()
-    await run(chain(SentenceFeed([(0, s) for s in REPLY]), http_tts(eleven, sample_rate=16000), sink))
+    await run(
+        chain(SentenceFeed([(0, s) for s in REPLY]), http_tts(eleven, sample_rate=16000), sink)
+    )
     assert sink.text() == "Hello there. How are you today?"
     assert sink.finals() == 1 and sink.got[-1].final
     assert all(f.sample_rate == 16000 for f in sink.got)
@@ -62,7 +64,11 @@ async def test_http_streams_word_tagged_frames(eleven: FakeElevenLabs) -> None:
     ("reply", "status", "words"),
     [
         (Reply(status=401, body=error_body(401, "Invalid API key")), 401, "ELEVEN_API_KEY"),
-        (Reply(status=429, body=error_body(429, "Too many"), headers={"Retry-After": "3"}), 429, "retry after 3 s"),
+        (
+            Reply(status=429, body=error_body(429, "Too many"), headers={"Retry-After": "3"}),
+            429,
+            "retry after 3 s",
+        ),
         (Reply(status=500, body=b"<html>boom</html>"), 500, "server error"),
         (Reply(chunks=[b"{not json\n"]), 200, "no audio"),
         (Reply(chunks=[{"audio_base64": "!!notbase64", "alignment": None}]), None, "base64"),
@@ -100,7 +106,10 @@ async def test_http_disconnect_mid_stream_is_an_error(eleven: FakeElevenLabs) ->
 async def test_http_interrupt_closes_the_stream(eleven: FakeElevenLabs) -> None:
     eleven.tts_plan.push(Reply(delay=0.2))  # a slow stream: one word every 200 ms
     sink = AudioSink()
-    feed = SentenceFeed([(0, Sentence("one two three four five six seven eight", final=True)), (0.3, "interrupt")], linger=0.2)
+    feed = SentenceFeed(
+        [(0, Sentence("one two three four five six seven eight", final=True)), (0.3, "interrupt")],
+        linger=0.2,
+    )
     await run(chain(feed, http_tts(eleven), sink))
     request = eleven.requests[0]
     with anyio.fail_after(2):
@@ -130,7 +139,10 @@ async def test_ws_streams_a_reply_in_one_context(eleven_ws: FakeElevenLabsWS, tl
 
 async def test_ws_two_replies_share_the_connection(eleven_ws: FakeElevenLabsWS, tls: TLS) -> None:
     sink = AudioSink()
-    script = [(0, Sentence("First reply.", final=True)), (0.4, Sentence("Second reply.", final=True))]
+    script = [
+        (0, Sentence("First reply.", final=True)),
+        (0.4, Sentence("Second reply.", final=True)),
+    ]
     await run(chain(SentenceFeed(script), ws_tts(eleven_ws, tls), sink))
     assert sink.finals() == 2
     assert sink.text() == "First reply. Second reply."
@@ -139,7 +151,9 @@ async def test_ws_two_replies_share_the_connection(eleven_ws: FakeElevenLabsWS, 
     assert contexts == {"reply-1", "reply-2"}
 
 
-async def test_ws_barge_in_truncates_to_the_words_played(eleven_ws: FakeElevenLabsWS, tls: TLS) -> None:
+async def test_ws_barge_in_truncates_to_the_words_played(
+    eleven_ws: FakeElevenLabsWS, tls: TLS
+) -> None:
     """Alignment → word-tagged frames → AudioOutput's interrupted mark names the words heard."""
     text = "one two three four five six"
     eleven_ws.tts_plan.push(Reply(delay=0.02))
@@ -159,14 +173,21 @@ async def test_ws_barge_in_truncates_to_the_words_played(eleven_ws: FakeElevenLa
     with anyio.fail_after(2):
         while "reply-1" not in eleven_ws.closed_contexts:
             await anyio.sleep(0.01)
-    assert session.received[-1] in ({"context_id": "reply-1", "close_context": True}, {"close_socket": True})
+    assert session.received[-1] in (
+        {"context_id": "reply-1", "close_context": True},
+        {"close_socket": True},
+    )
 
 
 @pytest.mark.parametrize(
     ("reply", "status", "words"),
     [
         (Reply(status=401, body=error_body(401, "Invalid API key")), 401, "ELEVEN_API_KEY"),
-        (Reply(status=429, body=error_body(429, "busy"), headers={"Retry-After": "2"}), 429, "retry after 2 s"),
+        (
+            Reply(status=429, body=error_body(429, "busy"), headers={"Retry-After": "2"}),
+            429,
+            "retry after 2 s",
+        ),
         (Reply(extra={"close_code": 1011, "close_reason": "internal error"}), 500, "1011"),
         (Reply(extra={"malformed": True}), None, "malformed"),
         (Reply(cut_after=1), None, "without a close frame"),
@@ -187,5 +208,7 @@ async def test_ws_errors_name_provider_and_status(
 async def test_ws_slow_audio_times_out(eleven_ws: FakeElevenLabsWS, tls: TLS) -> None:
     eleven_ws.tts_plan.push(Reply(first_delay=2.0))
     with pytest.raises(NodeError) as info:
-        await run(chain(SentenceFeed([(0, REPLY[1])]), ws_tts(eleven_ws, tls, timeout=0.3), AudioSink()))
+        await run(
+            chain(SentenceFeed([(0, REPLY[1])]), ws_tts(eleven_ws, tls, timeout=0.3), AudioSink())
+        )
     assert isinstance(info.value.error, ProviderTimeoutError)

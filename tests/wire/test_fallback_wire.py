@@ -9,7 +9,16 @@ import soundfile as sf
 from fake_elevenlabs import FakeElevenLabs, error_body
 from fake_gemini import FakeGemini, answer, error
 from loopback import Reply
-from wiring import AudioSink, SegmentFeed, SentenceFeed, TextSink, TranscriptSink, TurnFeed, chain, run
+from wiring import (
+    AudioSink,
+    SegmentFeed,
+    SentenceFeed,
+    TextSink,
+    TranscriptSink,
+    TurnFeed,
+    chain,
+    run,
+)
 
 from voicegraph.graph import Sentence, SpeechSegment, UserTurn
 from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS, ElevenLabsSTT
@@ -26,7 +35,9 @@ def gemini_llm(fake: FakeGemini) -> GeminiLLM:
 
 
 async def test_gemini_rate_limited_falls_back_to_llama_then_recovers(gemini: FakeGemini) -> None:
-    gemini.plan.push(error(429, "Quota exceeded.", "RESOURCE_EXHAUSTED", headers={"Retry-After": "1"}))
+    gemini.plan.push(
+        error(429, "Quota exceeded.", "RESOURCE_EXHAUSTED", headers={"Retry-After": "1"})
+    )
     llm = FallbackLLM(
         providers=[gemini_llm(gemini), LlamaLLM(max_tokens=24)],
         instructions="Answer in one short sentence.",
@@ -49,7 +60,10 @@ async def test_gemini_dropping_mid_reply_is_continued_by_llama(gemini: FakeGemin
     gemini.plan.push(answer("The capital of France is Paris.", cut_after=3))
     llm = FallbackLLM(providers=[gemini_llm(gemini), LlamaLLM(max_tokens=16)], retry_interval=30)
     sink = TextSink()
-    await run(chain(TurnFeed([(0, UserTurn("What is the capital of France?"))], linger=0.2), llm, sink), timeout=20)
+    await run(
+        chain(TurnFeed([(0, UserTurn("What is the capital of France?"))], linger=0.2), llm, sink),
+        timeout=20,
+    )
     reply = _replies(sink)[0]
     assert reply.startswith("The capital of ")  # what Gemini said stays...
     assert len(reply) > len("The capital of ")  # ...and the embedded model went on
@@ -104,4 +118,3 @@ def _replies(sink: TextSink) -> list[str]:
             out.append(current)
             current = ""
     return out
-

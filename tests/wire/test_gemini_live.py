@@ -1,4 +1,4 @@
-"""GeminiLive on the wire: the real SDK over wss:// (self-signed TLS) against a loopback Live API."""
+"""GeminiLive on the wire: the real SDK over wss:// (self-signed TLS), a loopback Live API."""
 
 from __future__ import annotations
 
@@ -38,7 +38,9 @@ def mic(seconds: float) -> list[tuple[float, Any]]:
 def live_node(fake: FakeLive, tls: TLS, **settings: Any) -> GeminiLive:
     settings.setdefault("api_version", "v1beta")
     settings.setdefault("end_wait", 0.2)
-    return GeminiLive(api_key="test-key", base_url=fake.base_url, ssl_context=tls.client, **settings)
+    return GeminiLive(
+        api_key="test-key", base_url=fake.base_url, ssl_context=tls.client, **settings
+    )
 
 
 class Rig:
@@ -129,7 +131,15 @@ async def test_tool_call_and_response(gemini_live: FakeLive, tls: TLS) -> None:
     rig = Rig(live_node(gemini_live, tls, tools=[get_weather]), 1.0)
     await run(rig.g)
     assert gemini_live.tool_responses == [
-        {"functionResponses": [{"id": "fc-1", "name": "get_weather", "response": {"output": "Sunny, 22 C in Paris"}}]}
+        {
+            "functionResponses": [
+                {
+                    "id": "fc-1",
+                    "name": "get_weather",
+                    "response": {"output": "Sunny, 22 C in Paris"},
+                }
+            ]
+        }
     ]
     declaration = gemini_live.setups[0]["tools"][0]["functionDeclarations"][0]
     assert declaration["name"] == "get_weather"
@@ -139,7 +149,9 @@ async def test_tool_call_and_response(gemini_live: FakeLive, tls: TLS) -> None:
 async def test_server_interruption_cuts_playout(gemini_live: FakeLive, tls: TLS) -> None:
     async def script(ws: Any, session: Session, fake: FakeLive) -> None:
         await user_speaks(ws, session, fake, "Tell me a story")
-        await ws.send(json.dumps({"serverContent": {"outputTranscription": {"text": "Once upon a time"}}}))
+        await ws.send(
+            json.dumps({"serverContent": {"outputTranscription": {"text": "Once upon a time"}}})
+        )
         for _ in range(10):  # 1 s of audio, sent at once
             await ws.send(json.dumps(audio_message(SPEECH_24K)))
         await anyio.sleep(0.25)
@@ -160,7 +172,11 @@ async def test_server_interruption_cuts_playout(gemini_live: FakeLive, tls: TLS)
 async def test_resumes_the_session_after_a_drop(gemini_live: FakeLive, tls: TLS) -> None:
     async def script(ws: Any, session: Session, fake: FakeLive) -> None:
         if len(fake.setups) == 1:
-            await ws.send(json.dumps({"sessionResumptionUpdate": {"newHandle": "handle-1", "resumable": True}}))
+            await ws.send(
+                json.dumps(
+                    {"sessionResumptionUpdate": {"newHandle": "handle-1", "resumable": True}}
+                )
+            )
             await fake.read(ws, session, until=lambda m: fake.audio_in[-1] >= 3200)
             ws.transport.abort()  # the connection drops
             return
@@ -180,7 +196,10 @@ async def test_resumes_the_session_after_a_drop(gemini_live: FakeLive, tls: TLS)
 
 async def test_bad_key_is_refused_with_401(gemini_live: FakeLive, tls: TLS) -> None:
     live = GeminiLive(
-        api_key="wrong-key", base_url=gemini_live.base_url, api_version="v1beta", ssl_context=tls.client
+        api_key="wrong-key",
+        base_url=gemini_live.base_url,
+        api_version="v1beta",
+        ssl_context=tls.client,
     )
     rig = Rig(live, 0.2)
     with pytest.raises(NodeError) as info:
@@ -211,7 +230,11 @@ async def test_wrong_sample_rate_is_refused(gemini_live: FakeLive, tls: TLS) -> 
     feed = g.add(AudioFeed([(0, AudioFrame(pcm, 24000))]), name="mic")
     live = g.add(live_node(gemini_live, tls), name="live")
     g.connect(feed.out, live.audio)
-    for port, sink in ((live.speech, AudioSink()), (live.text, TextSink()), (live.transcripts, TranscriptSink())):
+    for port, sink in (
+        (live.speech, AudioSink()),
+        (live.text, TextSink()),
+        (live.transcripts, TranscriptSink()),
+    ):
         g.connect(port, g.add(sink).inp)
     g.connect(live.tool_calls, g.add(TranscriptSinkCalls()).inp)
     with pytest.raises(NodeError, match="16000 Hz mono"):

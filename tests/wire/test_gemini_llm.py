@@ -37,7 +37,9 @@ def gemini_llm(fake: FakeGemini, **settings: object) -> GeminiLLM:
     return GeminiLLM(api_key="test-key", base_url=fake.base_url, api_version="v1beta", **settings)
 
 
-def build(llm: GeminiLLM, script: list[tuple[float, object]], *, tools: bool = False) -> tuple[Graph, TextSink]:
+def build(
+    llm: GeminiLLM, script: list[tuple[float, object]], *, tools: bool = False
+) -> tuple[Graph, TextSink]:
     g = Graph()
     feed = g.add(TurnFeed(script, linger=0.3), name="turns")
     g.add(llm, name="llm")
@@ -76,7 +78,9 @@ async def test_streams_a_reply_with_usage(gemini: FakeGemini) -> None:
     assert request.headers["x-goog-api-key"] == "test-key"
     body = request.json()
     assert body["systemInstruction"]["parts"][0]["text"] == "Be brief."
-    assert body["contents"] == [{"role": "user", "parts": [{"text": "What is the capital of France?"}]}]
+    assert body["contents"] == [
+        {"role": "user", "parts": [{"text": "What is the capital of France?"}]}
+    ]
     assert body["generationConfig"] == {"temperature": 0.2, "maxOutputTokens": 256}
 
 
@@ -97,7 +101,10 @@ async def test_tool_call_round_trip(gemini: FakeGemini) -> None:
     assert schema["properties"]["city"]["type"] == "string"
     model_turn, tool_turn = second["contents"][1:]
     assert model_turn["role"] == "model"
-    assert model_turn["parts"][0]["functionCall"] == {"name": "get_weather", "args": {"city": "Paris"}}
+    assert model_turn["parts"][0]["functionCall"] == {
+        "name": "get_weather",
+        "args": {"city": "Paris"},
+    }
     assert base64.b64decode(model_turn["parts"][0]["thoughtSignature"]) == b"sig-1"
     assert tool_turn["role"] == "user"
     assert tool_turn["parts"][0]["functionResponse"] == {
@@ -112,7 +119,11 @@ async def test_tool_call_round_trip(gemini: FakeGemini) -> None:
     ("reply", "status", "words"),
     [
         (error(401, "API key not valid.", "UNAUTHENTICATED"), 401, "GOOGLE_API_KEY"),
-        (error(429, "Resource exhausted.", "RESOURCE_EXHAUSTED", headers={"Retry-After": "7"}), 429, "retry after 7 s"),
+        (
+            error(429, "Resource exhausted.", "RESOURCE_EXHAUSTED", headers={"Retry-After": "7"}),
+            429,
+            "retry after 7 s",
+        ),
         (error(500, "Internal error.", "INTERNAL"), 500, "server error"),
         (Reply(status=503, body=b"<html>unavailable</html>"), 503, "unavailable"),
         (Reply(chunks=[b"data: {not json\r\n\r\n"]), None, "malformed"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import anyio
@@ -130,7 +131,7 @@ def chain(*nodes: Node) -> Graph:
     g = Graph()
     for node in nodes:
         g.add(node)
-    for a, b in zip(nodes, nodes[1:], strict=False):
+    for a, b in itertools.pairwise(nodes):
         g.connect(next(iter(a.outputs.values())), next(iter(b.inputs.values())))
     return g
 

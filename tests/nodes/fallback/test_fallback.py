@@ -48,7 +48,9 @@ class FlakyLLM(LLMNode):
         self.default = default
         self.calls: list[tuple[float, ChatContext]] = []
 
-    async def generate(self, chat: ChatContext, tools: list[FunctionTool]) -> AsyncIterator[LLMChunk]:
+    async def generate(
+        self, chat: ChatContext, tools: list[FunctionTool]
+    ) -> AsyncIterator[LLMChunk]:
         self.calls.append((self.clock.now(), chat))
         behaviour = self.behaviours.pop(0) if self.behaviours else self.default
         await self.clock.sleep(0.1)
@@ -173,7 +175,10 @@ async def test_llm_without_retry_on_chunk_sent_fails_the_reply() -> None:
 
 async def test_llm_every_provider_failing_is_one_clear_error() -> None:
     llm = FallbackLLM(
-        providers=[FlakyLLM([rate_limited(2.0)]), FlakyLLM([ProviderError("local", "model crashed")])]
+        providers=[
+            FlakyLLM([rate_limited(2.0)]),
+            FlakyLLM([ProviderError("local", "model crashed")]),
+        ]
     )
     with pytest.raises(NodeError) as info:
         await converse(llm, [(0.0, "Hi")], linger=1.0)
@@ -185,7 +190,9 @@ async def test_llm_every_provider_failing_is_one_clear_error() -> None:
 
 
 async def test_llm_is_a_drop_in_with_a_scripted_backup() -> None:
-    llm = FallbackLLM(providers=[FlakyLLM([], default=RuntimeError("boom")), ScriptedLLM(replies=["Hello!"])])
+    llm = FallbackLLM(
+        providers=[FlakyLLM([], default=RuntimeError("boom")), ScriptedLLM(replies=["Hello!"])]
+    )
     replies = await converse(llm, [(0.0, "Hi")], linger=1.0)
     assert replies.replies == ["Hello!"]
 
@@ -228,7 +235,9 @@ class Segments(Node):
     async def run(self) -> None:
         for i in range(self.count):
             pcm = np.zeros((1600, 1), np.int16)
-            await self.emit(self.out, SpeechSegment(pcm, 16000, pts=i, speech_start=i, speech_end=i + 0.1))
+            await self.emit(
+                self.out, SpeechSegment(pcm, 16000, pts=i, speech_start=i, speech_end=i + 0.1)
+            )
             await self.clock.sleep(1.0)
 
 
