@@ -3,7 +3,7 @@
 Messages on the pipe (pickled tuples)::
 
     worker -> job process   ("start", JobInfo) | ("shutdown", reason) | ("ping", t)
-    job process -> worker   ("ready", prewarm_seconds) | ("init_failed", error)
+    job process -> worker   ("ready", prewarm_seconds) | ("init_failed", error, traceback)
                             ("running", job_id) | ("pong", t) | ("done", status, error)
 
 Pings are answered by the job process's event loop, so a job that blocks its loop stops
@@ -85,8 +85,9 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
         prewarm = resolve(setup.prewarm)
         if prewarm is not None:
             prewarm(proc)
-    except BaseException:
-        _send(conn, ("init_failed", traceback.format_exc(limit=8)))
+    except BaseException as exc:
+        summary = f"{type(exc).__name__}: {exc}"
+        _send(conn, ("init_failed", summary, traceback.format_exc(limit=8)))
         conn.close()
         return
     if not _send(conn, ("ready", time.perf_counter() - t0)):

@@ -209,11 +209,17 @@ class WorkerConnection:
         self.connections += 1
         self._last_pong = time.monotonic()
         self.handler.on_registered(reply.register)
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(self._send_loop, ws)
-            tg.start_soon(self._ping_loop)
-            await self._recv_loop(ws)
-            tg.cancel_scope.cancel()
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._send_loop, ws)
+                tg.start_soon(self._ping_loop)
+                await self._recv_loop(ws)
+                tg.cancel_scope.cancel()
+        except BaseExceptionGroup as group:  # one of the loops failed: the connection is lost
+            errors = group.subgroup(lambda e: isinstance(e, Exception))
+            if errors is None:
+                raise
+            raise _ConnectionLost(str(errors.exceptions[0])) from group
 
     async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         import aiohttp

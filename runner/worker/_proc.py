@@ -179,12 +179,14 @@ class JobExecutor:
         if process is not None and process.pid is not None:
             with contextlib.suppress(Exception):
                 loop.remove_reader(process.sentinel)
-            if process.is_alive():
+            if not self._exited.is_set() and process.exitcode is None:  # we are cancelled
                 self._kill_reason = self._kill_reason or "the worker is shutting down"
                 process.kill()
-            for _ in range(200):  # reap without blocking the loop for long
+            for i in range(400):  # reap without blocking the loop (a core dump takes a while)
                 if process.exitcode is not None:
                     break
+                if i == 200:
+                    process.kill()
                 await anyio.sleep(0.01)
             self.exitcode = process.exitcode
             with contextlib.suppress(Exception):
@@ -259,8 +261,8 @@ class JobExecutor:
             self.initialized.set()
             self._on_update(self)
         elif kind == "init_failed":
-            self.init_error = f"prewarm failed in the job process:\n{msg[1]}"
-            logger.error("job process %s: %s", self.pid, self.init_error)
+            self.init_error = f"prewarm failed in the job process: {msg[1]}"
+            logger.error("job process %s: %s\n%s", self.pid, self.init_error, msg[2])
             self.initialized.set()
         elif kind == "running":
             self.running_at = time.monotonic()
