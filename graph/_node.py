@@ -286,6 +286,16 @@ class Node:
     async def on_interrupt(self, event: Any) -> None:
         """Called after an interrupt cancelled this node's in-flight work."""
 
+    def holding(self) -> bool:
+        """Whether a handler node takes no data for now (control events still arrive).
+
+        While it returns ``True`` the node's queued data frames stay on their edges (which
+        fill and hold their senders back, as backpressure) and only control events are
+        handled; override it to pause a node, e.g. an audio output paused by the user's
+        speech. Checked before each frame; ``run()``-style nodes decide for themselves.
+        """
+        return False
+
     def awaiting_feedback(self) -> bool:
         """Whether the node still expects frames on a ``feedback=True`` input.
 

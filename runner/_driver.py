@@ -70,6 +70,7 @@ class NodeDriver:
     __slots__ = (
         "_current",
         "_emits",
+        "_holds",
         "_in_ports",
         "_pending",
         "_scope",
@@ -115,6 +116,7 @@ class NodeDriver:
         old_outs = {port.name: edges for port, edges in self.outs.items()}
         self.node = node
         node._rt = self
+        self._holds = type(node).holding is not Node.holding
         self.outs = {port: old_outs.get(name, []) for name, port in node.outputs.items()}
         self._in_ports = dict(node.inputs)
         for edge in self.inbox.edges:
@@ -247,7 +249,7 @@ class NodeDriver:
             if inbox.control:
                 await self._handle_control(*inbox.pop_control())
                 continue
-            if data:
+            if data and not (self._holds and self.node.holding()):
                 edge, frame = data.popleft()
                 if frame is EOS:
                     self._input_ended(edge)

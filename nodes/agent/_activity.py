@@ -307,7 +307,7 @@ class Activity:
         """Tell the turn detector whether the running reply may be interrupted."""
         speech = self._controller.current
         turn = self.pipeline.turn if self.pipeline is not None else None
-        if turn is not None and hasattr(turn, "set_interruptions_allowed"):
+        if turn is not None:
             allowed = self.options.allow_interruptions if speech is None else (
                 speech.allow_interruptions
             )  # fmt: skip

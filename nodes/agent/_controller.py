@@ -29,10 +29,13 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.nodes.llm import ChatMessage, ReplyRequest
+from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.tools import StopResponse
 
+from ._agent import Agent
 from ._context import session_scope
 from ._events import (
+    AgentFalseInterruptionEvent,
     AgentState,
     AgentStateChangedEvent,
     ErrorEvent,
@@ -73,6 +76,18 @@ class AgentController(Node):
     raised here reach everything downstream (LLM, tools, TTS, output) but not the user's
     side of the graph.
 
+    Preemptive generation (``preemptive_generation``): a tentative turn on ``preflight``
+    (the turn detector's final transcript before its endpointing delay has passed) starts
+    the LLM at once, while nothing else runs; its text is held back and its tool calls wait.
+    If the turn then ends with the same words, the reply is kept and released; if the user
+    goes on (speech starts again, or the turn ends with other words), it is discarded: cut
+    off, and its messages are removed from the history. Not used for agents that override
+    ``on_user_turn_completed`` (the hook may change the message).
+
+    False interruptions: a ``PausePlayout`` from the turn detector (the user talks over the
+    agent) makes the agent ``listening``; the ``ResumePlayout`` that follows a false alarm
+    makes it ``speaking`` again and reports ``agent_false_interruption``.
+
     States (reported to the session as LiveKit's events): the agent is ``listening``,
     ``thinking`` (a reply started, nothing played yet) or ``speaking``; the user
     ``listening``, ``speaking`` (VAD events on ``speech``) or ``away`` (both sides listening
@@ -84,13 +99,16 @@ class AgentController(Node):
     Config:
         user_away_timeout: seconds of mutual silence before the user counts as away
             (default 15, LiveKit's; ``None`` disables).
+        preemptive_generation: generate on tentative turns (default ``True``, LiveKit's).
     """
 
     class Config(NodeConfig):
         user_away_timeout: float | None = Field(15.0, gt=0)
+        preemptive_generation: bool = True
 
     config: Config
     turns: In[UserTurn] = In(required=False)
+    preflight: In[UserTurn] = In(required=False)
     transcripts: In[Transcript] = In(required=False)
     speech: In[SpeechSegment] = In(required=False)
     llm_text: In[LLMText] = In(required=False)
@@ -122,6 +140,13 @@ class AgentController(Node):
         self._tg: anyio.abc.TaskGroup | None = None
         self._away: anyio.CancelScope | None = None
         self._vad_seen: deque[tuple[str, float]] = deque(maxlen=16)
+        self._spec: SpeechHandle | None = None
+        self._held: list[LLMText] = []
+        self._spec_known: set[str] = set()
+        self._pause_seq = -1
+        self._paused = False
+        self.preemptive: list[tuple[str, bool]] = []
+        """Each preemptive generation: (text, kept)."""
 
     def default_name(self) -> str:
         """``"agent"``."""
@@ -132,7 +157,16 @@ class AgentController(Node):
     @property
     def busy(self) -> bool:
         """Whether a reply is running or waiting (replies set aside by tasks do not count)."""
-        return self.current is not None or bool(self._queue)
+        return self.current is not None or bool(self._queue) or self._spec is not None
+
+    @property
+    def suspended(self) -> list[SpeechHandle]:
+        """Replies set aside while an ``AgentTask`` they started runs."""
+        return list(self._suspended)
+
+    def speech_for_tools(self) -> SpeechHandle | None:
+        """The reply whose tool calls are being made (running, or generated ahead)."""
+        return self.current or self._spec
 
     @property
     def ended(self) -> bool:
@@ -196,6 +230,7 @@ class AgentController(Node):
     def shutdown(self) -> None:
         """Stop: cut everything off and end once nothing is running."""
         self._closing = True
+        self._discard()
         self.interrupt_all("session closed")
         for speech in self._suspended:
             speech._mark_done(interrupted=True)
@@ -236,7 +271,10 @@ class AgentController(Node):
         async for port, frame in self.frames():
             if port is self.turns:
                 assert isinstance(frame, UserTurn)
-                self._on_user_turn(frame)
+                await self._on_user_turn(frame)
+            elif port is self.preflight:
+                assert isinstance(frame, UserTurn)
+                await self._on_preflight(frame)
             elif port is self.transcripts:
                 assert isinstance(frame, Transcript)
                 if frame.text.strip():
@@ -256,7 +294,7 @@ class AgentController(Node):
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
-            while self.current is None and self._queue:
+            while self.current is None and self._spec is None and self._queue:
                 item = self._queue.popleft()
                 if isinstance(item, SpeechHandle):
                     if not item.done():
@@ -304,7 +342,14 @@ class AgentController(Node):
 
     # ------------------------------------------------------------------ graph input
 
-    def _on_user_turn(self, frame: UserTurn) -> None:
+    async def _on_user_turn(self, frame: UserTurn) -> None:
+        spec = self._spec
+        if spec is not None:
+            assert isinstance(spec.frame, UserTurn)
+            if spec.frame.text == frame.text and self.current is None:
+                await self._adopt(spec, frame)
+                return
+            self._discard()
         for item in self._queue:  # a turn still waiting: the user went on, merge them
             waiting = isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn)
             if waiting and not item.user_initiated:  # type: ignore[union-attr]
@@ -314,9 +359,61 @@ class AgentController(Node):
                 return
         self.session._user_turn(frame)
 
+    async def _on_preflight(self, frame: UserTurn) -> None:
+        agent = self.session.current_agent
+        hooked = type(agent).on_user_turn_completed is not Agent.on_user_turn_completed
+        if not self.config.preemptive_generation or hooked or not frame.text.strip():
+            return
+        if self._spec is not None:
+            self._discard()
+        if self.current is not None or self._queue or self._closing:
+            return
+        speech = self.session._turn_speech(frame, user_initiated=False)
+        speech._speculate()
+        speech.agent = agent
+        speech.epoch = self.epoch
+        self._spec, self._held = speech, []
+        self._spec_known = {item.id for item in self.session.history.items}
+        await self.emit(self.user_turns, frame)
+
+    async def _adopt(self, speech: SpeechHandle, frame: UserTurn) -> None:
+        """The turn ended with the words generated for: keep the reply."""
+        self._spec = None
+        self.preemptive.append((frame.text, True))
+        speech.frame = frame
+        speech._confirm()
+        self.current = speech
+        self.session._announce(speech)
+        self._set_agent_state("thinking")
+        self.session._update_interruptions()
+        held, self._held = self._held, []
+        for text in held:
+            await self._relay(text)
+
+    def _discard(self) -> None:
+        """The user went on: drop the reply generated ahead, and its messages."""
+        speech, self._spec, self._held = self._spec, None, []
+        if speech is None:
+            return
+        assert isinstance(speech.frame, UserTurn)
+        self.preemptive.append((speech.frame.text, False))
+        self.interrupt("preemptive generation discarded")
+        chat = self.session.history
+        chat.items = [item for item in chat.items if item.id in self._spec_known]
+        speech._mark_done(interrupted=True)
+        self._poke()
+
     async def _on_llm_text(self, frame: LLMText) -> None:
         if frame.epoch < self.epoch:
             return  # text of a reply this node cut off
+        spec = self._spec
+        if spec is not None and frame.epoch == spec.epoch:
+            self._held.append(frame)
+            spec.generated = spec.generated or frame.final
+            return
+        await self._relay(frame)
+
+    async def _relay(self, frame: LLMText) -> None:
         await self.emit(self.text, frame)
         speech = self.current
         if speech is None or frame.epoch != speech.epoch:
@@ -338,7 +435,12 @@ class AgentController(Node):
             if key in self._vad_seen:  # the VAD's events also come through the STT
                 return
             self._vad_seen.append(key)
-            self._set_user_state("speaking" if isinstance(event, SpeechStarted) else "listening")
+            started = isinstance(event, SpeechStarted)
+            if started and self._spec is not None:
+                self._discard()  # the user goes on: the tentative turn was not the end
+            self._set_user_state("speaking" if started else "listening")
+        elif isinstance(event, PausePlayout | ResumePlayout):
+            self._on_pause(event)
         elif isinstance(event, Flush):
             await self.send_event(event, self.text)
 
@@ -347,6 +449,22 @@ class AgentController(Node):
         speech = self.current
         if speech is not None and speech.epoch < event.epoch:
             self._cut(speech)
+
+    def _on_pause(self, event: PausePlayout | ResumePlayout) -> None:
+        if event.seq <= self._pause_seq:  # also sent on the turn detector's other port
+            return
+        self._pause_seq = event.seq
+        speech = self.current
+        playing = speech is not None and speech.playing
+        if isinstance(event, PausePlayout):
+            if playing:
+                self._paused = True
+                self._set_agent_state("listening")
+        elif self._paused:
+            self._paused = False
+            if playing:
+                self._set_agent_state("speaking")
+            self.session._emit(AgentFalseInterruptionEvent(resumed=True))
 
     def _on_mark(self, mark: PlayoutMark) -> None:
         speech = self.current
@@ -366,6 +484,7 @@ class AgentController(Node):
 
     def _cut(self, speech: SpeechHandle) -> None:
         speech.interrupted = True
+        self._paused = False
         if self._audio and speech.playing:
             return  # the output's interrupted (or final) mark finishes it
         if self._audio:
@@ -375,6 +494,7 @@ class AgentController(Node):
     def _finish(self, speech: SpeechHandle, *, interrupted: bool = False) -> None:
         if self.current is speech:
             self.current = None
+            self._paused = False
         speech._mark_done(interrupted=interrupted)
         self.session._speech_done(speech)
         if not self.busy:

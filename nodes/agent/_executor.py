@@ -19,6 +19,7 @@ from voicegraph.nodes.tools import (
 
 from ._agent import AgentHandoff, AgentTask
 from ._context import RunContext, session_scope
+from ._speech import SpeechHandle
 
 if TYPE_CHECKING:
     from ._session import AgentSession
@@ -43,14 +44,21 @@ class AgentToolExecutor(ToolExecutor):
     * the timeout (the tool's own, else ``timeout``, default 10 s) does not count the time a
       tool spends awaiting an ``AgentTask``;
     * results are emitted as soon as each call finishes (a call awaiting an ``AgentTask``
-      must not hold back the task's own tool calls).
+      must not hold back the task's own tool calls);
+    * a call of a reply generated ahead of the end of the user's turn (preemptive
+      generation) waits until the turn is confirmed;
+    * an interrupt cancels the calls of the interrupted reply, not those of a reply set
+      aside while an ``AgentTask`` runs.
     """
+
+    restart_on_interrupt = False
 
     def __init__(
         self, session: AgentSession[Any], config: NodeConfig | None = None, /, **settings: Any
     ) -> None:
         super().__init__(config, **settings)
         self._session = session
+        self._calls: dict[str, tuple[anyio.CancelScope, SpeechHandle | None]] = {}
 
     def default_name(self) -> str:
         """``"tools"``."""
@@ -65,8 +73,10 @@ class AgentToolExecutor(ToolExecutor):
             available = ", ".join(tools) or "none"
             message = f"unknown tool {call.name!r}; available tools: {available}"
             return ToolResult(call.call_id, call.name, message, is_error=True)
+        speech = session._controller.speech_for_tools()
+        if speech is not None:
+            await speech.authorized()
         agent = session.current_agent
-        speech = session._controller.current
         context: RunContext[Any] = RunContext(session, speech, call, agent)
         try:
             with session_scope(session, context):
@@ -129,8 +139,19 @@ class AgentToolExecutor(ToolExecutor):
                 tg.start_soon(self._call, frame, limiter)
 
     async def _call(self, call: ToolCall, limiter: anyio.Semaphore) -> None:
+        speech = self._session._controller.speech_for_tools()
         try:
-            result = await self.execute(call)
-            await self.emit(self.results, result)
+            with anyio.CancelScope() as scope:
+                self._calls[call.call_id] = (scope, speech)
+                result = await self.execute(call)
+                await self.emit(self.results, result)
         finally:
+            self._calls.pop(call.call_id, None)
             limiter.release()
+
+    async def on_interrupt(self, event: Any) -> None:
+        """Cancel the calls in flight, except those of replies set aside by a task."""
+        suspended = self._session._controller.suspended
+        for scope, speech in list(self._calls.values()):
+            if speech is None or speech not in suspended:
+                scope.cancel()

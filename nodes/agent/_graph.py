@@ -52,6 +52,9 @@ def build_graph(
         allow_interruptions=opts.allow_interruptions,
         min_interruption_duration=opts.min_interruption_duration,
         min_interruption_words=opts.min_interruption_words,
+        false_interruption_timeout=(
+            opts.false_interruption_timeout if opts.resume_false_interruption else None
+        ),
     )
     pipeline = voice_pipeline(
         audio,

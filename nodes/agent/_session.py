@@ -165,7 +165,11 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             raise RuntimeError("this AgentSession was already started; create a new one")
         llm = self._llm_arg if self._llm_arg is not None else _default_llm()
         llm.config = llm.config.model_copy(update={"max_tool_steps": self.options.max_tool_steps})
-        controller = AgentController(self, user_away_timeout=self.options.user_away_timeout)
+        controller = AgentController(
+            self,
+            user_away_timeout=self.options.user_away_timeout,
+            preemptive_generation=self.options.preemptive_generation,
+        )
         executor = AgentToolExecutor(self, timeout=self.options.tool_timeout)
         self._bind(agent, llm, controller)
         self.graph, self.pipeline = build_graph(
@@ -386,7 +390,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         result = RunResult(user_input)
         self._results.append(result)
         try:
-            self._controller.submit(self._user_turn_speech(UserTurn(user_input), True))
+            speech = self._turn_speech(UserTurn(user_input), user_initiated=True)
+            self._announce(speech)
+            self._controller.submit(speech)
             self._check_idle()
             await self._wait_idle()
         finally:
@@ -406,25 +412,28 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         speech = SpeechHandle(
             frame, source=source, user_initiated=user_initiated, allow_interruptions=allow
         )
-        self._emit(SpeechCreatedEvent(user_initiated=user_initiated, source=source,
-                                      speech_handle=speech))  # fmt: skip
+        self._announce(speech)
         self._controller.submit(speech)
         self._check_idle()
         return speech
 
-    def _user_turn_speech(self, frame: UserTurn, user_initiated: bool) -> SpeechHandle:
+    def _turn_speech(self, frame: UserTurn, *, user_initiated: bool) -> SpeechHandle:
+        """A reply to a user turn (not announced yet)."""
         allow = self._agent.allow_interruptions if self._agent is not None else None
         allow = allow if allow is not None else self.options.allow_interruptions
-        speech = SpeechHandle(
+        return SpeechHandle(
             frame, source="generate_reply", user_initiated=user_initiated, allow_interruptions=allow
         )
-        self._emit(SpeechCreatedEvent(user_initiated=user_initiated, source="generate_reply",
+
+    def _announce(self, speech: SpeechHandle) -> None:
+        self._emit(SpeechCreatedEvent(user_initiated=speech.user_initiated, source=speech.source,
                                       speech_handle=speech))  # fmt: skip
-        return speech
 
     def _user_turn(self, frame: UserTurn) -> None:
         """A turn from the turn detector: schedule the reply to it."""
-        self._controller.submit(self._user_turn_speech(frame, False))
+        speech = self._turn_speech(frame, user_initiated=False)
+        self._announce(speech)
+        self._controller.submit(speech)
         self._check_idle()
 
     def _require_started(self) -> None:

@@ -56,6 +56,10 @@ class SpeechHandle:
         self.agent: Agent | None = None
         """The agent that was active when the reply started."""
         self.handoff: AgentHandoff | None = None
+        self.speculative = False
+        """Generated ahead of the end of the user's turn (preemptive generation)."""
+        self._authorized = anyio.Event()
+        self._authorized.set()
         self._done = anyio.Event()
         self._callbacks: list[Callable[[SpeechHandle], Any]] = []
         self._interrupter: Callable[[SpeechHandle], None] | None = None
@@ -78,6 +82,18 @@ class SpeechHandle:
             return self
 
         return wait().__await__()
+
+    async def authorized(self) -> None:
+        """Wait until a speculative reply is confirmed (returns at once for others)."""
+        await self._authorized.wait()
+
+    def _speculate(self) -> None:
+        self.speculative = True
+        self._authorized = anyio.Event()
+
+    def _confirm(self) -> None:
+        self.speculative = False
+        self._authorized.set()
 
     def interrupt(self) -> SpeechHandle:
         """Cut this reply off (or drop it if it has not started). Returns the handle.

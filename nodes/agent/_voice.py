@@ -122,6 +122,7 @@ def voice_pipeline(
     else:
         agent = g.add(controller, name="agent")
         g.connect(turn_node.turns, agent.turns)
+        g.connect(turn_node.preflight, agent.preflight)
         g.connect(stt_node.transcripts, agent.transcripts)
         g.connect(vad_node.segments, agent.speech)
         g.connect(agent.user_turns, llm_node.turn)
@@ -132,6 +133,7 @@ def voice_pipeline(
     g.connect(split.sentences, tts_node.sentences)
     g.connect(tts_node.audio, out.audio)
     g.connect(out.marks, turn_node.playout, feedback=True)
+    g.connect(turn_node.playout_control, out.control)
     g.connect(turn_node.turns, log_node.user)
     g.connect(out.marks, log_node.agent)
     executor = None

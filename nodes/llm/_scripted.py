@@ -59,7 +59,9 @@ class ScriptedLLM(LLMNode):
     """An LLM node that plays a script: reply ``i`` is the ``i``-th reply it generates.
 
     Replies are counted as they start (a user turn or a generating ``ReplyRequest``; a
-    request that says a fixed text does not count).
+    request that says a fixed text does not count). A reply that starts from exactly the
+    same conversation as the previous one (a generation discarded and started again, as
+    preemptive generation does) gets the same entry again.
 
     Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text). Text streams
     word by word: the first word after ``first_token_delay``, the next ones every
@@ -87,13 +89,17 @@ class ScriptedLLM(LLMNode):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns = 0
+        self._prompt: list[tuple[str, str]] | None = None
 
     async def generate(
         self, chat: ChatContext, tools: list[FunctionTool]
     ) -> AsyncIterator[LLMChunk]:
         """Stream the scripted reply for the current user turn."""
         if self._step == 0:  # a new reply (to a user turn or a reply request)
-            self._turns += 1
+            prompt = [(m.role, m.text) for m in chat.messages]
+            if prompt != self._prompt:
+                self._turns += 1
+            self._prompt = prompt
         turn = self._turns - 1
         replies = self.config.replies
         if not 0 <= turn < len(replies):

@@ -14,6 +14,7 @@ from pydantic import Field
 from voicegraph.graph import (
     ConfigError,
     Control,
+    Event,
     In,
     Node,
     NodeConfig,
@@ -22,6 +23,7 @@ from voicegraph.graph import (
     SpeechAudio,
 )
 
+from ._control import PausePlayout, ResumePlayout
 from ._wav import TimelineWav
 
 __all__ = ["AudioOutput"]
@@ -100,6 +102,13 @@ class AudioOutput(Node):
     the runner, and the in-flight sleep is cancelled; then the interrupted mark is sent.
     Other control events arriving on ``audio`` are not forwarded.
 
+    Pause and resume: a :class:`PausePlayout` event (on ``control`` or ``audio``) pauses the
+    reply being played at the end of the current frame (within ``frame_ms``, plus ``buffer``);
+    the node then takes no audio (its input edge fills and holds the TTS back) until a
+    :class:`ResumePlayout`, after which the reply goes on where it stopped. Events whose
+    ``seq`` is not newer than the last applied are ignored. An interrupt ends a pause.
+    No reply playing: a pause is ignored.
+
     Recording: with ``path`` set, everything played is written to a 16-bit mono WAV at the
     input rate, on a continuous timeline whose time 0 is clock time 0: silence is written
     while nothing plays, interrupted frames are cut where playback stopped, and the file is
@@ -121,6 +130,7 @@ class AudioOutput(Node):
 
     config: Config
     audio: In[SpeechAudio]
+    control: In[Control] = In(required=False)
     marks: Out[Control]
     forward_events = False
 
@@ -141,6 +151,10 @@ class AudioOutput(Node):
         self._play_end = 0.0
         self._reply: _Reply | None = None
         self._wav: TimelineWav | None = None
+        self._paused_at: float | None = None
+        self._control_seq = -1
+        self.pauses: deque[tuple[float, float]] = deque(maxlen=MAX_HISTORY)
+        """Clock (start, end) of each pause that ended."""
 
     @property
     def played_seconds(self) -> float:
@@ -149,8 +163,50 @@ class AudioOutput(Node):
 
     @property
     def playing(self) -> bool:
-        """Whether a reply is being played."""
+        """Whether a reply is being played (also while it is paused)."""
         return self._reply is not None
+
+    @property
+    def paused(self) -> bool:
+        """Whether the reply is paused."""
+        return self._paused_at is not None
+
+    def holding(self) -> bool:
+        """Take no audio while paused."""
+        return self._paused_at is not None
+
+    async def on_control(self, frame: Control) -> None:
+        """The control port carries only events (see :meth:`on_event`)."""
+
+    async def on_event(self, event: Event) -> None:
+        """Apply :class:`PausePlayout` / :class:`ResumePlayout`; other events are dropped."""
+        if not isinstance(event, PausePlayout | ResumePlayout):
+            return
+        if event.seq <= self._control_seq:
+            return
+        self._control_seq = event.seq
+        now = self.clock.now()
+        if isinstance(event, PausePlayout):
+            if self._reply is not None and self._paused_at is None:
+                self._paused_at = max(now, self._current_frame_end(now))
+        elif self._paused_at is not None:
+            self._unpause(now)
+
+    def _current_frame_end(self, now: float) -> float:
+        """When the frame playing at ``now`` (if any) ends: the pause starts there."""
+        return next((q.end for q in self._queue if q.start <= now < q.end), now)
+
+    def _unpause(self, now: float) -> None:
+        start, self._paused_at = self._paused_at, None
+        assert start is not None
+        shift = max(0.0, now - start)
+        self.pauses.append((start, now))
+        for item in self._queue:
+            if item.start >= start - _EPS:
+                item.start += shift
+                item.end += shift
+        if self._play_end >= start - _EPS:
+            self._play_end += shift
 
     async def setup(self) -> None:
         """Create the recording file, if ``path`` is set (fails early if it cannot)."""
@@ -175,8 +231,12 @@ class AudioOutput(Node):
         await self._play_until(end if frame.final else end - self.config.buffer)
 
     async def on_interrupt(self, event: Any) -> None:
-        """Stop now and report what was heard."""
-        await self._stop(self.clock.now())
+        """Stop now (also while paused) and report what was heard."""
+        now = self.clock.now()
+        if self._paused_at is not None:  # nothing played since the pause began
+            self.pauses.append((self._paused_at, now))
+            now, self._paused_at = min(now, self._paused_at), None
+        await self._stop(now)
 
     async def on_end_of_stream(self) -> None:
         """Play out what was taken ahead; end an unfinished reply with a final mark."""

@@ -21,6 +21,7 @@ from voicegraph.graph import (
     Transcript,
     UserTurn,
 )
+from voicegraph.nodes.output import PausePlayout, ResumePlayout
 
 from ._heuristic import end_of_turn_probability
 
@@ -87,6 +88,22 @@ class TurnDetector(Node):
     A user turn that completes while the agent is speaking without having interrupted it
     (a short backchannel such as "uh-huh") is not answered; it is recorded in ``ignored``.
     A turn that completes while a reply is still being prepared interrupts that reply first.
+    :meth:`set_interruptions_allowed` turns barge-in off for the reply being played (an
+    uninterruptible ``say``); the user's speech meanwhile is then not answered either.
+
+    False interruptions (LiveKit's ``resume_false_interruption``): with
+    ``false_interruption_timeout`` set, speech that reaches the thresholds first *pauses* the
+    agent (a :class:`~voicegraph.nodes.output.PausePlayout` event, on ``playout_control``
+    and ``turns``). A final transcript with words makes it a real interrupt; if the user
+    stops speaking and ``false_interruption_timeout`` seconds (media time) pass without one
+    (a cough, a noise), a :class:`~voicegraph.nodes.output.ResumePlayout` lets the reply go
+    on where it stopped. Connect ``playout_control`` to the audio output's ``control`` input
+    so the pause does not wait behind queued text and audio.
+
+    Preemptive generation: once the VAD has reported the end of speech and a final
+    transcript is in, the text so far goes out on ``preflight`` (once per text) before the
+    endpointing delay has passed; the :class:`UserTurn` on ``turns`` follows if the turn
+    really ends (its text may be longer if the user went on).
     """
 
     class Config(NodeConfig):
@@ -96,12 +113,15 @@ class TurnDetector(Node):
         allow_interruptions: bool = True
         min_interruption_duration: float = Field(0.5, ge=0.0)
         min_interruption_words: int = Field(0, ge=0)
+        false_interruption_timeout: float | None = Field(None, gt=0.0)
 
     config: Config
     audio: In[AudioFrame]
     transcripts: In[Transcript]
     playout: In[Control] = In(required=False)
     turns: Out[UserTurn]
+    preflight: Out[UserTurn]
+    playout_control: Out[Control]
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
@@ -120,6 +140,19 @@ class TurnDetector(Node):
         self._reply_pending = False
         self._interrupted_this_speech = False
         self._seen: set[tuple[str, float]] = set()
+        self._allowed = True
+        self._paused = False
+        self._resume_at: float | None = None
+        self._pause_seq = 0
+        self._preflight = ""
+        self.pauses: list[float] = []
+        """Media times the agent was paused by the user's speech."""
+        self.resumes: list[float] = []
+        """Media times a paused agent was resumed (false interruptions)."""
+
+    def set_interruptions_allowed(self, allowed: bool) -> None:
+        """Allow or forbid barge-in for what the agent says from now on (default allowed)."""
+        self._allowed = allowed
 
     # ------------------------------------------------------------------ pluggable decision
 
@@ -131,12 +164,16 @@ class TurnDetector(Node):
 
     async def on_audio(self, frame: AudioFrame) -> None:
         self._now = max(self._now, frame.end_pts)
+        if self._paused and self._resume_at is not None and self._now >= self._resume_at:
+            await self._resume()
         await self._maybe_interrupt()
         await self._maybe_commit()
 
     async def on_transcripts(self, frame: Transcript) -> None:
         if not frame.final or not frame.text.strip():
             return
+        if self._paused:  # words: the pause was a real interruption
+            self._interrupt_now()
         self._texts.append(frame.text.strip())
         self._transcript_at = self._now
         if self._turn_start is None:
@@ -155,7 +192,10 @@ class TurnDetector(Node):
         if isinstance(event, SpeechStarted):
             self._speaking = True
             self._speech_start = event.pts
-            self._interrupted_this_speech = False
+            self._resume_at = None
+            self._preflight = ""
+            if not self._paused:
+                self._interrupted_this_speech = False
             if self._turn_start is None:
                 self._turn_start = event.pts
         elif isinstance(event, SpeechStopped):
@@ -164,16 +204,22 @@ class TurnDetector(Node):
             # The delay runs from when the VAD *reported* the end (after its own silence
             # hangover), as LiveKit's endpointing does; the event may overtake queued audio.
             self._reported_at = max(self._now, event.pts)
+            timeout = self.config.false_interruption_timeout
+            if self._paused and timeout is not None:
+                self._resume_at = self._reported_at + timeout
             await self._maybe_commit()
         elif isinstance(event, PlayoutMark):
             if event.final or event.interrupted:
                 self._agent_speaking = False
                 self._reply_pending = False
+                self._paused, self._resume_at = False, None
             else:
                 self._agent_speaking = True
 
     async def on_end_of_stream(self) -> None:
-        """Input ended: commit whatever the user said without waiting any longer."""
+        """Input ended: resume a paused agent; commit whatever the user said at once."""
+        if self._paused:
+            await self._resume()
         if self._texts:
             await self._commit(self._now, 0.0, self.end_of_turn_probability(" ".join(self._texts)))
 
@@ -181,9 +227,9 @@ class TurnDetector(Node):
 
     async def _maybe_interrupt(self) -> None:
         cfg = self.config
-        if not (cfg.allow_interruptions and self._agent_speaking and self._speaking):
+        if not (cfg.allow_interruptions and self._allowed and self._agent_speaking):
             return
-        if self._interrupted_this_speech:
+        if not self._speaking or self._interrupted_this_speech or self._paused:
             return
         if self._now - self._speech_start < cfg.min_interruption_duration:
             return
@@ -192,11 +238,30 @@ class TurnDetector(Node):
             and len(" ".join(self._texts).split()) < cfg.min_interruption_words
         ):
             return
+        if cfg.false_interruption_timeout is not None:
+            await self._pause()
+        else:
+            self._interrupt_now()
+
+    def _interrupt_now(self) -> None:
         self._interrupted_this_speech = True
         self._agent_speaking = False
         self._reply_pending = False
+        self._paused, self._resume_at = False, None
         self.interruptions.append(self._now)
         self.interrupt("barge-in")
+
+    async def _pause(self) -> None:
+        self._paused, self._resume_at = True, None
+        self._pause_seq += 1
+        self.pauses.append(self._now)
+        await self.send_event(PausePlayout(self._pause_seq))
+
+    async def _resume(self) -> None:
+        self._paused, self._resume_at = False, None
+        self._pause_seq += 1
+        self.resumes.append(self._now)
+        await self.send_event(ResumePlayout(self._pause_seq))
 
     async def _maybe_commit(self) -> None:
         if self._speaking or self._speech_end is None or not self._texts:
@@ -211,11 +276,21 @@ class TurnDetector(Node):
         )
         if self._reported_at is not None and self._now - self._reported_at >= delay:
             await self._commit(self._now, delay, probability)
+        elif text != self._preflight and not (
+            self._agent_speaking and not self._interrupted_this_speech
+        ):
+            self._preflight = text
+            start = self._turn_start if self._turn_start is not None else self._speech_end
+            await self.emit(
+                self.preflight,
+                UserTurn(text, start=start, end=self._speech_end, decided=self.clock.now()),
+            )
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
         text = " ".join(self._texts)
         end = self._speech_end if self._speech_end is not None else now
         start = self._turn_start if self._turn_start is not None else end
+        self._preflight = ""
         self._texts.clear()
         self._turn_start = None
         self._speech_end = None
