@@ -124,7 +124,7 @@ def test_request_config() -> None:
     chat = ChatContext()
     chat.add_message("system", "Be brief.")
     chat.add_message("user", "Hi")
-    contents, config = llm.request_config(chat, list(llm.tools.values()))
+    _contents, config = llm.request_config(chat, list(llm.tools.values()))
     assert config.system_instruction == "Be brief."
     assert (config.temperature, config.max_output_tokens) == (0.3, 64)
     assert config.thinking_config.thinking_budget == 0
