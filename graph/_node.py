@@ -81,7 +81,8 @@ def _resolve_port_hint(klass: type, hint: Any) -> Any:
         return hint
     if not re.match(r"\s*(\w+\.)*(In|Out)\[", hint):
         return None
-    namespace = dict(vars(sys.modules[klass.__module__]))
+    module = sys.modules.get(klass.__module__)  # absent while a module is being executed by hand
+    namespace = dict(vars(module)) if module is not None else {}
     namespace.setdefault("In", In)
     namespace.setdefault("Out", Out)
     return eval(hint, namespace, dict(vars(klass)))

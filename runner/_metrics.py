@@ -14,7 +14,8 @@ class NodeStats:
     Attributes:
         frames_in: frames handled (handler style) or received (run style).
         frames_out: frames emitted (counted once per emit, not per edge).
-        busy: seconds spent inside handlers (wall time, excluding time blocked on full edges).
+        busy: seconds spent inside handlers (wall time, including time a handler waited on a
+            full output edge: a node blocked by a slow consumer looks busy).
         max_handle: the longest single handler call, in seconds.
         interrupts: interrupts that reached the node.
         restarts: restarts by supervision.

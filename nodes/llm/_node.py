@@ -251,6 +251,10 @@ class LLMNode(Node):
         self._extra, self._allow_tools = instructions, allow_tools
         self._replies.append((self.epoch, []))
 
+    def awaiting_feedback(self) -> bool:
+        """Keep running at end of input while tool results are still due (feedback edge)."""
+        return bool(self._pending)
+
     async def on_tool_results(self, frame: ToolResult) -> None:
         """Collect a tool result; once the batch is complete, generate the next step.
 

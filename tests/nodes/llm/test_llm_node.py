@@ -442,3 +442,32 @@ def test_generate_is_abstract() -> None:
 
     with pytest.raises(NotImplementedError, match="Bare must implement generate"):
         Bare().generate(Bare().chat, [])
+
+
+class OneTurn(Node):
+    """Emits one user turn and ends its stream at once."""
+
+    out: Out[UserTurn]
+
+    async def run(self) -> None:
+        await self.emit(self.out, UserTurn("Weather in Paris?"))
+
+
+async def test_input_ending_during_a_tool_round_still_gets_the_reply() -> None:
+    """The LLM stays open for tool results due on its feedback edge (awaiting_feedback)."""
+    reply = ScriptedReply(
+        tool_calls=[ScriptedToolCall(name="get_weather", arguments={"city": "Paris"})],
+        text="It is sunny in Paris.",
+    )
+    llm = ScriptedLLM(replies=[reply], tools=[get_weather])
+    g = Graph()
+    source, speaker = g.add(OneTurn()), g.add(Speaker(), name="speaker")
+    executor = g.add(ToolExecutor(tools=[get_weather]), name="tools")
+    g.add(llm, name="llm")
+    g.connect(source.out, llm.turn)
+    g.connect(llm.text, speaker.text)
+    g.connect(llm.tool_calls, executor.calls)
+    g.connect(executor.results, llm.tool_results, feedback=True)
+    with anyio.fail_after(10):
+        await Runner(g, clock=VirtualClock()).run()  # ends on its own once the input ends
+    assert speaker.replies() == ["It is sunny in Paris."]
