@@ -19,6 +19,10 @@ from ._job import JobContext as JobContext
 from ._job import JobInfo as JobInfo
 from ._job import JobProcess as JobProcess
 from ._job import JobRequest as JobRequest
+from ._local_room import LocalParticipant as LocalParticipant
+from ._local_room import LocalPublication as LocalPublication
+from ._local_room import LocalRoom as LocalRoom
+from ._local_room import SentText as SentText
 from ._options import Credentials as Credentials
 from ._options import ServerOptions as ServerOptions
 from ._options import credentials as credentials
@@ -41,8 +45,12 @@ __all__ = [
     "JobProcess",
     "JobRequest",
     "JobResult",
+    "LocalParticipant",
+    "LocalPublication",
+    "LocalRoom",
     "ProcOptions",
     "ProcPool",
+    "SentText",
     "ServerOptions",
     "credentials",
 ]
