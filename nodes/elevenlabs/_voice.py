@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import ssl
 from collections import deque
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -14,9 +16,15 @@ from pydantic import Field
 from voicegraph.graph import NodeConfig, SpeechAudio
 from voicegraph.nodes.tts import TTSNode
 
-from ._align import WordAudio
-from ._client import DEFAULT_BASE_URL, make_client, require_sdk, resolve_key
-from ._errors import provider_error
+from ._align import WordAligner, WordAudio
+from ._client import (
+    DEFAULT_BASE_URL,
+    ResponseTracker,
+    make_client,
+    require_sdk,
+    resolve_key,
+)
+from ._errors import provider_error, to_provider_error
 
 __all__ = ["DEFAULT_MODEL", "DEFAULT_VOICE", "ElevenLabsVoice", "decode_pcm"]
 
@@ -43,6 +51,10 @@ def decode_pcm(data: str | bytes | None) -> npt.NDArray[np.int16]:
 
 class ElevenLabsVoice(TTSNode):
     """Base of the ElevenLabs TTS nodes: key, client, settings, word-tagged frames, TTFB.
+
+    :meth:`stream_http` streams one text over HTTP with character timestamps;
+    :meth:`synthesize` returns a whole sentence's audio that way (this is what
+    :class:`~voicegraph.nodes.fallback.FallbackTTS` calls, for every ElevenLabs TTS node).
 
     Config (besides :class:`~voicegraph.nodes.tts.TTSNode`'s ``frame_ms``; its pauses and
     silence trimming do not apply: ElevenLabs' prosody already has them):
@@ -162,3 +174,77 @@ class ElevenLabsVoice(TTSNode):
             self._end_reply()
             if not pieces:
                 await self._emit_silent_final()
+
+    # ------------------------------------------------------------------ HTTP streaming
+
+    async def synthesize(self, text: str) -> Sequence[npt.NDArray[np.float32]]:
+        """The whole sentence's audio as float32 in [-1, 1], over HTTP (for FallbackTTS)."""
+        pieces: list[WordAudio] = []
+        async with contextlib.aclosing(self.stream_http(text)) as stream:
+            async for more in stream:
+                pieces += more
+        pcm = np.concatenate([p.pcm.reshape(-1) for p in pieces])
+        return [pcm.astype(np.float32) / 32768.0]
+
+    async def stream_http(self, text: str) -> AsyncIterator[list[WordAudio]]:
+        """Stream ``text`` over HTTP (``stream_with_timestamps``): word pieces as they come.
+
+        Raises:
+            ProviderError: an HTTP error, no audio, malformed data or a cut stream.
+            ProviderTimeoutError: no data within ``timeout`` seconds.
+        """
+        if self._client is None:
+            await self.setup()
+        cfg = self.config
+        aligner = WordAligner(self.sample_rate, self._frame_samples())
+        tracker = ResponseTracker()
+        got_audio = False
+        aligned = 0
+        try:
+            with tracker.track():
+                try:
+                    stream = self._client.text_to_speech.stream_with_timestamps(
+                        cfg.voice_id,
+                        text=text,
+                        model_id=cfg.model,
+                        output_format=self.output_format,
+                        language_code=cfg.language,
+                        voice_settings=self._sdk_voice_settings(),
+                        request_options={"max_retries": 0},
+                    )
+                    async for chunk in stream:
+                        pcm = decode_pcm(chunk.audio_base_64)
+                        got_audio = got_audio or len(pcm) > 0
+                        chars: list[str] = []
+                        starts: list[float] = []
+                        if chunk.alignment is not None:
+                            chars = list(chunk.alignment.characters)
+                            starts = list(chunk.alignment.character_start_times_seconds)
+                            aligned += sum(1 for c in chars if not c.isspace())
+                        aligner.add(pcm, chars, starts)
+                        ready = aligner.ready()
+                        if ready:
+                            yield ready
+                except Exception as exc:
+                    raise to_provider_error(exc, timeout=cfg.timeout) from exc
+            if not got_audio:
+                raise provider_error(
+                    "the response carried no audio (malformed or empty stream)", status=200
+                )
+            expected = sum(1 for c in text if not c.isspace())
+            if aligned and aligned < expected:
+                raise provider_error(
+                    f"the audio stream ended early: {aligned} of {expected} characters spoken "
+                    "(the connection dropped mid-stream?)"
+                )
+            yield aligner.finish(text)
+        finally:
+            await tracker.close()
+
+    def _sdk_voice_settings(self) -> Any:
+        settings = self.voice_settings()
+        if settings is None:
+            return None
+        from elevenlabs import VoiceSettings
+
+        return VoiceSettings(**settings)

@@ -212,3 +212,15 @@ async def test_ws_slow_audio_times_out(eleven_ws: FakeElevenLabsWS, tls: TLS) ->
             chain(SentenceFeed([(0, REPLY[1])]), ws_tts(eleven_ws, tls, timeout=0.3), AudioSink())
         )
     assert isinstance(info.value.error, ProviderTimeoutError)
+
+
+async def test_synthesize_serves_the_fallback_over_http(eleven: FakeElevenLabs) -> None:
+    """Every ElevenLabs TTS node (the WebSocket one too) synthesizes whole sentences over HTTP."""
+    tts = ElevenLabsTTS(api_key="test-key", base_url=eleven.base_url, sample_rate=16000)
+    await tts.setup()
+    try:
+        [audio] = await tts.synthesize("Hello there.")
+    finally:
+        await tts.close()
+    assert audio.dtype.name == "float32" and len(audio) == round(12 * SECONDS_PER_CHAR * 16000)
+    assert eleven.requests[0].path.endswith("/stream/with-timestamps")
