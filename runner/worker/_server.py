@@ -16,7 +16,7 @@ import logging
 import signal
 import threading
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from ._connection import WorkerConnection
 from ._health import serve_health
 from ._job import JobInfo, JobRequest, check_entrypoint
 from ._load import CpuLoad
+from ._messages import RequestFnc, decide, job_update, register_request, worker_status
 from ._options import ServerOptions, credentials
 from ._pool import ProcPool
 from ._proc import JobExecutor, JobResult
@@ -41,10 +42,6 @@ __all__ = ["AgentServer"]
 
 logger = logging.getLogger("voicegraph.worker")
 
-VERSION = "voicegraph-0.1.0"
-_JOB_TYPES = {"room": 0, "publisher": 1, "participant": 2}
-
-RequestFnc = Callable[[JobRequest], Awaitable[None] | None]
 LoadFnc = Callable[["AgentServer"], float] | Callable[[], float]
 
 
@@ -307,22 +304,14 @@ class AgentServer:
         self.load = load
         return load
 
-    def _status_message(self) -> agent.WorkerMessage:
-        from livekit.protocol import agent
-
-        load = self.current_load()
-        full = self._draining or load >= self.options.load_threshold
-        update = agent.UpdateWorkerStatus(
-            status=agent.WorkerStatus.WS_FULL if full else agent.WorkerStatus.WS_AVAILABLE,
-            load=load,
-            job_count=len(self.active_jobs),
-            draining=self._draining,
-        )
-        return agent.WorkerMessage(update_worker=update)
-
     async def _send_status(self) -> None:
         if self._conn is not None:
-            await self._conn.send(self._status_message())
+            load = self.current_load()
+            full = self._draining or load >= self.options.load_threshold
+            status = worker_status(
+                load=load, full=full, jobs=len(self.active_jobs), draining=self._draining
+            )
+            await self._conn.send(status)
 
     async def _report_status(self) -> None:
         while True:
@@ -333,22 +322,7 @@ class AgentServer:
 
     def register_request(self) -> agent.WorkerMessage:
         """The register message this worker sends first on every connection."""
-        from livekit.protocol import agent, models
-
-        request = agent.RegisterWorkerRequest(
-            type=_JOB_TYPES[self.options.job_type],  # type: ignore[arg-type]
-            agent_name=self.options.agent_name,
-            version=VERSION,
-            allowed_permissions=models.ParticipantPermission(
-                can_publish=True,
-                can_subscribe=True,
-                can_publish_data=True,
-                can_update_metadata=True,
-                hidden=self.options.hidden,
-                agent=True,
-            ),
-        )
-        return agent.WorkerMessage(register=request)
+        return register_request(self.options)
 
     def on_registered(self, msg: agent.RegisterWorkerResponse) -> None:
         """The server accepted the registration."""
@@ -393,7 +367,13 @@ class AgentServer:
 
         job = msg.job
         request = JobRequest(job)
-        reason = await self._decide(request)
+        reason = await decide(
+            request,
+            draining=self._draining,
+            load=self.current_load() if not self._draining else 0.0,
+            threshold=self.options.load_threshold,
+            request_fnc=self.request_fnc,
+        )
         response = agent.AvailabilityResponse(job_id=job.id, available=bool(request.decision))
         if not request.decision:
             self.rejected.append((job.id, reason))
@@ -438,58 +418,14 @@ class AgentServer:
             )
             await self._send(agent.WorkerMessage(update_job=update))
 
-    async def _decide(self, request: JobRequest) -> str:
-        if self._draining:
-            request.reject()
-            return "the worker is draining"
-        load = self.current_load()
-        if load >= self.options.load_threshold:
-            request.reject()
-            return f"load {load:.2f} is at or over load_threshold {self.options.load_threshold}"
-        if self.request_fnc is None:
-            request.accept()
-            return ""
-        try:
-            result = self.request_fnc(request)
-            if inspect.isawaitable(result):
-                await result
-        except Exception as exc:
-            logger.exception("request_fnc failed for job %s; rejecting it", request.id)
-            request.reject()
-            return f"request_fnc raised {type(exc).__name__}"
-        if request.decision is None:
-            logger.warning("request_fnc neither accepted nor rejected job %s", request.id)
-            request.reject()
-            return "request_fnc did not decide"
-        return "" if request.decision else "request_fnc rejected it"
-
     async def _send(self, msg: agent.WorkerMessage) -> None:
         if self._conn is not None:
             await self._conn.send(msg)
 
     def _on_job_update(self, ex: JobExecutor) -> None:
-        from livekit.protocol import agent
-
-        job, result = ex.job, ex.result
-        if job is None or self._conn is None:
+        msg = job_update(ex)
+        if msg is None or self._conn is None:
             return
-        if ex.status == "closed" and result is not None:
-            ok = result.status == "success"
-            status = agent.JobStatus.JS_SUCCESS if ok else agent.JobStatus.JS_FAILED
-            error = result.error
-            if ok:
-                logger.info(
-                    "job %s (room %r) finished after %.1f s", job.id, job.room, result.duration
-                )
-            else:
-                logger.error("job %s (room %r) failed: %s", job.id, job.room, error)
-        elif ex.running_at:
-            status, error = agent.JobStatus.JS_RUNNING, ""
-        else:
-            return
-        msg = agent.WorkerMessage(
-            update_job=agent.UpdateJobStatus(job_id=job.id, status=status, error=error)
-        )
         if not self._conn.send_nowait(msg) and self._tg is not None:
             self._tg.start_soon(self._conn.send, msg)
 
