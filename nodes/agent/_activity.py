@@ -230,22 +230,20 @@ class Activity:
         """Report a tool round once the LLM has taken its results up, and the user's message
         once the LLM has taken it."""
         self._scan_items(upto_reply=True)
-        outputs = [
-            item
-            for item in self._new_items(self._seen_outputs)
-            if isinstance(item, FunctionCallOutput)
-        ]
+        rounds: list[tuple[list[FunctionCall], list[FunctionCallOutput]]] = []
         for item in self._new_items(self._seen_outputs):
             self._seen_outputs.add(item.id)
-        if not outputs:
-            return
-        calls = {i.call_id: i for i in self._llm.chat.items if isinstance(i, FunctionCall)}
-        self._emit(
-            FunctionToolsExecutedEvent(
-                function_calls=[calls[o.call_id] for o in outputs if o.call_id in calls],
-                function_call_outputs=outputs,
-            )
-        )
+            if isinstance(item, FunctionCall):
+                if not rounds or rounds[-1][1]:  # calls after outputs: the next round
+                    rounds.append(([], []))
+                rounds[-1][0].append(item)
+            elif isinstance(item, FunctionCallOutput) and rounds:
+                rounds[-1][1].append(item)
+        for calls, outputs in rounds:
+            if outputs:
+                self._emit(
+                    FunctionToolsExecutedEvent(function_calls=calls, function_call_outputs=outputs)
+                )
 
     def _scan_metrics(self) -> None:
         sources: list[tuple[str, list[Any]]] = [("llm", list(self._llm.metrics))]

@@ -14,7 +14,6 @@ from pydantic import Field
 from voicegraph.graph import (
     Control,
     Event,
-    Flush,
     Frame,
     In,
     LLMText,
@@ -427,7 +426,11 @@ class AgentController(Node):
                 self._finish(speech)
 
     async def on_event(self, event: Event) -> None:
-        """Playout marks, the user's speech events and flushes for the splitter."""
+        """Playout marks, the user's speech events, pause/resume.
+
+        ``Flush`` events from the LLM are not passed on: the LLM also sends an empty
+        ``LLMText`` in order with its text, which this node relays.
+        """
         if isinstance(event, PlayoutMark):
             self._on_mark(event)
         elif isinstance(event, SpeechStarted | SpeechStopped):
@@ -441,8 +444,6 @@ class AgentController(Node):
             self._set_user_state("speaking" if started else "listening")
         elif isinstance(event, PausePlayout | ResumePlayout):
             self._on_pause(event)
-        elif isinstance(event, Flush):
-            await self.send_event(event, self.text)
 
     async def on_interrupt(self, event: Any) -> None:
         """An interrupt from upstream (barge-in, a new turn): cut the running reply off."""

@@ -315,8 +315,13 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
     @property
     def llm(self) -> LLMNode:
-        """The LLM node in the session's graph."""
-        self._require_started()
+        """The LLM node in the session's graph.
+
+        Raises:
+            RuntimeError: the session has not been started.
+        """
+        if not self._bound:
+            raise RuntimeError("the session has not started: await session.start(agent)")
         return self._llm
 
     # ------------------------------------------------------------------ acting

@@ -64,8 +64,10 @@ class LLMNode(Node):
       or speaks the request's ``say`` text verbatim; turns and requests are handled in
       arrival order;
     * when the model requests tools, emits :class:`ToolCall` frames (after a ``Flush`` on
-      ``text`` if text came first), waits for every :class:`ToolResult` on ``tool_results``,
-      appends the :class:`FunctionCall` / :class:`FunctionCallOutput` items and generates
+      ``text`` if text came first, and an empty non-final ``LLMText``, which asks the
+      splitter to flush in order with the text: an event may overtake queued text), waits
+      for every :class:`ToolResult` on ``tool_results``, appends the :class:`FunctionCall` /
+      :class:`FunctionCallOutput` items and generates
       again, for at most ``max_tool_steps`` rounds; after that it generates without tools.
       When every result of a round is a :class:`SilentToolResult` (a tool raised
       ``StopResponse``, or handed off), the results are recorded and the reply ends;
@@ -172,7 +174,7 @@ class LLMNode(Node):
         """
         self._stack.append(
             _Saved(self.chat, self._tools, self._pending, self._results, self._step,
-                   self._tail, self._extra, self._allow_tools)
+                   self._tail, self._extra, self._allow_tools, self.engine_state())
         )  # fmt: skip
         self.chat = chat
         self.set_tools(tools)
@@ -193,7 +195,16 @@ class LLMNode(Node):
         self._pending, self._results = saved.pending, saved.results
         self._step, self._tail = saved.step, saved.tail
         self._extra, self._allow_tools = saved.extra, saved.allow_tools
+        self.restore_engine_state(saved.engine)
         return nested
+
+    def engine_state(self) -> Any:
+        """What an engine must keep about the reply in progress across :meth:`push_context`
+        (default ``None``); :meth:`restore_engine_state` gets it back on :meth:`pop_context`."""
+        return None
+
+    def restore_engine_state(self, state: Any) -> None:
+        """Restore what :meth:`engine_state` returned (default: nothing to do)."""
 
     # ------------------------------------------------------------------ engine API
 
@@ -398,6 +409,7 @@ class LLMNode(Node):
                 flush = Flush()
                 self._forwarded.append(flush)
                 await self.send_event(flush, self.text)
+                await self.emit(self.text, LLMText(""))  # the same, in order with the text
             for call in calls:
                 await self.emit(self.tool_calls, ToolCall(call.call_id, call.name, call.arguments))
             return
@@ -441,3 +453,4 @@ class _Saved:
     tail: str
     extra: str
     allow_tools: bool
+    engine: Any

@@ -89,18 +89,28 @@ class ScriptedLLM(LLMNode):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._turns = 0
+        self._reply = -1  # the script entry of the reply in progress
         self._prompt: list[tuple[str, str]] | None = None
+
+    def engine_state(self) -> Any:
+        """The script entry of the reply in progress (kept across a nested conversation)."""
+        return self._reply
+
+    def restore_engine_state(self, state: Any) -> None:
+        """Continue the reply that was set aside."""
+        self._reply = int(state)
 
     async def generate(
         self, chat: ChatContext, tools: list[FunctionTool]
     ) -> AsyncIterator[LLMChunk]:
         """Stream the scripted reply for the current user turn."""
         if self._step == 0:  # a new reply (to a user turn or a reply request)
-            prompt = [(m.role, m.text) for m in chat.messages]
+            prompt: list[tuple[str, str]] = [(m.role, m.text) for m in chat.messages]
             if prompt != self._prompt:
                 self._turns += 1
             self._prompt = prompt
-        turn = self._turns - 1
+            self._reply = self._turns - 1
+        turn = self._reply
         replies = self.config.replies
         if not 0 <= turn < len(replies):
             log.warning("%s: the script has no reply for turn %d", self.name, turn + 1)

@@ -32,7 +32,8 @@ class SentenceSplitter(Node):
 
     Replies: ``LLMText(final=True)`` ends a reply. The remaining text is sent as the last
     sentence with ``final=True``; when nothing remains, ``Sentence("", final=True)`` is sent,
-    so every reply ends with exactly one final sentence. A ``Flush`` event sends what is
+    so every reply ends with exactly one final sentence. A ``Flush`` event (or an empty
+    non-final ``LLMText``, the same in order with the text) sends what is
     buffered (not final) and is not forwarded; other events are forwarded. An interrupt
     drops the buffered partial text.
 
@@ -68,7 +69,15 @@ class SentenceSplitter(Node):
         return self._buffer
 
     async def on_text(self, frame: LLMText) -> None:
-        """Buffer a delta; send every sentence it completes; on ``final`` end the reply."""
+        """Buffer a delta; send every sentence it completes; on ``final`` end the reply.
+
+        An empty non-final ``LLMText`` flushes like a ``Flush`` event, but in order with the
+        text before it (the LLM sends one before tool calls).
+        """
+        if not frame.text and not frame.final:
+            rest, self._buffer = self._buffer, ""
+            await self._send(rest, final=False)
+            return
         self._buffer += frame.text
         while (cut := self._next_cut(at_end=frame.final)) is not None:
             chunk, self._buffer = self._buffer[:cut], self._buffer[cut:].lstrip()

@@ -22,6 +22,7 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
+from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
 from ._heuristic import end_of_turn_probability
 
@@ -79,10 +80,14 @@ class TurnDetector(Node):
     ``min_endpointing_delay`` — or ``max_endpointing_delay`` when
     :meth:`end_of_turn_probability` of the transcript is below ``unlikely_threshold`` (a
     trailing "and", "um", a comma...) — with no new speech, then commit the final transcripts
-    gathered since the last turn as one :class:`UserTurn`. If the transcript is not in yet, the
-    turn commits when it arrives. Override :meth:`end_of_turn_probability` to plug in a model.
+    gathered since the last turn as one :class:`UserTurn`. If the transcript of the last
+    speech is not in yet, the turn commits when it arrives (or, if the STT finds no words in
+    it, ``max_endpointing_delay`` after the end of speech, with the words it has). Override
+    :meth:`end_of_turn_probability` to plug in a model.
 
     Barge-in: while the agent is speaking, user speech lasting ``min_interruption_duration``
+    (measured up to the VAD's ``SpeechPaused`` when the user went quiet, so the VAD's silence
+    hangover does not stretch a short "uh-huh" over the threshold)
     (and, if set, ``min_interruption_words`` transcribed words) interrupts everything
     downstream of this node (LLM, TTS, audio output) via ``self.interrupt("barge-in")``.
     A user turn that completes while the agent is speaking without having interrupted it
@@ -142,6 +147,7 @@ class TurnDetector(Node):
         self._seen: set[tuple[str, float]] = set()
         self._allowed = True
         self._paused = False
+        self._quiet_since: float | None = None
         self._resume_at: float | None = None
         self._pause_seq = 0
         self._preflight = ""
@@ -182,13 +188,16 @@ class TurnDetector(Node):
         await self._maybe_commit()
 
     async def on_event(self, event: Event) -> None:
-        if isinstance(event, SpeechStarted | SpeechStopped):
+        if isinstance(event, SpeechStarted | SpeechStopped | SpeechPaused | SpeechResumed):
             key = (type(event).__name__, event.pts)
             if key in self._seen:  # the VAD sends its events on both of its outputs
                 return
             self._seen.add(key)
             if len(self._seen) > 64:
                 self._seen = {key}
+            self._quiet_since = event.pts if isinstance(event, SpeechPaused) else None
+            if isinstance(event, SpeechPaused | SpeechResumed):
+                return
         if isinstance(event, SpeechStarted):
             self._speaking = True
             self._speech_start = event.pts
@@ -231,7 +240,8 @@ class TurnDetector(Node):
             return
         if not self._speaking or self._interrupted_this_speech or self._paused:
             return
-        if self._now - self._speech_start < cfg.min_interruption_duration:
+        heard_until = self._quiet_since if self._quiet_since is not None else self._now
+        if heard_until - self._speech_start < cfg.min_interruption_duration:
             return
         if (
             cfg.min_interruption_words
@@ -274,10 +284,15 @@ class TurnDetector(Node):
             if probability < cfg.unlikely_threshold
             else cfg.min_endpointing_delay
         )
-        if self._reported_at is not None and self._now - self._reported_at >= delay:
+        # the last speech must be transcribed too (or the STT had nothing, after max delay)
+        covered = self._transcript_at is not None and self._transcript_at >= self._speech_start
+        waited = self._now - self._reported_at if self._reported_at is not None else -1.0
+        if waited >= delay and (covered or waited >= cfg.max_endpointing_delay):
             await self._commit(self._now, delay, probability)
-        elif text != self._preflight and not (
-            self._agent_speaking and not self._interrupted_this_speech
+        elif (
+            covered
+            and text != self._preflight
+            and not (self._agent_speaking and not self._interrupted_this_speech)
         ):
             self._preflight = text
             start = self._turn_start if self._turn_start is not None else self._speech_end

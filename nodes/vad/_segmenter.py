@@ -15,6 +15,8 @@ import numpy.typing as npt
 
 from voicegraph.graph import Event, SpeechSegment, SpeechStarted, SpeechStopped
 
+from ._events import SpeechPaused, SpeechResumed
+
 __all__ = ["Segmenter"]
 
 _EPS = 1e-9
@@ -105,10 +107,13 @@ class Segmenter:
             return out
         self._append(pcm, out)
         if prob >= self.activation or prob > self.deactivation:
+            if self._silence_run > 0.0:
+                out.append(SpeechResumed(pts))
             self._silence_run = 0.0
             return out
         if self._silence_run == 0.0:
             self._silence_start = pts
+            out.append(SpeechPaused(pts))
         self._silence_run += wd
         if self._silence_run + _EPS >= self.min_silence:
             self._stop(self._silence_start, out)

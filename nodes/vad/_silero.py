@@ -45,7 +45,10 @@ class SileroVAD(Node):
 
     Control events: ``SpeechStarted(pts)`` when speech starts and ``SpeechStopped(pts, duration)``
     when it stops (also at end of stream if speech is ongoing) are sent on **both** outputs.
-    ``pts`` is the media time of the first speech window / the first silence window.
+    ``pts`` is the media time of the first speech window / the first silence window. Inside
+    an utterance, :class:`SpeechPaused` marks where a silence began and :class:`SpeechResumed`
+    where speech came back before ``min_silence_duration`` ended the utterance (so a turn
+    detector can measure how long the user really spoke).
 
     Decisions use media time only (frame ``pts`` and sample counts), never the clock, so a file
     run is deterministic. Input frames are cut into the 512-sample (32 ms) windows the model
