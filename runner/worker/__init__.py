@@ -7,11 +7,15 @@
   and memory limits), usable without a server.
 * :class:`FakeLiveKitServer` — a loopback server speaking the worker protocol, for tests.
 * :class:`LocalRoom` — an in-process room with local tracks (console mode, tests).
+* :func:`run_app` — the command line of an agent script (``python agent.py start``); the
+  ``voicegraph start|dev|connect|console`` commands run the same code.
 
 Nothing here imports ``voicegraph.nodes``: the worker runs any entrypoint.
 """
 
 from ._child import ChildSetup as ChildSetup
+from ._cli import load_server as load_server
+from ._cli import run_app as run_app
 from ._fake_server import DispatchedJob as DispatchedJob
 from ._fake_server import FakeLiveKitServer as FakeLiveKitServer
 from ._fake_server import FakeWorker as FakeWorker
@@ -53,4 +57,6 @@ __all__ = [
     "SentText",
     "ServerOptions",
     "credentials",
+    "load_server",
+    "run_app",
 ]

@@ -22,7 +22,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -31,7 +31,7 @@ import anyio
 
 from ._job import JobContext, JobInfo, JobProcess
 
-__all__ = ["ChildSetup", "child_main", "resolve"]
+__all__ = ["ChildSetup", "child_main", "resolve", "run_job"]
 
 logger = logging.getLogger("voicegraph.worker")
 
@@ -143,18 +143,7 @@ async def _run_job(
     inbox: asyncio.Queue[tuple[Any, ...]],
     conn: Connection,
 ) -> tuple[str, str]:
-    """Run the entrypoint until it returns, raises, or the job is shut down."""
-    outcome = ["success", ""]
-
-    async def run_entrypoint() -> None:
-        try:
-            await entrypoint(ctx)
-        except Exception as exc:
-            logger.error("job %s failed: %s", ctx.job_id, exc, exc_info=True)
-            outcome[:] = ["failed", f"{type(exc).__name__}: {exc}"]
-            ctx.shutdown(f"entrypoint raised {type(exc).__name__}")
-        else:
-            ctx.shutdown(ctx.shutdown_reason or "entrypoint returned")
+    """Run the job until it ends or the worker asks it to (or goes away)."""
 
     async def watch_worker() -> None:
         while True:
@@ -167,9 +156,35 @@ async def _run_job(
                 return
 
     _send(conn, ("running", ctx.job_id))
+    return await run_job(ctx, entrypoint, watch_worker)
+
+
+async def run_job(
+    ctx: JobContext,
+    entrypoint: Entrypoint,
+    watch: Callable[[], Coroutine[Any, Any, None]] | None = None,
+) -> tuple[str, str]:
+    """Run ``entrypoint(ctx)`` until it returns, raises, or the job is shut down.
+
+    ``watch`` runs alongside and may call ``ctx.shutdown``. Then the shutdown callbacks run.
+    Returns ``("success", "")`` or ``("failed", error)``.
+    """
+    outcome = ["success", ""]
+
+    async def run_entrypoint() -> None:
+        try:
+            await entrypoint(ctx)
+        except Exception as exc:
+            logger.error("job %s failed: %s", ctx.job_id, exc, exc_info=True)
+            outcome[:] = ["failed", f"{type(exc).__name__}: {exc}"]
+            ctx.shutdown(f"entrypoint raised {type(exc).__name__}")
+        else:
+            ctx.shutdown(ctx.shutdown_reason or "entrypoint returned")
+
     async with anyio.create_task_group() as tg:
         tg.start_soon(run_entrypoint)
-        tg.start_soon(watch_worker)
+        if watch is not None:
+            tg.start_soon(watch)
         reason = await ctx.wait_for_shutdown()
         tg.cancel_scope.cancel()
     await ctx._run_shutdown_callbacks(reason)

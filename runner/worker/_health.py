@@ -7,6 +7,7 @@ takes it out of rotation); ``GET /worker`` answers JSON: id, load, jobs, drainin
 from __future__ import annotations
 
 import json
+import logging
 from typing import TYPE_CHECKING
 
 import anyio
@@ -15,6 +16,8 @@ if TYPE_CHECKING:
     from ._server import AgentServer
 
 __all__ = ["serve_health"]
+
+logger = logging.getLogger("voicegraph.worker")
 
 
 async def serve_health(server: AgentServer) -> None:
@@ -47,6 +50,8 @@ async def serve_health(server: AgentServer) -> None:
         await site.start()
         sockets = getattr(site._server, "sockets", None) or []
         server.http_port = sockets[0].getsockname()[1] if sockets else server.options.http_port
+        logger.info("health check on http://%s:%s/", server.options.http_host or "0.0.0.0",
+                    server.http_port)  # fmt: skip
         await anyio.sleep_forever()
     finally:
         with anyio.CancelScope(shield=True):

@@ -43,7 +43,7 @@ class ServerOptions:
         max_retry: connection attempts to the server before giving up (default 16; delays
             0, 2, 4, ... up to 10 s).
         hidden: the agent joins rooms as a hidden participant (default ``False``).
-        http_host: the interface of the health-check HTTP server (default all interfaces).
+        http_host: the interface of the health-check HTTP server (default all, "0.0.0.0").
         http_port: its port (default ``None``: no HTTP server; ``voicegraph start`` uses 8081).
         process: limits and timeouts of job processes (memory, hang, startup, shutdown).
         dev: development mode (the defaults above marked "development mode").
@@ -59,7 +59,7 @@ class ServerOptions:
     assignment_timeout: float = 7.5
     max_retry: int = 16
     hidden: bool = False
-    http_host: str = ""
+    http_host: str = "0.0.0.0"
     http_port: int | None = None
     process: ProcOptions = field(default_factory=ProcOptions)
     dev: bool = False

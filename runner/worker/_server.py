@@ -194,7 +194,9 @@ class AgentServer:
             raise MissingDependencyError("aiohttp", "livekit", what="the worker") from exc
         if handle_signals is None:
             handle_signals = threading.current_thread() is threading.main_thread()
-        setup = ChildSetup(self.entrypoint, self.prewarm, self.log_level, self.sys_path)
+        setup = ChildSetup(
+            _reference(self.entrypoint), _reference(self.prewarm), self.log_level, self.sys_path
+        )
         self._stop, self._registered = anyio.Event(), anyio.Event()
         self._draining = self._closing = False
         if self.load_fnc is None:
@@ -431,6 +433,15 @@ class AgentServer:
 
     def __repr__(self) -> str:
         return f"<AgentServer id={self.id!r} jobs={len(self.active_jobs)}>"
+
+
+def _reference(fn: Any) -> Any:
+    """``"module:qualname"`` for a module-level function (imported by name in the job process,
+    after ``sys_path`` is set); other callables are pickled as they are."""
+    module, qualname = getattr(fn, "__module__", None), getattr(fn, "__qualname__", "")
+    if callable(fn) and module and module != "__main__" and "<locals>" not in qualname:
+        return f"{module}:{qualname}"
+    return fn
 
 
 def _takes_argument(fn: Callable[..., Any]) -> bool:
