@@ -224,3 +224,20 @@ async def test_synthesize_serves_the_fallback_over_http(eleven: FakeElevenLabs) 
         await tts.close()
     assert audio.dtype.name == "float32" and len(audio) == round(12 * SECONDS_PER_CHAR * 16000)
     assert eleven.requests[0].path.endswith("/stream/with-timestamps")
+
+
+async def test_ws_reply_after_a_barge_in_reuses_the_connection(
+    eleven_ws: FakeElevenLabsWS, tls: TLS
+) -> None:
+    eleven_ws.tts_plan.push(Reply(delay=0.05))
+    first = Sentence("one two three four five six seven eight", final=True)
+    second = Sentence("Fresh answer.", final=True)
+    feed = SentenceFeed([(0, first), (0.15, "interrupt"), (0.05, second)], linger=0.2)
+    sink = AudioSink()
+    await run(chain(feed, ws_tts(eleven_ws, tls), sink))
+    late = [f for f in sink.got if f.epoch > 0]
+    assert (
+        " ".join(f.text for f in late if f.offset == 0.0) == "Fresh answer."
+    )  # nothing of the cut reply
+    assert late[-1].final and sink.finals() == 1
+    assert len(eleven_ws.tts.sessions) == 1 and eleven_ws.closed_contexts[0] == "reply-1"
