@@ -6,7 +6,7 @@ import base64
 import contextlib
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -186,7 +186,7 @@ class ElevenLabsVoice(TTSNode):
         pcm = np.concatenate([p.pcm.reshape(-1) for p in pieces])
         return [pcm.astype(np.float32) / 32768.0]
 
-    async def stream_http(self, text: str) -> AsyncIterator[list[WordAudio]]:
+    async def stream_http(self, text: str) -> AsyncGenerator[list[WordAudio], None]:
         """Stream ``text`` over HTTP (``stream_with_timestamps``): word pieces as they come.
 
         Raises:
