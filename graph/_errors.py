@@ -108,13 +108,27 @@ class DeadlockError(RunnerError):
 
 
 class ProviderError(VoicegraphError):
-    """A model or cloud provider failed. The message names the provider and, where known, status."""
+    """A model or cloud provider failed. The message names the provider and, where known, status.
 
-    def __init__(self, provider: str, message: str, *, status: int | None = None) -> None:
+    Attributes:
+        provider: who failed, e.g. ``"gemini"``.
+        status: the HTTP status, if any.
+        retry_after: seconds the provider asked to wait before retrying (``Retry-After``).
+    """
+
+    def __init__(
+        self,
+        provider: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         status_text = f" (HTTP {status})" if status is not None else ""
         super().__init__(f"{provider}{status_text}: {message}")
         self.provider = provider
         self.status = status
+        self.retry_after = retry_after
 
 
 class ProviderTimeoutError(ProviderError, TimeoutError):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from voicegraph.graph import Graph, Node
+from voicegraph.graph import Graph, Node, Policy
 from voicegraph.nodes.audio import Resampler
 from voicegraph.nodes.llm import LlamaLLM, LLMNode
 from voicegraph.nodes.output import AudioOutput
@@ -110,7 +110,11 @@ def voice_pipeline(
     out = g.add(output or AudioOutput(), name="output")
     log_node = g.add(log or ConversationLog(), name="log")
 
-    g.connect(src.audio, resampler.audio, capacity=MIC_CAPACITY, policy="drop_oldest")
+    # A live (or paced) input must never stall: drop its oldest audio when the edge is full.
+    # A file read as fast as possible is not live: there, dropping would lose speech.
+    live = getattr(src.config, "realtime", True)
+    policy: Policy = "drop_oldest" if live else "block"
+    g.connect(src.audio, resampler.audio, capacity=MIC_CAPACITY, policy=policy)
     g.connect(resampler.audio_out, vad_node.audio)
     g.connect(vad_node.audio_out, turn_node.audio)
     g.connect(vad_node.segments, stt_node.speech)

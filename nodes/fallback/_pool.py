@@ -96,7 +96,7 @@ class FallbackConfig(NodeConfig):
 
 def retry_after_of(error: BaseException) -> float | None:
     """The delay a provider asked for (``error.retry_after``, set from ``Retry-After``)."""
-    value = getattr(error, "retry_after", None)
+    value = getattr(error, "retry_after", None)  # ProviderError.retry_after, or alike
     return float(value) if isinstance(value, int | float) and value >= 0 else None
 
 

@@ -56,9 +56,7 @@ def provider_error(
     """A :class:`ProviderError`; ``wait`` (a Retry-After delay) is kept as ``retry_after``."""
     if wait is not None:
         message += f"; the server asks to retry after {wait:g} s"
-    error = ProviderError(provider, message, status=status)
-    setattr(error, "retry_after", wait)  # noqa: B010 - read by the fallback nodes
-    return error
+    return ProviderError(provider, message, status=status, retry_after=wait)
 
 
 def to_provider_error(exc: BaseException, *, timeout: float | None = None) -> ProviderError:
