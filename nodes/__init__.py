@@ -1,4 +1,5 @@
-"""The stages: audio I/O, resampling, VAD, STT, turn detection, LLM, tools, TTS, output.
+"""The stages: audio I/O, resampling, VAD, STT, turn detection, LLM, tools, TTS, output,
+and the optional cloud providers (Gemini, ElevenLabs) with fallback.
 
 Each stage lives in its own subpackage (``voicegraph.nodes.vad``, ``...stt``, ...); the node
 classes are re-exported here. Model runtimes are imported only when a node is set up.
@@ -13,6 +14,15 @@ from voicegraph.nodes.audio import MemorySource as MemorySource
 from voicegraph.nodes.audio import Resampler as Resampler
 from voicegraph.nodes.audio import WavSink as WavSink
 from voicegraph.nodes.audio import WavSource as WavSource
+from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS as ElevenLabsHTTPTTS
+from voicegraph.nodes.elevenlabs import ElevenLabsRealtimeSTT as ElevenLabsRealtimeSTT
+from voicegraph.nodes.elevenlabs import ElevenLabsSTT as ElevenLabsSTT
+from voicegraph.nodes.elevenlabs import ElevenLabsTTS as ElevenLabsTTS
+from voicegraph.nodes.fallback import FallbackLLM as FallbackLLM
+from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
+from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
+from voicegraph.nodes.google import GeminiLive as GeminiLive
+from voicegraph.nodes.google import GeminiLLM as GeminiLLM
 from voicegraph.nodes.llm import ChatContext as ChatContext
 from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
 from voicegraph.nodes.llm import LLMNode as LLMNode
@@ -36,7 +46,16 @@ __all__ = [
     "AudioProcessor",
     "ChatContext",
     "ConversationLog",
+    "ElevenLabsHTTPTTS",
+    "ElevenLabsRealtimeSTT",
+    "ElevenLabsSTT",
+    "ElevenLabsTTS",
+    "FallbackLLM",
+    "FallbackSTT",
+    "FallbackTTS",
     "FunctionTool",
+    "GeminiLLM",
+    "GeminiLive",
     "HibariTTS",
     "LLMNode",
     "LlamaLLM",
