@@ -40,6 +40,15 @@ if TYPE_CHECKING:
 
 __all__ = ["AgentServer"]
 
+_PROCESS_SETTINGS = {
+    "job_memory_warn_mb": "memory_warn_mb",
+    "job_memory_limit_mb": "memory_limit_mb",
+    "initialize_process_timeout": "initialize_timeout",
+    "shutdown_process_timeout": "shutdown_timeout",
+    "hang_timeout": "hang_timeout",
+}
+"""LiveKit Agents' names for the job process settings (``ProcOptions`` fields)."""
+
 logger = logging.getLogger("voicegraph.worker")
 
 LoadFnc = Callable[["AgentServer"], float] | Callable[[], float]
@@ -58,7 +67,10 @@ class AgentServer:
             ``request.reject()`` (sync or async). Default: accept.
         load_fnc: the worker's load, 0..1 (``load_fnc(server)`` or ``load_fnc()``). Default:
             the machine's CPU use averaged over 2.5 s.
-        options: a :class:`ServerOptions`; keyword ``settings`` override its fields.
+        options: a :class:`ServerOptions`; keyword ``settings`` override its fields, and
+            LiveKit Agents' process settings are accepted too: ``job_memory_limit_mb``,
+            ``job_memory_warn_mb``, ``initialize_process_timeout``,
+            ``shutdown_process_timeout``, ``hang_timeout`` (see :class:`ProcOptions`).
         log_level: logging level in the job processes (default INFO).
         sys_path: import paths added in the job processes (the folder of an agent file).
 
@@ -78,8 +90,15 @@ class AgentServer:
         sys_path: tuple[str, ...] = (),
         **settings: Any,
     ) -> None:
+        process = {
+            field: settings.pop(name)
+            for name, field in _PROCESS_SETTINGS.items()
+            if name in settings
+        }
         try:
             base = options if options is not None else ServerOptions()
+            if process:
+                settings["process"] = replace(settings.get("process", base.process), **process)
             self.options = replace(base, **settings) if settings else base
         except TypeError as exc:
             raise ConfigError(f"AgentServer: {exc}") from None

@@ -89,3 +89,10 @@ def test_entrypoints_must_be_async_functions() -> None:
     assert server.entrypoint is entry and server.options.agent_name == "greeter"
     with pytest.raises(ConfigError, match="unexpected keyword"):
         AgentServer(entry, no_such_option=1)
+
+
+def test_livekit_style_process_settings() -> None:
+    server = AgentServer(job_memory_limit_mb=1500, shutdown_process_timeout=3, load_threshold=0.8)
+    assert server.options.process.memory_limit_mb == 1500
+    assert server.options.process.shutdown_timeout == 3
+    assert server.options.load_threshold == 0.8
