@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -40,6 +41,9 @@ class ProcPool:
         options: limits and timeouts of the processes.
         on_job_update: called with the executor when a job starts running and when it ends
             (``executor.result`` is then set).
+        max_concurrent_starts: processes spawned and prewarmed at the same time (default: one
+            per CPU, at most 4, as LiveKit Agents); the others wait their turn, so a burst
+            does not make every prewarm miss ``initialize_timeout``.
 
     >>> async with ProcPool(ChildSetup("agent:entrypoint"), num_idle=2) as pool:  # doctest: +SKIP
     ...     executor = await pool.launch_job(JobInfo("job-1", room="demo"))
@@ -53,6 +57,7 @@ class ProcPool:
         num_idle: int = 0,
         options: ProcOptions | None = None,
         on_job_update: Callable[[JobExecutor], None] | None = None,
+        max_concurrent_starts: int | None = None,
     ) -> None:
         if num_idle < 0:
             raise ValueError(f"num_idle must be >= 0, got {num_idle}")
@@ -62,6 +67,8 @@ class ProcPool:
         self._on_job_update = on_job_update
         self._ctx = multiprocessing.get_context("spawn")
         self._tg: anyio.abc.TaskGroup | None = None
+        self._max_starts = max_concurrent_starts or max(1, min(os.cpu_count() or 1, 4))
+        self._limiter: anyio.Semaphore | None = None
         self._executors: set[JobExecutor] = set()
         self._idle: deque[JobExecutor] = deque()
         self._reserved: set[JobExecutor] = set()
@@ -79,6 +86,7 @@ class ProcPool:
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> ProcPool:
+        self._limiter = anyio.Semaphore(self._max_starts)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._refill()
@@ -190,7 +198,7 @@ class ProcPool:
 
     async def _supervise(self, ex: JobExecutor) -> None:
         try:
-            await ex.run()
+            await ex.run(self._limiter)
         finally:
             self._executors.discard(ex)
             self._reserved.discard(ex)

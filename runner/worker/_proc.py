@@ -137,31 +137,20 @@ class JobExecutor:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def run(self) -> None:
-        """Spawn the process and supervise it until it ends (then :attr:`closed` is set)."""
+    async def run(self, limiter: anyio.Semaphore | None = None) -> None:
+        """Spawn the process and supervise it until it ends (then :attr:`closed` is set).
+
+        ``limiter`` bounds how many processes start (spawn and prewarm) at once; the
+        ``initialize_timeout`` counts from the moment this one may start.
+        """
         loop = asyncio.get_running_loop()
-        parent, child = self._ctx.Pipe(duplex=True)
-        self._conn = parent
-        process = self._ctx.Process(
-            target=child_main, args=(child, self._setup), name="voicegraph-job", daemon=False
-        )
-        self._process = process
         try:
-            process.start()
-            child.close()
-            self.pid = process.pid or 0
-            loop.add_reader(parent.fileno(), self._on_readable)
-            loop.add_reader(process.sentinel, self._on_exit)
-            with anyio.move_on_after(self._options.initialize_timeout):
-                await self.initialized.wait()
-            if not self.initialized.is_set():
-                self.init_error = (
-                    f"the job process did not start within {self._options.initialize_timeout} s "
-                    "(initialize_timeout; is prewarm slow?)"
-                )
-                self.initialized.set()
-                self.kill(self.init_error)
-            elif self.init_error is None and self.alive:
+            if limiter is None:
+                await self._start(loop)
+            else:
+                async with limiter:
+                    await self._start(loop)
+            if self.init_error is None and self.alive:
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(self._watch_pings)
                     tg.start_soon(self._watch_memory)
@@ -172,10 +161,39 @@ class JobExecutor:
             with anyio.CancelScope(shield=True):
                 await self._cleanup(loop)
 
+    async def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._kill_reason is not None:  # killed while waiting for its turn to start
+            self.init_error = self._kill_reason
+            self._exited.set()
+            self.initialized.set()
+            return
+        parent, child = self._ctx.Pipe(duplex=True)
+        self._conn = parent
+        process = self._ctx.Process(
+            target=child_main, args=(child, self._setup), name="voicegraph-job", daemon=False
+        )
+        self._process = process
+        self.started_at = time.monotonic()
+        process.start()
+        child.close()
+        self.pid = process.pid or 0
+        loop.add_reader(parent.fileno(), self._on_readable)
+        loop.add_reader(process.sentinel, self._on_exit)
+        with anyio.move_on_after(self._options.initialize_timeout):
+            await self.initialized.wait()
+        if not self.initialized.is_set():
+            self.init_error = (
+                f"the job process did not start within {self._options.initialize_timeout} s "
+                "(initialize_timeout; is prewarm slow?)"
+            )
+            self.initialized.set()
+            self.kill(self.init_error)
+
     async def _cleanup(self, loop: asyncio.AbstractEventLoop) -> None:
         process = self._process
-        with contextlib.suppress(Exception):
-            loop.remove_reader(self._conn.fileno())
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                loop.remove_reader(self._conn.fileno())
         if process is not None and process.pid is not None:
             with contextlib.suppress(Exception):
                 loop.remove_reader(process.sentinel)

@@ -146,3 +146,16 @@ async def test_closing_the_pool_leaves_no_process_behind() -> None:
     assert len(pids) == 3
     for pid in pids:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+
+
+async def test_processes_start_a_few_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREWARM_LOG", str(tmp_path))
+    setup = ChildSetup("worker_jobs:sleeper", "worker_jobs:timed_prewarm")
+    async with ProcPool(setup, num_idle=6, options=FAST, max_concurrent_starts=2) as pool:
+        await wait_idle(pool, 6)
+    spans = [json.loads(p.read_text()) for p in tmp_path.glob("*.json")]
+    assert len(spans) == 6
+    most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
+    assert most <= 2
