@@ -105,8 +105,10 @@ class ProcPool:
         self._closing = True
         async with anyio.create_task_group() as tg:
             for ex in list(self._executors):
-                timeout = None if ex.job is not None else 1.0
-                tg.start_soon(ex.aclose, reason, timeout)
+                if ex.job is None:
+                    ex.kill(reason)  # idle: nothing to lose, no need to wait for it
+                else:
+                    tg.start_soon(ex.aclose, reason)
 
     # ------------------------------------------------------------------ jobs
 

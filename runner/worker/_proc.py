@@ -247,7 +247,8 @@ class JobExecutor:
             self._kill_reason = reason
         process = self._process
         if process is not None and process.pid is not None and process.exitcode is None:
-            logger.warning("killing job process %s: %s", self.pid, reason)
+            log = logger.warning if self.job is not None else logger.debug  # idle: no loss
+            log("killing job process %s: %s", self.pid, reason)
             with contextlib.suppress(Exception):
                 process.kill()
 
