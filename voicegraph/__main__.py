@@ -2,4 +2,5 @@
 
 from voicegraph.cli import app
 
-app()
+if __name__ == "__main__":  # job processes are spawned: they import this module again
+    app()

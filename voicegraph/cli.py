@@ -231,6 +231,78 @@ def bench(quick: Annotated[bool, typer.Option(help="A fast smoke run.")] = False
     raise typer.Exit(bench_main(["--quick"] if quick else []))
 
 
+# ---------------------------------------------------------------------- LiveKit deployment
+# Thin wrappers: the commands live in voicegraph.runner.worker._cli (and _console).
+
+_Agent = Annotated[
+    str,
+    typer.Argument(
+        help="The agent: path/to/agent.py or a module, optionally :attribute (an AgentServer "
+        "or an async entrypoint)."
+    ),
+]
+_Url = Annotated[str | None, typer.Option(help="LiveKit server URL; default $LIVEKIT_URL.")]
+_Key = Annotated[str | None, typer.Option(help="Default $LIVEKIT_API_KEY.")]
+_Secret = Annotated[str | None, typer.Option(help="Default $LIVEKIT_API_SECRET.")]
+_LogLevel = Annotated[str, typer.Option(help="debug, info, warning or error.")]
+
+
+@app.command()
+def start(
+    agent: _Agent,
+    url: _Url = None,
+    api_key: _Key = None,
+    api_secret: _Secret = None,
+    http_port: Annotated[int, typer.Option(help="Health-check port (0: any free).")] = 8081,
+    log_level: _LogLevel = "info",
+) -> None:
+    """Run a production worker: take jobs from LiveKit; drain on SIGTERM."""
+    from voicegraph.runner.worker._cli import start as start_worker
+
+    raise typer.Exit(start_worker(agent, url=url, api_key=api_key, api_secret=api_secret,
+                                  http_port=http_port, log_level=log_level))  # fmt: skip
+
+
+@app.command()
+def dev(
+    agent: _Agent,
+    url: _Url = None,
+    api_key: _Key = None,
+    api_secret: _Secret = None,
+    log_level: _LogLevel = "info",
+) -> None:
+    """Run a development worker, restarted when a .py file changes."""
+    from voicegraph.runner.worker._cli import dev as dev_worker
+
+    raise typer.Exit(dev_worker(agent, url=url, api_key=api_key, api_secret=api_secret,
+                                log_level=log_level))  # fmt: skip
+
+
+@app.command()
+def connect(
+    agent: _Agent,
+    room: Annotated[str, typer.Option(help="The room to join.")],
+    identity: Annotated[str, typer.Option(help="The agent's identity.")] = "agent",
+    url: _Url = None,
+    api_key: _Key = None,
+    api_secret: _Secret = None,
+    log_level: _LogLevel = "info",
+) -> None:
+    """Run the agent once in one room, joining it directly (no dispatch)."""
+    from voicegraph.runner.worker._cli import connect as connect_room
+
+    raise typer.Exit(connect_room(agent, room=room, identity=identity, url=url, api_key=api_key,
+                                  api_secret=api_secret, log_level=log_level))  # fmt: skip
+
+
+@app.command()
+def console(agent: _Agent, log_level: _LogLevel = "warning") -> None:
+    """Talk to the agent with this machine's microphone and speaker (no server)."""
+    from voicegraph.runner.worker._console import console as run_console
+
+    raise typer.Exit(run_console(agent, log_level=log_level))
+
+
 def main() -> None:
     """Entry point for the console script."""
     app()
