@@ -48,7 +48,7 @@ def agent_file(tmp_path: Path) -> Path:
     return path
 
 
-def run_cli(code: str, lk: FakeLiveKitServer, log: Path, *args: str) -> subprocess.Popen[bytes]:
+def run_cli(argv: list[str], lk: FakeLiveKitServer, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "LIVEKIT_URL": lk.url,
@@ -56,9 +56,7 @@ def run_cli(code: str, lk: FakeLiveKitServer, log: Path, *args: str) -> subproce
         "LIVEKIT_API_SECRET": lk.api_secret,
     }
     with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-c", code, *args], env=env, stdout=out, stderr=out
-        )
+        return subprocess.Popen([sys.executable, *argv], env=env, stdout=out, stderr=out)
 
 
 async def wait_exit(proc: subprocess.Popen[bytes], timeout: float = 15) -> int:
@@ -92,13 +90,11 @@ def test_start_without_credentials_says_what_to_set(
     assert "LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET are not set" in capsys.readouterr().err
 
 
-async def test_start_serves_jobs_and_a_health_check_then_drains(
+async def test_voicegraph_start_serves_jobs_and_a_health_check_then_drains(
     fake_lk: FakeLiveKitServer, agent_file: Path, tmp_path: Path
 ) -> None:
-    code = "import sys; from voicegraph.runner.worker._cli import start; "
-    code += "sys.exit(start(sys.argv[1], http_port=0))"
-    log = tmp_path / "start.log"
-    proc = run_cli(code, fake_lk, log, str(agent_file))
+    log = tmp_path / "start.log"  # the console command, as `python -m voicegraph` runs it
+    proc = run_cli(["-m", "voicegraph", "start", str(agent_file), "--http-port", "0"], fake_lk, log)
     try:
         await fake_lk.wait_for_workers(1, timeout=20)
         job = await fake_lk.dispatch("room-1")
@@ -123,7 +119,7 @@ async def test_dev_restarts_the_worker_when_the_code_changes(
     code = "import sys; from voicegraph.runner.worker._cli import dev; "
     code += "sys.exit(dev(sys.argv[1], poll_interval=0.1, max_restarts=1))"
     log = tmp_path / "dev.log"
-    proc = run_cli(code, fake_lk, log, str(agent_file))
+    proc = run_cli(["-c", code, str(agent_file)], fake_lk, log)
     try:
         [first] = await fake_lk.wait_for_workers(1, timeout=20)
         agent_file.write_text(AGENT + "\n# changed\n")
@@ -192,3 +188,20 @@ def test_run_app_dispatches_to_the_commands(
     with pytest.raises(SystemExit) as exit_info:
         run_app(server, ["connect"])  # --room is required
     assert exit_info.value.code == 2
+
+
+def test_the_voicegraph_commands(agent_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from voicegraph.cli import app
+
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+    for name in ("LIVEKIT_URL", "LIVEKIT_API_KEY", "LIVEKIT_API_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    result = runner.invoke(app, ["console", str(agent_file)])
+    assert result.exit_code == 1 and "needs a microphone and a speaker" in result.output
+    for command in (["start"], ["dev"], ["connect", "--room", "lobby"]):
+        result = runner.invoke(app, [*command, str(agent_file)])
+        assert result.exit_code == 1 and "LIVEKIT_URL" in result.output, command
+    assert runner.invoke(app, ["connect", str(agent_file)]).exit_code == 2  # --room missing
