@@ -283,6 +283,10 @@ class Activity:
         self._hooks.start_soon(run)
 
     def _check_idle(self) -> None:
+        ended = getattr(self, "_done", None)
+        if ended is not None and ended.is_set():
+            self._idle.set()
+            return
         busy = self._bound and (self._controller.busy or self._hooks_running > 0)
         if busy and self._idle.is_set():
             self._idle = anyio.Event()

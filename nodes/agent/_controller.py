@@ -314,6 +314,10 @@ class AgentController(Node):
         frame: Frame = speech.frame
         agent = session.current_agent
         speech.agent = agent
+        if isinstance(frame, UserTurn) and not frame.text.strip():
+            speech._mark_done()  # nothing was said: nothing to answer
+            session._speech_done(speech)
+            return
         if isinstance(frame, UserTurn):
             message = ChatMessage(role="user", text=frame.text)
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from voicegraph.graph import Graph, Node
+from voicegraph.graph import ConfigError, Graph, Node
 from voicegraph.nodes.llm import LLMNode
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.turn import TurnDetector
@@ -45,6 +45,14 @@ def build_graph(
         g.connect(tools.results, llm_node.tool_results, feedback=True)
         g.check()
         return g, None
+    vad = session._vad
+    if vad is not None and not (
+        "audio" in vad.inputs and {"audio_out", "segments"} <= set(vad.outputs)
+    ):
+        raise ConfigError(
+            f"AgentSession: vad= must be a VAD node with an 'audio' input and 'audio_out' and "
+            f"'segments' outputs (like SileroVAD), got a {type(vad).__name__}"
+        )
     opts = session.options
     turn = session._turn or TurnDetector(
         min_endpointing_delay=opts.min_endpointing_delay,

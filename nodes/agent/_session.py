@@ -138,8 +138,8 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             await self.close()
         finally:
             stack, self._stack, self._tg = self._stack, None, None
-            if stack is not None:
-                await stack.__aexit__(et, exc, tb)
+            if stack is not None:  # the body's own exception propagates as it is
+                await stack.__aexit__(None, None, None)
 
     async def start(
         self,
@@ -206,18 +206,18 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         assert self.graph is not None
         running = False
         try:
-            async with anyio.create_task_group() as hooks:
-                self._hooks = hooks
-                async with Runner(self.graph, clock=self.clock) as runner:
-                    self.runner = runner
-                    self.clock = runner.clock
+            async with Runner(self.graph, clock=self.clock) as runner:
+                self.runner = runner
+                self.clock = runner.clock
+                async with anyio.create_task_group() as hooks:
+                    self._hooks = hooks
                     running = True
                     task_status.started()
                     if started is not None:
                         started.set()
                     await runner.wait()
                     self._close_reason = "input_ended" if not self._closing else "closed"
-                hooks.cancel_scope.cancel()
+                    hooks.cancel_scope.cancel()
         except Exception as exc:
             if not running and started is None:
                 raise

@@ -94,7 +94,8 @@ class TurnDetector(Node):
     (a short backchannel such as "uh-huh") is not answered; it is recorded in ``ignored``.
     A turn that completes while a reply is still being prepared interrupts that reply first.
     :meth:`set_interruptions_allowed` turns barge-in off for the reply being played (an
-    uninterruptible ``say``); the user's speech meanwhile is then not answered either.
+    uninterruptible ``say``); speech that starts meanwhile is discarded, its transcript
+    recorded in ``ignored`` (LiveKit's ``discard_audio_if_uninterruptible``).
 
     False interruptions (LiveKit's ``resume_false_interruption``): with
     ``false_interruption_timeout`` set, speech that reaches the thresholds first *pauses* the
@@ -146,6 +147,7 @@ class TurnDetector(Node):
         self._interrupted_this_speech = False
         self._seen: set[tuple[str, float]] = set()
         self._allowed = True
+        self._discarded: set[float] = set()
         self._paused = False
         self._quiet_since: float | None = None
         self._resume_at: float | None = None
@@ -178,6 +180,10 @@ class TurnDetector(Node):
     async def on_transcripts(self, frame: Transcript) -> None:
         if not frame.final or not frame.text.strip():
             return
+        if frame.start in self._discarded:  # said while an uninterruptible reply played
+            self._discarded.discard(frame.start)
+            self.ignored.append(frame.text.strip())
+            return
         if self._paused:  # words: the pause was a real interruption
             self._interrupt_now()
         self._texts.append(frame.text.strip())
@@ -199,6 +205,9 @@ class TurnDetector(Node):
             if isinstance(event, SpeechPaused | SpeechResumed):
                 return
         if isinstance(event, SpeechStarted):
+            if self._agent_speaking and not self._allowed:
+                self._discarded = {*list(self._discarded)[-8:], event.pts}
+                return
             self._speaking = True
             self._speech_start = event.pts
             self._resume_at = None
@@ -208,6 +217,8 @@ class TurnDetector(Node):
             if self._turn_start is None:
                 self._turn_start = event.pts
         elif isinstance(event, SpeechStopped):
+            if not self._speaking:
+                return  # the end of discarded speech
             self._speaking = False
             self._speech_end = event.pts
             # The delay runs from when the VAD *reported* the end (after its own silence
