@@ -63,6 +63,7 @@ class Activity:
         self._idle.set()
         self._hooks: anyio.abc.TaskGroup | None = None
         self._hooks_running = 0
+        self._entering = 0  # on_enter hooks running (user turns wait meanwhile)
         self._callers: list[tuple[Agent, SpeechHandle | None]] = []
         self._tasks: dict[int, anyio.Event] = {}
         self._seen: set[str] = set()
@@ -138,6 +139,7 @@ class Activity:
         parent = self.current_agent  # type: ignore[attr-defined]
         if context is not None:
             context._enter_task(clock.now())
+        paused_entering = context is None and self._entering > 0  # awaited in on_enter
         done = anyio.Event()
         self._tasks[id(task)] = done
         try:
@@ -148,6 +150,8 @@ class Activity:
             self._activate(task, None)
             self._record_handoff(parent, task)
             self._spawn_hooks((f"{task.id}.on_enter", task.on_enter))
+            if paused_entering:  # the caller's on_enter waits for the task: let turns in
+                self._entering -= 1
             if task.done():  # completed before it was awaited
                 self._task_completed(task)
             await done.wait()
@@ -155,6 +159,8 @@ class Activity:
             self._tasks.pop(id(task), None)
             if context is not None:
                 context._exit_task(clock.now())
+            if paused_entering:
+                self._entering += 1
         return task.result()
 
     def _task_completed(self, task: AgentTask[Any]) -> None:
@@ -265,17 +271,22 @@ class Activity:
         if self._hooks is None or not hooks:
             return
         self._hooks_running += 1
+        self._entering += sum(name.endswith(".on_enter") for name, _ in hooks)  # from now on
         self._check_idle()
 
         async def run() -> None:
             try:
                 with session_scope(self):  # type: ignore[arg-type]
                     for name, hook in hooks:
+                        entering = name.endswith(".on_enter")
                         try:
                             await hook()
                         except Exception as exc:
                             log.exception("%s failed", name)
                             self._emit(ErrorEvent(error=exc, source=name))
+                        finally:
+                            self._entering -= entering
+                            self._controller._poke()
             finally:
                 self._hooks_running -= 1
                 self._check_idle()

@@ -65,7 +65,8 @@ class AgentController(Node):
     in a session without audio, when its text is complete) or was interrupted.
 
     Replies are queued (LiveKit's speech scheduling): the next starts when the current one is
-    done. Agent switches (handoffs, tasks) wait in the same queue, so they happen between
+    done; while an agent's ``on_enter`` runs, replies to user turns wait (so the agent's
+    greeting comes first; not while ``on_enter`` awaits an ``AgentTask``). Agent switches (handoffs, tasks) wait in the same queue, so they happen between
     replies. A user turn that arrives while an earlier one still waits is merged into it.
 
     On an interrupt (the turn detector's barge-in, or :meth:`interrupt_current`) the current
@@ -175,6 +176,12 @@ class AgentController(Node):
     def submit(self, speech: SpeechHandle) -> None:
         """Queue a reply."""
         speech._interrupter = self.interrupt_speech
+        if self.session._entering and not isinstance(speech.frame, UserTurn):
+            for index, item in enumerate(self._queue):  # said on entering: before user turns
+                if isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn):
+                    self._queue.insert(index, speech)
+                    self._poke()
+                    return
         self._queue.append(speech)
         self._poke()
 
@@ -293,8 +300,10 @@ class AgentController(Node):
         while True:
             await self._wake.wait()
             self._wake = anyio.Event()
-            while self.current is None and self._spec is None and self._queue:
-                item = self._queue.popleft()
+            while self.current is None and self._spec is None:
+                item = self._next()
+                if item is None:
+                    break
                 if isinstance(item, SpeechHandle):
                     if not item.done():
                         await self._start(item)
@@ -308,6 +317,17 @@ class AgentController(Node):
                 self._set_agent_state("listening")
             self._check_end()
             self.session._check_idle()
+
+    def _next(self) -> SpeechHandle | Switch | None:
+        """The next item to run; replies to user turns wait while an agent's ``on_enter``
+        runs, so what the agent says on entering comes first."""
+        entering = self.session._entering > 0
+        for item in self._queue:
+            if entering and isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn):
+                continue
+            self._queue.remove(item)
+            return item
+        return None
 
     async def _start(self, speech: SpeechHandle) -> None:
         session = self.session
