@@ -66,8 +66,9 @@ class AgentController(Node):
 
     Replies are queued (LiveKit's speech scheduling): the next starts when the current one is
     done; while an agent's ``on_enter`` runs, replies to user turns wait (so the agent's
-    greeting comes first; not while ``on_enter`` awaits an ``AgentTask``). Agent switches (handoffs, tasks) wait in the same queue, so they happen between
-    replies. A user turn that arrives while an earlier one still waits is merged into it.
+    greeting comes first; not while ``on_enter`` awaits an ``AgentTask``). Agent switches
+    (handoffs, tasks) wait in the same queue, so they happen between replies. A user turn
+    that arrives while an earlier one still waits is merged into it.
 
     On an interrupt (the turn detector's barge-in, or :meth:`interrupt_current`) the current
     reply is cut: if it was playing, the output's interrupted mark sets the assistant
