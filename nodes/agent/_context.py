@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import anyio
+from typing_extensions import TypeVar
 
 from voicegraph.graph import ToolCall
 
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RunContext", "current_run_context", "current_session"]
 
-Userdata_T = TypeVar("Userdata_T")
+Userdata_T = TypeVar("Userdata_T", default=Any)
 
 _session: ContextVar[AgentSession[Any] | None] = ContextVar("voicegraph_session", default=None)
 _run_context: ContextVar[RunContext[Any] | None] = ContextVar("voicegraph_run", default=None)

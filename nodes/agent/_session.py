@@ -8,11 +8,12 @@ import logging
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal
 
 import anyio
 import anyio.abc
 from pydantic import ValidationError
+from typing_extensions import TypeVar
 
 from voicegraph.graph import Clock, ConfigError, Graph, Node, UserTurn
 from voicegraph.nodes.llm import ChatContext, LLMNode, ReplyRequest
@@ -45,7 +46,7 @@ __all__ = ["AgentSession"]
 
 log = logging.getLogger(__name__)
 
-Userdata_T = TypeVar("Userdata_T")
+Userdata_T = TypeVar("Userdata_T", default=Any)
 _CLOSE_GRACE = 1.0  # clock seconds close() lets the current reply's cut-off settle
 
 
