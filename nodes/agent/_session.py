@@ -15,13 +15,13 @@ import anyio.abc
 from pydantic import ValidationError
 from typing_extensions import TypeVar
 
-from voicegraph.graph import Clock, ConfigError, Graph, Node, UserTurn
+from voicegraph.graph import Clock, ConfigError, DeadlockError, Graph, Node, UserTurn
 from voicegraph.nodes.llm import ChatContext, LLMNode, ReplyRequest
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tts import TTSNode
 from voicegraph.nodes.turn import TurnDetector
-from voicegraph.runner import Runner
+from voicegraph.runner import Runner, VirtualClock
 
 from ._activity import Activity
 from ._agent import Agent
@@ -206,8 +206,11 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
     ) -> None:
         assert self.graph is not None
         running = False
+        clock = self.clock
+        if isinstance(clock, VirtualClock) and clock.on_deadlock is None:
+            clock.on_deadlock = self._on_deadlock
         try:
-            async with Runner(self.graph, clock=self.clock) as runner:
+            async with Runner(self.graph, clock=clock) as runner:
                 self.runner = runner
                 self.clock = runner.clock
                 async with anyio.create_task_group() as hooks:
@@ -231,6 +234,20 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             self._emit(CloseEvent(reason=self._close_reason, error=self._error))
             self._done.set()
             self._idle.set()
+
+    def _on_deadlock(self) -> None:
+        """Virtual time cannot move: a deadlock only if a reply or hook is waiting.
+
+        An idle session waits for input by design (your code may be doing something else,
+        such as awaiting real time), so that is not an error.
+        """
+        if self._controller.busy or self._hooks_running:
+            speech = self._controller.current
+            raise DeadlockError(
+                "the agent session is stuck: every node is blocked and no timer is pending "
+                f"while {'reply ' + speech.id if speech else 'a reply or hook'} waits "
+                f"(agent state {self.agent_state!r}). Check the LLM, tools and hooks."
+            )
 
     async def wait(self) -> None:
         """Wait until the session has ended (its audio input ended and the last reply played,

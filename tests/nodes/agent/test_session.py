@@ -312,3 +312,30 @@ async def test_audio_session_events_and_metrics(voice: Voice) -> None:
     assert session.pipeline is not None
     assert [u.role for u in session.pipeline.log.utterances] == ["user", "agent"]
     assert session.pipeline.turn_metrics()[0].voice_to_voice is not None
+
+
+async def test_an_idle_text_session_lets_your_code_take_real_time() -> None:
+    import anyio
+
+    async with text_session(["Hi!"], user_away_timeout=None) as session:
+        await session.start(Agent(instructions="x"))
+        await session.run(user_input="Hello")
+        await anyio.sleep(0.05)  # no timer of the virtual clock pending: still not a deadlock
+        result = await session.run(user_input="Still there?")
+        result.expect.no_more_events()  # the script has no second reply: an empty one
+
+
+async def test_a_stuck_reply_is_reported_as_a_deadlock() -> None:
+    from voicegraph.graph import DeadlockError
+
+    class Stuck(ScriptedLLM):
+        async def generate(self, chat: Any, tools: Any) -> Any:
+            import anyio
+
+            await anyio.Event().wait()  # never set, no timer: nothing can move
+            yield  # pragma: no cover
+
+    async with AgentSession(llm=Stuck(), clock=VirtualClock(), user_away_timeout=None) as s:
+        await s.start(Agent(instructions="x"))
+        with pytest.raises(DeadlockError, match="stuck"):
+            await s.run(user_input="hi")
