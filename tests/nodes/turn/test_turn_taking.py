@@ -1,0 +1,174 @@
+"""TurnDetector: false interruptions (pause, resume), preflight turns, discarded speech."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import numpy as np
+import pytest
+
+from voicegraph.graph import (
+    AudioFrame,
+    Control,
+    Event,
+    Graph,
+    In,
+    Node,
+    NodeConfig,
+    Out,
+    PlayoutMark,
+    SpeechStarted,
+    SpeechStopped,
+    Transcript,
+    UserTurn,
+)
+from voicegraph.nodes.output import PausePlayout, ResumePlayout
+from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.vad import SpeechPaused
+from voicegraph.runner import Runner, VirtualClock
+
+SILENCE = np.zeros((320, 1), np.int16)
+
+
+class Script(NodeConfig):
+    seconds: float = 8.0
+    speech: list[tuple[float, float]] = []  # (start, stop) as the VAD reports them
+    quiet: list[float] = []  # SpeechPaused times (the user went quiet inside an utterance)
+    transcripts: list[tuple[float, str, float]] = []  # (arrival, text, speech start)
+
+
+class FakeVAD(Node):
+    Config = Script
+    config: Script
+    audio: Out[AudioFrame]
+    transcripts: Out[Transcript]
+
+    async def run(self) -> None:
+        events: list[tuple[float, Any]] = []
+        for start, stop in self.config.speech:
+            events += [(start, SpeechStarted(start)), (stop, SpeechStopped(stop, stop - start))]
+        events += [(t, SpeechPaused(t)) for t in self.config.quiet]
+        events += [(t, Transcript(x, start=s, end=t)) for t, x, s in self.config.transcripts]
+        events.sort(key=lambda e: e[0])
+        for i in range(int(self.config.seconds * 50)):
+            pts = i * 0.02
+            while events and events[0][0] <= pts:
+                _, item = events.pop(0)
+                if isinstance(item, Transcript):
+                    await self.emit(self.transcripts, item)
+                else:
+                    await self.send_event(item, self.audio)
+            await self.emit(self.audio, AudioFrame(SILENCE, 16000, pts=pts))
+            await self.clock.sleep_until(pts + 0.02)
+
+
+class Agent(Node):
+    """Speaks each turn for 6 s (a handler that sleeps: events reach it between turns);
+    records preflights."""
+
+    turns: In[UserTurn]
+    preflight: In[UserTurn] = In(required=False)
+    control: In[Control] = In(required=False)
+    marks: Out[Control]
+    forward_events = False
+
+    def __init__(self, speak_at: float | None = None) -> None:
+        super().__init__()
+        self.heard: list[str] = []
+        self.preflights: list[tuple[float, str]] = []
+        self.commands: list[tuple[float, str]] = []
+        self.cut: list[float] = []
+        self.speak_at = speak_at
+
+    async def on_turns(self, frame: UserTurn) -> None:
+        self.heard.append(frame.text)
+        await self.send_event(PlayoutMark(0.0), self.marks)
+        await self.clock.sleep(6.0)
+        await self.send_event(PlayoutMark(6.0, final=True), self.marks)
+
+    async def on_preflight(self, frame: UserTurn) -> None:
+        self.preflights.append((round(self.clock.now(), 2), frame.text))
+
+    async def on_control(self, frame: Control) -> None:
+        """Events only."""
+
+    async def on_event(self, event: Event) -> None:
+        if isinstance(event, PausePlayout | ResumePlayout):
+            self.commands.append((round(self.clock.now(), 2), type(event).__name__))
+
+    async def on_interrupt(self, event: Any) -> None:
+        self.cut.append(round(self.clock.now(), 2))
+        await self.send_event(PlayoutMark(1.0, interrupted=True), self.marks)
+
+
+def run(script: Script, **settings: Any) -> tuple[TurnDetector, Agent]:
+    g = Graph()
+    vad = g.add(FakeVAD(script))
+    turn = g.add(TurnDetector(**settings), name="turn")
+    agent = g.add(Agent(), name="agent")
+    g.connect(vad.audio, turn.audio)
+    g.connect(vad.transcripts, turn.transcripts)
+    g.connect(turn.turns, agent.turns)
+    g.connect(turn.preflight, agent.preflight)
+    g.connect(turn.playout_control, agent.control)
+    g.connect(agent.marks, turn.playout, feedback=True)
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    return turn, agent
+
+
+STORY = [(0.5, 1.0)]
+ASK = (1.1, "Tell me a story.", 0.5)
+
+
+def test_speech_without_words_pauses_then_resumes() -> None:
+    script = Script(speech=[*STORY, (2.5, 3.3)], transcripts=[ASK])
+    turn, agent = run(script, false_interruption_timeout=2.0)
+    assert turn.pauses == [3.0] and turn.resumes == [pytest.approx(5.32)] and not agent.cut
+    assert not turn.interruptions
+    # the commands went out on every output (the agent, here, takes them after its turn)
+    assert {name for _, name in agent.commands} == {"PausePlayout", "ResumePlayout"}
+
+
+def test_words_during_a_pause_make_it_a_real_interruption() -> None:
+    script = Script(
+        speech=[*STORY, (2.5, 3.3)],
+        transcripts=[ASK, (3.4, "Stop please.", 2.5)],
+    )
+    turn, agent = run(script, false_interruption_timeout=2.0)
+    assert turn.pauses == [3.0] and turn.resumes == []
+    assert agent.cut == [3.4] and turn.interruptions == [pytest.approx(3.4)]
+    assert agent.heard == ["Tell me a story.", "Stop please."]
+
+
+def test_the_vad_hangover_does_not_count_as_speech() -> None:
+    # 0.3 s of speech, then quiet; the VAD only reports the end 0.55 s later
+    script = Script(
+        speech=[*STORY, (2.5, 3.35)], quiet=[2.8], transcripts=[ASK, (3.4, "Uh-huh.", 2.5)]
+    )
+    turn, agent = run(script)
+    assert not turn.interruptions and not agent.cut and turn.ignored == ["Uh-huh."]
+
+
+def test_preflight_comes_before_the_endpointing_delay() -> None:
+    script = Script(speech=[(0.5, 1.0)], transcripts=[(1.1, "What time is it?", 0.5)])
+    turn, agent = run(script)
+    assert agent.preflights == [(1.1, "What time is it?")]  # with the transcript
+    assert turn.decisions[0].decided_at > 1.5
+
+
+def test_speech_during_an_uninterruptible_reply_is_discarded() -> None:
+    script = Script(speech=[*STORY, (2.0, 2.8)], transcripts=[ASK, (2.9, "Hello?", 2.0)])
+    g_turn = TurnDetector()
+    g_turn.set_interruptions_allowed(False)
+    g = Graph()
+    vad = g.add(FakeVAD(script))
+    turn = g.add(g_turn, name="turn")
+    agent = g.add(Agent(), name="agent")
+    g.connect(vad.audio, turn.audio)
+    g.connect(vad.transcripts, turn.transcripts)
+    g.connect(turn.turns, agent.turns)
+    g.connect(agent.marks, turn.playout, feedback=True)
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    assert agent.heard == ["Tell me a story."] and g_turn.ignored == ["Hello?"]
+    assert not g_turn.interruptions
