@@ -154,7 +154,7 @@ def test_preflight_comes_before_the_endpointing_delay() -> None:
     script = Script(speech=[(0.5, 1.0)], transcripts=[(1.1, "What time is it?", 0.5)])
     turn, agent = run(script)
     assert agent.preflights == [(1.1, "What time is it?")]  # with the transcript
-    assert turn.decisions[0].decided_at > 1.5
+    assert turn.decisions[0].decided_at == pytest.approx(1.5)  # the turn, 0.4 s later
 
 
 def test_speech_during_an_uninterruptible_reply_is_discarded() -> None:
