@@ -170,6 +170,7 @@ async def _serve(lk: FakeLiveKitServer, num_idle: int) -> tuple[AgentServer, Any
         load_threshold=float("inf"),
         load_fnc=lambda: 0.0,
         update_interval=0.5,
+        sys_path=(str(Path(__file__).resolve().parents[1]),),  # job processes import us
     )
     return server, server.run
 
