@@ -10,7 +10,12 @@ import voicegraph
 ROOT = Path(__file__).resolve().parents[1]
 
 PUBLIC_API = [
+    "Agent",
+    "AgentHandoff",
+    "AgentSession",
+    "AgentTask",
     "AudioFrame",
+    "ChatContext",
     "Clock",
     "ConfigError",
     "Control",
@@ -41,6 +46,7 @@ PUBLIC_API = [
     "ProviderError",
     "ProviderTimeoutError",
     "RealClock",
+    "RunContext",
     "RunMetrics",
     "Runner",
     "RunnerError",
@@ -60,9 +66,11 @@ PUBLIC_API = [
     "VirtualClock",
     "VoicegraphError",
     "__version__",
+    "function_tool",
     "load_trace",
     "run",
     "run_sync",
+    "voice_pipeline",
 ]
 
 

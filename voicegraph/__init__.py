@@ -9,10 +9,13 @@ Build a graph of typed nodes, check it, run it with bounded edges and interrupts
     metrics = vg.run_sync(g)
 
 Subpackages: ``voicegraph.graph`` (what a pipeline is), ``voicegraph.runner`` (how it runs),
-``voicegraph.nodes`` (the stages), ``voicegraph.viz`` (seeing it).
+``voicegraph.nodes`` (the stages; ``voicegraph.nodes.agent`` is the agent layer),
+``voicegraph.viz`` (seeing it).
 """
 
+import importlib
 import os as _os
+from typing import TYPE_CHECKING
 
 # When the repository root is on sys.path (pytest, Jupyter at the root), this folder shadows the
 # installed package; let the sibling root folders (graph/, runner/, ...) resolve as subpackages.
@@ -72,10 +75,48 @@ from voicegraph.runner import load_trace as load_trace
 from voicegraph.runner import run as run
 from voicegraph.runner import run_sync as run_sync
 
+# The agent layer loads on first use (PEP 562), so `import voicegraph` stays fast: it brings
+# in every node package. Type checkers see the names through the block below.
+if TYPE_CHECKING:
+    from voicegraph.nodes.agent import Agent as Agent
+    from voicegraph.nodes.agent import AgentHandoff as AgentHandoff
+    from voicegraph.nodes.agent import AgentSession as AgentSession
+    from voicegraph.nodes.agent import AgentTask as AgentTask
+    from voicegraph.nodes.agent import RunContext as RunContext
+    from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
+    from voicegraph.nodes.llm import ChatContext as ChatContext
+    from voicegraph.nodes.tools import function_tool as function_tool
+
+_LAZY = {
+    "Agent": "voicegraph.nodes.agent",
+    "AgentHandoff": "voicegraph.nodes.agent",
+    "AgentSession": "voicegraph.nodes.agent",
+    "AgentTask": "voicegraph.nodes.agent",
+    "ChatContext": "voicegraph.nodes.llm",
+    "RunContext": "voicegraph.nodes.agent",
+    "function_tool": "voicegraph.nodes.tools",
+    "voice_pipeline": "voicegraph.nodes.agent",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voicegraph' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "Agent",
+    "AgentHandoff",
+    "AgentSession",
+    "AgentTask",
     "AudioFrame",
+    "ChatContext",
     "Clock",
     "ConfigError",
     "Control",
@@ -106,6 +147,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RealClock",
+    "RunContext",
     "RunMetrics",
     "Runner",
     "RunnerError",
@@ -125,7 +167,9 @@ __all__ = [
     "VirtualClock",
     "VoicegraphError",
     "__version__",
+    "function_tool",
     "load_trace",
     "run",
     "run_sync",
+    "voice_pipeline",
 ]
