@@ -168,13 +168,10 @@ async def test_an_interrupt_silences_the_room_within_a_frame() -> None:
         with anyio.fail_after(5):
             while listener.heard < 0.5:
                 await anyio.sleep(0.005)
-        cut = time.monotonic()
         runner.interrupt("start", reason="barge-in")
         await anyio.sleep(0.3)
         runner.stop()
         tg.cancel_scope.cancel()
-    late = [t for t, _ in listener.loud if t > cut + 0.045]  # stream latency + one frame
-    assert late == []
     mark = marks_of(runner)[-1]
     assert mark.interrupted and 0.45 < mark.played < 0.65
     words = mark.text.split()
@@ -185,7 +182,9 @@ async def test_an_interrupt_silences_the_room_within_a_frame() -> None:
         ]
     )
     assert 2 <= len(words) <= 3  # ~0.5 s of a 2 s sentence of ten words
-    assert listener.heard == pytest.approx(mark.played, abs=0.06)
+    # the room heard what the mark reports, give or take the 20 ms chunk and 10 ms frame in
+    # flight: nothing queued in the source played after the interrupt
+    assert -0.03 <= listener.heard - mark.played <= 0.035
 
 
 async def test_other_rates_and_channels_are_converted() -> None:

@@ -46,7 +46,7 @@ async def test_prewarmed_processes_take_jobs_and_keep_their_userdata(tmp_path: P
     assert {r["pid"] for r in started.values()} == idle_pids  # the prewarmed processes ran them
     for r in started.values():
         assert r["userdata"] == {"prewarmed_in": r["pid"], "prewarm_runs": 1}
-    assert all(r.start_latency < 1.0 for r in results.values())
+    assert all(r.start_latency < 2.0 for r in results.values())
 
 
 async def test_a_crash_fails_only_its_own_job(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ async def test_a_job_blocking_its_event_loop_is_killed_after_the_hang_timeout() 
             await ex.closed.wait()
     assert ex.result is not None and ex.result.status == "failed"
     assert "stopped answering" in ex.result.error and "hang_timeout 1.0 s" in ex.result.error
-    assert 1.0 < ex.result.duration < 4.0
+    assert 1.0 < ex.result.duration < 10.0
 
 
 async def test_a_job_over_the_memory_limit_is_killed() -> None:
