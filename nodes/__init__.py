@@ -23,6 +23,9 @@ from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
 from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
 from voicegraph.nodes.google import GeminiLive as GeminiLive
 from voicegraph.nodes.google import GeminiLLM as GeminiLLM
+from voicegraph.nodes.livekit import RoomInput as RoomInput
+from voicegraph.nodes.livekit import RoomOutput as RoomOutput
+from voicegraph.nodes.livekit import RoomTranscript as RoomTranscript
 from voicegraph.nodes.llm import ChatContext as ChatContext
 from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
 from voicegraph.nodes.llm import LLMNode as LLMNode
@@ -62,6 +65,9 @@ __all__ = [
     "MemorySink",
     "MemorySource",
     "Resampler",
+    "RoomInput",
+    "RoomOutput",
+    "RoomTranscript",
     "STTNode",
     "ScriptedLLM",
     "ScriptedSTT",

@@ -14,6 +14,8 @@ from ._apm import AudioProcessor as AudioProcessor
 from ._memory import MemorySink as MemorySink
 from ._memory import MemorySource as MemorySource
 from ._resample import Resampler as Resampler
+from ._rtc import from_rtc as from_rtc
+from ._rtc import to_rtc as to_rtc
 from ._wav import WavSink as WavSink
 from ._wav import WavSource as WavSource
 
@@ -24,4 +26,6 @@ __all__ = [
     "Resampler",
     "WavSink",
     "WavSource",
+    "from_rtc",
+    "to_rtc",
 ]

@@ -10,7 +10,7 @@ import anyio
 from pydantic import Field
 
 from voicegraph.graph import AudioFrame, Node, NodeConfig, Out
-from voicegraph.nodes.audio._rtc import from_rtc
+from voicegraph.nodes.audio import from_rtc
 
 from ._room import KIND_AUDIO, PARTICIPANT_KINDS, SOURCE_MICROPHONE, Room, import_rtc, require_room
 

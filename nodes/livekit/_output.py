@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import Field
 
 from voicegraph.graph import ConfigError, NodeConfig, SpeechAudio
-from voicegraph.nodes.audio._rtc import to_rtc
+from voicegraph.nodes.audio import to_rtc
 from voicegraph.nodes.output import AudioOutput
 
 from ._room import SOURCE_MICROPHONE, Room, import_rtc, require_room
