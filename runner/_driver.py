@@ -68,6 +68,7 @@ class NodeDriver:
     """Runs one node: dispatches its input, carries its epoch, applies its supervision."""
 
     __slots__ = (
+        "_cancelling",
         "_current",
         "_emits",
         "_holds",
@@ -106,6 +107,7 @@ class NodeDriver:
         self._current: tuple[EdgeQueue, Frame] | None = None
         self._in_ports: dict[str, In[Any]] = {}
         self._emits = 0
+        self._cancelling = False
         node._rt = self
         self.outs = {port: [] for port in node.outputs.values()}  # handlers: _bind, once wired
 
@@ -138,8 +140,7 @@ class NodeDriver:
                 f"node {self.path!r} emitted on {port!r}, which is not one of its outputs "
                 f"({', '.join(p.name for p in self.outs) or 'none'})"
             ) from None
-        scope = self._scope
-        if scope is not None and scope.cancel_called:
+        if self._cancelling:
             # An interrupt cancelled this activity but the task has not yet reached a
             # suspension point (e.g. it was just released from a full edge): stop here, so
             # nothing of the old turn goes out stamped with the new epoch.
@@ -178,7 +179,8 @@ class NodeDriver:
         """Next ``(port, frame)`` for run-style nodes; control events are handled on the way."""
         inbox = self.inbox
         while True:
-            await self._stop_if_cancelled()
+            if self._cancelling:  # take no new input once an interrupt cancelled us
+                await anyio.lowlevel.checkpoint()
             if inbox.control:
                 await self._handle_control(*inbox.pop_control())
                 continue
@@ -222,6 +224,7 @@ class NodeDriver:
         node = self.node
         with anyio.CancelScope() as scope:
             self._scope = scope
+            self._cancelling = False
             if self.replay is not None:
                 await self._replay()
             elif node.has_run():
@@ -245,7 +248,8 @@ class NodeDriver:
         data = inbox.data
         stats = self.stats
         while True:
-            await self._stop_if_cancelled()
+            if self._cancelling:  # take no new input once an interrupt cancelled us
+                await anyio.lowlevel.checkpoint()
             if inbox.control:
                 await self._handle_control(*inbox.pop_control())
                 continue
@@ -268,12 +272,6 @@ class NodeDriver:
             if self.open_inputs <= 0 and not self.node.awaiting_feedback():
                 return
             await inbox.wait()
-
-    async def _stop_if_cancelled(self) -> None:
-        """Take no new input once an interrupt has cancelled this activity (none is lost)."""
-        scope = self._scope
-        if scope is not None and scope.cancel_called:
-            await anyio.lowlevel.checkpoint()
 
     def _input_ended(self, edge: EdgeQueue) -> None:
         """End of stream on ``edge``; feedback edges never keep a node open (see Node)."""
@@ -320,6 +318,7 @@ class NodeDriver:
             return
         self._pending.append(event)
         if self._scope is not None:
+            self._cancelling = True
             self._scope.cancel()
 
     def _queue_interrupt(self, event: Interrupt) -> None:

@@ -369,18 +369,17 @@ def _fallback_problems(driver: NodeDriver) -> list[str]:
     return problems
 
 
+def exception_leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    """The exceptions inside ``group`` and its nested groups, in order."""
+    leaves: list[BaseException] = []
+    for exc in group.exceptions:
+        leaves.extend(exception_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return leaves
+
+
 def _unwrap(group: BaseExceptionGroup) -> BaseException:
     """The most useful single error in a task group's exception group."""
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for e in exc.exceptions:
-                walk(e)
-        else:
-            leaves.append(exc)
-
-    walk(group)
+    leaves = exception_leaves(group)
     for cls in (NodeError, VoicegraphError):
         for leaf in leaves:
             if isinstance(leaf, cls):

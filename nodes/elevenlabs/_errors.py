@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import email.utils
 import json
-import time
 from typing import Any
 
 from voicegraph.graph import ProviderError, ProviderTimeoutError
+from voicegraph.nodes._retry_after import retry_after
 
 __all__ = ["PROVIDER", "http_error", "provider_error", "retry_after", "to_provider_error"]
 
@@ -24,31 +23,6 @@ _HINTS = {
 
 # WebSocket close codes ElevenLabs uses for errors, mapped to the HTTP status they mean.
 _CLOSE_STATUS = {1008: 401, 1011: 500, 1013: 503}
-
-
-def retry_after(headers: Any) -> float | None:
-    """Seconds a ``Retry-After`` (or ``retry-after-ms``) header asks to wait, if any."""
-    if headers is None:
-        return None
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if value is None:
-        return None
-    value = str(value).strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def provider_error(

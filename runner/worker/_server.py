@@ -24,6 +24,7 @@ import anyio
 import anyio.abc
 
 from voicegraph.graph import ConfigError, MissingDependencyError, RunnerError
+from voicegraph.runner._runner import exception_leaves
 
 from ._child import ChildSetup, Entrypoint, Prewarm
 from ._connection import WorkerConnection
@@ -471,16 +472,7 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:
-    leaves: list[BaseException] = []
-
-    def walk(exc: BaseException) -> None:
-        if isinstance(exc, BaseExceptionGroup):
-            for e in exc.exceptions:
-                walk(e)
-        else:
-            leaves.append(exc)
-
-    walk(group)
+    leaves = exception_leaves(group)
     for leaf in leaves:
         if not isinstance(leaf, anyio.get_cancelled_exc_class()):
             return leaf
