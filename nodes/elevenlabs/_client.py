@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import importlib
 import importlib.util
 import os
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
-import anyio
-
 from voicegraph.graph import ConfigError, MissingDependencyError
+from voicegraph.nodes._http import ResponseTracker, track_response
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -61,46 +57,6 @@ def require_sdk(node: str) -> None:
         raise MissingDependencyError("elevenlabs", "elevenlabs", what=node)
 
 
-_RESPONSES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
-    "voicegraph_elevenlabs_responses", default=None
-)
-
-
-async def _track_response(response: Any) -> None:
-    opened = _RESPONSES.get()
-    if opened is not None:
-        opened.append(response)
-
-
-class ResponseTracker:
-    """Close the HTTP responses a streamed request opened (see the Gemini node's tracker).
-
-    The SDK's streaming generators keep their connection open while they are suspended;
-    closing the recorded responses makes an interrupt hang up on the server at once.
-    """
-
-    def __init__(self) -> None:
-        self.responses: list[Any] = []
-
-    @contextlib.contextmanager
-    def track(self) -> Iterator[None]:
-        """Record the responses opened while the block runs (in this task)."""
-        token = _RESPONSES.set(self.responses)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ValueError):
-                _RESPONSES.reset(token)
-
-    async def close(self) -> None:
-        """Close every recorded response (shielded)."""
-        with anyio.CancelScope(shield=True):
-            while self.responses:
-                response = self.responses.pop()
-                with contextlib.suppress(Exception):
-                    await response.aclose()
-
-
 def make_client(
     api_key: str, *, base_url: str, timeout: float, ssl_context: ssl.SSLContext | None
 ) -> tuple[Any, Any]:
@@ -115,7 +71,7 @@ def make_client(
     http = httpx.AsyncClient(
         verify=verify,
         timeout=httpx.Timeout(timeout),
-        event_hooks={"response": [_track_response]},
+        event_hooks={"response": [track_response]},
     )
     client = client_module.AsyncElevenLabs(
         api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from voicegraph.graph import ProviderError, ProviderTimeoutError
-from voicegraph.nodes._retry_after import retry_after
+from voicegraph.nodes._http import retry_after
 
 __all__ = ["PROVIDER", "http_error", "provider_error", "retry_after", "to_provider_error"]
 

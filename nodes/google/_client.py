@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import importlib
 import importlib.util
 import os
 import ssl
-from collections.abc import Iterator
 from typing import Any
 
-import anyio
-
 from voicegraph.graph import ConfigError, MissingDependencyError
+from voicegraph.nodes._http import ResponseTracker, track_response
 
 __all__ = ["KEY_VARIABLES", "ResponseTracker", "make_client", "require_sdk", "resolve_key"]
 
@@ -61,50 +58,6 @@ def _httpx() -> Any:
     raise MissingDependencyError("httpx2", "google", what="the Gemini nodes")
 
 
-_RESPONSES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
-    "voicegraph_gemini_responses", default=None
-)
-
-
-async def _track_response(response: Any) -> None:
-    """httpx event hook: remember the responses opened by the current generation."""
-    opened = _RESPONSES.get()
-    if opened is not None:
-        opened.append(response)
-
-
-class ResponseTracker:
-    """Close the HTTP responses a streamed request opened, even if the SDK's generator is idle.
-
-    The SDK's streaming generators only release their connection when they are iterated to
-    the end (or cancelled while reading); closing them while suspended leaves the socket open
-    until garbage collection. This tracker records every response opened inside
-    :meth:`track` (an httpx response hook) and :meth:`close` shuts them, so an interrupt
-    really hangs up on the server.
-    """
-
-    def __init__(self) -> None:
-        self.responses: list[Any] = []
-
-    @contextlib.contextmanager
-    def track(self) -> Iterator[None]:
-        """Record the responses opened while the block runs (in this task)."""
-        token = _RESPONSES.set(self.responses)
-        try:
-            yield
-        finally:
-            with contextlib.suppress(ValueError):  # reset from another context: harmless
-                _RESPONSES.reset(token)
-
-    async def close(self) -> None:
-        """Close every recorded response (shielded: runs even while being cancelled)."""
-        with anyio.CancelScope(shield=True):
-            while self.responses:
-                response = self.responses.pop()
-                with contextlib.suppress(Exception):
-                    await response.aclose()
-
-
 def make_client(
     api_key: str,
     *,
@@ -126,7 +79,7 @@ def make_client(
     httpx = _httpx()
     verify: Any = ssl_context if ssl_context is not None else True
     http = httpx.AsyncClient(
-        verify=verify, timeout=None, event_hooks={"response": [_track_response]}
+        verify=verify, timeout=None, event_hooks={"response": [track_response]}
     )
     options: dict[str, Any] = {"httpx_async_client": http}
     if base_url is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voicegraph.graph import ProviderError, ProviderTimeoutError
-from voicegraph.nodes._retry_after import retry_after
+from voicegraph.nodes._http import retry_after
 
 __all__ = ["PROVIDER", "provider_error", "retry_after", "to_provider_error"]
 

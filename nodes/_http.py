@@ -1,0 +1,83 @@
+"""HTTP helpers for the cloud nodes: `Retry-After` parsing and closing streamed responses."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import email.utils
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import anyio
+
+__all__ = ["ResponseTracker", "retry_after", "track_response"]
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds a ``Retry-After`` (or ``retry-after-ms``) header asks to wait, if any."""
+    if headers is None:
+        return None
+    try:
+        ms = headers.get("retry-after-ms")
+        if ms is not None:
+            return max(0.0, float(ms) / 1000)
+        value = headers.get("retry-after")
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if value is None:
+        return None
+    value = str(value).strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+_RESPONSES: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
+    "voicegraph_http_responses", default=None
+)
+
+
+async def track_response(response: Any) -> None:
+    """httpx event hook: remember the responses opened by the current generation."""
+    opened = _RESPONSES.get()
+    if opened is not None:
+        opened.append(response)
+
+
+class ResponseTracker:
+    """Close the HTTP responses a streamed request opened, even if the SDK's generator is idle.
+
+    The SDK's streaming generators only release their connection when they are iterated to
+    the end (or cancelled while reading); closing them while suspended leaves the socket open
+    until garbage collection. This tracker records every response opened inside
+    :meth:`track` (an httpx response hook) and :meth:`close` shuts them, so an interrupt
+    really hangs up on the server.
+    """
+
+    def __init__(self) -> None:
+        self.responses: list[Any] = []
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Record the responses opened while the block runs (in this task)."""
+        token = _RESPONSES.set(self.responses)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(ValueError):  # reset from another context: harmless
+                _RESPONSES.reset(token)
+
+    async def close(self) -> None:
+        """Close every recorded response (shielded: runs even while being cancelled)."""
+        with anyio.CancelScope(shield=True):
+            while self.responses:
+                response = self.responses.pop()
+                with contextlib.suppress(Exception):
+                    await response.aclose()
