@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from voicegraph.graph import PlayoutMark
+from voicegraph.graph import ConfigError, Node, PlayoutMark
 from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatContext,
@@ -92,6 +92,42 @@ class Activity:
     def _apply_agent(self, agent: Agent) -> None:
         self._llm.chat.set_instructions(agent.instructions)
         self._llm.set_tools(agent.tools)
+        self._apply_models(agent)
+
+    def _model_stages(self, agent: Agent) -> list[tuple[str, Node, Node | None]]:
+        """(kind, the session's node, the agent's own model or ``None``) per model stage."""
+        stages: list[tuple[str, Node, Node | None]] = [("llm", self._llm, agent.llm)]
+        if self.pipeline is not None:
+            p = self.pipeline
+            stages += [("stt", p.stt, agent.stt), ("tts", p.tts, agent.tts),
+                       ("vad", p.vad, agent.vad)]  # fmt: skip
+        return stages
+
+    def _check_models(self, agent: Agent) -> None:
+        """Raise ``ConfigError`` if the session cannot use one of ``agent``'s own models."""
+        for kind, node, model in self._model_stages(agent):
+            if model is None:
+                continue
+            if not hasattr(node, "use_engine"):
+                raise ConfigError(
+                    f"{agent!r} has its own {kind}= but the session's {kind} node "
+                    f"{node.name!r} ({type(node).__name__}) cannot hand its work to another "
+                    f"node; use a {kind.upper()} node with use_engine() in the session"
+                )
+            if kind == "tts" and not getattr(node, "speaks_per_sentence", True):
+                raise ConfigError(
+                    f"{agent!r} has its own tts= but the session's TTS node "
+                    f"{type(node).__name__} streams its own audio; give the session a TTS "
+                    "that synthesizes per sentence (HibariTTS, ElevenLabsHTTPTTS, FallbackTTS)"
+                )
+
+    def _apply_models(self, agent: Agent) -> None:
+        """Hand the session's model work to ``agent``'s own models (or back to the session's)."""
+        self._check_models(agent)
+        for _, node, model in self._model_stages(agent):
+            use = getattr(node, "use_engine", None)
+            if use is not None:
+                use(model)
 
     def _offered_tools(self) -> dict[str, FunctionTool]:
         return self._llm.tools
@@ -106,6 +142,11 @@ class Activity:
         old = self._agent
         if self._callers:
             error = RuntimeError(f"cannot hand off to {new!r} while a task runs; complete it")
+            self._emit(ErrorEvent(error=error, source="handoff"))
+            return
+        try:
+            self._check_models(new)
+        except ConfigError as error:
             self._emit(ErrorEvent(error=error, source="handoff"))
             return
         chat = new._chat_ctx if new._chat_ctx is not None else (
@@ -137,6 +178,7 @@ class Activity:
         speech = context.speech_handle if context is not None else None
         clock = self._controller.clock
         parent = self.current_agent  # type: ignore[attr-defined]
+        self._check_models(task)
         if context is not None:
             context._enter_task(clock.now())
         paused_entering = context is None and self._entering > 0  # awaited in on_enter
@@ -182,6 +224,7 @@ class Activity:
             if keep and item.id not in known:
                 outer.add(item)
         self._agent = parent
+        self._apply_models(parent)
         self._record_handoff(task, parent)
         self._controller.resume(speech)
         self._scan_items()

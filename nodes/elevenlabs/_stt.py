@@ -93,6 +93,7 @@ class ElevenLabsSTT(STTNode):
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.aclose()
+        await super().close()
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """Upload the segment's PCM and return Scribe's text."""

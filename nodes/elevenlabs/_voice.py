@@ -79,6 +79,7 @@ class ElevenLabsVoice(TTSNode):
         timeout: float = Field(10.0, gt=0.0)
 
     config: Config
+    speaks_per_sentence = False  # it streams word by word: it cannot hand its work to another TTS
 
     def __init__(
         self,
@@ -140,6 +141,7 @@ class ElevenLabsVoice(TTSNode):
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.aclose()
+        await super().close()
 
     # ------------------------------------------------------------------ framing
 

@@ -18,7 +18,6 @@ from ._pool import FallbackConfig as FallbackConfig
 from ._pool import ProviderStatus as ProviderStatus
 from ._stt import FallbackSTT as FallbackSTT
 from ._tts import FallbackTTS as FallbackTTS
-from ._tts import resample as resample
 
 __all__ = [
     "CONTINUE",
@@ -28,5 +27,4 @@ __all__ = [
     "FallbackSTT",
     "FallbackTTS",
     "ProviderStatus",
-    "resample",
 ]

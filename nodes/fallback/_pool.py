@@ -29,6 +29,7 @@ from voicegraph.graph import (
     ProviderError,
     ProviderTimeoutError,
 )
+from voicegraph.nodes._engine import adopt
 
 __all__ = [
     "AvailabilityChanged",
@@ -137,29 +138,6 @@ async def timed(clock: Clock, seconds: float, work: Awaitable[T], what: str) -> 
     return result[0]
 
 
-class _ChildRuntime:
-    """The runtime of a provider held by a fallback node: its clock and epoch, nothing else."""
-
-    def __init__(self, parent: Node) -> None:
-        self._parent = parent
-
-    @property
-    def clock(self) -> Clock:
-        return self._parent.clock
-
-    @property
-    def epoch(self) -> int:
-        return self._parent.epoch
-
-    def _refuse(self, *args: Any) -> Any:
-        raise RuntimeError(
-            f"a provider inside fallback node {self._parent.name!r} cannot use ports; it is "
-            "only called (generate / transcribe / synthesize)"
-        )
-
-    emit = send_event = receive = interrupt = _refuse
-
-
 class FallbackMixin(Node):
     """Runs a fallback node: owns its providers, their status and the recovery tasks.
 
@@ -204,8 +182,7 @@ class FallbackMixin(Node):
         """Set up the node itself, then attach and set up every provider (in order)."""
         await super().setup()
         for index, provider in enumerate(self.providers):
-            provider.name = f"{self.name}[{index}]"
-            provider._rt = _ChildRuntime(self)
+            adopt(provider, self, f"{self.name}[{index}]")
             await provider.setup()
 
     async def close(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from voicegraph.graph import NodeConfig
-from voicegraph.nodes.tts import TTSNode
+from voicegraph.nodes.tts import TTSNode, resample_linear
 
 from ._pool import FallbackConfig, FallbackMixin, describe, timed
 
@@ -91,21 +91,10 @@ class FallbackTTS(FallbackMixin, TTSNode):
                 continue
             self._succeeded(index)
             return [
-                resample(np.asarray(p, np.float32), provider.sample_rate, self.sample_rate)
+                resample_linear(np.asarray(p, np.float32), provider.sample_rate, self.sample_rate)
                 for p in parts
             ]
         raise self._all_failed(errors)
-
-
-def resample(audio: FloatAudio, rate: int, target: int) -> FloatAudio:
-    """Linear-interpolation resampling of mono float audio (``audio`` itself if rates match)."""
-    audio = audio.reshape(-1)
-    if rate == target or not len(audio):
-        return audio
-    n = max(1, round(len(audio) * target / rate))
-    positions = np.arange(n) * (rate / target)
-    out: FloatAudio = np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
-    return out
 
 
 def _probe(provider: TTSNode, text: str) -> Any:

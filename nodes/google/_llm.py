@@ -119,6 +119,7 @@ class GeminiLLM(LLMNode):
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.aclose()
+        await super().close()
 
     def request_config(self, chat: ChatContext, tools: list[FunctionTool]) -> tuple[Any, Any]:
         """The ``contents`` and ``GenerateContentConfig`` sent for ``chat`` and ``tools``."""

@@ -26,6 +26,7 @@ from voicegraph.graph import (
     ToolResult,
     UserTurn,
 )
+from voicegraph.nodes._engine import EngineSwitch
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -80,7 +81,8 @@ class LLMNode(Node):
       playout mark corrects it. Pending tool calls of the cut-off reply are dropped.
 
     The agent layer swaps what the node works with between replies: :meth:`set_tools`, the
-    :attr:`chat` attribute, and :meth:`push_context` / :meth:`pop_context` for a nested
+    :attr:`chat` attribute, :meth:`use_engine` (another LLM node generates, e.g. an agent's
+    own ``llm=``), and :meth:`push_context` / :meth:`pop_context` for a nested
     conversation (an ``AgentTask`` run from inside a tool call).
 
     Wire tools with a :class:`~voicegraph.nodes.tools.ToolExecutor`:
@@ -146,6 +148,7 @@ class LLMNode(Node):
         self._extra = ""  # extra instructions of the current reply (from a ReplyRequest)
         self._allow_tools = True
         self._stack: list[_Saved] = []
+        self._engines: EngineSwitch[LLMNode] = EngineSwitch(self, LLMNode)
 
     @property
     def tools(self) -> dict[str, FunctionTool]:
@@ -164,6 +167,33 @@ class LLMNode(Node):
         paths, extra = resolve_tools(tools)
         self._tools = load_tools(paths, extra)
 
+    def use_engine(self, engine: LLMNode | None) -> None:
+        """Have ``engine`` generate from the next generation on (``None``: this node itself).
+
+        This node keeps the conversation, the tools, the tool rounds and the metrics; the
+        engine only streams responses (its own model, temperature and ``max_tokens``). It
+        is set up on first use and closed with this node. Call it between replies.
+
+        Raises:
+            ConfigError: ``engine`` is not an LLM node.
+        """
+        self._engines.select(engine)
+
+    @property
+    def engine(self) -> LLMNode:
+        """The node that generates (this node, unless :meth:`use_engine` chose another)."""
+        return self._engines.selected or self
+
+    @property
+    def reply_step(self) -> int:
+        """The tool round of the reply in progress (0 before the first tool results).
+
+        For a node generating for another one (:meth:`use_engine`, a fallback provider),
+        the round of the node it works for.
+        """
+        host = getattr(self._rt, "host", None)
+        return host.reply_step if isinstance(host, LLMNode) else self._step
+
     def push_context(self, chat: ChatContext, tools: Sequence[ToolLike] = ()) -> None:
         """Set the current conversation aside and continue with ``chat`` and ``tools``.
 
@@ -174,7 +204,8 @@ class LLMNode(Node):
         """
         self._stack.append(
             _Saved(self.chat, self._tools, self._pending, self._results, self._step,
-                   self._tail, self._extra, self._allow_tools, self.engine_state())
+                   self._tail, self._extra, self._allow_tools, self.engine,
+                   self.engine.engine_state())
         )  # fmt: skip
         self.chat = chat
         self.set_tools(tools)
@@ -195,7 +226,8 @@ class LLMNode(Node):
         self._pending, self._results = saved.pending, saved.results
         self._step, self._tail = saved.step, saved.tail
         self._extra, self._allow_tools = saved.extra, saved.allow_tools
-        self.restore_engine_state(saved.engine)
+        self.use_engine(saved.engine)
+        saved.engine.restore_engine_state(saved.engine_state)
         return nested
 
     def engine_state(self) -> Any:
@@ -219,6 +251,10 @@ class LLMNode(Node):
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
     # ------------------------------------------------------------------ inputs
+
+    async def close(self) -> None:
+        """Close the engines :meth:`use_engine` set up."""
+        await self._engines.close()
 
     async def setup(self) -> None:
         """Check that tool calls can come back (``tool_results`` is connected)."""
@@ -363,7 +399,8 @@ class LLMNode(Node):
         chat = self.chat.copy()
         if self._extra:
             chat.set_instructions("\n".join(t for t in (chat.instructions, self._extra) if t))
-        stream = self.generate(chat, tools)
+        engine = await self._engines.engine()
+        stream = engine.generate(chat, tools)
         try:
             async for chunk in stream:
                 prompt_tokens += chunk.prompt_tokens
@@ -453,4 +490,5 @@ class _Saved:
     tail: str
     extra: str
     allow_tools: bool
-    engine: Any
+    engine: LLMNode
+    engine_state: Any

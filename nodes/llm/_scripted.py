@@ -104,7 +104,7 @@ class ScriptedLLM(LLMNode):
         self, chat: ChatContext, tools: list[FunctionTool]
     ) -> AsyncIterator[LLMChunk]:
         """Stream the scripted reply for the current user turn."""
-        if self._step == 0:  # a new reply (to a user turn or a reply request)
+        if self.reply_step == 0:  # a new reply (to a user turn or a reply request)
             prompt: list[tuple[str, str]] = [(m.role, m.text) for m in chat.messages]
             if prompt != self._prompt:
                 self._turns += 1
@@ -118,7 +118,7 @@ class ScriptedLLM(LLMNode):
         reply = replies[turn]
         cfg = self.config
         if isinstance(reply, ScriptedReply):
-            done = self._step
+            done = self.reply_step
             if tools and reply.tool_calls and done < reply.rounds:
                 if done == 0 and reply.preamble:
                     async with contextlib.aclosing(self._words(reply.preamble)) as words:

@@ -6,6 +6,7 @@ from collections import deque
 from typing import Any
 
 from voicegraph.graph import In, Node, NodeConfig, Out, SpeechSegment, Transcript
+from voicegraph.nodes._engine import EngineSwitch
 
 __all__ = ["STTNode"]
 
@@ -33,6 +34,9 @@ class STTNode(Node):
     transcript is emitted (time spent queued on the edge before that is not included). Under
     ``VirtualClock`` model compute run through ``clock.run_sync`` takes zero virtual time, so
     latencies there are 0 unless a subclass declares a cost with ``clock.sleep``.
+
+    :meth:`use_engine` lets another STT node transcribe (an agent's own ``stt=``): from the
+    next segment on, its :meth:`transcribe` gives the words and its ``language`` tags them.
     """
 
     class Config(NodeConfig):
@@ -52,6 +56,21 @@ class STTNode(Node):
         super().__init__(config, **settings)
         self.latencies: deque[float] = deque(maxlen=MAX_LATENCIES)
         """STT latency in clock seconds of each emitted transcript (most recent last)."""
+        self._engines: EngineSwitch[STTNode] = EngineSwitch(self, STTNode)
+
+    def use_engine(self, engine: STTNode | None) -> None:
+        """Have ``engine`` transcribe from the next segment on (``None``: this node itself).
+
+        The engine is set up on first use and closed with this node.
+
+        Raises:
+            ConfigError: ``engine`` is not an STT node.
+        """
+        self._engines.select(engine)
+
+    async def close(self) -> None:
+        """Close the engines :meth:`use_engine` set up."""
+        await self._engines.close()
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """Return the words spoken in ``segment`` ("" if none). Subclasses implement this."""
@@ -60,7 +79,8 @@ class STTNode(Node):
     async def on_speech(self, segment: SpeechSegment) -> None:
         """Transcribe one segment and emit its final transcript (if it has words)."""
         t0 = self.clock.now()
-        text = (await self.transcribe(segment)).strip()
+        engine = await self._engines.engine()
+        text = (await engine.transcribe(segment)).strip()
         if not text:
             return
         transcript = Transcript(
@@ -68,7 +88,7 @@ class STTNode(Node):
             final=True,
             start=segment.speech_start,
             end=segment.speech_end,
-            language=self.config.language,
+            language=engine.config.language,
         )
         await self.emit(self.transcripts, transcript)
         self.latencies.append(self.clock.now() - t0)

@@ -1,6 +1,7 @@
 """Text to speech: sentence splitting, the embedded hibari TTS, and a scripted TTS for tests."""
 
 from ._base import TTSNode as TTSNode
+from ._base import resample_linear as resample_linear
 from ._base import trim_silence as trim_silence
 from ._hibari import HibariTTS as HibariTTS
 from ._intelligibility import normalize_words as normalize_words
@@ -21,6 +22,7 @@ __all__ = [
     "filter_emoji",
     "filter_markdown",
     "normalize_words",
+    "resample_linear",
     "transcribe_audio",
     "trim_silence",
     "word_error_rate",

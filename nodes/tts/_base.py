@@ -5,15 +5,16 @@ from __future__ import annotations
 import re
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from voicegraph.graph import In, Node, NodeConfig, Out, Sentence, SpeechAudio
+from voicegraph.graph import ConfigError, In, Node, NodeConfig, Out, Sentence, SpeechAudio
+from voicegraph.nodes._engine import EngineSwitch
 
-__all__ = ["TTSNode", "trim_silence"]
+__all__ = ["TTSNode", "resample_linear", "trim_silence"]
 
 FloatAudio = npt.NDArray[np.float32]
 
@@ -55,6 +56,17 @@ def trim_silence(audio: FloatAudio, sample_rate: int, threshold_db: float = -50.
     return audio[start:end]
 
 
+def resample_linear(audio: FloatAudio, rate: int, target: int) -> FloatAudio:
+    """Resample mono float audio by linear interpolation (``audio`` itself if rates match)."""
+    audio = audio.reshape(-1)
+    if rate == target or not len(audio):
+        return audio
+    n = max(1, round(len(audio) * target / rate))
+    positions = np.arange(n) * (rate / target)
+    out: FloatAudio = np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
+    return out
+
+
 class TTSNode(Node):
     """Base of TTS nodes: sentences in, 20 ms :class:`SpeechAudio` frames out.
 
@@ -84,6 +96,10 @@ class TTSNode(Node):
     An interrupt cancels the sentence in progress (a running synthesis thread finishes first
     and its result is discarded); the next sentence starts a new reply.
 
+    :meth:`use_engine` lets another TTS node speak (an agent's own ``tts=``): from the next
+    reply on, its :meth:`synthesize` makes the audio, brought to this node's
+    ``sample_rate`` by linear interpolation; this node keeps the framing and the pauses.
+
     Config:
         frame_ms: frame length in milliseconds (default 20).
         sentence_pause: seconds of silence after a sentence (default 0.15).
@@ -105,6 +121,9 @@ class TTSNode(Node):
 
     sample_rate: int = 24000
     """Samples per second of the audio this node produces."""
+    speaks_per_sentence: ClassVar[bool] = True
+    """Whether the audio comes from :meth:`synthesize`, one sentence at a time (``False``
+    for a node that streams on its own; it cannot :meth:`use_engine`)."""
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
@@ -115,6 +134,30 @@ class TTSNode(Node):
         self._reply_t0 = 0.0
         self._pts = 0.0
         self._first_sent = False
+        self._engines: EngineSwitch[TTSNode] = EngineSwitch(self, TTSNode)
+        self._next_engine: TTSNode | None = None
+        self._speaker: TTSNode | None = None  # the engine of the reply in progress
+
+    def use_engine(self, engine: TTSNode | None) -> None:
+        """Have ``engine`` synthesize from the next reply on (``None``: this node itself).
+
+        The engine is set up on first use and closed with this node.
+
+        Raises:
+            ConfigError: ``engine`` is not a TTS node, or this node streams its audio
+                itself (it does not speak through :meth:`synthesize`).
+        """
+        if engine is not None and engine is not self and not self.speaks_per_sentence:
+            raise ConfigError(
+                f"{type(self).__name__} {self.name!r} streams its own audio and cannot speak "
+                f"with a {type(engine).__name__}; give the session a TTS that synthesizes per "
+                "sentence (HibariTTS, ElevenLabsHTTPTTS, FallbackTTS...)"
+            )
+        self._engines.select(engine)
+
+    async def close(self) -> None:
+        """Close the engines :meth:`use_engine` set up."""
+        await self._engines.close()
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:
         """Synthesize ``text``: one or more 1-D float32 arrays in [-1, 1] at ``sample_rate``.
@@ -131,10 +174,11 @@ class TTSNode(Node):
             self._reply_t0 = self.clock.now()
             self._pts = 0.0
             self._first_sent = False
+            self._speaker = await self._engines.engine()
         text = frame.text.strip()
         pcm = np.zeros((0, 1), np.int16)
         if text:
-            parts = await self.synthesize(text)
+            parts = await self._synthesize_with(self._speaker or self, text)
             pcm = self._assemble(parts, self._pause_after(text, frame.final))
         if not len(pcm):
             if frame.final:
@@ -149,6 +193,13 @@ class TTSNode(Node):
         self._in_reply = False
 
     # ------------------------------------------------------------------ internals
+
+    async def _synthesize_with(self, engine: TTSNode, text: str) -> Sequence[FloatAudio]:
+        parts = await engine.synthesize(text)
+        if engine is self:
+            return parts
+        rate = engine.sample_rate
+        return [resample_linear(np.asarray(p, np.float32), rate, self.sample_rate) for p in parts]
 
     def _pause_after(self, text: str, final: bool) -> float:
         if final:

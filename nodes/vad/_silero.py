@@ -19,6 +19,7 @@ from voicegraph.graph import (
     Out,
     SpeechSegment,
 )
+from voicegraph.nodes._engine import EngineSwitch
 
 from ._segmenter import Segmenter
 
@@ -67,6 +68,10 @@ class SileroVAD(Node):
     sits upstream of the turn detector that interrupts). If an interrupt does cancel its
     handler, the model state and the utterance in progress are kept; only the events and
     frames of the frame being handled may be lost.
+
+    :meth:`use_engine` lets another ``SileroVAD`` decide (an agent's own ``vad=``, e.g. with
+    other thresholds): from the next window outside an utterance on, its model and its
+    settings are used.
 
     Raises:
         InputError: a frame that is not 16 kHz mono (insert a Resampler before the VAD).
@@ -130,6 +135,32 @@ class SileroVAD(Node):
         self._anchor_pts = 0.0
         self._anchor_samples = 0
         self._end_pts = 0.0
+        self._engines: EngineSwitch[SileroVAD] = EngineSwitch(self, SileroVAD)
+        self._detector: SileroVAD = self  # whose model and settings decide now
+
+    def use_engine(self, engine: SileroVAD | None) -> None:
+        """Have ``engine`` decide what is speech (``None``: this node itself).
+
+        The switch happens at the next window outside an utterance (an utterance in
+        progress is finished with the settings it started with). The engine is set up on
+        first use and closed with this node.
+
+        Raises:
+            ConfigError: ``engine`` is not a ``SileroVAD``.
+        """
+        self._engines.select(engine)
+
+    async def close(self) -> None:
+        """Close the engines :meth:`use_engine` set up."""
+        await self._engines.close()
+
+    async def _switch_detector(self) -> None:
+        """Adopt the engine chosen by :meth:`use_engine` (between utterances)."""
+        detector = await self._engines.engine()
+        if detector is not self._detector:
+            self._detector = detector
+            detector._model.reset()
+            self._segmenter = detector._new_segmenter()
 
     def _new_segmenter(self) -> Segmenter:
         cfg = self.config
@@ -163,6 +194,7 @@ class SileroVAD(Node):
             self._model = lib.SileroVAD(SAMPLE_RATE)
         self._model.reset()
         self._segmenter = self._new_segmenter()
+        self._detector = self
         self._pending = np.empty(0, np.int16)
 
     def probability(self, window: npt.NDArray[np.int16]) -> float:
@@ -186,11 +218,14 @@ class SileroVAD(Node):
         else:
             self._pending = np.concatenate([self._pending, frame.pcm[:, 0]])
         self._end_pts = frame.end_pts
+        if (self._engines.selected or self) is not self._detector and not self.speaking:
+            await self._switch_detector()
         while len(self._pending) >= WINDOW:
             window, self._pending = self._pending[:WINDOW], self._pending[WINDOW:]
             pts = self._anchor_pts + self._anchor_samples / SAMPLE_RATE
             self._anchor_samples += WINDOW
-            await self._deliver(self._segmenter.push(pts, window, self.probability(window)))
+            probability = self._detector.probability(window)
+            await self._deliver(self._segmenter.push(pts, window, probability))
         await self.emit(self.audio_out, frame)
 
     async def on_end_of_stream(self) -> None:
