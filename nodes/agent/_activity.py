@@ -24,6 +24,8 @@ from voicegraph.nodes.llm import (
     LLMNode,
 )
 from voicegraph.nodes.tools import FunctionTool
+from voicegraph.nodes.tts import TTSNode
+from voicegraph.nodes.turn import TurnDetector
 
 from ._agent import Agent, AgentHandoff, AgentTask
 from ._context import current_run_context, session_scope
@@ -53,6 +55,7 @@ class Activity:
 
     options: SessionOptions
     pipeline: VoicePipeline | None
+    _stages: dict[str, Node]  # the stt, tts, vad and turn nodes the session works with
 
     def __init__(self) -> None:
         self._agent: Agent | None = None
@@ -70,6 +73,7 @@ class Activity:
         self._seen_outputs: set[str] = set()
         self._handoff_agents: dict[str, tuple[Agent | None, Agent]] = {}
         self._metrics_seen: dict[str, int] = {}
+        self._stages = {}
 
     def _emit(self, event: SessionEvent) -> None:
         raise NotImplementedError
@@ -97,10 +101,10 @@ class Activity:
     def _model_stages(self, agent: Agent) -> list[tuple[str, Node, Node | None]]:
         """(kind, the session's node, the agent's own model or ``None``) per model stage."""
         stages: list[tuple[str, Node, Node | None]] = [("llm", self._llm, agent.llm)]
-        if self.pipeline is not None:
-            p = self.pipeline
-            stages += [("stt", p.stt, agent.stt), ("tts", p.tts, agent.tts),
-                       ("vad", p.vad, agent.vad)]  # fmt: skip
+        for kind, model in (("stt", agent.stt), ("tts", agent.tts), ("vad", agent.vad)):
+            node = self._stages.get(kind)
+            if node is not None:
+                stages.append((kind, node, model))
         return stages
 
     def _check_models(self, agent: Agent) -> None:
@@ -296,9 +300,11 @@ class Activity:
 
     def _scan_metrics(self) -> None:
         sources: list[tuple[str, list[Any]]] = [("llm", list(self._llm.metrics))]
-        if self.pipeline is not None:
-            sources.append(("turn", list(self.pipeline.turn.decisions)))
-            sources.append(("tts", [TTSMetrics(ttfb=t) for t in self.pipeline.tts.ttfb]))
+        turn, tts = self._stages.get("turn"), self._stages.get("tts")
+        if isinstance(turn, TurnDetector):
+            sources.append(("turn", list(turn.decisions)))
+        if isinstance(tts, TTSNode):
+            sources.append(("tts", [TTSMetrics(ttfb=t) for t in tts.ttfb]))
         for name, values in sources:
             seen = self._metrics_seen.get(name, 0)
             if len(values) < seen:  # a bounded history rolled over
@@ -362,8 +368,8 @@ class Activity:
     def _update_interruptions(self) -> None:
         """Tell the turn detector whether the running reply may be interrupted."""
         speech = self._controller.current
-        turn = self.pipeline.turn if self.pipeline is not None else None
-        if turn is not None:
+        turn = self._stages.get("turn")
+        if isinstance(turn, TurnDetector):
             allowed = self.options.allow_interruptions if speech is None else (
                 speech.allow_interruptions
             )  # fmt: skip

@@ -94,8 +94,10 @@ class AgentController(Node):
     ``listening``, ``speaking`` (VAD events on ``speech``) or ``away`` (both sides listening
     for ``user_away_timeout`` seconds).
 
-    The node belongs to an :class:`AgentSession` (it is created with it and calls back into
-    it); build sessions with ``AgentSession``, not by adding this node to a graph yourself.
+    The node belongs to an :class:`AgentSession` and calls back into it. The session
+    creates one, or finds the one in a graph you built (``AgentController()`` without a
+    session, passed in ``AgentSession.start(agent, graph=...)``, which binds it and sets
+    its config from the session's options).
 
     Config:
         user_away_timeout: seconds of mutual silence before the user counts as away
@@ -122,10 +124,14 @@ class AgentController(Node):
     forward_events = False
 
     def __init__(
-        self, session: AgentSession[Any], config: NodeConfig | None = None, /, **settings: Any
+        self,
+        session: AgentSession[Any] | None = None,
+        config: NodeConfig | None = None,
+        /,
+        **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
-        self.session = session
+        self._session = session
         self.current: SpeechHandle | None = None
         """The reply being generated or played."""
         self.agent_state: AgentState = "initializing"
@@ -152,6 +158,20 @@ class AgentController(Node):
     def default_name(self) -> str:
         """``"agent"``."""
         return "agent"
+
+    @property
+    def session(self) -> AgentSession[Any]:
+        """The session this node works for.
+
+        Raises:
+            RuntimeError: it is not bound to a session.
+        """
+        if self._session is None:
+            raise RuntimeError(
+                f"AgentController {self.name!r} is not part of a session; run its graph with "
+                "AgentSession.start(agent, graph=...), not with a Runner"
+            )
+        return self._session
 
     # ------------------------------------------------------------------ session API
 
@@ -253,6 +273,7 @@ class AgentController(Node):
 
     async def setup(self) -> None:
         """Find out whether playout marks come back (an audio session) and input ends."""
+        self.session  # noqa: B018 (raises if no session runs this node)
         self._audio = self._connected(self.playout)
         self._follow_input = self._connected(self.turns)
 

@@ -49,16 +49,32 @@ class AgentToolExecutor(ToolExecutor):
       generation) waits until the turn is confirmed;
     * an interrupt cancels the calls of the interrupted reply, not those of a reply set
       aside while an ``AgentTask`` runs.
+
+    In a graph you build for ``AgentSession.start(agent, graph=...)``, create it without a
+    session (``AgentToolExecutor()``); the session binds it.
     """
 
     restart_on_interrupt = False
 
     def __init__(
-        self, session: AgentSession[Any], config: NodeConfig | None = None, /, **settings: Any
+        self,
+        session: AgentSession[Any] | None = None,
+        config: NodeConfig | None = None,
+        /,
+        **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
-        self._session = session
+        self._bound = session
         self._calls: dict[str, tuple[anyio.CancelScope, SpeechHandle | None]] = {}
+
+    @property
+    def _session(self) -> AgentSession[Any]:
+        if self._bound is None:
+            raise RuntimeError(
+                f"AgentToolExecutor {self.name!r} is not part of a session; run its graph with "
+                "AgentSession.start(agent, graph=...)"
+            )
+        return self._bound
 
     def default_name(self) -> str:
         """``"tools"``."""

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voicegraph.graph import ConfigError, Graph, Node
+from voicegraph.graph import ConfigError, Graph, GraphError, Node
 from voicegraph.nodes.llm import LLMNode
 from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.stt import STTNode
+from voicegraph.nodes.tools import ToolExecutor
+from voicegraph.nodes.tts import TTSNode
 from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.vad import SileroVAD
 
 from ._controller import AgentController
 from ._executor import AgentToolExecutor
@@ -16,7 +21,74 @@ from ._voice import VoicePipeline, voice_pipeline
 if TYPE_CHECKING:
     from ._session import AgentSession
 
-__all__ = ["build_graph"]
+__all__ = ["SessionGraph", "adopt_graph", "build_graph", "stages_of"]
+
+
+@dataclass
+class SessionGraph:
+    """A graph a session runs and the nodes it works with."""
+
+    graph: Graph
+    controller: AgentController
+    llm: LLMNode
+    pipeline: VoicePipeline | None = None
+
+
+def adopt_graph(built: Graph | VoicePipeline) -> SessionGraph:
+    """Find the session's nodes in a graph the user built (see ``AgentSession.start``).
+
+    Raises:
+        GraphError: no single ``AgentController``, no LLM fed by it, a plain
+            ``ToolExecutor`` instead of an ``AgentToolExecutor``, or the graph's own problems.
+    """
+    pipeline = built if isinstance(built, VoicePipeline) else None
+    graph = built.graph if isinstance(built, VoicePipeline) else built
+    fix = (
+        "build it with voice_pipeline(source, controller=AgentController(), "
+        "tools=AgentToolExecutor(), ...) and add your nodes to its graph"
+    )
+    controllers = [n for n in graph.iter_nodes() if isinstance(n, AgentController)]
+    if len(controllers) != 1:
+        raise GraphError(
+            f"AgentSession.start(graph=...): graph {graph.name!r} must hold exactly one "
+            f"AgentController, found {len(controllers)}; {fix}"
+        )
+    (controller,) = controllers
+    fed = [e.dst.node for e in graph.iter_edges() if e.src is controller.user_turns]
+    llms = [n for n in fed if isinstance(n, LLMNode)]
+    if len(llms) != 1:
+        raise GraphError(
+            f"AgentSession.start(graph=...): {controller.path}.user_turns must feed exactly one "
+            f"LLM node's 'turn' input, found {len(llms)}; {fix}"
+        )
+    for node in graph.iter_nodes():
+        if isinstance(node, ToolExecutor) and not isinstance(node, AgentToolExecutor):
+            raise GraphError(
+                f"AgentSession.start(graph=...): {node.path} is a plain {type(node).__name__}; "
+                "an agent's tools need an AgentToolExecutor (it runs the active agent's tools)"
+            )
+    graph.check()
+    return SessionGraph(graph, controller, llms[0], pipeline)
+
+
+def stages_of(found: SessionGraph) -> dict[str, Node]:
+    """The model stages the session switches per agent and reads metrics from, by kind.
+
+    From a :class:`VoicePipeline`, its stages; from any other graph, the one node of each
+    kind (``stt``, ``tts``, ``vad``, ``turn``), when there is exactly one.
+    """
+    if found.pipeline is not None:
+        p = found.pipeline
+        return {"stt": p.stt, "tts": p.tts, "vad": p.vad, "turn": p.turn}
+    kinds: dict[str, type[Node]] = {
+        "stt": STTNode, "tts": TTSNode, "vad": SileroVAD, "turn": TurnDetector,
+    }  # fmt: skip
+    stages: dict[str, Node] = {}
+    for kind, cls in kinds.items():
+        nodes = [n for n in found.graph.iter_nodes() if isinstance(n, cls)]
+        if len(nodes) == 1:
+            stages[kind] = nodes[0]
+    return stages
 
 
 def build_graph(

@@ -36,7 +36,7 @@ from ._events import (
     UserState,
 )
 from ._executor import AgentToolExecutor
-from ._graph import build_graph
+from ._graph import SessionGraph, adopt_graph, build_graph, stages_of
 from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._testing import RunResult
@@ -148,6 +148,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         *,
         audio: Node | None = None,
         output: AudioOutput | None = None,
+        graph: Graph | VoicePipeline | None = None,
     ) -> None:
         """Build the graph, start running it and make ``agent`` active (its ``on_enter`` runs).
 
@@ -157,25 +158,35 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
                 ``MemorySource``, a microphone...). ``None`` (default): a text-only session.
             output: the agent's speaker (default ``AudioOutput()``; pass
                 ``AudioOutput(path="reply.wav")`` to record it).
+            graph: a graph you built instead (not with ``audio``/``output``, nor with the
+                session's ``stt``/``llm``/``tts``/``vad``/``turn_detection``, which are its
+                nodes). It must hold one ``AgentController()`` whose ``user_turns`` feed an
+                LLM node, and an ``AgentToolExecutor()`` for tools; the easiest way is
+                ``voice_pipeline(source, controller=AgentController(),
+                tools=AgentToolExecutor(), ...)``, then add nodes to its graph (a transcript
+                sink, a recorder...). The session binds those nodes and sets their config
+                from its options; per-agent models and metrics use the graph's STT, TTS,
+                ``SileroVAD`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the one of
+                each kind).
 
         Raises:
             RuntimeError: the session was already started.
+            ConfigError: ``graph`` together with stages or ``audio``; ``agent`` has a model
+                the session's nodes cannot use.
             GraphError: the stages do not fit together (every problem listed).
         """
         if self.graph is not None:
             raise RuntimeError("this AgentSession was already started; create a new one")
-        llm = self._llm_arg if self._llm_arg is not None else _default_llm()
-        llm.config = llm.config.model_copy(update={"max_tool_steps": self.options.max_tool_steps})
-        controller = AgentController(
-            self,
-            user_away_timeout=self.options.user_away_timeout,
-            preemptive_generation=self.options.preemptive_generation,
+        if graph is not None:
+            found = self._adopt(graph, audio=audio, output=output)
+        else:
+            found = self._build(audio=audio, output=output)
+        found.llm.config = found.llm.config.model_copy(
+            update={"max_tool_steps": self.options.max_tool_steps}
         )
-        executor = AgentToolExecutor(self, timeout=self.options.tool_timeout)
-        self._bind(agent, llm, controller)
-        self.graph, self.pipeline = build_graph(
-            self, controller, llm, executor, audio=audio, output=output
-        )
+        self._bind(agent, found.llm, found.controller)
+        self.graph, self.pipeline = found.graph, found.pipeline
+        self._stages = stages_of(found)
         self._agent = agent
         agent._session = self
         self._activate(agent, agent._chat_ctx)
@@ -189,6 +200,44 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             if self.runner is None and self._error is not None:
                 raise self._error
         self._spawn_hooks((f"{agent.id}.on_enter", agent.on_enter))
+
+    def _controller_settings(self) -> dict[str, Any]:
+        opts = self.options
+        return {
+            "user_away_timeout": opts.user_away_timeout,
+            "preemptive_generation": opts.preemptive_generation,
+        }
+
+    def _build(self, *, audio: Node | None, output: AudioOutput | None) -> SessionGraph:
+        llm = self._llm_arg if self._llm_arg is not None else _default_llm()
+        controller = AgentController(self, **self._controller_settings())
+        executor = AgentToolExecutor(self, timeout=self.options.tool_timeout)
+        graph, pipeline = build_graph(self, controller, llm, executor, audio=audio, output=output)
+        return SessionGraph(graph, controller, llm, pipeline)
+
+    def _adopt(
+        self, graph: Graph | VoicePipeline, *, audio: Node | None, output: AudioOutput | None
+    ) -> SessionGraph:
+        given = {
+            "audio": audio, "output": output, "stt": self._stt, "llm": self._llm_arg,
+            "tts": self._tts, "vad": self._vad, "turn_detection": self._turn,
+        }  # fmt: skip
+        extra = [name for name, value in given.items() if value is not None]
+        if extra:
+            raise ConfigError(
+                f"AgentSession: graph= already holds the stages; do not also pass "
+                f"{', '.join(extra)} (put those nodes in your graph)"
+            )
+        found = adopt_graph(graph)
+        found.controller._session = self
+        found.controller.config = found.controller.config.model_copy(
+            update=self._controller_settings()
+        )
+        for node in found.graph.iter_nodes():
+            if isinstance(node, AgentToolExecutor):
+                node._bound = self
+                node.config = node.config.model_copy(update={"timeout": self.options.tool_timeout})
+        return found
 
     async def _main_owned(self, started: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:

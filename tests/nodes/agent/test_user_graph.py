@@ -1,0 +1,128 @@
+"""``AgentSession.start(agent, graph=...)``: a session on a graph the user built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from agent_helpers import RATE, Voice, timeline
+
+from voicegraph.graph import ConfigError, Graph, GraphError, In, Node, NodeError, Transcript
+from voicegraph.nodes.agent import (
+    Agent,
+    AgentController,
+    AgentSession,
+    AgentToolExecutor,
+    voice_pipeline,
+)
+from voicegraph.nodes.audio import MemorySource
+from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.stt import ScriptedSTT
+from voicegraph.nodes.tools import ToolExecutor, function_tool
+from voicegraph.nodes.tts import ScriptedTTS
+from voicegraph.runner import Runner, VirtualClock
+
+
+class TranscriptLog(Node):
+    """A sink the user adds: every final transcript the STT produced."""
+
+    transcripts: In[Transcript]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] = []
+
+    async def on_transcripts(self, frame: Transcript) -> None:
+        self.seen.append(frame.text)
+
+
+@function_tool
+async def opening_hours() -> str:
+    """When the restaurant is open."""
+    return "noon to 10 pm"
+
+
+async def test_a_voice_pipeline_with_an_extra_node(voice: Voice) -> None:
+    llm = ScriptedLLM(
+        replies=[
+            ScriptedReply(tool_calls=[ScriptedToolCall(name="opening_hours")], text="Noon."),
+            "Bye.",
+        ]
+    )
+    pcm = voice.pcm([(0.5, 1.5), (5.0, 1.5)], 9.0)
+    p = voice_pipeline(
+        MemorySource(pcm=pcm, sample_rate=RATE, realtime=True),
+        stt=ScriptedSTT(texts=["When are you open?", "Thanks."]),
+        llm=llm,
+        tts=ScriptedTTS(),
+        controller=AgentController(),
+        tools=AgentToolExecutor(),
+    )
+    log = p.graph.add(TranscriptLog(), name="transcript_log")
+    p.graph.connect(p.stt.transcripts, log.transcripts)
+
+    session: AgentSession[Any] = AgentSession(clock=VirtualClock(), min_endpointing_delay=0.4)
+    await session.start(Agent(instructions="Hours.", tools=[opening_hours]), graph=p)
+    await session.wait()
+
+    assert session.graph is p.graph and session.pipeline is p and session.llm is llm
+    assert log.seen == ["When are you open?", "Thanks."]
+    said = [d for _, d in timeline(session, "conversation_item_added")]
+    assert said == ["user:When are you open?", "assistant:Noon.", "user:Thanks.", "assistant:Bye."]
+    assert [d for _, d in timeline(session, "function_tools_executed")] == ["tools:opening_hours"]
+    # the session's options were applied to the nodes it found
+    assert p.controller is not None and p.controller.config.user_away_timeout == 15.0
+    assert any(e.type == "metrics_collected" for e in session.events)
+
+
+async def test_a_hand_built_text_graph() -> None:
+    g = Graph("chat")
+    agent = g.add(AgentController(), name="agent")
+    llm = g.add(ScriptedLLM(replies=["Hello there."]), name="brain")
+    g.connect(agent.user_turns, llm.turn)
+    g.connect(agent.requests, llm.requests)
+    g.connect(llm.text, agent.llm_text, feedback=True)
+    async with AgentSession(clock=VirtualClock(), user_away_timeout=None) as session:
+        await session.start(Agent(instructions="Greet."), graph=g)
+        result = await session.run(user_input="Hi")
+        result.expect.next_event().is_message(role="assistant").contains("Hello there")
+    assert agent.config.user_away_timeout is None
+
+
+def controller_graph(executor: Node | None = None) -> Graph:
+    g = Graph("chat")
+    agent = g.add(AgentController(), name="agent")
+    llm = g.add(ScriptedLLM(replies=["Hi."]), name="llm")
+    g.connect(agent.user_turns, llm.turn)
+    g.connect(llm.text, agent.llm_text, feedback=True)
+    if executor is not None:
+        tools = g.add(executor, name="tools")
+        g.connect(llm.tool_calls, tools.calls)  # type: ignore[attr-defined]
+        g.connect(tools.results, llm.tool_results, feedback=True)  # type: ignore[attr-defined]
+    return g
+
+
+async def test_a_graph_without_a_controller_is_refused() -> None:
+    g = Graph("chat")
+    g.add(ScriptedLLM(), name="llm")
+    session: AgentSession[Any] = AgentSession(clock=VirtualClock())
+    with pytest.raises(GraphError, match="exactly one AgentController, found 0"):
+        await session.start(Agent(instructions="x"), graph=g)
+
+
+async def test_a_plain_tool_executor_is_refused() -> None:
+    session: AgentSession[Any] = AgentSession(clock=VirtualClock())
+    with pytest.raises(GraphError, match="tools is a plain ToolExecutor; an agent's tools"):
+        await session.start(Agent(instructions="x"), graph=controller_graph(ToolExecutor()))
+
+
+async def test_graph_and_stages_together_are_refused() -> None:
+    session: AgentSession[Any] = AgentSession(llm=ScriptedLLM(), clock=VirtualClock())
+    with pytest.raises(ConfigError, match="do not also pass llm"):
+        await session.start(Agent(instructions="x"), graph=controller_graph())
+
+
+async def test_a_controller_run_without_a_session_says_what_to_do() -> None:
+    g = controller_graph(AgentToolExecutor())
+    with pytest.raises(NodeError, match=r"AgentSession.start\(agent, graph=...\)"):
+        await Runner(g, clock=VirtualClock()).run()
