@@ -11,6 +11,7 @@ import anyio
 from typing_extensions import TypeVar
 
 from voicegraph.graph import ToolCall
+from voicegraph.nodes.tts import clean_text
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -110,6 +111,28 @@ class RunContext(Generic[Userdata_T]):
     def _time_in_tasks(self, now: float) -> float:
         running = now - self._task_since if self.tasks_running else 0.0
         return self._task_time + running
+
+    async def wait_for_playout(self) -> None:
+        """Wait until what the agent said before this tool call has been heard.
+
+        For a tool that should act only once its announcement has played (LiveKit's
+        method), e.g. say "Let me transfer you", then hang up::
+
+            @function_tool
+            async def transfer(context: RunContext) -> None:
+                await context.wait_for_playout()
+                ...
+
+        Returns at once in a session without audio or for a call outside a reply, and as
+        soon as the reply is interrupted. Playout is followed word by word: the words of the
+        reply's text so far (as the sentence splitter cleans it for speech) against the
+        words the audio output reports heard. The wait counts toward the tool's timeout.
+        """
+        speech = self.speech_handle
+        if speech is None or not self.session._controller.has_audio:
+            return
+        said = clean_text(self.session.llm.reply_text(speech.epoch))
+        await speech._wait_heard(len(said.split()))
 
     def disallow_interruptions(self) -> None:
         """Make the current reply uninterruptible from here on (LiveKit's method)."""

@@ -173,6 +173,11 @@ class AgentController(Node):
             )
         return self._session
 
+    @property
+    def has_audio(self) -> bool:
+        """Whether the audio output's playout marks come back (a session with audio)."""
+        return self._audio
+
     # ------------------------------------------------------------------ session API
 
     @property
@@ -521,9 +526,11 @@ class AgentController(Node):
                 self._finish(speech, interrupted=True)
             elif mark.final:
                 self._finish(speech, interrupted=speech.interrupted)
-            elif not speech.playing:
-                speech.playing = True
-                self._set_agent_state("speaking")
+            else:
+                speech._heard(mark.text)
+                if not speech.playing:
+                    speech.playing = True
+                    self._set_agent_state("speaking")
         elif mark.interrupted:  # a late mark of a reply already cut off
             self.session._apply_playout(mark)
 

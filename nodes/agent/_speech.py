@@ -58,6 +58,9 @@ class SpeechHandle:
         self.handoff: AgentHandoff | None = None
         self.speculative = False
         """Generated ahead of the end of the user's turn (preemptive generation)."""
+        self.played_text = ""
+        """What the listener has heard of this reply so far (from the playout marks)."""
+        self._hearing: list[tuple[int, anyio.Event]] = []  # (words, set once heard)
         self._authorized = anyio.Event()
         self._authorized.set()
         self._done = anyio.Event()
@@ -114,10 +117,33 @@ class SpeechHandle:
         else:
             self._callbacks.append(callback)
 
+    def _heard(self, text: str) -> None:
+        """A playout mark: ``text`` of this reply has been heard."""
+        self.played_text = text
+        words = len(text.split())
+        waiting = []
+        for wanted, event in self._hearing:
+            if wanted <= words:
+                event.set()
+            else:
+                waiting.append((wanted, event))
+        self._hearing = waiting
+
+    async def _wait_heard(self, words: int) -> None:
+        """Wait until ``words`` words of this reply have been heard, or it is done."""
+        if self.done() or len(self.played_text.split()) >= words:
+            return
+        event = anyio.Event()
+        self._hearing.append((words, event))
+        await event.wait()
+
     def _mark_done(self, *, interrupted: bool = False) -> None:
         if self.done():
             return
         self.interrupted = self.interrupted or interrupted
+        for _, event in self._hearing:
+            event.set()
+        self._hearing.clear()
         self._done.set()
         for callback in self._callbacks:
             callback(self)

@@ -358,6 +358,12 @@ class LLMNode(Node):
         """Drop the cut-off reply's pending tool calls."""
         self._pending, self._results = {}, {}
 
+    def reply_text(self, epoch: int) -> str:
+        """The assistant text generated so far by the latest reply of turn ``epoch``."""
+        ids = next((ids for e, ids in reversed(self._replies) if e == epoch), [])
+        texts = [m.text for i in ids if isinstance(m := self.chat.get(i), ChatMessage)]
+        return " ".join(t.strip() for t in texts if t.strip())
+
     # ------------------------------------------------------------------ barge-in
 
     def apply_playout(self, mark: PlayoutMark) -> None:
