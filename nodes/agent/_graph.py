@@ -127,6 +127,7 @@ def build_graph(
         )
     opts = session.options
     turn = session._turn or TurnDetector(
+        mode="manual" if session.turn_mode == "manual" else "auto",
         min_endpointing_delay=opts.min_endpointing_delay,
         max_endpointing_delay=opts.max_endpointing_delay,
         allow_interruptions=opts.allow_interruptions,

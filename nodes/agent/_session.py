@@ -75,8 +75,10 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         tts: a TTS node (default ``HibariTTS()``).
         vad: a VAD node with ``audio`` in, ``audio_out`` and ``segments`` out (default
             ``SileroVAD()``).
-        turn_detection: a :class:`TurnDetector` (default: one built from the options; a
-            detector you pass keeps its own endpointing and interruption settings).
+        turn_detection: ``"vad"`` (default: a :class:`TurnDetector` built from the options:
+            VAD, endpointing delays and the transcript heuristic), ``"manual"`` (the turn
+            ends only when you call :meth:`commit_user_turn`, e.g. push to talk), or a
+            :class:`TurnDetector` (it keeps its own endpointing and interruption settings).
         userdata: any object for your tools and hooks (``session.userdata``,
             ``context.userdata``).
         clock: ``RealClock()`` (default) or ``VirtualClock()`` for deterministic tests.
@@ -94,7 +96,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         llm: LLMNode | None = None,
         tts: TTSNode | None = None,
         vad: Node | None = None,
-        turn_detection: TurnDetector | None = None,
+        turn_detection: TurnDetector | Literal["vad", "manual"] | None = None,
         userdata: Userdata_T | None = None,
         clock: Clock | None = None,
         options: SessionOptions | None = None,
@@ -107,7 +109,17 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             self.options = options if options is not None else SessionOptions(**settings)
         except ValidationError as exc:
             raise ConfigError(f"invalid AgentSession options: {exc}") from None
-        self._stt, self._tts, self._vad, self._turn = stt, tts, vad, turn_detection
+        if isinstance(turn_detection, str) and turn_detection not in ("vad", "manual"):
+            raise ConfigError(
+                f"AgentSession: turn_detection must be a TurnDetector, 'vad' or 'manual', "
+                f"got {turn_detection!r}"
+            )
+        self.turn_mode: Literal["vad", "manual"] = (
+            turn_detection if isinstance(turn_detection, str) else "vad"
+        )
+        """How turns end: ``"vad"`` (endpointing) or ``"manual"`` (:meth:`commit_user_turn`)."""
+        turn = turn_detection if isinstance(turn_detection, TurnDetector) else None
+        self._stt, self._tts, self._vad, self._turn = stt, tts, vad, turn
         self._llm_arg = llm
         self._userdata = userdata
         self.clock = clock
@@ -187,6 +199,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         self._bind(agent, found.llm, found.controller)
         self.graph, self.pipeline = found.graph, found.pipeline
         self._stages = stages_of(found)
+        turn = self._stages.get("turn")
+        if self.turn_mode == "manual" and isinstance(turn, TurnDetector):
+            turn.config = turn.config.model_copy(update={"mode": "manual"})
         self._agent = agent
         agent._session = self
         self._activate(agent, agent._chat_ctx)
@@ -439,6 +454,37 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         """Cut the agent off now and drop the replies waiting after it."""
         self._require_started()
         self._controller.interrupt_all("session.interrupt")
+
+    def commit_user_turn(self, *, transcript_timeout: float = 2.0) -> None:
+        """End the user's turn now and reply to it (``turn_detection="manual"``: push to talk).
+
+        The turn is committed once the user is not speaking and the last speech has been
+        transcribed, or ``transcript_timeout`` seconds (media time) after the call with the
+        words in by then; nothing said, no turn. The agent is cut off if it is still
+        speaking. Works in ``"vad"`` mode too (ends the turn without the endpointing delay).
+
+        Raises:
+            RuntimeError: the session is not running, or has no audio (no turn detector).
+        """
+        self._turn_detector("commit_user_turn").commit_user_turn(transcript_timeout)
+
+    def clear_user_turn(self) -> None:
+        """Forget what the user said since the last turn (e.g. a push-to-talk cancelled).
+
+        Raises:
+            RuntimeError: the session is not running, or has no audio (no turn detector).
+        """
+        self._turn_detector("clear_user_turn").clear_user_turn()
+
+    def _turn_detector(self, what: str) -> TurnDetector:
+        self._require_started()
+        turn = self._stages.get("turn")
+        if not isinstance(turn, TurnDetector):
+            raise RuntimeError(
+                f"{what}() needs a session with audio (a turn detector); in a text session "
+                "use run(user_input=...) or generate_reply(user_input=...)"
+            )
+        return turn
 
     def update_agent(self, agent: Agent) -> None:
         """Switch to ``agent`` once the current reply has finished (``on_exit`` of the active

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -110,9 +110,19 @@ class TurnDetector(Node):
     transcript is in, the text so far goes out on ``preflight`` (once per text) before the
     endpointing delay has passed; the :class:`UserTurn` on ``turns`` follows if the turn
     really ends (its text may be longer if the user went on).
+
+    Manual turns (``mode="manual"``, LiveKit's ``turn_detection="manual"``, e.g. push to
+    talk): the turn never ends by itself; :meth:`commit_user_turn` ends it (once the user is
+    not speaking and the last speech is transcribed, or ``transcript_timeout`` seconds of
+    media time after the request, with the words in by then) and :meth:`clear_user_turn`
+    forgets what was said so far. A committed manual turn interrupts the agent if it is
+    still speaking (the user asked for the floor). Barge-in works as in automatic mode. No
+    preflight turns are sent. Requests take effect at the next input (audio frames arrive
+    every few tens of milliseconds).
     """
 
     class Config(NodeConfig):
+        mode: Literal["auto", "manual"] = "auto"
         min_endpointing_delay: float = Field(0.5, ge=0.0)
         max_endpointing_delay: float = Field(3.0, ge=0.0)
         unlikely_threshold: float = Field(0.15, ge=0.0, le=1.0)
@@ -153,6 +163,10 @@ class TurnDetector(Node):
         self._resume_at: float | None = None
         self._pause_seq = 0
         self._preflight = ""
+        self._commit_deadline: float | None = None  # media time a manual commit gives up waiting
+        self._commit_timeout: float | None = None  # a commit requested, not seen by a handler yet
+        self._clear_requested = False
+        self._cleared_at = float("-inf")  # media time of the last clear: older speech is gone
         self.pauses: list[float] = []
         """Media times the agent was paused by the user's speech."""
         self.resumes: list[float] = []
@@ -161,6 +175,31 @@ class TurnDetector(Node):
     def set_interruptions_allowed(self, allowed: bool) -> None:
         """Allow or forbid barge-in for what the agent says from now on (default allowed)."""
         self._allowed = allowed
+
+    def commit_user_turn(self, transcript_timeout: float = 2.0) -> None:
+        """End the user's turn now (``mode="manual"``; in ``"auto"`` it ends it early).
+
+        The turn is committed once the user is not speaking and the last speech has been
+        transcribed, or ``transcript_timeout`` seconds (media time) after the request.
+        """
+        self._commit_timeout = transcript_timeout
+
+    def clear_user_turn(self) -> None:
+        """Forget what the user has said since the last turn (transcripts still on their
+        way for that speech included)."""
+        self._clear_requested = True
+
+    async def _take_requests(self) -> None:
+        if self._clear_requested:
+            self._clear_requested = False
+            self._cleared_at = self._now
+            self._texts.clear()
+            self._turn_start = self._speech_end = None
+            self._preflight = ""
+            self._commit_deadline = None
+        if self._commit_timeout is not None:
+            self._commit_deadline = self._now + self._commit_timeout
+            self._commit_timeout = None
 
     # ------------------------------------------------------------------ pluggable decision
 
@@ -172,6 +211,7 @@ class TurnDetector(Node):
 
     async def on_audio(self, frame: AudioFrame) -> None:
         self._now = max(self._now, frame.end_pts)
+        await self._take_requests()
         if self._paused and self._resume_at is not None and self._now >= self._resume_at:
             await self._resume()
         await self._maybe_interrupt()
@@ -183,6 +223,8 @@ class TurnDetector(Node):
         if frame.start in self._discarded:  # said while an uninterruptible reply played
             self._discarded.discard(frame.start)
             self.ignored.append(frame.text.strip())
+            return
+        if frame.start < self._cleared_at:  # speech from before clear_user_turn()
             return
         if self._paused:  # words: the pause was a real interruption
             self._interrupt_now()
@@ -285,6 +327,11 @@ class TurnDetector(Node):
         await self.send_event(ResumePlayout(self._pause_seq))
 
     async def _maybe_commit(self) -> None:
+        if self._commit_deadline is not None:
+            await self._maybe_commit_requested(self._commit_deadline)
+            return
+        if self.config.mode == "manual":
+            return
         if self._speaking or self._speech_end is None or not self._texts:
             return
         text = " ".join(self._texts)
@@ -311,6 +358,20 @@ class TurnDetector(Node):
                 self.preflight,
                 UserTurn(text, start=start, end=self._speech_end, decided=self.clock.now()),
             )
+
+    async def _maybe_commit_requested(self, deadline: float) -> None:
+        """A commit was requested: do it once the user is quiet and transcribed."""
+        covered = self._transcript_at is not None and self._transcript_at >= self._speech_start
+        settled = not self._speaking and (covered or self._speech_end is None)
+        if not (settled or self._now >= deadline):
+            return
+        self._commit_deadline = None
+        if not self._texts:
+            return  # nothing was said: no turn (LiveKit replies to nothing either)
+        if self._agent_speaking and not self._interrupted_this_speech:
+            self._interrupt_now()  # the user asked for the floor
+        text = " ".join(self._texts)
+        await self._commit(self._now, 0.0, self.end_of_turn_probability(text))
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
         text = " ".join(self._texts)
