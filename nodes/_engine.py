@@ -81,6 +81,9 @@ class EngineSwitch(Generic[N]):
                 f"got a {type(engine).__name__}"
             )
         self.selected = None if engine is self._host else engine
+        if self.selected is not None and not isinstance(self.selected._rt, ChildRuntime):
+            name = f"{self._host.name}[{self.selected.default_name()}]"
+            adopt(self.selected, self._host, name)
 
     async def engine(self) -> N:
         """The node to call now: the selected engine (set up on first use), or the host."""
@@ -88,7 +91,6 @@ class EngineSwitch(Generic[N]):
         if engine is None:
             return self._host
         if not any(engine is ready for ready in self._ready):
-            adopt(engine, self._host, f"{self._host.name}[{engine.default_name()}]")
             await engine.setup()
             self._ready.append(engine)
         return engine

@@ -211,9 +211,13 @@ class AgentController(Node):
         self._queue.append(speech)
         self._poke()
 
-    def switch(self, apply: Switch) -> None:
-        """Run ``apply`` (an agent switch) as soon as no reply is running, before queued ones."""
-        self._queue.appendleft(apply)
+    def switch(self, apply: Switch, *, first: bool = True) -> None:
+        """Run ``apply`` (an agent switch) as soon as no reply is running: before the queued
+        replies (``first``), or after them."""
+        if first:
+            self._queue.appendleft(apply)
+        else:
+            self._queue.append(apply)
         self._poke()
 
     def interrupt_speech(self, speech: SpeechHandle) -> None:

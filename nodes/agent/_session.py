@@ -487,10 +487,11 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         return turn
 
     def update_agent(self, agent: Agent) -> None:
-        """Switch to ``agent`` once the current reply has finished (``on_exit`` of the active
-        agent, then ``on_enter`` of the new one run)."""
+        """Switch to ``agent`` once the replies already scheduled have played (as LiveKit
+        drains the old agent's speech); ``on_exit`` of the active agent, then ``on_enter``
+        of the new one run. Replies scheduled later are the new agent's."""
         self._require_started()
-        self._controller.switch(lambda: self._handoff(agent, keep_history=True))
+        self._controller.switch(lambda: self._handoff(agent, keep_history=True), first=False)
 
     async def run(self, *, user_input: str) -> RunResult:
         """Send ``user_input`` as a user turn and wait until the agent has finished with it.

@@ -68,6 +68,11 @@ class STTNode(Node):
         """
         self._engines.select(engine)
 
+    @property
+    def engine(self) -> STTNode:
+        """The node that transcribes (this node unless :meth:`use_engine` chose another)."""
+        return self._engines.selected or self
+
     async def close(self) -> None:
         """Close the engines :meth:`use_engine` set up."""
         await self._engines.close()

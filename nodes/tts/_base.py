@@ -155,6 +155,12 @@ class TTSNode(Node):
             )
         self._engines.select(engine)
 
+    @property
+    def engine(self) -> TTSNode:
+        """The node speaking the reply in progress (this node unless :meth:`use_engine`
+        chose another; between replies, the one that spoke last)."""
+        return self._speaker or self
+
     async def close(self) -> None:
         """Close the engines :meth:`use_engine` set up."""
         await self._engines.close()
