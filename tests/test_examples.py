@@ -69,6 +69,23 @@ def test_agent_models_on_the_embedded_models() -> None:
     assert "expert (voice tts, llm llm[llama_llm]):" in out
 
 
+def test_custom_graph() -> None:
+    out = run("custom_graph.py", "--scripted")
+    assert "CC user: What is the capital of France?" in out
+    assert "CC agent: The capital of France is Paris." in out
+    assert out.strip().endswith("tools, captions")
+
+
+def test_push_to_talk() -> None:
+    out = run("push_to_talk.py", "--scripted")
+    lines = out.splitlines()
+    heard = next(i for i, line in enumerate(lines) if "heard (not a turn yet)" in line)
+    released = next(i for i, line in enumerate(lines) if "button up" in line)
+    reply = next(i for i, line in enumerate(lines) if "the agent starts its reply" in line)
+    assert heard < released < reply and "[ 4.00s]" in lines[reply]
+    assert "assistant: The capital of France is Paris." in out
+
+
 def test_collect_email() -> None:
     out = run("collect_email.py", "--scripted")
     assert "[newsletter -> get_email]" in out and "[get_email -> newsletter]" in out
