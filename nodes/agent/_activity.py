@@ -80,6 +80,7 @@ class Activity:
 
     def _bind(self, agent: Agent, llm: LLMNode, controller: AgentController) -> None:
         self._llm = llm
+        llm.on_tool_round = self._scan_tools
         self._controller = controller
         self._bound = True
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +149,9 @@ class LLMNode(Node):
         self._allow_tools = True
         self._stack: list[_Saved] = []
         self._engines: EngineSwitch[LLMNode] = EngineSwitch(self, LLMNode)
+        self.on_tool_round: Callable[[], None] | None = None
+        """Called once a tool round's calls and outputs are in :attr:`chat`, before the
+        next generation (the agent layer reports ``function_tools_executed`` from it)."""
 
     @property
     def tools(self) -> dict[str, FunctionTool]:
@@ -330,6 +333,8 @@ class LLMNode(Node):
                 )
             )
         self._step += 1
+        if self.on_tool_round is not None:
+            self.on_tool_round()
         if all(isinstance(r, SilentToolResult) for r in results.values()):
             await self.emit(self.text, LLMText("", final=True))
             return

@@ -16,7 +16,13 @@ from voicegraph.nodes.agent import (
     SessionOptions,
     SpeechHandle,
 )
-from voicegraph.nodes.llm import ChatContext, ChatMessage, ScriptedLLM, ScriptedReply
+from voicegraph.nodes.llm import (
+    ChatContext,
+    ChatMessage,
+    ScriptedLLM,
+    ScriptedReply,
+    ScriptedToolCall,
+)
 from voicegraph.nodes.tools import StopResponse, function_tool
 from voicegraph.runner import VirtualClock
 
@@ -339,3 +345,20 @@ async def test_a_stuck_reply_is_reported_as_a_deadlock() -> None:
         await s.start(Agent(instructions="x"))
         with pytest.raises(DeadlockError, match="stuck"):
             await s.run(user_input="hi")
+
+
+async def test_function_tools_executed_fires_when_the_results_are_in() -> None:
+    @function_tool
+    async def slow_lookup(context: RunContext) -> str:
+        """Look something up (takes half a second)."""
+        await context.session.clock.sleep(0.5)
+        return "found"
+
+    call = ScriptedReply(tool_calls=[ScriptedToolCall(name="slow_lookup")], text="Found it.")
+    async with text_session([call]) as session:
+        await session.start(Agent(instructions="x", tools=[slow_lookup]))
+        await session.run(user_input="Look it up.")
+    (executed,) = [e for e in session.events if e.type == "function_tools_executed"]
+    # the call came 0.1 s into the reply, the result 0.5 s later; the answer's first word
+    # another 0.1 s after that (the scripted first-token delay) must not hold the event back
+    assert executed.created_at == pytest.approx(0.6, abs=1e-6)
