@@ -34,11 +34,14 @@ from ._events import TTSMetrics as TTSMetrics
 from ._events import UserInputTranscribedEvent as UserInputTranscribedEvent
 from ._events import UserState as UserState
 from ._events import UserStateChangedEvent as UserStateChangedEvent
+from ._events import UserTranscriptionTimeoutEvent as UserTranscriptionTimeoutEvent
+from ._events import UserTurnExceededEvent as UserTurnExceededEvent
 from ._executor import AgentToolExecutor as AgentToolExecutor
 from ._metrics import TurnMetrics as TurnMetrics
 from ._metrics import format_turn_metrics as format_turn_metrics
 from ._metrics import turn_metrics as turn_metrics
 from ._options import SessionOptions as SessionOptions
+from ._options import UserTurnLimit as UserTurnLimit
 from ._session import AgentSession as AgentSession
 from ._speech import SpeechHandle as SpeechHandle
 from ._testing import AgentHandoffEvent as AgentHandoffEvent
@@ -88,6 +91,9 @@ __all__ = [
     "UserInputTranscribedEvent",
     "UserState",
     "UserStateChangedEvent",
+    "UserTranscriptionTimeoutEvent",
+    "UserTurnExceededEvent",
+    "UserTurnLimit",
     "Utterance",
     "VoicePipeline",
     "format_turn_metrics",

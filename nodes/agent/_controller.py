@@ -42,7 +42,9 @@ from ._events import (
     UserState,
     UserStateChangedEvent,
 )
+from ._options import UserTurnLimit
 from ._speech import SpeechHandle
+from ._watch import UserSpeechWatch
 
 if TYPE_CHECKING:
     from ._session import AgentSession
@@ -103,11 +105,18 @@ class AgentController(Node):
         user_away_timeout: seconds of mutual silence before the user counts as away
             (default 15, LiveKit's; ``None`` disables).
         preemptive_generation: generate on tentative turns (default ``True``, LiveKit's).
+        min_consecutive_speech_delay: seconds between the end of a reply and the start of
+            the next (default 0).
+        user_turn_limit, transcription_timeout: see :class:`UserSpeechWatch` (default
+            ``None``).
     """
 
     class Config(NodeConfig):
         user_away_timeout: float | None = Field(15.0, gt=0)
         preemptive_generation: bool = True
+        min_consecutive_speech_delay: float = Field(0.0, ge=0.0)
+        user_turn_limit: UserTurnLimit | None = None
+        transcription_timeout: float | None = Field(None, gt=0)
 
     config: Config
     turns: In[UserTurn] = In(required=False)
@@ -146,6 +155,8 @@ class AgentController(Node):
         self._end: anyio.Event | None = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._away: anyio.CancelScope | None = None
+        self._last_end: float | None = None  # clock time the last reply finished
+        self._watch = UserSpeechWatch(self, None, None)
         self._vad_seen: deque[tuple[str, float]] = deque(maxlen=16)
         self._spec: SpeechHandle | None = None
         self._held: list[LLMText] = []
@@ -289,6 +300,8 @@ class AgentController(Node):
     async def run(self) -> None:
         """Schedule replies and read the graph until the input ended (or the session closed)."""
         self._wake, self._end = anyio.Event(), anyio.Event()
+        cfg = self.config
+        self._watch = UserSpeechWatch(self, cfg.user_turn_limit, cfg.transcription_timeout)
         async with anyio.create_task_group() as tg:
             self._tg = tg
             tg.start_soon(self._schedule)
@@ -314,6 +327,8 @@ class AgentController(Node):
                 await self._on_preflight(frame)
             elif port is self.transcripts:
                 assert isinstance(frame, Transcript)
+                if frame.text.strip() and frame.final:
+                    self._watch.transcript(frame.text)
                 if frame.text.strip():
                     self.session._emit(
                         UserInputTranscribedEvent(
@@ -332,6 +347,8 @@ class AgentController(Node):
             await self._wake.wait()
             self._wake = anyio.Event()
             while self.current is None and self._spec is None:
+                if any(isinstance(waiting, SpeechHandle) for waiting in self._queue):
+                    await self._leave_a_gap()  # the replies stay queued meanwhile (busy)
                 item = self._next()
                 if item is None:
                     break
@@ -348,6 +365,14 @@ class AgentController(Node):
                 self._set_agent_state("listening")
             self._check_end()
             self.session._check_idle()
+
+    async def _leave_a_gap(self) -> None:
+        """Wait out ``min_consecutive_speech_delay`` since the last reply ended."""
+        delay = self.config.min_consecutive_speech_delay
+        if delay and self._last_end is not None:
+            wait = self._last_end + delay - self.clock.now()
+            if wait > 0:
+                await self.clock.sleep(wait)
 
     def _next(self) -> SpeechHandle | Switch | None:
         """The next item to run; replies to user turns wait while an agent's ``on_enter``
@@ -397,6 +422,7 @@ class AgentController(Node):
     # ------------------------------------------------------------------ graph input
 
     async def _on_user_turn(self, frame: UserTurn) -> None:
+        self._watch.turn_ended()
         spec = self._spec
         if spec is not None:
             assert isinstance(spec.frame, UserTurn)
@@ -494,6 +520,10 @@ class AgentController(Node):
                 return
             self._vad_seen.append(key)
             started = isinstance(event, SpeechStarted)
+            if started:
+                self._watch.speech_started()
+            else:
+                self._watch.speech_stopped()
             if started and self._spec is not None:
                 self._discard()  # the user goes on: the tentative turn was not the end
             self._set_user_state("speaking" if started else "listening")
@@ -554,6 +584,7 @@ class AgentController(Node):
             self.current = None
             self._paused = False
         speech._mark_done(interrupted=interrupted)
+        self._last_end = self.clock.now()
         self.session._speech_done(speech)
         if not self.busy:
             self._set_agent_state("listening")

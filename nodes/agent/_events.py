@@ -34,6 +34,8 @@ __all__ = [
     "UserInputTranscribedEvent",
     "UserState",
     "UserStateChangedEvent",
+    "UserTranscriptionTimeoutEvent",
+    "UserTurnExceededEvent",
 ]
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,26 @@ class AgentFalseInterruptionEvent(SessionEvent):
 
     type: ClassVar[str] = "agent_false_interruption"
     resumed: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserTurnExceededEvent(SessionEvent):
+    """The user's turn went past ``user_turn_limit`` (once per turn): ``words`` transcribed
+    so far, ``duration`` seconds since the turn's speech started, ``transcript`` so far."""
+
+    type: ClassVar[str] = "user_turn_exceeded"
+    transcript: str
+    words: int
+    duration: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserTranscriptionTimeoutEvent(SessionEvent):
+    """The user stopped speaking and no transcript came within ``transcription_timeout``
+    seconds (the STT is slow, failing, or heard no words)."""
+
+    type: ClassVar[str] = "user_transcription_timeout"
+    timeout: float
 
 
 @dataclass(frozen=True, kw_only=True)

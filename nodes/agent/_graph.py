@@ -136,6 +136,7 @@ def build_graph(
         false_interruption_timeout=(
             opts.false_interruption_timeout if opts.resume_false_interruption else None
         ),
+        aec_warmup_duration=opts.aec_warmup_duration,
     )
     pipeline = voice_pipeline(
         audio,

@@ -4,7 +4,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["SessionOptions"]
+__all__ = ["SessionOptions", "UserTurnLimit"]
+
+
+class UserTurnLimit(BaseModel):
+    """When a user turn counts as too long (LiveKit's ``user_turn_limit``).
+
+    Attributes:
+        max_words: transcribed words in one turn (default ``None``: no limit).
+        max_duration: seconds from the turn's first speech (default ``None``: no limit).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_words: int | None = Field(None, ge=1)
+    max_duration: float | None = Field(None, gt=0.0)
 
 
 class SessionOptions(BaseModel):
@@ -39,6 +53,16 @@ class SessionOptions(BaseModel):
             ``"away"`` (default 15.0; ``None`` disables).
         tool_timeout: seconds a tool call may take unless the tool sets its own timeout
             (default 10.0; voicegraph's, not LiveKit's).
+        min_consecutive_speech_delay: seconds of quiet the agent leaves between two of its
+            replies (default 0.0).
+        aec_warmup_duration: seconds of the agent's first speech in the session during which
+            the user's speech cannot interrupt it, while echo cancellation converges
+            (default ``None``: never; LiveKit's default is 3.0 s, see docs/agents.md).
+        user_turn_limit: a :class:`UserTurnLimit` (or a dict with ``max_words`` /
+            ``max_duration``); a turn past it emits ``user_turn_exceeded`` (default ``None``).
+        transcription_timeout: seconds after the user stops speaking within which a
+            transcript must come, else ``user_transcription_timeout`` is emitted (default
+            ``None``: no check).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -54,6 +78,10 @@ class SessionOptions(BaseModel):
     max_tool_steps: int = Field(3, ge=0)
     user_away_timeout: float | None = Field(15.0, gt=0.0)
     tool_timeout: float = Field(10.0, gt=0.0)
+    min_consecutive_speech_delay: float = Field(0.0, ge=0.0)
+    aec_warmup_duration: float | None = Field(None, gt=0.0)
+    user_turn_limit: UserTurnLimit | None = None
+    transcription_timeout: float | None = Field(None, gt=0.0)
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> SessionOptions:

@@ -221,6 +221,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         return {
             "user_away_timeout": opts.user_away_timeout,
             "preemptive_generation": opts.preemptive_generation,
+            "min_consecutive_speech_delay": opts.min_consecutive_speech_delay,
+            "user_turn_limit": opts.user_turn_limit,
+            "transcription_timeout": opts.transcription_timeout,
         }
 
     def _build(self, *, audio: Node | None, output: AudioOutput | None) -> SessionGraph:

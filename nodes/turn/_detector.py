@@ -111,6 +111,10 @@ class TurnDetector(Node):
     endpointing delay has passed; the :class:`UserTurn` on ``turns`` follows if the turn
     really ends (its text may be longer if the user went on).
 
+    Echo-cancellation warm-up (``aec_warmup_duration``, default ``None``): during the first
+    that many seconds (media time) the agent speaks in the run, the user's speech does not
+    interrupt it, as LiveKit does while the echo canceller converges.
+
     Manual turns (``mode="manual"``, LiveKit's ``turn_detection="manual"``, e.g. push to
     talk): the turn never ends by itself; :meth:`commit_user_turn` ends it (once the user is
     not speaking and the last speech is transcribed, or ``transcript_timeout`` seconds of
@@ -130,6 +134,7 @@ class TurnDetector(Node):
         min_interruption_duration: float = Field(0.5, ge=0.0)
         min_interruption_words: int = Field(0, ge=0)
         false_interruption_timeout: float | None = Field(None, gt=0.0)
+        aec_warmup_duration: float | None = Field(None, gt=0.0)
 
     config: Config
     audio: In[AudioFrame]
@@ -167,6 +172,8 @@ class TurnDetector(Node):
         self._commit_timeout: float | None = None  # a commit requested, not seen by a handler yet
         self._clear_requested = False
         self._cleared_at = float("-inf")  # media time of the last clear: older speech is gone
+        self._spoken = 0.0  # media seconds the agent has spoken before its current reply
+        self._speaking_since: float | None = None
         self.pauses: list[float] = []
         """Media times the agent was paused by the user's speech."""
         self.resumes: list[float] = []
@@ -275,8 +282,13 @@ class TurnDetector(Node):
                 self._agent_speaking = False
                 self._reply_pending = False
                 self._paused, self._resume_at = False, None
+                if self._speaking_since is not None:
+                    self._spoken += self._now - self._speaking_since
+                    self._speaking_since = None
             else:
                 self._agent_speaking = True
+                if self._speaking_since is None:
+                    self._speaking_since = self._now
 
     async def on_end_of_stream(self) -> None:
         """Input ended: resume a paused agent; commit whatever the user said at once."""
@@ -293,6 +305,8 @@ class TurnDetector(Node):
             return
         if not self._speaking or self._interrupted_this_speech or self._paused:
             return
+        if self._warming_up():
+            return
         heard_until = self._quiet_since if self._quiet_since is not None else self._now
         if heard_until - self._speech_start < cfg.min_interruption_duration:
             return
@@ -305,6 +319,15 @@ class TurnDetector(Node):
             await self._pause()
         else:
             self._interrupt_now()
+
+    def _warming_up(self) -> bool:
+        """Whether the agent's speech so far is within ``aec_warmup_duration``."""
+        warmup = self.config.aec_warmup_duration
+        if warmup is None:
+            return False
+        since = self._speaking_since
+        spoken = self._spoken + (self._now - since if since is not None else 0.0)
+        return spoken < warmup
 
     def _interrupt_now(self) -> None:
         self._interrupted_this_speech = True

@@ -77,13 +77,14 @@ class Voice:
         seconds: float,
         replies: list[str | ScriptedReply] | None = None,
         llm: ScriptedLLM | None = None,
+        stt: ScriptedSTT | None = None,
         userdata: Any = None,
         **options: Any,
     ) -> AgentSession[Any]:
         """Run a session on scripted speech: ``said`` is ``(start, duration, transcript)``."""
         pcm = self.pcm([(s, d) for s, d, _ in said], seconds)
         session: AgentSession[Any] = AgentSession(
-            stt=ScriptedSTT(texts=[t for _, _, t in said]),
+            stt=stt or ScriptedSTT(texts=[t for _, _, t in said]),
             llm=llm or ScriptedLLM(replies=replies or []),
             tts=ScriptedTTS(),
             clock=VirtualClock(),
