@@ -31,7 +31,6 @@ from voicegraph.nodes.llm import ChatMessage, ReplyRequest
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.tools import StopResponse
 
-from ._agent import Agent
 from ._context import session_scope
 from ._events import (
     AgentFalseInterruptionEvent,
@@ -43,6 +42,7 @@ from ._events import (
     UserStateChangedEvent,
 )
 from ._options import UserTurnLimit
+from ._preemptive import Preemption
 from ._speech import SpeechHandle
 from ._watch import UserSpeechWatch
 
@@ -80,12 +80,7 @@ class AgentController(Node):
     side of the graph.
 
     Preemptive generation (``preemptive_generation``): a tentative turn on ``preflight``
-    (the turn detector's final transcript before its endpointing delay has passed) starts
-    the LLM at once, while nothing else runs; its text is held back and its tool calls wait.
-    If the turn then ends with the same words, the reply is kept and released; if the user
-    goes on (speech starts again, or the turn ends with other words), it is discarded: cut
-    off, and its messages are removed from the history. Not used for agents that override
-    ``on_user_turn_completed`` (the hook may change the message).
+    starts the LLM ahead of the end of the turn; see :class:`Preemption`.
 
     False interruptions: a ``PausePlayout`` from the turn detector (the user talks over the
     agent) makes the agent ``listening``; the ``ResumePlayout`` that follows a false alarm
@@ -158,13 +153,9 @@ class AgentController(Node):
         self._last_end: float | None = None  # clock time the last reply finished
         self._watch = UserSpeechWatch(self, None, None)
         self._vad_seen: deque[tuple[str, float]] = deque(maxlen=16)
-        self._spec: SpeechHandle | None = None
-        self._held: list[LLMText] = []
-        self._spec_known: set[str] = set()
+        self._preemption = Preemption(self)
         self._pause_seq = -1
         self._paused = False
-        self.preemptive: list[tuple[str, bool]] = []
-        """Each preemptive generation: (text, kept)."""
 
     def default_name(self) -> str:
         """``"agent"``."""
@@ -195,6 +186,16 @@ class AgentController(Node):
     def busy(self) -> bool:
         """Whether a reply is running or waiting (replies set aside by tasks do not count)."""
         return self.current is not None or bool(self._queue) or self._spec is not None
+
+    @property
+    def _spec(self) -> SpeechHandle | None:
+        """The reply generated ahead of the end of the user's turn, if any."""
+        return self._preemption.speech
+
+    @property
+    def preemptive(self) -> list[tuple[str, bool]]:
+        """Each preemptive generation: ``(text, kept)``."""
+        return self._preemption.outcomes
 
     @property
     def suspended(self) -> list[SpeechHandle]:
@@ -277,7 +278,7 @@ class AgentController(Node):
     def shutdown(self) -> None:
         """Stop: cut everything off and end once nothing is running."""
         self._closing = True
-        self._discard()
+        self._preemption.discard()
         self.interrupt_all("session closed")
         for speech in self._suspended:
             speech._mark_done(interrupted=True)
@@ -324,7 +325,7 @@ class AgentController(Node):
                 await self._on_user_turn(frame)
             elif port is self.preflight:
                 assert isinstance(frame, UserTurn)
-                await self._on_preflight(frame)
+                await self._preemption.preflight(frame)
             elif port is self.transcripts:
                 assert isinstance(frame, Transcript)
                 if frame.text.strip() and frame.final:
@@ -423,13 +424,8 @@ class AgentController(Node):
 
     async def _on_user_turn(self, frame: UserTurn) -> None:
         self._watch.turn_ended()
-        spec = self._spec
-        if spec is not None:
-            assert isinstance(spec.frame, UserTurn)
-            if spec.frame.text == frame.text and self.current is None:
-                await self._adopt(spec, frame)
-                return
-            self._discard()
+        if await self._preemption.settle(frame):
+            return
         for item in self._queue:  # a turn still waiting: the user went on, merge them
             waiting = isinstance(item, SpeechHandle) and isinstance(item.frame, UserTurn)
             if waiting and not item.user_initiated:  # type: ignore[union-attr]
@@ -439,59 +435,11 @@ class AgentController(Node):
                 return
         self.session._user_turn(frame)
 
-    async def _on_preflight(self, frame: UserTurn) -> None:
-        agent = self.session.current_agent
-        hooked = type(agent).on_user_turn_completed is not Agent.on_user_turn_completed
-        if not self.config.preemptive_generation or hooked or not frame.text.strip():
-            return
-        if self._spec is not None:
-            self._discard()
-        if self.current is not None or self._queue or self._closing:
-            return
-        speech = self.session._turn_speech(frame, user_initiated=False)
-        speech._speculate()
-        speech.agent = agent
-        speech.epoch = self.epoch
-        self._spec, self._held = speech, []
-        self._spec_known = {item.id for item in self.session.history.items}
-        await self.emit(self.user_turns, frame)
-
-    async def _adopt(self, speech: SpeechHandle, frame: UserTurn) -> None:
-        """The turn ended with the words generated for: keep the reply."""
-        self._spec = None
-        self.preemptive.append((frame.text, True))
-        speech.frame = frame
-        speech._confirm()
-        self.current = speech
-        self.session._announce(speech)
-        self._set_agent_state("thinking")
-        self.session._update_interruptions()
-        held, self._held = self._held, []
-        for text in held:
-            await self._relay(text)
-
-    def _discard(self) -> None:
-        """The user went on: drop the reply generated ahead, and its messages."""
-        speech, self._spec, self._held = self._spec, None, []
-        if speech is None:
-            return
-        assert isinstance(speech.frame, UserTurn)
-        self.preemptive.append((speech.frame.text, False))
-        self.interrupt("preemptive generation discarded")
-        chat = self.session.history
-        chat.items = [item for item in chat.items if item.id in self._spec_known]
-        speech._mark_done(interrupted=True)
-        self._poke()
-
     async def _on_llm_text(self, frame: LLMText) -> None:
         if frame.epoch < self.epoch:
             return  # text of a reply this node cut off
-        spec = self._spec
-        if spec is not None and frame.epoch == spec.epoch:
-            self._held.append(frame)
-            spec.generated = spec.generated or frame.final
-            return
-        await self._relay(frame)
+        if not self._preemption.hold(frame):
+            await self._relay(frame)
 
     async def _relay(self, frame: LLMText) -> None:
         await self.emit(self.text, frame)
@@ -524,8 +472,8 @@ class AgentController(Node):
                 self._watch.speech_started()
             else:
                 self._watch.speech_stopped()
-            if started and self._spec is not None:
-                self._discard()  # the user goes on: the tentative turn was not the end
+            if started:
+                self._preemption.discard()  # the user goes on: the tentative turn was not the end
             self._set_user_state("speaking" if started else "listening")
         elif isinstance(event, PausePlayout | ResumePlayout):
             self._on_pause(event)
