@@ -19,9 +19,17 @@ from ._executor import AgentToolExecutor
 from ._voice import VoicePipeline, voice_pipeline
 
 if TYPE_CHECKING:
+    from ._options import SessionOptions
     from ._session import AgentSession
 
-__all__ = ["SessionGraph", "adopt_graph", "build_graph", "stages_of"]
+__all__ = [
+    "SessionGraph",
+    "adopt_graph",
+    "bind_user_graph",
+    "build_graph",
+    "build_session_graph",
+    "stages_of",
+]
 
 
 @dataclass
@@ -32,6 +40,64 @@ class SessionGraph:
     controller: AgentController
     llm: LLMNode
     pipeline: VoicePipeline | None = None
+
+
+def controller_settings(options: SessionOptions) -> dict[str, Any]:
+    """The :class:`AgentController` config that follows from the session's options."""
+    return {
+        "user_away_timeout": options.user_away_timeout,
+        "preemptive_generation": options.preemptive_generation,
+        "min_consecutive_speech_delay": options.min_consecutive_speech_delay,
+        "user_turn_limit": options.user_turn_limit,
+        "transcription_timeout": options.transcription_timeout,
+    }
+
+
+def build_session_graph(
+    session: AgentSession[Any], *, audio: Node | None, output: AudioOutput | None
+) -> SessionGraph:
+    """The graph ``session`` builds from its stages (see :func:`build_graph`)."""
+    llm = session._llm_arg if session._llm_arg is not None else _default_llm()
+    controller = AgentController(session, **controller_settings(session.options))
+    executor = AgentToolExecutor(session, timeout=session.options.tool_timeout)
+    graph, pipeline = build_graph(session, controller, llm, executor, audio=audio, output=output)
+    return SessionGraph(graph, controller, llm, pipeline)
+
+
+def bind_user_graph(
+    session: AgentSession[Any],
+    graph: Graph | VoicePipeline,
+    *,
+    audio: Node | None,
+    output: AudioOutput | None,
+) -> SessionGraph:
+    """Bind a graph the user built to ``session`` (see ``AgentSession.start``).
+
+    Raises:
+        ConfigError: stages were given to the session as well.
+        GraphError: see :func:`adopt_graph`.
+    """
+    given = {
+        "audio": audio, "output": output, "stt": session._stt, "llm": session._llm_arg,
+        "tts": session._tts, "vad": session._vad, "turn_detection": session._turn,
+    }  # fmt: skip
+    extra = [name for name, value in given.items() if value is not None]
+    if extra:
+        raise ConfigError(
+            f"AgentSession: graph= already holds the stages; do not also pass "
+            f"{', '.join(extra)} (put those nodes in your graph)"
+        )
+    found = adopt_graph(graph)
+    found.controller._session = session
+    found.controller.config = found.controller.config.model_copy(
+        update=controller_settings(session.options)
+    )
+    timeout = {"timeout": session.options.tool_timeout}
+    for node in found.graph.iter_nodes():
+        if isinstance(node, AgentToolExecutor):
+            node._bound = session
+            node.config = node.config.model_copy(update=timeout)
+    return found
 
 
 def adopt_graph(built: Graph | VoicePipeline) -> SessionGraph:
@@ -151,3 +217,9 @@ def build_graph(
         name="agent_session",
     )
     return pipeline.graph, pipeline
+
+
+def _default_llm() -> LLMNode:
+    from voicegraph.nodes.llm import LlamaLLM
+
+    return LlamaLLM()

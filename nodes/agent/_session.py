@@ -25,7 +25,6 @@ from voicegraph.runner import Runner, VirtualClock
 
 from ._activity import Activity
 from ._agent import Agent
-from ._controller import AgentController
 from ._events import (
     AgentState,
     CloseEvent,
@@ -35,8 +34,7 @@ from ._events import (
     SpeechCreatedEvent,
     UserState,
 )
-from ._executor import AgentToolExecutor
-from ._graph import SessionGraph, adopt_graph, build_graph, stages_of
+from ._graph import bind_user_graph, build_session_graph, stages_of
 from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._testing import RunResult
@@ -190,9 +188,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         if self.graph is not None:
             raise RuntimeError("this AgentSession was already started; create a new one")
         if graph is not None:
-            found = self._adopt(graph, audio=audio, output=output)
+            found = bind_user_graph(self, graph, audio=audio, output=output)
         else:
-            found = self._build(audio=audio, output=output)
+            found = build_session_graph(self, audio=audio, output=output)
         found.llm.config = found.llm.config.model_copy(
             update={"max_tool_steps": self.options.max_tool_steps}
         )
@@ -215,47 +213,6 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             if self.runner is None and self._error is not None:
                 raise self._error
         self._spawn_hooks((f"{agent.id}.on_enter", agent.on_enter))
-
-    def _controller_settings(self) -> dict[str, Any]:
-        opts = self.options
-        return {
-            "user_away_timeout": opts.user_away_timeout,
-            "preemptive_generation": opts.preemptive_generation,
-            "min_consecutive_speech_delay": opts.min_consecutive_speech_delay,
-            "user_turn_limit": opts.user_turn_limit,
-            "transcription_timeout": opts.transcription_timeout,
-        }
-
-    def _build(self, *, audio: Node | None, output: AudioOutput | None) -> SessionGraph:
-        llm = self._llm_arg if self._llm_arg is not None else _default_llm()
-        controller = AgentController(self, **self._controller_settings())
-        executor = AgentToolExecutor(self, timeout=self.options.tool_timeout)
-        graph, pipeline = build_graph(self, controller, llm, executor, audio=audio, output=output)
-        return SessionGraph(graph, controller, llm, pipeline)
-
-    def _adopt(
-        self, graph: Graph | VoicePipeline, *, audio: Node | None, output: AudioOutput | None
-    ) -> SessionGraph:
-        given = {
-            "audio": audio, "output": output, "stt": self._stt, "llm": self._llm_arg,
-            "tts": self._tts, "vad": self._vad, "turn_detection": self._turn,
-        }  # fmt: skip
-        extra = [name for name, value in given.items() if value is not None]
-        if extra:
-            raise ConfigError(
-                f"AgentSession: graph= already holds the stages; do not also pass "
-                f"{', '.join(extra)} (put those nodes in your graph)"
-            )
-        found = adopt_graph(graph)
-        found.controller._session = self
-        found.controller.config = found.controller.config.model_copy(
-            update=self._controller_settings()
-        )
-        for node in found.graph.iter_nodes():
-            if isinstance(node, AgentToolExecutor):
-                node._bound = self
-                node.config = node.config.model_copy(update={"timeout": self.options.tool_timeout})
-        return found
 
     async def _main_owned(self, started: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
@@ -579,9 +536,3 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
         if self._hooks is not None:
             self._hooks.start_soon(run)
-
-
-def _default_llm() -> LLMNode:
-    from voicegraph.nodes.llm import LlamaLLM
-
-    return LlamaLLM()
