@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from voicegraph.graph import Clock, ConfigError, Node
 
-__all__ = ["ChildRuntime", "EngineSwitch", "adopt"]
+__all__ = ["ChildRuntime", "EngineSwitch", "StandaloneRuntime", "adopt"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,20 @@ class ChildRuntime:
             f"a node working for node {self.host.name!r} cannot use ports; it is only called "
             "(generate / transcribe / synthesize / probability)"
         )
+
+    emit = send_event = receive = interrupt = _refuse
+
+
+class StandaloneRuntime:
+    """The runtime of a node called outside any graph (e.g. an LLM judging a test): a
+    clock, epoch 0 and no ports."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.epoch = 0
+
+    def _refuse(self, *args: Any) -> Any:
+        raise RuntimeError("a node called outside a graph cannot use ports")
 
     emit = send_event = receive = interrupt = _refuse
 

@@ -44,6 +44,7 @@ from ._options import SessionOptions as SessionOptions
 from ._options import UserTurnLimit as UserTurnLimit
 from ._session import AgentSession as AgentSession
 from ._speech import SpeechHandle as SpeechHandle
+from ._testing import JUDGE_INSTRUCTIONS as JUDGE_INSTRUCTIONS
 from ._testing import AgentHandoffEvent as AgentHandoffEvent
 from ._testing import ChatMessageEvent as ChatMessageEvent
 from ._testing import EventAssert as EventAssert
@@ -57,6 +58,7 @@ from ._voice import VoicePipeline as VoicePipeline
 from ._voice import voice_pipeline as voice_pipeline
 
 __all__ = [
+    "JUDGE_INSTRUCTIONS",
     "MIC_CAPACITY",
     "Agent",
     "AgentController",

@@ -9,6 +9,7 @@
         result.expect.next_event().is_function_call_output()
         result.expect.next_event().is_message(role="assistant").contains("sunny")
         result.expect.no_more_events()
+        await result.expect[-1].judge(judge_llm, intent="says it is sunny in Paris")
 """
 
 from __future__ import annotations
@@ -18,12 +19,22 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
-from voicegraph.nodes.llm import AgentHandoffItem, ChatMessage, FunctionCall, FunctionCallOutput
+from voicegraph.graph import Clock
+from voicegraph.nodes._engine import StandaloneRuntime
+from voicegraph.nodes.llm import (
+    AgentHandoffItem,
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    LLMNode,
+)
 
 if TYPE_CHECKING:
     from ._agent import Agent
 
 __all__ = [
+    "JUDGE_INSTRUCTIONS",
     "AgentHandoffEvent",
     "ChatMessageEvent",
     "EventAssert",
@@ -85,6 +96,40 @@ def _describe(event: RunEvent) -> str:
         error = " [error]" if item.is_error else ""
         return f"function_call_output({item.name}: {item.output!r}{error})"
     return f"agent_handoff({item.old_agent_id} -> {item.new_agent_id})"
+
+
+JUDGE_INSTRUCTIONS = (
+    "You check whether a message from a voice assistant fulfils an intent. Answer with "
+    "PASS or FAIL on the first line, then one sentence saying why."
+)
+"""What :meth:`EventAssert.judge` tells the judging LLM."""
+
+
+async def _ask(llm: LLMNode, chat: ChatContext, clock: Clock | None) -> str:
+    """The text ``llm`` generates for ``chat`` (no tools); sets a node outside a graph up."""
+    if not _running(llm):
+        from voicegraph.runner import RealClock
+
+        llm._rt = StandaloneRuntime(clock or RealClock())
+        await llm.setup()
+    parts: list[str] = []
+    stream = llm.generate(chat, [])
+    try:
+        async for chunk in stream:
+            parts.append(chunk.text)
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+    return "".join(parts)
+
+
+def _running(node: LLMNode) -> bool:
+    try:
+        node.clock  # noqa: B018 (raises outside a run)
+    except RuntimeError:
+        return False
+    return True
 
 
 class RunResult:
@@ -288,6 +333,35 @@ class EventAssert:
         if text.lower() not in body.lower():
             raise self._run._fail(f"event [{self._index}] does not contain {text!r}: {body!r}")
         return self
+
+    async def judge(self, llm: LLMNode, *, intent: str, clock: Clock | None = None) -> EventAssert:
+        """Ask ``llm`` whether the message (or output) fulfils ``intent`` (LiveKit's
+        LLM-as-judge); fail with the judge's reason if it does not.
+
+        The judge gets :data:`JUDGE_INSTRUCTIONS` and the intent and message, and must
+        answer ``PASS`` or ``FAIL`` followed by a reason; any other answer fails too. Use a
+        capable model: the embedded 135M-parameter SmolLM2 is not a reliable judge. A node
+        outside a graph runs on ``clock`` (default a ``RealClock``) and is set up here.
+
+        Raises:
+            AssertionError: the judge said ``FAIL``, or not ``PASS``.
+        """
+        body = self._body()
+        chat = ChatContext()
+        chat.set_instructions(JUDGE_INSTRUCTIONS)
+        chat.add_message("user", f"Intent: {intent}\n\nMessage: {body}")
+        answer = (await _ask(llm, chat, clock)).strip()
+        verdict, _, reason = answer.partition("\n")
+        verdict = verdict.strip().upper()
+        if verdict.startswith("PASS"):
+            return self
+        why = reason.strip() or verdict
+        if not verdict.startswith("FAIL"):
+            why = f"the judge answered neither PASS nor FAIL: {answer!r}"
+        raise self._run._fail(
+            f"event [{self._index}] does not fulfil the intent {intent!r}: {why} "
+            f"(message: {body!r})"
+        )
 
     def matches(self, pattern: str) -> EventAssert:
         """Assert the message (or output) text matches the regular expression ``pattern``."""

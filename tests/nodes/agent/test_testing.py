@@ -231,3 +231,27 @@ def test_agent_tools_from_methods_and_arguments() -> None:
     with pytest.raises(ValueError, match="more than one agent"):
         AgentHandoff.from_tool_output((Sales(), Sales()))
     assert AgentHandoff.from_tool_output("text") is None
+
+
+class JudgeLLM(ScriptedLLM):
+    """A scripted judge that records what it was asked."""
+
+    def __init__(self, verdict: str) -> None:
+        super().__init__(replies=[verdict], first_token_delay=0.0, token_delay=0.0)
+        self.asked: list[str] = []
+
+    def generate(self, chat: Any, tools: Any) -> Any:
+        self.asked.append(chat.messages[-1].text)
+        return super().generate(chat, tools)
+
+
+async def test_judge_passes_and_fails_with_the_judges_reason() -> None:
+    result = made_up_result()
+    judge = JudgeLLM("PASS\nIt names green tea.")
+    assert (await result.expect[-1].judge(judge, intent="recommends a tea")) is not None
+    assert judge.asked == ["Intent: recommends a tea\n\nMessage: Green tea it is."]
+
+    with pytest.raises(AssertionError, match="does not fulfil the intent 'is rude': It is polite"):
+        await result.expect[-1].judge(JudgeLLM("FAIL\nIt is polite."), intent="is rude")
+    with pytest.raises(AssertionError, match="neither PASS nor FAIL: 'Maybe.'"):
+        await result.expect[-1].judge(JudgeLLM("Maybe."), intent="anything")
