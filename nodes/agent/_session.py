@@ -195,8 +195,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             update={"max_tool_steps": self.options.max_tool_steps}
         )
         self._bind(agent, found.llm, found.controller)
-        self.graph, self.pipeline = found.graph, found.pipeline
         self._stages = stages_of(found)
+        self._check_models(agent)  # before the session counts as started
+        self.graph, self.pipeline = found.graph, found.pipeline
         turn = self._stages.get("turn")
         if self.turn_mode == "manual" and isinstance(turn, TurnDetector):
             turn.config = turn.config.model_copy(update={"mode": "manual"})

@@ -135,7 +135,6 @@ class TTSNode(Node):
         self._pts = 0.0
         self._first_sent = False
         self._engines: EngineSwitch[TTSNode] = EngineSwitch(self, TTSNode)
-        self._next_engine: TTSNode | None = None
         self._speaker: TTSNode | None = None  # the engine of the reply in progress
 
     def use_engine(self, engine: TTSNode | None) -> None:
