@@ -11,6 +11,8 @@ from typing import Any
 
 import anyio
 
+from voicegraph.graph import Node
+
 __all__ = ["ResponseTracker", "retry_after", "track_response"]
 
 
@@ -81,3 +83,22 @@ class ResponseTracker:
                 response = self.responses.pop()
                 with contextlib.suppress(Exception):
                     await response.aclose()
+
+
+class HTTPClientNode(Node):
+    """A provider node that holds an SDK client and the HTTP client under it (``_client``
+    and ``_http``, as the providers' ``make_client`` returns them).
+
+    Put it first among the bases (``class GeminiLLM(HTTPClientNode, LLMNode)``): its
+    :meth:`close` releases the connections, then closes the rest of the node.
+    """
+
+    _client: Any
+    _http: Any
+
+    async def close(self) -> None:
+        """Close the HTTP connections, then the rest of the node."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.aclose()
+        await super().close()

@@ -12,6 +12,7 @@ import numpy as np
 from pydantic import Field
 
 from voicegraph.graph import InputError, NodeConfig, SpeechSegment
+from voicegraph.nodes._http import HTTPClientNode
 from voicegraph.nodes.stt import STTNode
 
 from ._client import DEFAULT_BASE_URL, make_client, require_sdk, resolve_key
@@ -20,7 +21,7 @@ from ._errors import to_provider_error
 __all__ = ["ElevenLabsSTT"]
 
 
-class ElevenLabsSTT(STTNode):
+class ElevenLabsSTT(HTTPClientNode, STTNode):
     """Transcribe each VAD segment with ElevenLabs Scribe (``POST /v1/speech-to-text``).
 
     A drop-in for :class:`~voicegraph.nodes.stt.WhisperSTT` (same ports): each
@@ -87,13 +88,6 @@ class ElevenLabsSTT(STTNode):
                 timeout=self.config.timeout,
                 ssl_context=self._ssl,
             )
-
-    async def close(self) -> None:
-        """Close the HTTP connections."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
-        await super().close()
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """Upload the segment's PCM and return Scribe's text."""

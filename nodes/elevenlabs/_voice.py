@@ -14,6 +14,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from voicegraph.graph import NodeConfig, SpeechAudio
+from voicegraph.nodes._http import HTTPClientNode
 from voicegraph.nodes.tts import TTSNode
 
 from ._align import WordAligner, WordAudio
@@ -49,7 +50,7 @@ def decode_pcm(data: str | bytes | None) -> npt.NDArray[np.int16]:
     return np.frombuffer(raw[: len(raw) // 2 * 2], "<i2").astype(np.int16)
 
 
-class ElevenLabsVoice(TTSNode):
+class ElevenLabsVoice(HTTPClientNode, TTSNode):
     """Base of the ElevenLabs TTS nodes: key, client, settings, word-tagged frames, TTFB.
 
     :meth:`stream_http` streams one text over HTTP with character timestamps;
@@ -135,13 +136,6 @@ class ElevenLabsVoice(TTSNode):
                 timeout=self.config.timeout,
                 ssl_context=self._ssl,
             )
-
-    async def close(self) -> None:
-        """Close the HTTP connections."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
-        await super().close()
 
     # ------------------------------------------------------------------ framing
 

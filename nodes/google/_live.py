@@ -19,7 +19,6 @@ from voicegraph.graph import (
     In,
     InputError,
     LLMText,
-    Node,
     NodeConfig,
     Out,
     ProviderError,
@@ -28,6 +27,7 @@ from voicegraph.graph import (
     ToolResult,
     Transcript,
 )
+from voicegraph.nodes._http import HTTPClientNode
 from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
 
@@ -45,7 +45,7 @@ OUTPUT_RATE = 24000
 """Sample rate of the audio it answers with."""
 
 
-class GeminiLive(Node):
+class GeminiLive(HTTPClientNode):
     """A realtime (speech-to-speech) model: the Gemini Live API over one WebSocket.
 
     Ports:
@@ -170,12 +170,6 @@ class GeminiLive(Node):
                 timeout=None,
                 ssl_context=self._ssl,
             )
-
-    async def close(self) -> None:
-        """Close the HTTP client (the session is closed when ``run`` ends)."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
 
     def connect_config(self) -> Any:
         """The ``LiveConnectConfig`` sent in the setup message."""

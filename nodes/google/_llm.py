@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from voicegraph.graph import NodeConfig
+from voicegraph.nodes._http import HTTPClientNode
 from voicegraph.nodes.llm import ChatContext, FunctionCall, LLMChunk, LLMNode
 from voicegraph.nodes.tools import FunctionTool, ToolLike
 
@@ -28,7 +29,7 @@ _KEEP_SIGNATURES = 256
 _BLOCKED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
 
 
-class GeminiLLM(LLMNode):
+class GeminiLLM(HTTPClientNode, LLMNode):
     """An LLM node answering with Google Gemini, streamed (``generate_content_stream``).
 
     A drop-in for :class:`~voicegraph.nodes.llm.LlamaLLM`: same ports and chat handling
@@ -113,13 +114,6 @@ class GeminiLLM(LLMNode):
                 timeout=cfg.timeout,
                 ssl_context=self._ssl,
             )
-
-    async def close(self) -> None:
-        """Close the HTTP connections."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
-        await super().close()
 
     def request_config(self, chat: ChatContext, tools: list[FunctionTool]) -> tuple[Any, Any]:
         """The ``contents`` and ``GenerateContentConfig`` sent for ``chat`` and ``tools``."""
