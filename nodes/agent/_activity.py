@@ -119,12 +119,8 @@ class Activity:
                     f"{node.name!r} ({type(node).__name__}) cannot hand its work to another "
                     f"node; use a {kind.upper()} node with use_engine() in the session"
                 )
-            if kind == "tts" and not getattr(node, "speaks_per_sentence", True):
-                raise ConfigError(
-                    f"{agent!r} has its own tts= but the session's TTS node "
-                    f"{type(node).__name__} streams its own audio; give the session a TTS "
-                    "that synthesizes per sentence (HibariTTS, ElevenLabsHTTPTTS, FallbackTTS)"
-                )
+            if isinstance(node, TTSNode) and isinstance(model, TTSNode):
+                node.check_engine(model)
 
     def _apply_models(self, agent: Agent) -> None:
         """Hand the session's model work to ``agent``'s own models (or back to the session's)."""

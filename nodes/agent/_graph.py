@@ -43,14 +43,10 @@ class SessionGraph:
 
 
 def controller_settings(options: SessionOptions) -> dict[str, Any]:
-    """The :class:`AgentController` config that follows from the session's options."""
-    return {
-        "user_away_timeout": options.user_away_timeout,
-        "preemptive_generation": options.preemptive_generation,
-        "min_consecutive_speech_delay": options.min_consecutive_speech_delay,
-        "user_turn_limit": options.user_turn_limit,
-        "transcription_timeout": options.transcription_timeout,
-    }
+    """The :class:`AgentController` config that follows from the session's options (the
+    options both share by name)."""
+    shared = AgentController.Config.model_fields.keys() & type(options).model_fields.keys()
+    return {name: getattr(options, name) for name in shared}
 
 
 def build_session_graph(

@@ -42,13 +42,6 @@ class UserSpeechWatch:
         self._turn_timer: anyio.CancelScope | None = None
         self._transcript_timer: anyio.CancelScope | None = None
 
-    @property
-    def active(self) -> bool:
-        """Whether there is anything to watch."""
-        limit = self._limit
-        limited = limit is not None and (limit.max_words or limit.max_duration) is not None
-        return limited or self._transcription_timeout is not None
-
     def speech_started(self) -> None:
         if self._started is None:
             self._started = self._controller.clock.now()

@@ -146,13 +146,21 @@ class TTSNode(Node):
             ConfigError: ``engine`` is not a TTS node, or this node streams its audio
                 itself (it does not speak through :meth:`synthesize`).
         """
+        self.check_engine(engine)
+        self._engines.select(engine)
+
+    def check_engine(self, engine: TTSNode | None) -> None:
+        """Raise what :meth:`use_engine` would raise for ``engine``, without switching.
+
+        Raises:
+            ConfigError: this node streams its audio itself.
+        """
         if engine is not None and engine is not self and not self.speaks_per_sentence:
             raise ConfigError(
                 f"{type(self).__name__} {self.name!r} streams its own audio and cannot speak "
                 f"with a {type(engine).__name__}; give the session a TTS that synthesizes per "
                 "sentence (HibariTTS, ElevenLabsHTTPTTS, FallbackTTS...)"
             )
-        self._engines.select(engine)
 
     @property
     def engine(self) -> TTSNode:
