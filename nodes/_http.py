@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import email.utils
+import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import anyio
@@ -83,6 +84,13 @@ class ResponseTracker:
                 response = self.responses.pop()
                 with contextlib.suppress(Exception):
                     await response.aclose()
+
+
+def key_from_env(api_key: str | None, variables: Sequence[str]) -> str | None:
+    """``api_key`` if given, else the value of the first of ``variables`` that is set."""
+    if api_key:
+        return api_key
+    return next((value for name in variables if (value := os.environ.get(name))), None)
 
 
 class HTTPClientNode(Node):

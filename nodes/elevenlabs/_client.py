@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import ssl
 from typing import Any
 
 from voicegraph.graph import ConfigError, MissingDependencyError
-from voicegraph.nodes._http import ResponseTracker, track_response
+from voicegraph.nodes._http import ResponseTracker, key_from_env, track_response
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -33,12 +32,9 @@ def resolve_key(api_key: str | None, node: str) -> str:
     Raises:
         ConfigError: no key anywhere; the message names the variables to set.
     """
-    if api_key:
-        return api_key
-    for variable in KEY_VARIABLES:
-        value = os.environ.get(variable)
-        if value:
-            return value
+    key = key_from_env(api_key, KEY_VARIABLES)
+    if key is not None:
+        return key
     raise ConfigError(
         f"{node}: no ElevenLabs API key; set the ELEVEN_API_KEY environment variable (or "
         "ELEVENLABS_API_KEY), or pass api_key=... (create one at "

@@ -5,12 +5,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
-import os
 import ssl
 from typing import Any
 
 from voicegraph.graph import ConfigError, MissingDependencyError
-from voicegraph.nodes._http import ResponseTracker, track_response
+from voicegraph.nodes._http import ResponseTracker, key_from_env, track_response
 
 __all__ = ["KEY_VARIABLES", "ResponseTracker", "make_client", "require_sdk", "resolve_key"]
 
@@ -24,12 +23,9 @@ def resolve_key(api_key: str | None, node: str) -> str:
     Raises:
         ConfigError: no key anywhere; the message names the variables to set.
     """
-    if api_key:
-        return api_key
-    for variable in KEY_VARIABLES:
-        value = os.environ.get(variable)
-        if value:
-            return value
+    key = key_from_env(api_key, KEY_VARIABLES)
+    if key is not None:
+        return key
     raise ConfigError(
         f"{node}: no Gemini API key; set the GOOGLE_API_KEY environment variable (or "
         "GEMINI_API_KEY), or pass api_key=... (get a key at https://aistudio.google.com/apikey)"
