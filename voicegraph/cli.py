@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -83,6 +87,10 @@ def run(
     the input file as if it were a live microphone, writes the reply audio and a transcript,
     and prints per-turn latencies. ``--diagram`` / ``--timeline`` also write
     ``<output>-graph.svg`` / ``<output>-timeline.png`` beside the reply.
+
+    Files are never destroyed: every output is written to a hidden temporary file beside it
+    and moved into place only when the run succeeded, so a failed run leaves existing files
+    as they were. An output that is the input, another output or a folder is refused.
     """
     from voicegraph.nodes.agent import ConversationLog, format_turn_metrics, voice_pipeline
     from voicegraph.nodes.audio import WavSource
@@ -92,15 +100,26 @@ def run(
 
     path = input if input is not None else sample_path("question")
     transcript = transcript if transcript is not None else output.with_suffix(".txt")
+    diagram_path = output.with_name(f"{output.stem}-graph.svg") if diagram else None
+    picture = output.with_name(f"{output.stem}-timeline.png") if timeline else None
+    problem = _output_problem(
+        path,
+        {"--output": output, "--transcript": transcript, "the diagram": diagram_path,
+         "the timeline": picture},
+    )  # fmt: skip
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
 
     def say(text: str) -> None:
         if not quiet:
             typer.echo(text)
 
+    reply = _temporary(output)  # moved over --output once the run has succeeded
     try:
         pipeline = voice_pipeline(
             WavSource(path=str(path)),
-            output=AudioOutput(path=str(output)),
+            output=AudioOutput(path=str(reply)),
             log=ConversationLog(echo=not quiet),
         )
     except VoicegraphError as exc:
@@ -116,25 +135,82 @@ def run(
         trace = SessionTrace()
     runner = Runner(pipeline.graph, clock=VirtualClock() if fast else None, trace=trace)
     try:
-        anyio.run(runner.run)
-    except VoicegraphError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        try:
+            anyio.run(runner.run)
+        except VoicegraphError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        if not reply.is_file():  # cannot happen after a run that ended: say so, never guess
+            typer.echo("error: the run ended without writing the reply audio", err=True)
+            raise typer.Exit(1)
+        with _replacing(transcript) as temporary:
+            temporary.write_text(pipeline.log.transcript() + "\n", encoding="utf-8")
+        os.replace(reply, output)
+    except OSError as exc:
+        typer.echo(f"error: cannot write the results ({exc})", err=True)
         raise typer.Exit(1) from None
-    transcript.write_text(pipeline.log.transcript() + "\n", encoding="utf-8")
+    finally:
+        reply.unlink(missing_ok=True)
     say("")
     typer.echo(format_turn_metrics(pipeline.turn_metrics()))
     say(f"\nreply audio: {output}\ntranscript:  {transcript}")
-    if diagram:
-        written = _write_diagram(
-            pipeline.graph, output.with_name(f"{output.stem}-graph.svg"), runner.metrics()
-        )
+    if diagram_path is not None:
+        written = _write_diagram(pipeline.graph, diagram_path, runner.metrics())
         say(f"diagram:     {written}")
-    if timeline:
+    if picture is not None:
         from voicegraph.viz import plot_timeline
 
-        picture = output.with_name(f"{output.stem}-timeline.png")
-        plot_timeline(trace, pipeline).savefig(picture, dpi=110)
+        with _replacing(picture) as temporary:
+            plot_timeline(trace, pipeline).savefig(temporary, dpi=110)
         say(f"timeline:    {picture}")
+
+
+def _temporary(path: Path) -> Path:
+    """A hidden, unused file name beside ``path``, keeping its suffix (formats go by it)."""
+    return path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.tmp{path.suffix}")
+
+
+@contextlib.contextmanager
+def _replacing(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; move it over ``path`` if the block succeeds,
+    else remove it (``path`` is then untouched)."""
+    temporary = _temporary(path)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)  # hard links, case-insensitive file systems, ...
+    except OSError:
+        return False
+
+
+def _output_problem(source: Path | None, outputs: dict[str, Path | None]) -> str | None:
+    """Why these output paths cannot be written without destroying something, or ``None``."""
+    chosen = [(name, path) for name, path in outputs.items() if path is not None]
+    for i, (name, path) in enumerate(chosen):
+        if path.is_dir():
+            return (
+                f"{name} {str(path)!r} is a folder; give a file name, e.g. "
+                f"{str(path / 'reply.wav')!r}"
+            )
+        if not path.parent.is_dir():
+            return (
+                f"{name} {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+                "create it or choose another path"
+            )
+        if source is not None and _same_file(path, source):
+            return f"{name} {str(path)!r} is the input file; writing it would destroy the input"
+        for other, earlier in chosen[:i]:
+            if _same_file(path, earlier):
+                return f"{name} and {other} are the same file {str(path)!r}; choose another"
+    return None
 
 
 @app.command()
@@ -192,6 +268,10 @@ def render(
 
         typer.echo(to_dot(graph, rankdir=direction), nl=False)
         return
+    problem = _output_problem(None, {"--output": output})
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(2)
     written = _write_diagram(graph, output, None, fmt=fmt, rankdir=direction)
     typer.echo(f"{target}: wrote {written}")
 
@@ -213,7 +293,14 @@ def _write_diagram(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DiagramWarning)  # reported below, once, in plain words
         diagram = render_diagram(graph, fmt, metrics=metrics, rankdir=rankdir)
-    written = diagram.save(path)
+    temporary = _temporary(path)
+    try:  # written beside it, then moved into place (DOT instead: the suffix says so)
+        done = diagram.save(temporary)
+        written = path.with_suffix(done.suffix) if done.suffix != temporary.suffix else path
+        os.replace(done, written)
+    finally:
+        temporary.unlink(missing_ok=True)
+        temporary.with_suffix(".dot").unlink(missing_ok=True)
     if not diagram.rendered:
         typer.echo(f"warning: {diagram.message} Wrote {written}.", err=True)
     return written

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field
 
 from voicegraph.graph import AudioFrame, In, InputError, Node, NodeConfig
+from voicegraph.nodes._files import PendingFile, check_output_path
 
 from ._decode import WavReader, _import_soundfile, open_wav
 from ._source import PacedSource, SourceConfig, frame_samples
@@ -134,14 +135,20 @@ class WavSink(Node):
     as it arrives, no buffering in Python), and finalized (header sizes written) on end of
     stream and on ``close()`` — which the runner also calls after errors, so audio received
     before a failure is kept. Missing parent folders are created. A run that receives no
-    audio still leaves a valid, empty WAV (at ``sample_rate`` or 16 kHz, ``channels`` or 1).
+    audio but ends normally still leaves a valid, empty WAV (at ``sample_rate`` or 16 kHz,
+    ``channels`` or 1).
+
+    The audio is written to a hidden temporary file beside ``path`` and moved over ``path``
+    (``os.replace``) only when the file is finished: an existing file is never truncated or
+    half-written, and a run that fails before the sink received anything (e.g. another node's
+    ``setup()`` failed) leaves it untouched.
 
     Ports:
         audio: ``In[AudioFrame]`` (its ``sample_rate`` is fixed when ``sample_rate`` is set,
             so ``Graph.check`` reports a mismatched producer).
 
     Config:
-        path: the file to write (overwritten).
+        path: the file to write (replaced when finished; see above).
         sample_rate: the rate to require, or ``None`` (default) to take the first frame's.
         channels: the channel count to require, or ``None`` (default) for the first frame's.
 
@@ -164,14 +171,16 @@ class WavSink(Node):
         super().__init__(config, **settings)
         self.audio.sample_rate = self.config.sample_rate
         self._file: soundfile.SoundFile | None = None
+        self._pending: PendingFile | None = None
         self._ready = False
         self.samples_written = 0
         """Samples per channel written to the file so far in this run."""
 
     async def setup(self) -> None:
         """Prepare the output folder; the file itself is created on the first frame."""
-        self._finish()
+        self._finish(ended=False)
         self.config.path.parent.mkdir(parents=True, exist_ok=True)
+        check_output_path(self.config.path, f"WavSink {self.name!r}")
         self.samples_written = 0
         self._ready = True
 
@@ -202,24 +211,37 @@ class WavSink(Node):
 
     def _open(self, rate: int, channels: int) -> soundfile.SoundFile:
         sf = _import_soundfile()
-        file: soundfile.SoundFile = sf.SoundFile(
-            str(self.config.path), "w", rate, channels, subtype="PCM_16", format="WAV"
-        )
+        pending = self._pending = PendingFile(self.config.path, f"WavSink {self.name!r}")
+        try:
+            file: soundfile.SoundFile = sf.SoundFile(
+                str(pending.path), "w", rate, channels, subtype="PCM_16", format="WAV"
+            )
+        except BaseException:
+            pending.discard()
+            raise
         return file
 
-    def _finish(self) -> None:
-        """Finalize the file (writing an empty one if no audio came); idempotent."""
-        if self._file is None and self._ready:
+    def _finish(self, *, ended: bool) -> None:
+        """Finalize the file and move it into place (writing an empty one if the stream
+        ``ended`` with no audio; leaving ``path`` alone if nothing came); idempotent."""
+        if self._file is None and self._ready and ended:
             self._file = self._open(self.config.sample_rate or 16000, self.config.channels or 1)
         self._ready = False
-        if self._file is not None:
-            file, self._file = self._file, None
+        file, self._file = self._file, None
+        pending, self._pending = self._pending, None
+        if file is None or pending is None:
+            return
+        try:
             file.close()
+        except BaseException:
+            pending.discard()
+            raise
+        pending.commit()
 
     async def on_end_of_stream(self) -> None:
         """Finalize the file."""
-        self._finish()
+        self._finish(ended=True)
 
     async def close(self) -> None:
         """Finalize the file if end of stream did not (e.g. after an error)."""
-        self._finish()
+        self._finish(ended=False)

@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import Field
 
 from voicegraph.graph import (
-    ConfigError,
     Control,
     Event,
     In,
@@ -22,6 +21,7 @@ from voicegraph.graph import (
     PlayoutMark,
     SpeechAudio,
 )
+from voicegraph.nodes._files import check_output_path
 
 from ._control import PausePlayout, ResumePlayout
 from ._wav import TimelineWav
@@ -114,6 +114,11 @@ class AudioOutput(Node):
     while nothing plays, interrupted frames are cut where playback stopped, and the file is
     padded to the clock time at which the run ends, so it lines up with the conversation
     (e.g. with the input file played in real time). Nothing played: 24 kHz silence.
+    The recording is written to a hidden temporary file beside ``path`` and moved over
+    ``path`` when the node closes, once the run has reached the node (it received audio, an
+    event, or end of stream; a run stopped or failing later keeps what was played until
+    then). A run that fails before that, e.g. because another node's ``setup()`` failed (a
+    missing input file), leaves an existing file at ``path`` untouched.
 
     Metrics: :attr:`played_replies` ``(text, seconds, interrupted)`` per reply,
     :attr:`reply_started_at` (clock time each reply's first frame started playing, for
@@ -136,12 +141,8 @@ class AudioOutput(Node):
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
-        path = self.config.path
-        if path is not None and not Path(path).parent.is_dir():
-            raise ConfigError(
-                f"AudioOutput: cannot record to {path!r}: the folder {str(Path(path).parent)!r} "
-                "does not exist; create it or choose another path"
-            )
+        if self.config.path is not None:
+            check_output_path(Path(self.config.path), "AudioOutput")
         self.played_replies: deque[tuple[str, float, bool]] = deque(maxlen=MAX_HISTORY)
         """Per reply: (text heard, seconds played, interrupted)."""
         self.reply_started_at: deque[float] = deque(maxlen=MAX_HISTORY)
@@ -151,6 +152,7 @@ class AudioOutput(Node):
         self._play_end = 0.0
         self._reply: _Reply | None = None
         self._wav: TimelineWav | None = None
+        self._reached = False  # the run reached this node: the recording replaces the file
         self._paused_at: float | None = None
         self._control_seq = -1
         self.pauses: deque[tuple[float, float]] = deque(maxlen=MAX_HISTORY)
@@ -180,6 +182,7 @@ class AudioOutput(Node):
 
     async def on_event(self, event: Event) -> None:
         """Apply :class:`PausePlayout` / :class:`ResumePlayout`; other events are dropped."""
+        self._reached = True
         if not isinstance(event, PausePlayout | ResumePlayout):
             return
         if event.seq <= self._control_seq:
@@ -212,9 +215,11 @@ class AudioOutput(Node):
         """Create the recording file, if ``path`` is set (fails early if it cannot)."""
         if self.config.path is not None and self._wav is None:
             self._wav = TimelineWav(self.config.path)
+        self._reached = False
 
     async def on_audio(self, frame: SpeechAudio) -> None:
         """Schedule ``frame`` after what is playing and wait until it (minus ``buffer``) played."""
+        self._reached = True
         now = self.clock.now()
         if self._reply is not None and frame.epoch != self._reply.epoch:
             await self._stop(now)
@@ -232,6 +237,7 @@ class AudioOutput(Node):
 
     async def on_interrupt(self, event: Any) -> None:
         """Stop now (also while paused) and report what was heard."""
+        self._reached = True
         now = self.clock.now()
         if self._paused_at is not None:  # nothing played since the pause began
             self.pauses.append((self._paused_at, now))
@@ -240,17 +246,25 @@ class AudioOutput(Node):
 
     async def on_end_of_stream(self) -> None:
         """Play out what was taken ahead; end an unfinished reply with a final mark."""
+        self._reached = True
         await self._play_until(self._play_end)
         if self._reply is not None:
             await self._end_reply()
 
     async def close(self) -> None:
-        """Pad the recording to the run's end and close it."""
-        if self._wav is not None:
-            with contextlib.suppress(RuntimeError):  # the node never ran: nothing to pad
-                self._wav.pad_to(self.clock.now())
-            self._wav.close()
-            self._wav = None
+        """Pad the recording to the run's end and move it into place (if the run reached the
+        node; else drop it, leaving the file at ``path`` as it was)."""
+        wav, self._wav = self._wav, None
+        if wav is None:
+            return
+        try:
+            if self._reached:
+                with contextlib.suppress(RuntimeError):  # not attached to a runner: no pad
+                    wav.pad_to(self.clock.now())
+        except BaseException:
+            wav.close(commit=False)
+            raise
+        wav.close(commit=self._reached)
 
     # ------------------------------------------------------------------ internals
 

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-import wave
+import struct
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from voicegraph.graph import ConfigError
+from voicegraph.nodes._files import PendingFile
 
 __all__ = ["TimelineWav"]
 
 DEFAULT_RATE = 24000
 """The file's rate when nothing was played (the rate of hibari, the default TTS)."""
 _CHUNK = 1 << 16
+_HEADER = 44
+_MAX_DATA = 0xFFFFFFFF - 36  # the RIFF size field is 32 bits: about 24 h at 24 kHz
+
+
+def _header(rate: int, data_bytes: int) -> bytes:
+    """The 44-byte header of a 16-bit mono PCM WAV holding ``data_bytes`` of samples."""
+    return struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, 1, rate, 2 * rate, 2, 16,
+        b"data", data_bytes,
+    )  # fmt: skip
 
 
 class TimelineWav:
@@ -25,19 +37,23 @@ class TimelineWav:
     run's clock. The rate is the first written frame's rate; later audio at another rate is
     resampled (linear interpolation), multi-channel audio is down-mixed.
 
+    The samples go to a hidden temporary file beside ``path``; :meth:`close` moves it over
+    ``path`` (``commit=True``) or removes it, leaving ``path`` as it was (``commit=False``).
+    An existing file at ``path`` is never truncated or half-written.
+
     Raises:
-        ConfigError: the file cannot be created.
+        ConfigError: ``path`` is a folder, its folder does not exist or is not writable.
     """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._pending = PendingFile(self.path, "AudioOutput")
         try:
-            self._file: wave.Wave_write | None = wave.open(str(self.path), "wb")  # noqa: SIM115
+            self._file: IO[bytes] | None = self._pending.path.open("wb")
+            self._file.write(_header(DEFAULT_RATE, 0))  # patched by close()
         except OSError as exc:
-            raise ConfigError(
-                f"AudioOutput: cannot write the WAV file {str(self.path)!r} ({exc}); check that "
-                "its folder exists and is writable"
-            ) from None
+            self._pending.discard()
+            raise ConfigError(f"AudioOutput: cannot write {str(self.path)!r} ({exc})") from None
         self.rate: int | None = None
         self.written = 0  # samples in the file
 
@@ -56,7 +72,7 @@ class TimelineWav:
         elif at < self.written:  # rounding overlap: never shift the timeline
             mono = mono[self.written - at :]
         samples = np.clip(np.round(mono), -32768, 32767).astype("<i2")
-        self._file.writeframes(samples.tobytes())
+        self._file.write(samples.tobytes())
         self.written += len(samples)
 
     def pad_to(self, t: float) -> None:
@@ -68,20 +84,34 @@ class TimelineWav:
         if at > self.written:
             self._silence(at - self.written)
 
-    def close(self) -> None:
-        """Finish the file (idempotent)."""
-        if self._file is not None:
-            self._open(None)
-            self._file.close()
-            self._file = None
+    def close(self, commit: bool = True) -> None:
+        """Finish the file and move it into place, or (``commit=False``) drop it (idempotent).
+
+        Raises:
+            ConfigError: the finished file cannot be moved into place (it is kept beside it).
+        """
+        file, self._file = self._file, None
+        if file is None:
+            return
+        try:
+            with file:
+                if commit:
+                    file.seek(0)
+                    file.write(_header(self._open(None), min(2 * self.written, _MAX_DATA)))
+        except OSError as exc:
+            self._pending.discard()
+            raise ConfigError(
+                f"AudioOutput: cannot finish the recording {str(self.path)!r} ({exc}); the "
+                "file there (if any) is unchanged"
+            ) from None
+        if commit:
+            self._pending.commit()
+        else:
+            self._pending.discard()
 
     def _open(self, sample_rate: int | None) -> int:
         if self.rate is None:
             self.rate = sample_rate or DEFAULT_RATE
-            assert self._file is not None
-            self._file.setnchannels(1)
-            self._file.setsampwidth(2)
-            self._file.setframerate(self.rate)
         return self.rate
 
     def _silence(self, count: int) -> None:
@@ -90,6 +120,6 @@ class TimelineWav:
         left = count
         while left > 0:
             n = min(left, _CHUNK)
-            self._file.writeframes(zeros[: 2 * n])
+            self._file.write(zeros[: 2 * n])
             left -= n
         self.written += count
