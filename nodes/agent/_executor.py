@@ -98,14 +98,15 @@ class AgentToolExecutor(ToolExecutor):
             with session_scope(session, context):
                 value = await self._invoke(tool, call, context)
             handoff = AgentHandoff.from_tool_output(value)
+            shown = handoff.output if handoff is not None else value
+            output = output_text(shown, tool=tool.name)  # may raise: str() is the tool's code
         except StopResponse:
             return SilentToolResult(call.call_id, call.name, "")
         except Exception as exc:
             return error_result(call, exc, tool.name)
         if handoff is not None:
             session._request_handoff(handoff, speech)
-            return SilentToolResult(call.call_id, call.name, output_text(handoff.output))
-        output = output_text(value)
+            return SilentToolResult(call.call_id, call.name, output)
         if isinstance(agent, AgentTask) and agent.done():
             return SilentToolResult(call.call_id, call.name, output)
         return ToolResult(call.call_id, call.name, output)

@@ -44,6 +44,7 @@ from voicegraph.graph import Clock, ConfigError, ToolCall, ToolResult
 
 from ._docstring import parse_docstring
 from ._errors import StopResponse, ToolArgumentsError, ToolError, ToolTimeoutError
+from ._faults import must_propagate, safe_str
 from ._results import SilentToolResult
 
 __all__ = [
@@ -189,13 +190,15 @@ class FunctionTool:
         Raises:
             ToolArgumentsError: malformed or invalid arguments.
             ToolTimeoutError: the call took longer than the timeout.
+            ToolError: the tool returned a value that cannot be turned into text, or raised a
+                ``BaseException`` that is not a cancellation (see :meth:`invoke`).
             Exception: whatever the tool raised (a :class:`ToolError` carries a message for
                 the LLM).
         """
         limit = self.timeout or timeout or DEFAULT_TOOL_TIMEOUT
         work = self.invoke(arguments, clock=clock, context=context)
         value = await _with_timeout(work, limit, clock, self.name)
-        return output_text(value)
+        return output_text(value, tool=self.name)
 
     async def invoke(
         self, arguments: str = "{}", *, clock: Clock | None = None, context: Any = None
@@ -206,11 +209,28 @@ class FunctionTool:
         ``Agent`` into a handoff); :meth:`call` is this plus the timeout and the conversion
         to text.
 
+        A ``BaseException`` that is not an ``Exception`` (such as an ``asyncio.CancelledError``
+        the tool raised itself, with its call not cancelled) becomes a :class:`ToolError`
+        naming the tool, so it reaches the LLM as an error result like any failure. A real
+        cancellation of the call, ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit``
+        propagate unchanged.
+
         Raises:
             ToolArgumentsError: malformed or invalid arguments.
-            ToolError: the tool has a context parameter but no ``context`` was given.
+            ToolError: the tool has a context parameter but no ``context`` was given, or it
+                raised a ``BaseException`` that is not a cancellation of the call.
             Exception: whatever the tool raised.
         """
+        try:
+            return await self._invoke(arguments, clock, context)
+        except Exception:
+            raise
+        except BaseException as exc:
+            if await must_propagate(exc):
+                raise
+            raise ToolError(_failure(self.name, exc)) from exc
+
+    async def _invoke(self, arguments: str, clock: Clock | None, context: Any) -> Any:
         kwargs = self.validate_arguments(arguments)
         if self.context_params:
             if context is None:
@@ -237,7 +257,8 @@ class FunctionTool:
 
         A tool that raises :class:`StopResponse` gives a :class:`SilentToolResult` (its
         output is ``""``): the LLM records it without replying. Never raises for a failing
-        tool (only cancellation propagates).
+        tool, whatever it raises or returns: only a cancellation of the call,
+        ``KeyboardInterrupt``, ``SystemExit`` and ``GeneratorExit`` propagate.
         """
         try:
             output = await self.call(call.arguments, clock=clock, timeout=timeout, context=context)
@@ -296,12 +317,17 @@ def error_result(call: ToolCall, exc: BaseException, name: str | None = None) ->
     """The error :class:`ToolResult` for a call that raised ``exc``.
 
     A :class:`ToolError` gives its own message; any other exception
-    ``"tool 'x' failed: Type: message"``.
+    ``"tool 'x' failed: Type: message"`` (``"tool 'x' failed: Type"`` without a message).
+    Never raises, even for an exception whose ``str()`` raises.
     """
     if isinstance(exc, ToolError):
-        return ToolResult(call.call_id, call.name, str(exc), is_error=True)
-    message = f"tool {name or call.name!r} failed: {type(exc).__name__}: {exc}"
-    return ToolResult(call.call_id, call.name, message, is_error=True)
+        return ToolResult(call.call_id, call.name, safe_str(exc), is_error=True)
+    return ToolResult(call.call_id, call.name, _failure(name or call.name, exc), is_error=True)
+
+
+def _failure(name: str, exc: BaseException) -> str:
+    text = safe_str(exc)
+    return f"tool {name!r} failed: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 def _args_model(
@@ -364,22 +390,41 @@ def _clip(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def output_text(value: Any) -> str:
+def output_text(value: Any, *, tool: str | None = None) -> str:
     """A tool's return value as the text the LLM sees.
 
     Strings as they are, ``None`` as ``""``, pydantic models and anything JSON can express
     as JSON, anything else as ``str(value)``.
+
+    Args:
+        value: what the tool returned.
+        tool: the tool's name, for the error message.
+
+    Raises:
+        ToolError: the value cannot be turned into text (its ``str()`` raised, or a pydantic
+            model failed to serialize); the message names the tool and the value's type.
     """
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
-    if isinstance(value, BaseModel):
-        return value.model_dump_json()
+        return str.__str__(value)  # a plain str, even from a subclass that overrides __str__
     try:
-        return json.dumps(to_jsonable_python(value), ensure_ascii=False)
-    except Exception:
-        return str(value)
+        if isinstance(value, BaseModel):
+            return value.model_dump_json()
+        try:
+            return json.dumps(to_jsonable_python(value), ensure_ascii=False)
+        except Exception:
+            return str(value)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # sync code: no cancellation can arrive through it
+        who = f"tool {tool!r}" if tool else "a tool"
+        raise ToolError(
+            f"{who} returned a value of type {type(value).__name__} that cannot be turned "
+            "into text "
+            f"({type(exc).__name__}: {safe_str(exc)}); return a str, a pydantic model or "
+            "JSON-serializable data"
+        ) from exc
 
 
 async def run_in_thread(func: Callable[[], Any], clock: Clock | None = None) -> Any:
