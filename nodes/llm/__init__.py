@@ -15,6 +15,7 @@ from ._chat import FunctionCallOutput as FunctionCallOutput
 from ._chunks import LLMChunk as LLMChunk
 from ._chunks import LLMMetrics as LLMMetrics
 from ._llama import LlamaLLM as LlamaLLM
+from ._llama_probe import CPUUnsupportedError as CPUUnsupportedError
 from ._llama_runtime import bundled_model_path as bundled_model_path
 from ._node import DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from ._node import LLMNode as LLMNode
@@ -26,6 +27,7 @@ from ._scripted import ScriptedToolCall as ScriptedToolCall
 __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "AgentHandoffItem",
+    "CPUUnsupportedError",
     "ChatContext",
     "ChatItem",
     "ChatMessage",

@@ -15,6 +15,8 @@ import anyio
 
 from voicegraph.graph import Clock, ConfigError, MissingDependencyError, ProviderError
 
+from ._llama_probe import ensure_llama_runs, new_llama
+
 __all__ = ["LoadedModel", "bundled_model_path", "load_model", "prime", "stream_completion"]
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class LoadedModel:
         self.lock = threading.Lock()
 
 
-_models: dict[tuple[str, int, int], LoadedModel] = {}
+_models: dict[tuple[str, int, int, bool], LoadedModel] = {}
 _models_lock = threading.Lock()
 
 
@@ -66,27 +68,33 @@ def _close_models() -> None:
         _models.clear()
 
 
-def load_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel:
+def load_model(
+    path: Path, n_ctx: int, n_threads: int, *, extra_buffer_types: bool = False
+) -> LoadedModel:
     """Load (once per process and settings) and warm up a GGUF model. Blocking.
+
+    Before the first load with these settings on this machine, a child process checks that
+    llama.cpp can decode here (:func:`ensure_llama_runs`), so a build that cannot run on this
+    CPU raises instead of killing the process with ``SIGILL``.
 
     Raises:
         MissingDependencyError: ``llama-cpp-python`` is not installed.
         ConfigError: the file does not exist.
+        CPUUnsupportedError: llama.cpp cannot run on this CPU (the message says what to do).
         ProviderError: llama.cpp cannot load the file.
     """
-    key = (str(path), n_ctx, n_threads)
+    key = (str(path), n_ctx, n_threads, extra_buffer_types)
     with _models_lock:
         cached = _models.get(key)
         if cached is not None:
             return cached
-        try:
-            from llama_cpp import Llama
-        except ImportError:
-            raise MissingDependencyError("llama-cpp-python", what="LlamaLLM") from None
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise MissingDependencyError("llama-cpp-python", what="LlamaLLM")
         if not path.is_file():
             raise ConfigError(f"LlamaLLM: model file {str(path)!r} does not exist")
+        ensure_llama_runs(path, n_ctx, n_threads, extra_buffer_types=extra_buffer_types)
         try:
-            llama = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)
+            llama = new_llama(path, n_ctx, n_threads, extra_buffer_types=extra_buffer_types)
         except Exception as exc:
             raise ProviderError("llama.cpp", f"cannot load {str(path)!r}: {exc}") from exc
         model = LoadedModel(llama, path)
