@@ -44,6 +44,8 @@ from ._node import NodeRuntime as NodeRuntime
 from ._ports import In as In
 from ._ports import Out as Out
 from ._ports import Port as Port
+from ._redact import clip_text as clip_text
+from ._redact import redact_secrets as redact_secrets
 from ._serialize import graph_from_dict as graph_from_dict
 from ._serialize import graph_to_dict as graph_to_dict
 
@@ -92,6 +94,8 @@ __all__ = [
     "UNSTAMPED",
     "UserTurn",
     "VoicegraphError",
+    "clip_text",
     "graph_from_dict",
     "graph_to_dict",
+    "redact_secrets",
 ]

@@ -1,16 +1,29 @@
-"""Turn what the ElevenLabs SDK, httpx and websockets raise into voicegraph errors."""
+"""Turn what the ElevenLabs SDK, httpx and websockets raise into voicegraph errors.
+
+Every message goes through :func:`provider_error`, which masks credentials and caps it at
+``MESSAGE_LIMIT`` characters: a provider's error body never floods a log or leaks a key.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from voicegraph.graph import ProviderError, ProviderTimeoutError
+from voicegraph.graph import ProviderError, ProviderTimeoutError, clip_text, redact_secrets
 from voicegraph.nodes._http import retry_after
 
-__all__ = ["PROVIDER", "http_error", "provider_error", "retry_after", "to_provider_error"]
+__all__ = [
+    "MESSAGE_LIMIT",
+    "PROVIDER",
+    "http_error",
+    "provider_error",
+    "retry_after",
+    "to_provider_error",
+]
 
 PROVIDER = "elevenlabs"
+MESSAGE_LIMIT = 500
+"""Characters of a provider's message kept in an error (the rest is counted, not shown)."""
 
 _HINTS = {
     400: "the request was rejected; check the voice, model and output format",
@@ -28,7 +41,9 @@ _CLOSE_STATUS = {1008: 401, 1011: 500, 1013: 503}
 def provider_error(
     message: str, *, status: int | None = None, wait: float | None = None
 ) -> ProviderError:
-    """A :class:`ProviderError`; ``wait`` (a Retry-After delay) is kept as ``retry_after``."""
+    """A :class:`ProviderError` with ``message`` redacted and capped; ``wait`` (a Retry-After
+    delay) is kept as ``retry_after``."""
+    message = clip_text(redact_secrets(message), MESSAGE_LIMIT)
     if wait is not None:
         message += f"; the server asks to retry after {wait:g} s"
     return ProviderError(PROVIDER, message, status=status, retry_after=wait)
@@ -42,13 +57,13 @@ def _detail(body: Any) -> str:
         try:
             body = json.loads(body)
         except ValueError:
-            return str(body[:200])
+            return str(body)
     if isinstance(body, dict):
         detail = body.get("detail", body.get("error", body.get("message", body)))
         if isinstance(detail, dict):
-            return str(detail.get("message") or detail.get("status") or detail)[:200]
-        return str(detail)[:200]
-    return str(body)[:200]
+            return str(detail.get("message") or detail.get("status") or detail)
+        return str(detail)
+    return str(body)
 
 
 def http_error(status: int, body: Any, headers: Any = None) -> ProviderError:

@@ -30,6 +30,7 @@ from typing import Any
 import anyio
 
 from ._job import JobContext, JobInfo, JobProcess
+from ._logging import setup_logging
 
 __all__ = ["ChildSetup", "child_main", "resolve", "run_job"]
 
@@ -71,9 +72,9 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
     """Entry point of a job process (the target of ``multiprocessing``'s spawn)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.basicConfig(
-        level=setup.log_level,
-        format=f"%(asctime)s %(levelname)s [job process {os.getpid()}] %(name)s: %(message)s",
+    setup_logging(  # network libraries quiet, credentials masked (see _logging)
+        setup.log_level,
+        fmt=f"%(asctime)s %(levelname)s [job process {os.getpid()}] %(name)s: %(message)s",
     )
     for path in setup.sys_path:
         if path not in sys.path:

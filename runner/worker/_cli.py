@@ -32,6 +32,7 @@ from voicegraph.graph import ConfigError, VoicegraphError
 
 from ._child import resolve, run_job
 from ._job import JobContext, JobInfo, JobProcess
+from ._logging import setup_logging
 from ._options import ServerOptions, credentials
 from ._server import AgentServer
 
@@ -107,11 +108,7 @@ def load_server(target: str | AgentServer) -> AgentServer:
 
 
 def _setup_logging(level: str) -> int:
-    numeric = getattr(logging, level.upper(), None)
-    if not isinstance(numeric, int):
-        raise ConfigError(f"unknown log level {level!r} (debug, info, warning, error)")
-    logging.basicConfig(level=numeric, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return numeric
+    return setup_logging(level)  # network libraries quiet, credentials masked: see _logging
 
 
 def start(
