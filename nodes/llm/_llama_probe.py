@@ -148,7 +148,9 @@ def ensure_llama_runs(path: Path, n_ctx: int, n_threads: int, *, extra_buffer_ty
     if marker.is_file():
         return
     argv = [sys.executable, "-m", __name__, json.dumps(settings)]
-    run_isolated(argv, provider="llama.cpp", what="llama.cpp", timeout=PROBE_TIMEOUT)
+    run_isolated(
+        argv, provider="llama.cpp", what="this llama-cpp-python build", timeout=PROBE_TIMEOUT
+    )
     with contextlib.suppress(OSError):  # no cache: the check simply runs again next time
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps(settings))
