@@ -48,6 +48,7 @@ from ._redact import clip_text as clip_text
 from ._redact import redact_secrets as redact_secrets
 from ._serialize import graph_from_dict as graph_from_dict
 from ._serialize import graph_to_dict as graph_to_dict
+from ._untrusted import check_file_import as check_file_import
 
 __all__ = [
     "AudioFrame",
@@ -94,6 +95,7 @@ __all__ = [
     "UNSTAMPED",
     "UserTurn",
     "VoicegraphError",
+    "check_file_import",
     "clip_text",
     "graph_from_dict",
     "graph_to_dict",

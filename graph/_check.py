@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from ._frames import Control
@@ -96,24 +97,110 @@ def _converter_hint(e: Edge) -> str:
     return ""
 
 
+_LISTED_NODES = 10
+"""Nodes a cycle problem names before "... and N more"."""
+
+
 def _cycle_problems(nodes: list[Node], edges: list[Edge]) -> list[str]:
-    links: dict[str, set[str]] = {n.path: set() for n in nodes}
+    """One problem per group of nodes joined by loops without a feedback edge.
+
+    A group is a strongly connected component (with a loop), so the report stays linear in
+    the graph's size however many simple cycles run through it (11 fully connected nodes
+    have millions). Each names one cycle as an example and, when the group is more than
+    that one ring, its nodes (the first few of them).
+    """
+    links: dict[str, dict[str, None]] = {n.path: {} for n in nodes}
     for e in edges:
         if not e.feedback and e.src.node is not None and e.dst.node is not None:
-            links.setdefault(e.src.node.path, set()).add(e.dst.node.path)
-    if _is_acyclic(links):  # the usual case, checked without importing networkx
+            links.setdefault(e.src.node.path, {})[e.dst.node.path] = None
+            links.setdefault(e.dst.node.path, {})
+    if _is_acyclic(links):  # the usual case
         return []
-    import networkx as nx
-
-    g = nx.DiGraph([(a, b) for a, targets in links.items() for b in targets])
+    order = {path: i for i, path in enumerate(links)}
     problems = []
-    for cycle in nx.simple_cycles(g):
+    groups = [sorted(c, key=order.__getitem__) for c in _strong_components(links)]
+    for group in sorted(groups, key=lambda c: order[c[0]]):
+        members = set(group)
+        if len(group) == 1 and group[0] not in links[group[0]]:
+            continue  # a single node without a self-loop: no cycle
+        cycle = _example_cycle(group[0], members, links)
         loop = " -> ".join([*cycle, cycle[0]])
-        problems.append(f"cycle {loop} has no edge marked feedback=True; mark one edge of it")
+        ring = all(sum(1 for b in links[a] if b in members) == 1 for a in group)
+        if ring:  # the group is exactly this cycle
+            problems.append(f"cycle {loop} has no edge marked feedback=True; mark one edge of it")
+            continue
+        shown = ", ".join(group[:_LISTED_NODES])
+        if len(group) > _LISTED_NODES:
+            shown += f", ... and {len(group) - _LISTED_NODES} more"
+        problems.append(
+            f"{len(group)} nodes are joined by loops with no edge marked feedback=True "
+            f"({shown}), e.g. cycle {loop}; mark edges feedback=True until every loop "
+            "has one"
+        )
     return problems
 
 
-def _is_acyclic(links: dict[str, set[str]]) -> bool:
+def _strong_components(links: dict[str, dict[str, None]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, without recursion (any graph size)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    components: list[list[str]] = []
+    for root in links:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(links.get(root, {})))]
+        while work:
+            v, targets = work[-1]
+            for w in targets:
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(links.get(w, {}))))
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    low[u] = min(low[u], low[v])
+                if low[v] == index[v]:
+                    component = []
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        component.append(w)
+                        if w == v:
+                            break
+                    components.append(component)
+    return components
+
+
+def _example_cycle(start: str, members: set[str], links: dict[str, dict[str, None]]) -> list[str]:
+    """A shortest cycle through ``start`` inside ``members`` (breadth-first search)."""
+    parent: dict[str, str | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        v = queue.popleft()
+        for w in links.get(v, {}):
+            if w == start:
+                path = [v]
+                while (p := parent[path[-1]]) is not None:
+                    path.append(p)
+                return path[::-1]
+            if w in members and w not in parent:
+                parent[w] = v
+                queue.append(w)
+    return [start]  # unreachable for a strongly connected group with a loop
+
+
+def _is_acyclic(links: dict[str, dict[str, None]]) -> bool:
     """Kahn's algorithm: whether the graph of ``links`` has a topological order."""
     indegree = dict.fromkeys(links, 0)
     for targets in links.values():

@@ -39,14 +39,28 @@ class VoicegraphError(Exception):
 class GraphError(VoicegraphError, ValueError):
     """The graph is invalid. ``problems`` lists every problem found, not just the first."""
 
+    MAX_LISTED = 50
+    """Problems the message lists; :attr:`problems` keeps every one."""
+    MAX_LINE = 1000
+    """Characters of each problem the message shows (longer ones end with ``...``)."""
+
     def __init__(self, problems: str | Sequence[str]) -> None:
         self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
         if len(self.problems) == 1:
-            message = self.problems[0]
+            message = _clip(self.problems[0], self.MAX_LINE)
         else:
-            lines = "\n".join(f"  - {p}" for p in self.problems)
+            lines = "\n".join(
+                f"  - {_clip(p, self.MAX_LINE)}" for p in self.problems[: self.MAX_LISTED]
+            )
             message = f"the graph has {len(self.problems)} problems:\n{lines}"
+            if len(self.problems) > self.MAX_LISTED:
+                more = len(self.problems) - self.MAX_LISTED
+                message += f"\n  ... and {more} more (all are in GraphError.problems)"
         super().__init__(message)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ConfigError(VoicegraphError, ValueError):

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -124,8 +124,8 @@ class Graph:
             if item._graph_owner() is self:
                 return item
             raise GraphError(f"{item!r} already belongs to another graph; create a new instance")
-        if item is self:
-            raise GraphError("a graph cannot contain itself")
+        if item is self or (isinstance(item, Graph) and item._contains(self)):
+            raise GraphError("a graph cannot contain itself or a graph that contains it")
         if name is None:
             name = item.name or (item.default_name() if isinstance(item, Node) else "subgraph")
             taken = {m.name for m in self._members}
@@ -134,14 +134,16 @@ class Graph:
                 name, n = f"{base}_{n}", n + 1
         if not name or "/" in name or "." in name:
             raise GraphError(f"invalid node name {name!r}: use a non-empty name without '/' or '.'")
+        if isinstance(item, Graph) and on_error is not None:
+            raise GraphError("supervision applies to nodes; set it on the subgraph's nodes")
+        supervision = _supervision(on_error, name) if on_error is not None else None
+        # checked above; from here on nothing raises, so owner and membership agree
         item.name = name
         if isinstance(item, Node):
             item._graph = self
-            if on_error is not None:
-                item._supervision = _supervision(on_error, name)
+            if supervision is not None:
+                item._supervision = supervision
         else:
-            if on_error is not None:
-                raise GraphError("supervision applies to nodes; set it on the subgraph's nodes")
             item._parent = self
         self._members.append(item)
         return item
@@ -265,7 +267,16 @@ class Graph:
         return self._parent
 
     def _contains(self, node: object) -> bool:
-        return any(m is node or (isinstance(m, Graph) and m._contains(node)) for m in self._members)
+        """Whether ``node`` is in this graph or a subgraph: its owners, walked up to the root
+        (``add`` sets the owner), so the cost is the nesting depth, not the graph's size."""
+        if not isinstance(node, Node | Graph):
+            return False
+        owner = node._graph_owner()
+        while owner is not None:
+            if owner is self:
+                return True
+            owner = owner._parent
+        return False
 
     def iter_nodes(self) -> Iterator[Node]:
         """Every node, subgraphs expanded, in insertion order."""
@@ -335,25 +346,81 @@ class Graph:
         return _dump(self, "yaml")
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Graph:
-        """Build a graph from :meth:`to_dict` data; raises one GraphError listing every problem."""
+    def from_dict(cls, data: Mapping[str, Any], *, allow: Iterable[str] | str = ()) -> Graph:
+        """Build a graph from :meth:`to_dict` data (the trust model of :meth:`from_yaml`).
+
+        Args:
+            data: the graph as plain data.
+            allow: module names whose node types and tools the data may name besides
+                voicegraph's own node types.
+
+        Raises:
+            GraphError: one error listing every problem.
+        """
         from ._serialize import graph_from_dict
 
-        return graph_from_dict(data)
+        return graph_from_dict(data, allow=allow)
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Graph:
-        """Build a graph from :meth:`to_json` text; raises one GraphError listing every problem."""
+    def from_json(cls, text: str | bytes, *, allow: Iterable[str] | str = ()) -> Graph:
+        """Build a graph from :meth:`to_json` text (the trust model of :meth:`from_yaml`).
+
+        The file is untrusted input: node types resolve only in voicegraph's modules and in
+        ``allow``; nothing else is imported; size and nesting are bounded.
+
+        Args:
+            text: the JSON text.
+            allow: module names (``"myapp.nodes"``) whose node types and tools the file may
+                name besides voicegraph's own node types.
+
+        Raises:
+            GraphError: one error listing every problem (invalid or too deeply nested JSON
+                included).
+        """
         from ._serialize import _load
 
-        return _load(text, "json")
+        return _load(text, "json", allow)
 
     @classmethod
-    def from_yaml(cls, text: str | bytes) -> Graph:
-        """Build a graph from :meth:`to_yaml` text; raises one GraphError listing every problem."""
+    def from_yaml(cls, text: str | bytes, *, allow: Iterable[str] | str = ()) -> Graph:
+        """Build a graph from :meth:`to_yaml` text.
+
+        Trust model: a graph file is untrusted input. Loading it
+
+        * resolves node types only in voicegraph's own modules and in the modules listed in
+          ``allow`` (each with its submodules): ``Graph.from_yaml(text,
+          allow=["myapp.nodes"])``. No other module is imported, so a file cannot run
+          import-time code; a type outside that set is a :class:`GraphError` that says how
+          to allow it. Tool import paths in node configs (``tools: [...]``) must be in
+          ``allow`` too (not even voicegraph's own modules: the model chooses a tool's
+          arguments);
+        * is bounded: YAML anchors and aliases are refused; the text may be at most 10 MB,
+          the data may nest at most 100 levels and hold at most a million values; graph
+          checks stay linear in the graph's size (loops are reported per group of nodes);
+          error messages quote user data only in short excerpts and list at most 50
+          problems (all are in ``GraphError.problems``).
+
+        What it does not protect against: the allowed node types do what their settings
+        say. Built nodes are real: a file that names voicegraph's ``WavSink`` or
+        ``AudioOutput`` with a ``path`` writes that path (any file the user can write) when
+        the graph runs; ``WavSource`` (and model paths) read any file the user can read
+        (``WavSource`` reads the header while loading); cloud nodes send the API key from
+        the environment to the ``base_url`` the file gives. Nothing runs until you run the
+        graph: review a file from elsewhere (or check its node types and paths) first,
+        and allow only modules whose node types are safe with any settings.
+
+        Args:
+            text: the YAML text.
+            allow: module names (``"myapp.nodes"``) whose node types and tools the file may
+                name besides voicegraph's own node types.
+
+        Raises:
+            GraphError: one error listing every problem (invalid YAML, anchors or aliases,
+                nesting or size beyond the limits included).
+        """
         from ._serialize import _load
 
-        return _load(text, "yaml")
+        return _load(text, "yaml", allow)
 
     # ------------------------------------------------------------------ validation
 

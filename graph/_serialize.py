@@ -34,16 +34,18 @@ its subgraph does not expose is written as a path, ``"asr/vad.audio"``.
 Nodes are added before subgraphs when loading, so :meth:`Graph.iter_nodes` may list them in a
 different order than in the graph that was saved; names, edges and settings are identical.
 
-Loading imports every module named by a ``type``: load only graphs you trust.
+A graph file is untrusted input (see :mod:`._untrusted`): loading resolves ``type`` only in
+voicegraph's own modules and in modules the caller allows (``allow=["myapp.nodes"]``), never
+imports anything else, and refuses data that is nested too deep, too large, or (YAML) uses
+anchors and aliases.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
@@ -52,6 +54,17 @@ from ._errors import GraphError
 from ._graph import DEFAULT_CAPACITY, Graph, Policy, Supervision
 from ._node import Node
 from ._ports import In, Out, Port
+from ._untrusted import (
+    MAX_TEXT,
+    clip,
+    describe,
+    loading,
+    normalize_allow,
+    resolve_type,
+    shape_problem,
+    short,
+    yaml_loader,
+)
 
 __all__ = ["graph_from_dict", "graph_to_dict"]
 
@@ -71,13 +84,17 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
             defined inside a function), duplicate names, and edges to unknown nodes.
     """
     problems: list[str] = []
-    data = _graph_data(graph, problems)
+    data = _graph_data(graph, problems, {})
     if problems:
         raise GraphError(problems)
     return data
 
 
-def _graph_data(graph: Graph, problems: list[str]) -> dict[str, Any]:
+Exposed = dict[int, dict[int, str]]
+"""Per subgraph (by id), the name each exposed port (by id) is written as."""
+
+
+def _graph_data(graph: Graph, problems: list[str], exposed_names: Exposed) -> dict[str, Any]:
     nodes: list[dict[str, Any]] = []
     subgraphs: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -88,20 +105,23 @@ def _graph_data(graph: Graph, problems: list[str]) -> dict[str, Any]:
             )
         seen.add(member.name)
         if isinstance(member, Graph):
-            subgraphs.append(_graph_data(member, problems))
+            subgraphs.append(_graph_data(member, problems, exposed_names))
         else:
             nodes.append(_node_data(member, problems))
     edges = [
         {
-            "src": _port_ref(graph, e.src, problems),
-            "dst": _port_ref(graph, e.dst, problems),
+            "src": _port_ref(graph, e.src, problems, exposed_names),
+            "dst": _port_ref(graph, e.dst, problems, exposed_names),
             "capacity": e.capacity,
             "policy": e.policy,
             "feedback": e.feedback,
         }
         for e in graph.edges
     ]
-    exposed = {name: _port_ref(graph, port, problems) for name, port in graph.exposed.items()}
+    exposed = {
+        name: _port_ref(graph, port, problems, exposed_names)
+        for name, port in graph.exposed.items()
+    }
     return {
         "name": graph.name,
         "nodes": nodes,
@@ -145,7 +165,7 @@ def _type_ref(node: Node, problems: list[str], owner: Node | None = None) -> str
     cls = type(node)
     ref = f"{_public_module(cls)}:{cls.__qualname__}"
     try:
-        found = _import_type(ref)
+        found = _loaded_type(ref)
     except LookupError as exc:
         found, reason = None, str(exc)
     else:
@@ -159,19 +179,32 @@ def _type_ref(node: Node, problems: list[str], owner: Node | None = None) -> str
     return ref
 
 
-def _port_ref(graph: Graph, port: Port[Any], problems: list[str]) -> str:
-    """Write ``port`` relative to ``graph``: ``member.port``, via exposed names where possible."""
+def _port_ref(graph: Graph, port: Port[Any], problems: list[str], exposed_names: Exposed) -> str:
+    """Write ``port`` relative to ``graph``: ``member.port``, via exposed names where possible.
+
+    The member holding the port's node is found by walking the node's owners up to ``graph``
+    (not by scanning members), so writing a graph stays linear in its size.
+    """
     node = port.node
-    for member in graph.members:
-        if member is node:
-            return f"{member.name}.{port.name}"
-        if isinstance(member, Graph) and member._contains(node):
-            for name, exposed in member.exposed.items():
-                if exposed is port:
-                    return f"{member.name}.{name}"
-            return f"{member.name}/{_port_ref(member, port, problems)}"
-    problems.append(f"port {port!r} is not in graph {graph.path or '(root)'!r}")
-    return f"?.{port.name}"
+    member: Node | Graph | None = node
+    owner = node._graph_owner() if node is not None else None
+    while owner is not None and owner is not graph:
+        member, owner = owner, owner._graph_owner()
+    if owner is None or member is None:
+        problems.append(f"port {port!r} is not in graph {graph.path or '(root)'!r}")
+        return f"?.{port.name}"
+    if member is node:
+        return f"{member.name}.{port.name}"
+    assert isinstance(member, Graph)
+    names = exposed_names.get(id(member))
+    if names is None:
+        names = exposed_names[id(member)] = {}
+        for exposed_name, exposed in member.exposed.items():
+            names.setdefault(id(exposed), exposed_name)
+    found = names.get(id(port))
+    if found is not None:
+        return f"{member.name}.{found}"
+    return f"{member.name}/{_port_ref(member, port, problems, exposed_names)}"
 
 
 def _where(graph: Graph, name: str) -> str:
@@ -181,20 +214,34 @@ def _where(graph: Graph, name: str) -> str:
 # ---------------------------------------------------------------------------- reading
 
 
-def graph_from_dict(data: Mapping[str, Any]) -> Graph:
+def graph_from_dict(data: Mapping[str, Any], *, allow: Iterable[str] | str = ()) -> Graph:
     """Build a :class:`Graph` from data written by :func:`graph_to_dict`.
 
-    Node types are imported by ``"module:QualName"`` and their configs validated. Edges are
+    Node types (``"module:QualName"``) are resolved only in voicegraph's own modules and in
+    the modules named in ``allow`` (each with its submodules); no other module is imported.
+    Configs are validated and the nodes built, so a node's constructor runs with the
+    file's settings (see :meth:`Graph.from_yaml` for what that lets a file do). Edges are
     connected (so frame types and edge settings are checked); the graph is not otherwise
     validated: call :meth:`Graph.check` before running it.
 
+    Args:
+        data: the graph as plain data.
+        allow: modules (``"myapp.nodes"``) whose node types, and tool import paths, the
+            data may name besides voicegraph's own node types.
+
     Raises:
-        GraphError: listing every problem found: unknown keys, node types that cannot be
-            imported, invalid configs or supervision, duplicate names, unknown members or
-            ports, and edges that do not type-check.
+        GraphError: listing every problem found: data nested deeper than 100 levels or
+            holding more than a million values, unknown keys, node types that are not
+            allowed or cannot be imported, invalid configs or supervision, duplicate names,
+            unknown members or ports, and edges that do not type-check.
     """
-    loader = _Loader()
-    graph = loader.graph(data, parent=None)
+    allowed = normalize_allow(allow)
+    problem = shape_problem(data)
+    if problem is not None:
+        raise GraphError(problem)
+    loader = _Loader(allowed)
+    with loading(allowed):
+        graph = loader.graph(data, parent=None)
     if loader.problems:
         raise GraphError(loader.problems)
     return graph
@@ -203,16 +250,20 @@ def graph_from_dict(data: Mapping[str, Any]) -> Graph:
 class _Loader:
     """Builds graphs from data, collecting problems instead of stopping at the first."""
 
-    def __init__(self) -> None:
+    def __init__(self, allow: tuple[str, ...]) -> None:
+        self.allow = allow
         self.problems: list[str] = []
         # names (members, exposed ports) that failed to load, per graph, so that references
         # to them are not reported a second time
         self.broken: dict[int, set[str]] = {}
+        # members by name, per graph (Graph.__getitem__ scans; a big file must stay linear)
+        self.members: dict[int, dict[str, Node | Graph]] = {}
 
     def graph(self, data: Any, parent: str | None) -> Graph:
         label = "the graph" if parent is None else f"subgraph {parent!r}"
         graph = Graph()
         self.broken[id(graph)] = set()
+        self.members[id(graph)] = {}
         if not isinstance(data, Mapping):
             self.problems.append(f"{label} must be a mapping, got {type(data).__name__}")
             return graph
@@ -221,7 +272,7 @@ class _Loader:
         if isinstance(name, str):
             graph.name = name
         else:
-            self.problems.append(f"{label}: name must be a string, got {name!r}")
+            self.problems.append(f"{label}: name must be a string, got {short(name)}")
         prefix = f"{parent}/" if parent else ""
         taken: set[str] = set()
         for i, item in enumerate(self._list(data, "nodes", label)):
@@ -282,18 +333,17 @@ class _Loader:
         ref = item.get("type")
         config = item.get("config", {})
         if not isinstance(ref, str):
-            self.problems.append(f"{where}: type must be a 'module:QualName' string, got {ref!r}")
+            self.problems.append(
+                f"{where}: type must be a 'module:QualName' string, got {short(ref)}"
+            )
             return None
         try:
-            cls = _import_type(ref)
+            cls = resolve_type(ref, self.allow)
         except LookupError as exc:
-            self.problems.append(f"{where}: unknown node type {ref!r} ({exc})")
-            return None
-        if not (isinstance(cls, type) and issubclass(cls, Node)):
-            self.problems.append(f"{where}: {ref!r} is {cls!r}, not a Node subclass")
+            self.problems.append(f"{where}: unknown node type {short(ref)} ({exc})")
             return None
         if not isinstance(config, Mapping):
-            self.problems.append(f"{where}: config must be a mapping, got {config!r}")
+            self.problems.append(f"{where}: config must be a mapping, got {short(config)}")
             return None
         try:
             settings = cls.Config.model_validate(config)
@@ -303,14 +353,14 @@ class _Loader:
         try:
             return cls(settings)
         except Exception as exc:  # report every node that cannot be built, then fail once
-            self.problems.append(f"{where}: cannot create {ref}: {type(exc).__name__}: {exc}")
+            self.problems.append(f"{where}: cannot create {ref}: {describe(exc)}")
             return None
 
     def _supervision(self, data: Any, where: str) -> Supervision | None:
         if isinstance(data, str):
             data = {"policy": data}
         if not isinstance(data, Mapping):
-            self.problems.append(f"{where}: on_error must be a mapping, got {data!r}")
+            self.problems.append(f"{where}: on_error must be a mapping, got {short(data)}")
             return None
         fields = dict(data)
         if fields.get("fallback") is not None:
@@ -340,13 +390,13 @@ class _Loader:
         feedback = item.get("feedback", False)
         ok = True
         if not isinstance(capacity, int) or isinstance(capacity, bool):
-            self.problems.append(f"{where}: capacity must be an integer, got {capacity!r}")
+            self.problems.append(f"{where}: capacity must be an integer, got {short(capacity)}")
             ok = False
         if not isinstance(policy, str):
-            self.problems.append(f"{where}: policy must be a string, got {policy!r}")
+            self.problems.append(f"{where}: policy must be a string, got {short(policy)}")
             ok = False
         if not isinstance(feedback, bool):
-            self.problems.append(f"{where}: feedback must be true or false, got {feedback!r}")
+            self.problems.append(f"{where}: feedback must be true or false, got {short(feedback)}")
             ok = False
         src = self._resolve(graph, item.get("src"), f"{where}: src", want="out")
         dst = self._resolve(graph, item.get("dst"), f"{where}: dst", want="in")
@@ -365,7 +415,7 @@ class _Loader:
     ) -> Port[Any] | None:
         """Find the port ``ref`` names in ``graph``; ``None`` (and a problem) if there is none."""
         if not isinstance(ref, str) or "." not in ref:
-            self.problems.append(f"{where}: expected 'node.port', got {ref!r}")
+            self.problems.append(f"{where}: expected 'node.port', got {short(ref)}")
             return None
         path, _, port_name = ref.partition(".")
         target: Node | Graph = graph
@@ -376,15 +426,15 @@ class _Loader:
                 return None
             if part in self.broken[id(scope)]:
                 return None  # already reported
-            try:
-                target = scope[part]
-            except KeyError:
-                members = ", ".join(sorted(m.name for m in scope.members)) or "none"
+            found = self.members[id(scope)].get(part)
+            if found is None:
+                members = _names(m.name for m in scope.members)
                 inside = f" inside {scope.name!r}" if scope is not graph else ""
                 self.problems.append(
                     f"{where}: no node or subgraph {part!r}{inside} (members: {members})"
                 )
                 return None
+            target = found
         port: Port[Any] | None
         if isinstance(target, Graph):
             if port_name in self.broken[id(target)]:
@@ -398,7 +448,7 @@ class _Loader:
             owner = f"node {path!r} ({type(target).__name__})"
         if port is None:
             self.problems.append(
-                f"{where}: {owner} has no port {port_name!r} (ports: {', '.join(known) or 'none'})"
+                f"{where}: {owner} has no port {port_name!r} (ports: {_names(known)})"
             )
             return None
         if want == "out" and not isinstance(port, Out):
@@ -415,6 +465,8 @@ class _Loader:
         except GraphError as exc:
             self.problems.extend(f"{where}: {p}" for p in exc.problems)
             self.broken[id(graph)].add(name)
+        else:
+            self.members[id(graph)].setdefault(name, item)
 
     def _new_name(self, name: str, taken: set[str], where: str) -> bool:
         if name in taken:
@@ -434,28 +486,39 @@ class _Loader:
         unknown = [k for k in data if k not in allowed]
         if unknown:
             self.problems.append(
-                f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                f"{where}: unknown key(s) {_names(map(short, unknown), sort=False)}; "
                 f"expected {', '.join(allowed)}"
             )
 
 
-def _errors(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(map(str, e['loc'])) or '(config)'}: {e['msg']}" for e in exc.errors()
+def _names(names: Iterable[str], *, sort: bool = True, limit: int = 20) -> str:
+    """``"a, b, c"``, the first ``limit`` of them (sorted), then ``"... and N more"``."""
+    items = sorted(names) if sort else list(names)
+    text = ", ".join(items[:limit])
+    if len(items) > limit:
+        text += f", ... and {len(items) - limit} more"
+    return text or "none"
+
+
+def _errors(exc: ValidationError, limit: int = 10) -> str:
+    errors = exc.errors()
+    text = "; ".join(
+        f"{clip('.'.join(map(str, e['loc'])), 80) if e['loc'] else '(config)'}: {e['msg']}"
+        for e in errors[:limit]
     )
+    if len(errors) > limit:
+        text += f"; ... and {len(errors) - limit} more"
+    return text
 
 
-def _import_type(ref: str) -> Any:
-    """Import ``"module:QualName"``; raise ``LookupError`` saying what is missing."""
-    module_name, sep, qualname = ref.partition(":")
-    if not sep or not module_name or not qualname:
-        raise LookupError("expected 'module:QualName'")
+def _loaded_type(ref: str) -> Any:
+    """What ``"module:QualName"`` names among imported modules (writing imports nothing)."""
+    module_name, _, qualname = ref.partition(":")
     if "<locals>" in qualname:
         raise LookupError("it is defined inside a function")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise LookupError(f"cannot import module {module_name!r}: {exc}") from None
+    obj: Any = sys.modules.get(module_name)
+    if obj is None:
+        raise LookupError(f"module {module_name!r} is not imported")
     for attr in qualname.split("."):
         try:
             obj = getattr(obj, attr)
@@ -485,8 +548,12 @@ def _yaml_dumper() -> type[Any]:
     class Dumper(yaml.SafeDumper):
         """``SafeDumper`` that double-quotes strings holding Unicode line breaks.
 
-        PyYAML writes ``"\x85"`` in single quotes, where it reads back as a space.
+        PyYAML writes ``"\x85"`` in single quotes, where it reads back as a space. It never
+        writes anchors and aliases (the loader refuses them), even for shared values.
         """
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
 
     def represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
         if any(c in data for c in "\x85\u2028\u2029"):
@@ -497,13 +564,29 @@ def _yaml_dumper() -> type[Any]:
     return Dumper
 
 
-def _load(text: str | bytes, fmt: Literal["json", "yaml"]) -> Graph:
-    import yaml
-
+def _load(
+    text: str | bytes, fmt: Literal["json", "yaml"], allow: Iterable[str] | str = ()
+) -> Graph:
+    if not isinstance(text, str | bytes):
+        raise GraphError(
+            f"a graph in {fmt.upper()} is text (str or bytes), not {type(text).__name__}"
+        )
+    if len(text) > MAX_TEXT:
+        raise GraphError(
+            f"the {fmt.upper()} text is {len(text):,} long; a graph file may be at most "
+            f"{MAX_TEXT:,} characters"
+        )
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise GraphError(f"not valid {fmt.upper()}: {exc}") from None
+        if fmt == "json":
+            data = json.loads(text)
+        else:
+            import yaml  # imported here: keeps `import voicegraph` fast
+
+            data = yaml.load(text, Loader=yaml_loader())  # a SafeLoader
+    except RecursionError:
+        raise GraphError(f"not valid {fmt.upper()}: nested too deeply for a graph file") from None
+    except Exception as exc:  # any parser failure is bad input, reported as such
+        raise GraphError(f"not valid {fmt.upper()}: {describe(exc)}") from None
     if not isinstance(data, Mapping):
         raise GraphError(f"a graph in {fmt.upper()} must be a mapping, got {type(data).__name__}")
-    return graph_from_dict(data)
+    return graph_from_dict(data, allow=allow)

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from voicegraph.graph import ConfigError
+from voicegraph.graph import ConfigError, check_file_import
 
 from ._tool import FunctionTool, function_tool
 
@@ -29,6 +29,7 @@ def load_tool(path: str) -> FunctionTool:
     module_name, sep, qualname = path.partition(":")
     if not sep or not module_name or not qualname:
         raise ConfigError(f"tool {path!r}: expected an import path 'package.module:function'")
+    check_file_import(path, what=f"tool {path!r}")  # a graph file names only allowed code
     try:
         obj: Any = importlib.import_module(module_name)
     except Exception as exc:
