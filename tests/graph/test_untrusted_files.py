@@ -492,3 +492,24 @@ def test_tool_refusal_outside_loading_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="cannot import module 'no_such_module_xyz'"):
         ToolExecutor(tools=["no_such_module_xyz:f"])
+
+
+# ---------------------------------------------------------------------------- membership
+
+
+def test_a_graph_cannot_contain_a_graph_that_contains_it() -> None:
+    root, sub = Graph("root"), Graph("sub")
+    root.add(sub)
+    with pytest.raises(GraphError, match="cannot contain itself or a graph that contains it"):
+        sub.add(root)
+    assert root not in sub and sub in root
+
+
+def test_a_failed_add_leaves_the_node_free() -> None:
+    g = Graph()
+    node = Relay()
+    with pytest.raises(GraphError, match="on_error must be"):
+        g.add(node, name="r", on_error="sometimes")
+    assert node not in g and g.members == ()
+    assert g.add(node, name="r") is node
+    assert g.members == (node,) and node in g
