@@ -44,7 +44,10 @@ class ServerOptions:
             0, 2, 4, ... up to 10 s).
         hidden: the agent joins rooms as a hidden participant (default ``False``).
         http_host: the interface of the health-check HTTP server (default all, "0.0.0.0").
-        http_port: its port (default ``None``: no HTTP server; ``voicegraph start`` uses 8081).
+        http_port: its port (default ``None``: no HTTP server; ``voicegraph start`` uses 8081;
+            0: any free port). A port in use is a ``ConfigError`` when the worker starts: the
+            worker never moves to another port by itself, since a probe set up for this port
+            would then check whatever holds it.
         process: limits and timeouts of job processes (memory, hang, startup, shutdown).
         dev: development mode (the defaults above marked "development mode").
     """

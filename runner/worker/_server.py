@@ -28,7 +28,7 @@ from voicegraph.runner._runner import exception_leaves
 
 from ._child import ChildSetup, Entrypoint, Prewarm
 from ._connection import WorkerConnection
-from ._health import serve_health
+from ._health import bind_health_socket, serve_health
 from ._job import JobInfo, JobRequest, check_entrypoint
 from ._load import CpuLoad
 from ._messages import RequestFnc, decide, job_update, register_request, worker_status
@@ -199,7 +199,8 @@ class AgentServer:
                 (default: when running in the main thread).
 
         Raises:
-            ConfigError: missing credentials or entrypoint.
+            ConfigError: missing credentials or entrypoint, or the health-check port is in use
+                (checked before registering or starting any job process).
             ProviderError: the server refused the credentials or could not be reached.
         """
         creds = credentials(url, api_key, api_secret)
@@ -222,25 +223,29 @@ class AgentServer:
         if self.load_fnc is None:
             self._cpu = CpuLoad()
             self._cpu.start()
-        pool = ProcPool(
-            setup,
-            num_idle=self.options.num_idle_processes,
-            options=self.options.process,
-            on_job_update=self._on_job_update,
-        )
+        health = None
         try:
+            if self.options.http_port is not None:  # a busy port fails here: before any job
+                health = bind_health_socket(self.options.http_host, self.options.http_port)
+                self.http_port = health.getsockname()[1]
+            pool = ProcPool(
+                setup,
+                num_idle=self.options.num_idle_processes,
+                options=self.options.process,
+                on_job_update=self._on_job_update,
+            )
             async with pool, aiohttp.ClientSession() as http:
                 self._pool = pool
                 conn = self._conn = WorkerConnection(creds, self.options, self)
                 try:
                     async with anyio.create_task_group() as tg:
                         self._tg = tg
+                        if health is not None:
+                            await tg.start(serve_health, self, health)
                         tg.start_soon(self._serve_connection, conn, http)
                         tg.start_soon(self._report_status)
                         if handle_signals:
                             tg.start_soon(self._watch_signals)
-                        if self.options.http_port is not None:
-                            tg.start_soon(serve_health, self)
                         await self._stop.wait()
                         tg.cancel_scope.cancel()
                 finally:
@@ -251,6 +256,8 @@ class AgentServer:
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
         finally:
+            if health is not None:
+                health.close()
             if self._cpu is not None:
                 self._cpu.stop()
             self._tg = None
