@@ -9,12 +9,15 @@ Messages on the pipe (pickled tuples)::
 Pings are answered by the job process's event loop, so a job that blocks its loop stops
 answering and the worker kills it (see ``hang_timeout``). The job process ignores SIGINT and
 SIGTERM: the worker decides when it ends (a drain lets running jobs finish), and a job process
-whose worker died exits as soon as it sees the pipe close.
+whose worker died exits as soon as it sees the pipe close. It runs in its own session and process
+group, so a terminal's Ctrl-C reaches only the worker, and the worker can end a job together
+with every subprocess it started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
@@ -69,7 +72,14 @@ def resolve(target: Any) -> Any:
 
 
 def child_main(conn: Connection, setup: ChildSetup) -> None:
-    """Entry point of a job process (the target of ``multiprocessing``'s spawn)."""
+    """Entry point of a job process (the target of ``multiprocessing``'s spawn).
+
+    The process first starts its own session (so its own process group): every subprocess a
+    job starts is in that group, and the worker ends them all with the job (``os.killpg``).
+    """
+    if hasattr(os, "setsid"):
+        with contextlib.suppress(OSError):  # already a group leader: cannot happen after spawn
+            os.setsid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     setup_logging(  # network libraries quiet, credentials masked (see _logging)

@@ -2,8 +2,21 @@
 
 A :class:`JobExecutor` owns one spawned process for its whole life (one job per process, as
 LiveKit Agents does). While it runs, the worker pings it (a job that stops answering for
-``hang_timeout`` is killed) and polls its memory (a job over ``memory_limit_mb`` is killed).
-Whatever happens, the process is gone when :meth:`JobExecutor.run` returns.
+``hang_timeout`` is killed) and samples its memory (a job over ``memory_limit_mb`` is killed).
+
+The job process runs in its own session and process group. Its memory is the RSS of the job
+process plus that of every process it started (found by walking the process tree, sampled every
+``memory_interval``, 50 ms by default); ending a job (memory, hang, shutdown timeout, worker
+stop, or the job process exiting by itself) kills the whole group and every descendant found.
+Whatever happens, the process and its subprocesses are gone when :meth:`JobExecutor.run`
+returns.
+
+**The memory limit is a sampled bound, not a hard one**: a job may exceed its memory limit by
+at most what it (with its subprocesses) can allocate in one sampling interval, plus the time the
+worker's event loop takes to wake the sampler. Writing fresh memory as fast as it can, one
+Python process allocates about 1-3 GB/s, so with the default 50 ms the overshoot is at most
+~50-150 MB (measured by ``tests/runner/worker/test_memory.py``). For a hard limit, run the worker
+in a container or cgroup with ``memory.max`` set.
 """
 
 from __future__ import annotations
@@ -11,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +35,8 @@ from typing import Any, Literal
 
 import anyio
 import psutil
+
+from voicegraph.graph import ConfigError
 
 from ._child import ChildSetup, child_main
 from ._job import JobInfo
@@ -30,8 +47,8 @@ logger = logging.getLogger("voicegraph.worker")
 
 ExecutorStatus = Literal["starting", "idle", "running", "closed"]
 
-CHILDREN_INTERVAL = 5.0
-"""Seconds between looks for a job's own subprocesses (their memory counts towards its limit)."""
+WARN_INTERVAL = 1.0
+"""Seconds between memory samples when only ``memory_warn_mb`` is set (no limit to enforce)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +62,13 @@ class ProcOptions:
             killed as hung (default 90, as LiveKit Agents).
         ping_interval: seconds between pings (default 2.5; at most ``hang_timeout / 3``).
         memory_warn_mb: log a warning when a job's RSS passes this (default 1000; 0: never).
-        memory_limit_mb: kill a job whose RSS passes this (default 0: no limit).
-        memory_interval: seconds between memory checks (default 1.0); the RSS of the job's own
-            subprocesses is added, looked up every 5 s.
+        memory_limit_mb: kill a job (its process group and every subprocess) whose RSS, summed
+            over the job process and all its descendants, passes this (default 0: no limit).
+            A sampled limit: the job may exceed it by what it can allocate in one
+            ``memory_interval`` (about 50-150 MB at the default; see the module docstring).
+        memory_interval: seconds between memory samples while a limit is set (default 0.05;
+            one sample reads a few ``/proc`` files per process of the job, about 0.1 ms for a
+            job without subprocesses). Without a limit the warning check runs once a second.
     """
 
     initialize_timeout: float = 10.0
@@ -56,7 +77,11 @@ class ProcOptions:
     ping_interval: float = 2.5
     memory_warn_mb: float = 1000.0
     memory_limit_mb: float = 0.0
-    memory_interval: float = 1.0
+    memory_interval: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.memory_interval <= 0:
+            raise ConfigError(f"memory_interval must be > 0 seconds, got {self.memory_interval}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +228,8 @@ class JobExecutor:
                 loop.remove_reader(process.sentinel)
             if not self._exited.is_set() and process.exitcode is None:  # we are cancelled
                 self._kill_reason = self._kill_reason or "the worker is shutting down"
-                process.kill()
+                kill_tree(process.pid)
+            kill_group(process.pid)  # whatever the job left behind (before it is reaped)
             for i in range(400):  # reap without blocking the loop (a core dump takes a while)
                 if process.exitcode is not None:
                     break
@@ -246,15 +272,19 @@ class JobExecutor:
             await self.closed.wait()
 
     def kill(self, reason: str) -> None:
-        """Kill the process now (SIGKILL); ``reason`` becomes the job's error."""
+        """Kill the process, its process group and its descendants now (SIGKILL).
+
+        ``reason`` becomes the job's error.
+        """
         if self._kill_reason is None:
             self._kill_reason = reason
         process = self._process
         if process is not None and process.pid is not None and process.exitcode is None:
             log = logger.warning if self.job is not None else logger.debug  # idle: no loss
             log("killing job process %s: %s", self.pid, reason)
+            kill_tree(process.pid)
             with contextlib.suppress(Exception):
-                process.kill()
+                process.kill()  # in case it has not started its own process group yet
 
     # ------------------------------------------------------------------ messages
 
@@ -296,6 +326,7 @@ class JobExecutor:
     def _on_exit(self) -> None:
         with contextlib.suppress(Exception):
             asyncio.get_running_loop().remove_reader(self._process.sentinel)
+        kill_group(self.pid)  # its subprocesses go with it (it is not reaped yet: pid still ours)
         self._on_readable()  # a "done" may still be in the pipe
         self._exited.set()
         if not self.initialized.is_set():
@@ -348,21 +379,14 @@ class JobExecutor:
 
     async def _watch_memory(self) -> None:
         warn_mb, limit_mb = self._options.memory_warn_mb, self._options.memory_limit_mb
-        warned = False
-        try:
-            proc = psutil.Process(self.pid)
-        except psutil.Error:
+        if warn_mb <= 0 and limit_mb <= 0:
             return
-        children_every = max(1, round(CHILDREN_INTERVAL / self._options.memory_interval))
-        children_rss, checks = 0, 0
+        interval = self._options.memory_interval if limit_mb > 0 else WARN_INTERVAL
+        warned = False
         while True:
             if self.status == "running":
-                try:  # the job's own subprocesses are rarer and costlier to find: less often
-                    if checks % children_every == 0:
-                        children_rss = _children_rss(proc)
-                    checks += 1
-                    rss = int(proc.memory_info().rss) + children_rss
-                except psutil.Error:
+                rss = tree_rss(self.pid)
+                if rss is None:  # the process is gone
                     return
                 self.peak_rss = max(self.peak_rss, rss)
                 mb = rss / 2**20
@@ -379,15 +403,113 @@ class JobExecutor:
                         mb,
                         warn_mb,
                     )
-            await anyio.sleep(self._options.memory_interval)
+            await anyio.sleep(interval)
 
 
-def _children_rss(proc: psutil.Process) -> int:
-    total = 0
-    for child in proc.children(recursive=True):  # scans /proc: not on every check
-        with contextlib.suppress(psutil.Error):
-            total += int(child.memory_info().rss)
-    return total
+# ---------------------------------------------------------------------- process trees
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_PROC_CHILDREN = sys.platform == "linux" and os.path.exists(
+    f"/proc/{os.getpid()}/task/{os.getpid()}/children"
+)
+"""Whether the kernel lists each thread's children (Linux ``CONFIG_PROC_CHILDREN``): walking the
+tree then reads only the job's own ``/proc`` entries, not every process on the host."""
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 65536)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        threads = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    found: list[int] = []
+    for tid in threads:  # a child is listed under the thread that started it
+        data = _read(f"/proc/{pid}/task/{tid}/children")
+        if data:
+            found.extend(int(child) for child in data.split())
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children, their children, ...), as found now."""
+    if not _PROC_CHILDREN:
+        try:
+            return [p.pid for p in psutil.Process(pid).children(recursive=True)]
+        except psutil.Error:
+            return []
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        children = _children(todo.pop())
+        found.extend(children)
+        todo.extend(children)
+    return found
+
+
+def _rss(pid: int) -> int | None:
+    if sys.platform == "linux":
+        data = _read(f"/proc/{pid}/statm")
+        return int(data.split()[1]) * _PAGE_SIZE if data else None
+    try:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return None
+
+
+def tree_rss(pid: int) -> int | None:
+    """The RSS of ``pid`` plus that of all its descendants, in bytes (``None``: ``pid`` is gone).
+
+    Pages shared between the processes count once per process (an upper bound).
+    """
+    own = _rss(pid)
+    if own is None:
+        return None
+    return own + sum(_rss(child) or 0 for child in descendants(pid))
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL the process group ``pgid`` (a job process leads its own); no error if it is gone.
+
+    Safe while the group leader is not reaped, or while the group still has members: until then
+    the kernel does not give the number ``pgid`` to another process.
+    """
+    if pgid > 0 and hasattr(os, "killpg"):  # never 0: that is the worker's own group
+        with contextlib.suppress(OSError):
+            os.killpg(pgid, signal.SIGKILL)
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid``, its process group and every descendant, even those in another group.
+
+    The tree is stopped first (SIGSTOP), so nothing in it can start a process the kill misses.
+    Call it only while ``pid`` is alive (not reaped).
+    """
+    if pid <= 0:
+        return
+    stop = getattr(signal, "SIGSTOP", None)
+    if stop is not None and hasattr(os, "killpg"):
+        with contextlib.suppress(OSError):
+            os.killpg(pid, stop)
+        for child in descendants(pid):  # a subprocess in its own session: not in the group
+            with contextlib.suppress(OSError):
+                os.kill(child, stop)
+    tree = descendants(pid)  # now frozen
+    kill_group(pid)
+    for target in (pid, *tree):
+        with contextlib.suppress(OSError):
+            os.kill(target, signal.SIGKILL)
 
 
 def _describe_exit(code: int | None) -> str:
