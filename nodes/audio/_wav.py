@@ -120,8 +120,14 @@ class WavSource(PacedSource):
 
 
 def _peek_rate(path: Path) -> int | None:
-    """The file's sample rate if its header can be read now, else ``None`` (setup() checks)."""
+    """The file's sample rate if its header can be read now, else ``None`` (setup() checks).
+
+    Only a regular file is read: a graph file naming a FIFO or a device (``/dev/stdin``)
+    must not block building the graph.
+    """
     try:
+        if not Path(path).is_file():
+            return None
         return int(_import_soundfile().info(str(path)).samplerate)
     except Exception:
         return None

@@ -269,3 +269,21 @@ async def test_data_cut_short_is_read_up_to_where_it_ends(
     assert "truncated" in caplog.text
     want, _ = sf.read(tmp_path / "good.wav", dtype="int16")
     assert np.array_equal(sink.audio()[:, 0], want[:1100])
+
+
+def test_a_fifo_does_not_block_building_the_node(tmp_path: Path) -> None:
+    """A graph file naming a FIFO builds (the header is not read) and fails at setup, clearly."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    built: list[WavSource] = []
+    worker = threading.Thread(target=lambda: built.append(WavSource(path=fifo)), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():  # unblock the reader so the test process can exit
+        with open(fifo, "wb"):
+            pass
+        pytest.fail("WavSource() blocked reading a FIFO")
+    assert built[0].audio.sample_rate is None
