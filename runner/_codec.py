@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import importlib
 from typing import Any
 
 import numpy as np
@@ -45,15 +44,47 @@ def encode_item(item: Frame | Event) -> dict[str, Any]:
 
 
 def decode_item(data: dict[str, Any]) -> Frame | Event:
-    """Rebuild a frame or event encoded by :func:`encode_item`."""
-    module_name, _, qualname = data["type"].partition(":")
+    """Rebuild a frame or event encoded by :func:`encode_item`.
+
+    A trace is a file, so it is treated as untrusted input: the recorded type is looked up
+    among the :class:`Frame` and :class:`Event` classes already loaded in this process, and
+    no module is ever imported for it (import the module that defines a custom frame type
+    before replaying a trace that holds it).
+
+    Raises:
+        RunnerError: the item is malformed or names a type that is not loaded here.
+    """
     try:
-        obj: Any = importlib.import_module(module_name)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise RunnerError(f"cannot decode a recorded {data['type']!r}: {exc}") from None
-    if not (isinstance(obj, type) and issubclass(obj, Frame | Event)):
-        raise RunnerError(f"recorded type {data['type']!r} is not a Frame or Event")
-    fields = {k: _decode_value(v) for k, v in data["fields"].items()}
-    return obj(**fields)
+        ref, fields_data = data["type"], data["fields"]
+        cls = _loaded_type(ref)
+        fields = {k: _decode_value(v) for k, v in fields_data.items()}
+        return cls(**fields)
+    except RunnerError:
+        raise
+    except Exception as exc:
+        raise RunnerError(
+            f"cannot decode a recorded item: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+
+
+_types: dict[str, type[Frame] | type[Event]] = {}
+
+
+def _loaded_type(ref: object) -> type[Frame] | type[Event]:
+    if not isinstance(ref, str):
+        raise RunnerError(f"a recorded type must be 'module:QualName', got {type(ref).__name__}")
+    cls = _types.get(ref)
+    if cls is None:
+        _types.clear()
+        stack: list[type[Frame] | type[Event]] = [Frame, Event]
+        while stack:
+            found = stack.pop()
+            _types.setdefault(type_id(found), found)
+            stack.extend(found.__subclasses__())
+        cls = _types.get(ref)
+    if cls is None:
+        raise RunnerError(
+            f"recorded type {ref[:200]!r} is not a Frame or Event class loaded in this process; "
+            "import the module that defines it before replaying (a trace never imports code)"
+        )
+    return cls
