@@ -5,7 +5,10 @@ its limit (asserted on the RSS the allocator records itself, not on wall-clock t
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import anyio
@@ -15,6 +18,7 @@ from allocator import CHUNK_MB, read_log
 
 from voicegraph.graph import ConfigError
 from voicegraph.runner.worker import ChildSetup, JobInfo, ProcOptions, ProcPool
+from voicegraph.runner.worker._proc import ProcessTree
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
 
@@ -114,6 +118,26 @@ async def test_a_fast_allocation_is_stopped_within_a_few_sampling_intervals(
     print(f"\n{entry}: {rate:.0f} MB/s; peak {peak:.0f} MB for a {limit_mb} MB limit")
     assert rss1 / MB < cap_mb - CHUNK_MB  # stopped on the way, not after it finished
     assert peak <= limit_mb + rate * WINDOW + CHUNK_MB, (peak, rate)
+
+
+def test_a_sample_counts_a_subprocess_started_since_the_last_one_from_any_thread() -> None:
+    tree = ProcessTree(os.getpid())  # this process may have others (job processes, ...)
+    assert tree.rss() is not None
+    started: list[subprocess.Popen[bytes]] = []
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+    thread = threading.Thread(target=lambda: started.append(subprocess.Popen(sleeper)))
+    thread.start()
+    thread.join()
+    [child] = started
+    try:
+        alone = tree.rss()
+        assert child.pid in tree.descendants
+        assert alone is not None and alone > psutil.Process(child.pid).memory_info().rss
+    finally:
+        child.kill()
+        child.wait()
+    tree.rss()
+    assert child.pid not in tree.descendants
 
 
 def test_the_sampling_interval_must_be_positive() -> None:
