@@ -76,6 +76,8 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
 
     The process first starts its own session (so its own process group): every subprocess a
     job starts is in that group, and the worker ends them all with the job (``os.killpg``).
+    If the worker goes away without ending it (it was killed), the process ends its group
+    itself on the way out.
     """
     if hasattr(os, "setsid"):
         with contextlib.suppress(OSError):  # already a group leader: cannot happen after spawn
@@ -102,11 +104,21 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
         conn.close()
         return
     if not _send(conn, ("ready", time.perf_counter() - t0)):
+        _end_own_group()  # the worker is gone: whatever prewarm started goes too
         return
     try:
-        asyncio.run(_serve(conn, proc, entrypoint))
+        orphaned = asyncio.run(_serve(conn, proc, entrypoint))
     finally:
         conn.close()
+    if orphaned:
+        _end_own_group()
+
+
+def _end_own_group() -> None:
+    """SIGKILL this process's group (this process too), if it leads one; the worker is gone."""
+    if hasattr(os, "killpg") and os.getpgid(0) == os.getpid():  # never the worker's group
+        logging.shutdown()
+        os.killpg(os.getpid(), signal.SIGKILL)
 
 
 def _send(conn: Connection, msg: tuple[Any, ...]) -> bool:
@@ -117,12 +129,15 @@ def _send(conn: Connection, msg: tuple[Any, ...]) -> bool:
         return False
 
 
-async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> None:
+async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> bool:
+    """Wait for a job and run it; return whether the worker went away (closed the pipe)."""
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(maxsize=64)
     fd = conn.fileno()
+    worker_gone = False
 
     def on_readable() -> None:
+        nonlocal worker_gone
         try:
             while conn.poll():
                 msg = conn.recv()
@@ -131,6 +146,7 @@ async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> 
                 elif not inbox.full():
                     inbox.put_nowait(msg)
         except (EOFError, OSError):
+            worker_gone = True
             loop.remove_reader(fd)
             if not inbox.full():
                 inbox.put_nowait(("eof",))
@@ -139,13 +155,14 @@ async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> 
     try:
         msg = await inbox.get()
         if msg[0] != "start":
-            return  # closed while idle
+            return worker_gone  # closed while idle
         info: JobInfo = msg[1]
         ctx = JobContext(info, proc)
         status, error = await _run_job(ctx, entrypoint, inbox, conn)
         _send(conn, ("done", status, error))
     finally:
         loop.remove_reader(fd)
+    return worker_gone
 
 
 async def _run_job(

@@ -120,6 +120,35 @@ async def test_a_fast_allocation_is_stopped_within_a_few_sampling_intervals(
     assert peak <= limit_mb + rate * WINDOW + CHUNK_MB, (peak, rate)
 
 
+WORKER = """
+import json, sys, time
+sys.path.insert(0, {here!r})
+import anyio
+from voicegraph.runner.worker import ChildSetup, JobInfo, ProcPool
+
+async def main():
+    async with ProcPool(ChildSetup("memory_jobs:subprocess_hog")) as pool:
+        await pool.launch_job(JobInfo("job", metadata=json.dumps({{"out": {out!r}, "cap_mb": 0}})))
+        await anyio.sleep(120)
+
+if __name__ == "__main__":
+    anyio.run(main)
+"""
+
+
+async def test_a_worker_killed_outright_leaves_no_job_subprocess_behind(tmp_path: Path) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER.format(here=str(Path(__file__).parent), out=str(tmp_path)))
+    worker = subprocess.Popen([sys.executable, str(script)])
+    try:
+        job = await wait_for_file(tmp_path / "job.pid")
+        child = await wait_for_file(tmp_path / "child.pid")
+    finally:
+        worker.kill()  # SIGKILL: the worker cannot clean up; the job process must
+        worker.wait()
+    assert await survivors([job, child]) == []
+
+
 def test_a_sample_counts_a_subprocess_started_since_the_last_one_from_any_thread() -> None:
     tree = ProcessTree(os.getpid())  # this process may have others (job processes, ...)
     assert tree.rss() is not None
