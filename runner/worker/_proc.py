@@ -234,7 +234,7 @@ class JobExecutor:
             if not self._exited.is_set() and process.exitcode is None:  # we are cancelled
                 self._kill_reason = self._kill_reason or "the worker is shutting down"
                 kill_tree(process.pid)
-            kill_group(process.pid)  # whatever the job left behind (before it is reaped)
+            kill_group(process.pid)  # whatever the job left behind in its group
             for i in range(400):  # reap without blocking the loop (a core dump takes a while)
                 if process.exitcode is not None:
                     break
@@ -331,7 +331,7 @@ class JobExecutor:
     def _on_exit(self) -> None:
         with contextlib.suppress(Exception):
             asyncio.get_running_loop().remove_reader(self._process.sentinel)
-        kill_group(self.pid)  # its subprocesses go with it (it is not reaped yet: pid still ours)
+        kill_group(self.pid)  # its subprocesses go with it (still in its group: pgid still ours)
         self._on_readable()  # a "done" may still be in the pipe
         self._exited.set()
         if not self.initialized.is_set():
@@ -521,16 +521,12 @@ class ProcessTree:
         return total
 
 
-def tree_rss(pid: int) -> int | None:
-    """The RSS of ``pid`` plus that of all its descendants now, in bytes (``None``: gone)."""
-    return ProcessTree(pid).rss()
-
-
 def kill_group(pgid: int) -> None:
     """SIGKILL the process group ``pgid`` (a job process leads its own); no error if it is gone.
 
     Safe while the group leader is not reaped, or while the group still has members: until then
-    the kernel does not give the number ``pgid`` to another process.
+    the kernel does not give the number ``pgid`` to another process (and Linux hands out pids in
+    a cycle, so the number of a group that just emptied does not come back for a long while).
     """
     if pgid > 0 and hasattr(os, "killpg"):  # never 0: that is the worker's own group
         with contextlib.suppress(OSError):
