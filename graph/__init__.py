@@ -3,6 +3,7 @@
 from ._clock import Clock as Clock
 from ._errors import ConfigError as ConfigError
 from ._errors import DeadlockError as DeadlockError
+from ._errors import FrameTypeError as FrameTypeError
 from ._errors import GraphError as GraphError
 from ._errors import InputError as InputError
 from ._errors import MissingDependencyError as MissingDependencyError
@@ -63,6 +64,7 @@ __all__ = [
     "FlatGraph",
     "Flush",
     "Frame",
+    "FrameTypeError",
     "Graph",
     "GraphError",
     "In",

@@ -8,6 +8,7 @@ Every error voicegraph raises derives from :class:`VoicegraphError`::
     ├── InputError (ValueError)          input data is unusable (a broken WAV, a wrong rate)
     ├── MissingDependencyError (ImportError)  an optional extra is not installed
     ├── NodeError                        a node raised while running; names node, port, frame
+    ├── FrameTypeError (TypeError)       a node emitted a frame its output port does not carry
     ├── RunnerError                      the runner could not run or finish the graph
     │   └── DeadlockError                every task is blocked and no timer is pending
     └── ProviderError                    a model/cloud provider failed
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 __all__ = [
     "ConfigError",
     "DeadlockError",
+    "FrameTypeError",
     "GraphError",
     "InputError",
     "MissingDependencyError",
@@ -111,6 +113,30 @@ class NodeError(VoicegraphError):
         self.port = port
         self.frame = frame
         self.error = error
+
+
+class FrameTypeError(VoicegraphError, TypeError):
+    """A node emitted a frame of a type its output port does not carry.
+
+    Raised in the *sending* node (inside its ``emit``), so the run's :class:`NodeError` names
+    the node at fault, not the one that would have received the frame.
+
+    Attributes:
+        node: the sending node.
+        port: the output port.
+        expected: the frame type(s) the port carries, as text.
+        actual: the type of the frame that was emitted.
+    """
+
+    def __init__(self, node: str, port: str, expected: str, actual: type) -> None:
+        super().__init__(
+            f"node {node!r} emitted a {actual.__name__} on output port {port!r}, which carries "
+            f"{expected}: fix the sender, or declare the port with the type it really sends"
+        )
+        self.node = node
+        self.port = port
+        self.expected = expected
+        self.actual = actual
 
 
 class RunnerError(VoicegraphError):

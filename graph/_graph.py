@@ -42,15 +42,20 @@ class Supervision(BaseModel):
 
     Attributes:
         policy: ``fail`` ends the run with an error naming node and port (default);
-            ``restart`` restarts the node with exponential backoff, up to ``max_restarts``;
+            ``restart`` restarts the node with exponential backoff, up to ``max_restarts``
+            restarts within ``restart_window`` seconds (OTP's intensity and period: rare
+            faults far apart never use the budget up; the backoff resets with it);
             ``fallback`` switches to ``fallback`` (a node with the same ports), as
             LiveKit's FallbackAdapter does.
+        restart_window: the window, in seconds of the run's clock, in which ``max_restarts``
+            restarts are allowed (``None``: one budget for the whole run).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
 
     policy: Literal["fail", "restart", "fallback"] = "fail"
     max_restarts: int = Field(3, ge=0)
+    restart_window: float | None = Field(60.0, gt=0.0)
     backoff: float = Field(0.05, ge=0.0)
     backoff_max: float = Field(2.0, ge=0.0)
     fallback: Node | None = None

@@ -7,10 +7,9 @@ A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import math
-from collections.abc import Awaitable, Callable
+from collections import deque
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from voicegraph.graph import (
     EndOfStream,
     Event,
     Frame,
+    FrameTypeError,
     In,
     Interrupt,
     Node,
@@ -32,6 +32,7 @@ from voicegraph.graph import (
     VoicegraphError,
 )
 
+from ._closing import close_nodes, log
 from ._edge import EOS, EdgeQueue, Inbox
 from ._metrics import NodeStats
 
@@ -74,6 +75,7 @@ class NodeDriver:
         "_holds",
         "_in_ports",
         "_pending",
+        "_restart_times",
         "_scope",
         "clock",
         "epoch",
@@ -104,6 +106,7 @@ class NodeDriver:
         self.replay: list[tuple[float, str, Any]] | None = None
         self._scope: anyio.CancelScope | None = None
         self._pending: list[Interrupt] = []
+        self._restart_times: deque[float] = deque()
         self._current: tuple[EdgeQueue, Frame] | None = None
         self._in_ports: dict[str, In[Any]] = {}
         self._emits = 0
@@ -140,6 +143,8 @@ class NodeDriver:
                 f"node {self.path!r} emitted on {port!r}, which is not one of its outputs "
                 f"({', '.join(p.name for p in self.outs) or 'none'})"
             ) from None
+        if not isinstance(frame, port.types):  # blame the sender, not the receiver
+            raise FrameTypeError(self.path, port.name, port.type_name, type(frame))
         if self._cancelling:
             # An interrupt cancelled this activity but the task has not yet reached a
             # suspension point (e.g. it was just released from a full edge): stop here, so
@@ -222,6 +227,8 @@ class NodeDriver:
     async def _activity(self) -> bool:
         """Run handlers or ``run()`` once. False if an interrupt cancelled it."""
         node = self.node
+        if self._pending:  # interrupts that came before the node started (or between runs)
+            await self._deliver_pending()
         with anyio.CancelScope() as scope:
             self._scope = scope
             self._cancelling = False
@@ -237,11 +244,15 @@ class NodeDriver:
             return True
         self._scope = None
         self._current = None
+        await self._deliver_pending()
+        return False
+
+    async def _deliver_pending(self) -> None:
+        """Run ``on_interrupt`` for each interrupt that has cancelled (or preceded) an activity."""
         while self._pending:
             event = self._pending.pop(0)
             self.stats.interrupts += 1
-            await node.on_interrupt(event)
-        return False
+            await self.node.on_interrupt(event)
 
     async def _handler_loop(self) -> None:
         inbox = self.inbox
@@ -348,18 +359,29 @@ class NodeDriver:
         if sup.policy == "fail":
             raise error from exc
         if sup.policy == "restart":
-            if self.stats.restarts >= sup.max_restarts:
+            now = self.clock.now()
+            recent = self._restart_times  # restarts within the window, as OTP's intensity/period
+            window = sup.restart_window
+            while recent and window is not None and recent[0] <= now - window:
+                recent.popleft()
+            if len(recent) >= sup.max_restarts:
+                within = f"within {window:g} s" if window is not None else "in this run"
+                error.add_note(
+                    f"node {self.path!r} was not restarted again: {len(recent)} restarts "
+                    f"{within} already (max_restarts={sup.max_restarts}, restart_window={window})"
+                )
                 raise error from exc
-            delay = min(sup.backoff * math.pow(2, self.stats.restarts), sup.backoff_max)
+            delay = min(sup.backoff * math.pow(2, len(recent)), sup.backoff_max)
+            recent.append(now)
             self.stats.restarts += 1
-            await _quietly(self.node.close)
+            await self._close_failed(self.node)
             await self.clock.sleep(delay)
             await self._setup_or_fail(self.node)
         else:  # fallback
             alternate = sup.fallback
             if alternate is None or self.node is alternate:
                 raise error from exc
-            await _quietly(self.node.close)
+            await self._close_failed(self.node)
             alternate.name = f"{self.primary.name}~fallback"
             self._bind(alternate)
             await self._setup_or_fail(alternate)
@@ -367,6 +389,16 @@ class NodeDriver:
             edge, item = current
             self.inbox.data.appendleft((edge, item))
             edge.depth += 1
+
+    async def _close_failed(self, node: Node) -> None:
+        """Close a node that failed before restarting or replacing it (bounded; errors logged).
+
+        Its close error cannot hide the failure that is being recovered from: it is logged.
+        """
+        if type(node).close is Node.close:
+            return
+        for error in await close_nodes([(self.path, node)], self.clock, self.runner.close_timeout):
+            log.error("node %r: close() after a failure raised", self.path, exc_info=error)
 
     async def _setup_or_fail(self, node: Node) -> None:
         try:
@@ -377,8 +409,3 @@ class NodeDriver:
     def snapshot(self) -> NodeStats:
         """A copy of this node's counters."""
         return dataclasses.replace(self.stats)
-
-
-async def _quietly(func: Callable[[], Awaitable[None]]) -> None:
-    with contextlib.suppress(Exception):  # closing a failed node must not hide the error
-        await func()

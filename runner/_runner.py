@@ -37,6 +37,7 @@ from voicegraph.graph import (
 from voicegraph.graph._node import _NotRunning
 
 from ._clock import RealClock, VirtualClock
+from ._closing import close_nodes, describe_error, log
 from ._driver import NodeDriver
 from ._edge import EdgeQueue
 from ._metrics import EdgeStats, RunMetrics
@@ -59,6 +60,16 @@ class Runner:
             emitted again at the recorded times.
         detect_deadlock: with a virtual clock, raise :class:`DeadlockError` when every task is
             blocked and no timer is pending.
+        close_timeout: seconds every node's ``close()`` gets when the run ends (they run at
+            once, shielded from cancellation). A close still running then is cancelled and
+            abandoned with an error logged naming the node, so shutdown (and Ctrl-C) always
+            ends. Measured on the run's clock and in real time, whichever ends first: under a
+            :class:`VirtualClock` a close that waits forever costs no real time.
+
+    Errors: the run raises the first failure (a :class:`NodeError` naming node, input port and
+    frame). No error is lost: other failures, and ``close()`` errors that follow, are attached to
+    it as exception notes (shown under its traceback); a close error after a successful run is
+    raised itself. If the run was cancelled (Ctrl-C), close errors are logged.
     """
 
     def __init__(
@@ -69,7 +80,10 @@ class Runner:
         trace: Trace | None = None,
         replay: dict[str, Trace | str | Path | Iterable[dict[str, Any]]] | None = None,
         detect_deadlock: bool = True,
+        close_timeout: float = 5.0,
     ) -> None:
+        if not close_timeout >= 0:
+            raise RunnerError(f"close_timeout must be >= 0 seconds, got {close_timeout!r}")
         flat = graph.flatten()
         self.graph = graph
         self.clock: Clock = clock if clock is not None else RealClock()
@@ -85,6 +99,8 @@ class Runner:
         self._t0 = 0.0
         self._lag_max = 0.0
         self._detect_deadlock = detect_deadlock
+        self.close_timeout = close_timeout
+        self._close_errors: list[NodeError] = []
         self.drivers: dict[str, NodeDriver] = {}
         for path, node in flat.nodes.items():
             if not isinstance(node._rt, _NotRunning):
@@ -193,7 +209,23 @@ class Runner:
         try:
             await self._stack.__aexit__(et, exc, tb)
         except BaseExceptionGroup as group:
-            raise _unwrap(group) from None
+            error = _unwrap(group)
+            for other in exception_leaves(group):
+                if other is not error and isinstance(other, Exception):
+                    _attach(error, other, "another failure in this run")
+            self._report_close_errors(error)
+            raise error from None
+        except BaseException as error:
+            self._report_close_errors(error)
+            raise
+        else:
+            if exc is not None:  # the ``async with`` body's error: it propagates after us
+                self._report_close_errors(exc)
+            elif self._close_errors:
+                first, *rest = self._close_errors
+                for other in rest:
+                    _attach(first, other, "another close() failed too")
+                raise first
         finally:
             for driver in self.drivers.values():
                 driver.node._rt = _NotRunning(driver.node)
@@ -229,17 +261,21 @@ class Runner:
                 tg.start_soon(setup, driver)
 
     async def _close_nodes(self) -> None:
-        errors = []
-        with anyio.CancelScope(shield=True):
-            for driver in self.drivers.values():
-                if type(driver.node).close is Node.close:
-                    continue  # nothing to release
-                try:
-                    await driver.node.close()
-                except Exception as exc:
-                    errors.append(NodeError(driver.path, exc, frame="(during close)"))
-        if errors:
-            raise errors[0]
+        """Close every node within ``close_timeout``; keep the errors for :meth:`_exit`."""
+        nodes = [
+            (d.path, d.node) for d in self.drivers.values() if type(d.node).close is not Node.close
+        ]
+        self._close_errors = await close_nodes(nodes, self.clock, self.close_timeout)
+
+    def _report_close_errors(self, error: BaseException) -> None:
+        """Attach close errors to the run's ``error``; log them if it is a cancellation."""
+        for close_error in self._close_errors:
+            if isinstance(error, Exception):
+                _attach(error, close_error, "then, while closing")
+            else:
+                log.error(
+                    "while the run was being cancelled: %s", close_error, exc_info=close_error
+                )
 
     async def _watch_loop_lag(self) -> None:
         assert self._helpers is not None
@@ -375,6 +411,11 @@ def exception_leaves(group: BaseExceptionGroup) -> list[BaseException]:
     for exc in group.exceptions:
         leaves.extend(exception_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
     return leaves
+
+
+def _attach(error: BaseException, other: BaseException, how: str) -> None:
+    """Note ``other`` on ``error``, so a second fault never hides the first."""
+    error.add_note(f"{how}: {describe_error(other)}")
 
 
 def _unwrap(group: BaseExceptionGroup) -> BaseException:

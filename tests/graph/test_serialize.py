@@ -180,6 +180,7 @@ def test_dict_format() -> None:
                 "on_error": {
                     "policy": "fallback",
                     "max_restarts": 1,
+                    "restart_window": 60.0,
                     "backoff": 0.05,
                     "backoff_max": 2.0,
                     "fallback": {
@@ -195,6 +196,7 @@ def test_dict_format() -> None:
                 "on_error": {
                     "policy": "restart",
                     "max_restarts": 3,
+                    "restart_window": 60.0,
                     "backoff": 0.05,
                     "backoff_max": 2.0,
                 },
@@ -444,6 +446,7 @@ def supervisions(draw: st.DrawFn) -> Supervision | None:
     return Supervision(
         policy=policy,
         max_restarts=draw(st.integers(0, 10)),
+        restart_window=draw(st.none() | st.floats(0.001, 3600)),
         backoff=draw(st.floats(0, 10)),
         backoff_max=draw(st.floats(0, 100)),
         fallback=fallback,

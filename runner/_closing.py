@@ -1,0 +1,125 @@
+"""Closing nodes within a grace period: a close that hangs is abandoned, one that raises reported.
+
+Every ``close()`` runs at once, each in its own task, shielded from the run's cancellation for
+at most ``timeout`` seconds, as trio's ``move_on_after(t, shield=True)`` and OTP's shutdown
+timeout do. A close still running then is cancelled and abandoned, with an error logged naming
+the node, so shutdown always ends. A second Ctrl-C (asyncio cancels the task natively, which
+no shield stops) abandons them at once.
+
+The deadline is measured on the run's clock *and* in real time, whichever ends first. Under a
+:class:`~voicegraph.runner.VirtualClock` a close that waits forever lets virtual time jump to
+the deadline at once (a hung close costs no real time), and a close stuck in a thread started
+through ``clock.run_sync`` (which stops virtual time) still ends after ``timeout`` real seconds.
+A close that waits on something the virtual clock cannot see (a socket, a thread not started
+through ``clock.run_sync``) takes zero virtual time like any such wait, so under a virtual
+clock it is abandoned as soon as nothing else runs: close through ``clock.run_sync``, or use
+the real clock for graphs that do network I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import anyio
+
+from voicegraph.graph import Node, NodeError
+
+if TYPE_CHECKING:
+    from voicegraph.graph import Clock
+
+__all__ = ["close_nodes", "describe_error", "log"]
+
+log = logging.getLogger("voicegraph.runner")
+
+_abandoned: set[asyncio.Task[None]] = set()
+"""Abandoned close tasks, kept referenced until they end (asyncio holds tasks weakly)."""
+
+
+async def close_nodes(
+    nodes: Sequence[tuple[str, Node]], clock: Clock, timeout: float
+) -> list[NodeError]:
+    """Close every node in ``nodes`` (``(path, node)`` pairs) concurrently, within ``timeout``.
+
+    Returns a :class:`NodeError` for each close that raised, in the order of ``nodes``. A close
+    still running after ``timeout`` seconds is cancelled and abandoned (an error is logged); it
+    is not an error of the run.
+    """
+    if not nodes:
+        return []
+    loop = asyncio.get_running_loop()
+    tasks = [
+        (path, loop.create_task(_close(node), name=f"voicegraph:close:{path}"))
+        for path, node in nodes
+    ]
+    cut_short = True
+    try:
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + timeout
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_expire_on, clock, timeout, scope)
+                await asyncio.wait([task for _, task in tasks])
+                tg.cancel_scope.cancel()
+        cut_short = False
+    finally:  # also when a second Ctrl-C (a native cancellation) cuts the grace period short
+        for path, task in tasks:
+            if not task.done():
+                _abandon(path, task, timeout, cut_short)
+    return [
+        _close_error(path, exc)
+        for path, task in tasks
+        if task.done() and not task.cancelled() and (exc := task.exception()) is not None
+    ]
+
+
+async def _close(node: Node) -> None:
+    await node.close()
+
+
+async def _expire_on(clock: Clock, timeout: float, scope: anyio.CancelScope) -> None:
+    """End the wait once ``timeout`` has passed on the run's clock (real time: the deadline)."""
+    await clock.sleep(timeout)
+    scope.cancel()
+
+
+def _abandon(path: str, task: asyncio.Task[None], timeout: float, cut_short: bool) -> None:
+    why = "the run was cancelled again" if cut_short else f"it took over {timeout:g} s"
+    log.error(
+        "node %r did not close (%s): abandoned it, so its resources may not have been "
+        "released. Make its close() return promptly, or give the Runner a longer close_timeout "
+        "(now %g s)",
+        path,
+        why,
+        timeout,
+    )
+    task.cancel()
+    _abandoned.add(task)
+    task.add_done_callback(lambda t: _forget(path, t))
+
+
+def _forget(path: str, task: asyncio.Task[None]) -> None:
+    _abandoned.discard(task)
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("node %r: its abandoned close() raised", path, exc_info=exc)
+
+
+def _close_error(path: str, exc: BaseException) -> NodeError:
+    error = NodeError(path, exc, frame="(during close)")
+    error.__cause__ = exc
+    return error
+
+
+def describe_error(error: BaseException) -> str:
+    """``error`` as one line, with where it was raised (for an exception note)."""
+    text = f"{type(error).__name__}: {error}"
+    inner: BaseException = error
+    while inner.__cause__ is not None:  # a NodeError wraps the node's own exception
+        inner = inner.__cause__
+    frames = traceback.extract_tb(inner.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (raised at {last.filename}:{last.lineno} in {last.name})"
+    return text
