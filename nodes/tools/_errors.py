@@ -3,10 +3,13 @@
 ::
 
     VoicegraphError
-    ├── ToolError                      raise it in a tool: its message goes back to the LLM
-    │   ├── ToolArgumentsError (ValueError)   the LLM's arguments are not valid JSON / schema
-    │   └── ToolTimeoutError (TimeoutError)   the tool ran past its timeout
+    └── ToolError                      raise it in a tool: its message goes back to the LLM
+        ├── ToolArgumentsError (ValueError)   the LLM's arguments are not valid JSON / schema
+        └── ToolTimeoutError (TimeoutError)   the tool ran past its timeout
+
+    Exception
     └── StopResponse                   raise it in a tool: no follow-up reply to its result
+                                       (control flow, not an error: not a VoicegraphError)
 """
 
 from __future__ import annotations
@@ -32,8 +35,11 @@ class ToolTimeoutError(ToolError, TimeoutError):
     """A tool did not finish within its timeout."""
 
 
-class StopResponse(VoicegraphError):
+class StopResponse(Exception):
     """Raise it in a tool to end the reply: the call is recorded, the LLM does not reply to it.
+
+    Control flow, not an error, so it is not a :class:`~voicegraph.graph.VoicegraphError`:
+    handlers of voicegraph's errors (the CLI, the worker) never mistake it for a fault.
 
     As LiveKit's ``StopResponse``: the tool's result (``""``) goes into the chat context as a
     :class:`~voicegraph.nodes.tools.SilentToolResult`; when every result of a tool round is

@@ -7,7 +7,7 @@ from typing import ClassVar, Generic, TypeVar
 import anyio
 import pytest
 
-from voicegraph.graph import ConfigError, ToolCall
+from voicegraph.graph import ConfigError, ToolCall, VoicegraphError
 from voicegraph.nodes.tools import (
     SilentToolResult,
     StopResponse,
@@ -76,3 +76,13 @@ def test_positional_only_context_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="positional-only"):
         function_tool(bad)
+
+
+def test_stop_response_is_control_flow_not_an_error() -> None:
+    """``StopResponse`` ends a reply; handlers of voicegraph errors must not catch it."""
+    assert issubclass(StopResponse, Exception) and not issubclass(StopResponse, VoicegraphError)
+    with pytest.raises(StopResponse):
+        try:
+            raise StopResponse()
+        except VoicegraphError:  # what the CLI and worker report as a one-line error
+            pytest.fail("StopResponse was handled as a VoicegraphError")
