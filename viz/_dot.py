@@ -6,8 +6,10 @@ piece of user text (node, graph, port and frame-type names, settings) is shown l
 what the package does not know about (record-label syntax ``{}|<>``, HTML entities, Graphviz's
 special identifiers). Rendering is :mod:`voicegraph.viz._render`'s job (no ``dot`` program).
 
+>>> from voicegraph.graph import Graph
 >>> from voicegraph.viz import to_dot
->>> print(to_dot(graph))                      # doctest: +SKIP
+>>> print(to_dot(Graph("demo")).splitlines()[0])
+digraph demo {
 >>> print(to_dot(graph, runner.metrics()))    # after (or during) a run   # doctest: +SKIP
 """
 
