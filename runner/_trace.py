@@ -1,8 +1,9 @@
 """A trace of edge events (frames, drops, control events, interrupts) as JSONL, and its replay.
 
->>> trace = Trace("run.jsonl", frames=True)      # doctest: +SKIP
->>> await Runner(graph, trace=trace).run()       # doctest: +SKIP
->>> await Runner(graph2, replay={"mic": "run.jsonl"}).run()   # mic's recorded output, replayed
+Record a run, then replay what ``mic`` emitted into another graph, at the recorded times::
+
+    await Runner(graph, trace=Trace("run.jsonl", frames=True)).run()
+    await Runner(graph2, replay={"mic": "run.jsonl"}).run()
 
 Each line is one event: ``t`` (clock seconds), ``kind`` (``frame``, ``drop``, ``event``,
 ``interrupt``), ``edge``, ``src`` / ``dst`` (``node.port``), ``type``, ``epoch``, and with

@@ -26,13 +26,7 @@ PACKAGES: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding
 
 # Examples that do not run, in modules being reworked elsewhere: make each one run (or mark
 # it +SKIP), then drop it here. test_the_skip_list_names_real_examples keeps the list honest.
-KNOWN_FAILING = {
-    "voicegraph.runner._trace": "top-level `await` in the module docstring: not runnable",
-    "voicegraph.runner.worker._local_room": (
-        "only the first line of the module docstring's example is +SKIP: `room` is undefined"
-    ),
-    "voicegraph.runner.worker._server.AgentServer": "top-level `await server.run()`",
-}
+KNOWN_FAILING: dict[str, str] = {}
 
 
 def module_names() -> list[str]:

@@ -75,8 +75,11 @@ class AgentServer:
         log_level: logging level in the job processes (default INFO).
         sys_path: import paths added in the job processes (the folder of an agent file).
 
-    >>> server = AgentServer(entrypoint, prewarm=prewarm, load_threshold=0.8)  # doctest: +SKIP
-    >>> await server.run()        # LIVEKIT_URL / LIVEKIT_API_KEY / LIVEKIT_API_SECRET
+    Example (in an ``async`` function; the server comes from ``LIVEKIT_URL``,
+    ``LIVEKIT_API_KEY`` and ``LIVEKIT_API_SECRET``)::
+
+        server = AgentServer(entrypoint, prewarm=prewarm, load_threshold=0.8)
+        await server.run()
     """
 
     def __init__(
