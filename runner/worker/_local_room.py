@@ -8,13 +8,12 @@ Audio flows through real ``livekit.rtc`` objects: a "remote" participant's micro
 back with ``rtc.AudioStream.from_track``. Console mode feeds it from the sound card; tests
 feed it from arrays.
 
->>> from livekit import rtc
->>> room = LocalRoom("demo")
->>> user = room.add_participant("alice")
->>> source = rtc.AudioSource(48000, 1)
->>> publication = room.publish_audio("alice", rtc.LocalAudioTrack.create_audio_track("mic", source))
->>> publication.name
-'mic'
+In a coroutine (``rtc.AudioSource`` needs a running event loop)::
+
+    room = LocalRoom("demo")
+    user = room.add_participant("alice")
+    source = rtc.AudioSource(48000, 1)
+    room.publish_audio("alice", rtc.LocalAudioTrack.create_audio_track("mic", source))
 """
 
 from __future__ import annotations
