@@ -1,5 +1,7 @@
 """What a pipeline *is*: frames, typed ports, the Node base, the Graph builder, serialization."""
 
+from ._bus_events import UNPUBLISHED as UNPUBLISHED
+from ._bus_events import BusEvent as BusEvent
 from ._clock import Clock as Clock
 from ._errors import ConfigError as ConfigError
 from ._errors import DeadlockError as DeadlockError
@@ -53,6 +55,7 @@ from ._untrusted import check_file_import as check_file_import
 
 __all__ = [
     "AudioFrame",
+    "BusEvent",
     "Clock",
     "ConfigError",
     "Control",
@@ -94,6 +97,7 @@ __all__ = [
     "ToolCall",
     "ToolResult",
     "Transcript",
+    "UNPUBLISHED",
     "UNSTAMPED",
     "UserTurn",
     "VoicegraphError",

@@ -39,6 +39,7 @@ from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ._bus_events import BusEvent
 from ._clock import Clock
 from ._errors import ConfigError, GraphError
 from ._frames import Event, Frame
@@ -50,6 +51,7 @@ if typing.TYPE_CHECKING:
 __all__ = ["Node", "NodeConfig", "NodeRuntime"]
 
 F = TypeVar("F", bound=Frame)
+B = TypeVar("B", bound=BusEvent)
 Handler = Callable[[Any], Coroutine[Any, Any, None]]
 
 
@@ -70,6 +72,7 @@ class NodeRuntime(Protocol):
     async def send_event(self, event: Event, port: Out[Any] | None) -> None: ...
     async def receive(self) -> tuple[In[Any], Frame] | None: ...
     def interrupt(self, reason: str, scope: list[str] | None) -> int: ...
+    def publish(self, event: B) -> B: ...
 
 
 def _snake(name: str) -> str:
@@ -270,6 +273,16 @@ class Node:
         work of every node in scope is cancelled. Returns the new epoch.
         """
         return self._rt.interrupt(reason, scope)
+
+    def publish(self, event: B) -> B:
+        """Publish ``event`` on the run's event bus, for observers (``runner.subscribe``).
+
+        Never waits: a subscriber that falls behind loses its oldest events, not the node's
+        time. The event is stamped with the run's next sequence number, the clock's time, this
+        node's path and epoch; the stamped event is returned. Bus events are not control
+        events: they go to subscribers, not along edges (use :meth:`send_event` for those).
+        """
+        return self._rt.publish(event)
 
     # ------------------------------------------------------------------ hooks
 

@@ -43,6 +43,10 @@ class ChildRuntime:
 
     emit = send_event = receive = interrupt = _refuse
 
+    def publish(self, event: Any) -> Any:
+        """Publish on the host's behalf (stamped with the host's path)."""
+        return self.host.publish(event)
+
 
 class StandaloneRuntime:
     """The runtime of a node called outside any graph (e.g. an LLM judging a test): a
@@ -53,9 +57,9 @@ class StandaloneRuntime:
         self.epoch = 0
 
     def _refuse(self, *args: Any) -> Any:
-        raise RuntimeError("a node called outside a graph cannot use ports")
+        raise RuntimeError("a node called outside a graph cannot use ports or the event bus")
 
-    emit = send_event = receive = interrupt = _refuse
+    emit = send_event = receive = interrupt = publish = _refuse
 
 
 def adopt(engine: Node, host: Node, name: str) -> None:

@@ -1,10 +1,14 @@
-"""How a pipeline *runs*: bounded edges, interrupts, clocks, supervision, metrics, traces."""
+"""How a pipeline *runs*: bounded edges, interrupts, clocks, supervision, metrics, traces, the
+event bus."""
 
+from ._bus import EventBus as EventBus
+from ._bus import Subscription as Subscription
 from ._clock import RealClock as RealClock
 from ._clock import VirtualClock as VirtualClock
 from ._codec import decode_item as decode_item
 from ._codec import encode_item as encode_item
 from ._edge import CONTROL_CAPACITY as CONTROL_CAPACITY
+from ._metrics import BusStats as BusStats
 from ._metrics import EdgeStats as EdgeStats
 from ._metrics import NodeStats as NodeStats
 from ._metrics import RunMetrics as RunMetrics
@@ -16,12 +20,15 @@ from ._trace import load_trace as load_trace
 from ._trace import replay_plan as replay_plan
 
 __all__ = [
+    "BusStats",
     "CONTROL_CAPACITY",
     "EdgeStats",
+    "EventBus",
     "NodeStats",
     "RealClock",
     "RunMetrics",
     "Runner",
+    "Subscription",
     "Trace",
     "VirtualClock",
     "decode_item",

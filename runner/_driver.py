@@ -1,7 +1,8 @@
 """One node's task: its inbox, handler loop or ``run()``, interrupts and supervision.
 
 A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``emit``,
-``send_event``, ``receive``, ``interrupt``, ``clock`` and ``epoch`` are implemented here.
+``send_event``, ``receive``, ``interrupt``, ``publish``, ``clock`` and ``epoch`` are
+implemented here.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ import dataclasses
 import math
 from collections import deque
 from time import perf_counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import anyio.lowlevel
 
 from voicegraph.graph import (
     UNSTAMPED,
+    BusEvent,
     EndOfStream,
     Event,
     Frame,
@@ -39,11 +41,13 @@ from ._metrics import NodeStats
 if TYPE_CHECKING:
     from voicegraph.graph import Clock
 
+    from ._bus import EventBus
     from ._runner import Runner
 
 __all__ = ["NodeDriver"]
 
 _FAIL = Supervision()
+B = TypeVar("B", bound=BusEvent)
 
 
 def describe(frame: object) -> str:
@@ -69,6 +73,7 @@ class NodeDriver:
     """Runs one node: dispatches its input, carries its epoch, applies its supervision."""
 
     __slots__ = (
+        "_bus",
         "_cancelling",
         "_current",
         "_emits",
@@ -94,6 +99,7 @@ class NodeDriver:
     def __init__(self, runner: Runner, node: Node, path: str) -> None:
         self.runner = runner
         self.clock: Clock = runner.clock
+        self._bus: EventBus = runner.bus
         self.path = path
         self.primary = node
         self.node = node
@@ -204,6 +210,10 @@ class NodeDriver:
     def interrupt(self, reason: str, scope: list[str] | None) -> int:
         """Interrupt everything downstream of this node (see :meth:`Runner.interrupt`)."""
         return self.runner.interrupt(self.path, reason, scope=scope)
+
+    def publish(self, event: B) -> B:
+        """Publish ``event`` on the run's bus, stamped with this node's path and epoch."""
+        return self._bus.publish(event, self.path, self.epoch)
 
     # ------------------------------------------------------------------ running
 

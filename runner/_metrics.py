@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["EdgeStats", "NodeStats", "RunMetrics"]
+__all__ = ["BusStats", "EdgeStats", "NodeStats", "RunMetrics"]
 
 
 @dataclass(slots=True)
@@ -53,14 +53,32 @@ class EdgeStats:
 
 
 @dataclass(frozen=True, slots=True)
+class BusStats:
+    """Counters of a run's event bus.
+
+    Attributes:
+        published: events published in the run (the last ``seq`` stamped).
+        delivered: events buffered for subscribers (an event counts once per subscriber).
+        dropped: buffered events a slow subscriber lost (its buffer was full: oldest first).
+        subscriptions: subscriptions open when the snapshot was taken.
+    """
+
+    published: int = 0
+    delivered: int = 0
+    dropped: int = 0
+    subscriptions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class RunMetrics:
-    """A snapshot of every node's and edge's counters, plus event-loop lag."""
+    """A snapshot of every node's and edge's counters, the event bus's, and event-loop lag."""
 
     nodes: dict[str, NodeStats]
     edges: dict[str, EdgeStats]
     elapsed: float = 0.0
     loop_lag_max: float = 0.0
     voice: dict[str, list[float]] = field(default_factory=dict)
+    bus: BusStats = field(default_factory=BusStats)
 
     def table(self) -> str:
         """The counters as a plain-text table."""

@@ -1,7 +1,8 @@
 """The :class:`Runner`: executes a :class:`~voicegraph.graph.Graph` on anyio.
 
 One task per node in one task group; bounded edges; interrupts delivered to their scope ahead
-of queued data; end of stream from the sources; supervision; metrics; traces.
+of queued data; end of stream from the sources; supervision; metrics; traces; an event bus
+(nodes publish, ``runner.subscribe(EventType)`` reads).
 
 >>> metrics = await Runner(graph).run()                     # doctest: +SKIP
 >>> async with Runner(graph, clock=VirtualClock()) as r:    # doctest: +SKIP
@@ -17,12 +18,13 @@ from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
 
 from voicegraph.graph import (
+    BusEvent,
     Clock,
     DeadlockError,
     Graph,
@@ -36,6 +38,7 @@ from voicegraph.graph import (
 )
 from voicegraph.graph._node import _NotRunning
 
+from ._bus import EventBus, Subscription
 from ._clock import RealClock, VirtualClock
 from ._closing import close_nodes, describe_error, log
 from ._driver import NodeDriver
@@ -44,6 +47,8 @@ from ._metrics import EdgeStats, RunMetrics
 from ._trace import Trace, load_trace, replay_plan
 
 __all__ = ["Runner", "run", "run_sync"]
+
+E = TypeVar("E", bound=BusEvent)
 
 _LAG_INTERVAL = 0.1
 """Seconds between event-loop lag probes (one timer per run: cheap even with 100 graphs)."""
@@ -65,6 +70,10 @@ class Runner:
             abandoned with an error logged naming the node, so shutdown (and Ctrl-C) always
             ends. Measured on the run's clock and in real time, whichever ends first: under a
             :class:`VirtualClock` a close that waits forever costs no real time.
+
+    Attributes:
+        bus: the run's :class:`EventBus` (nodes publish with ``self.publish``; read it with
+            :meth:`subscribe`; its counters are in ``metrics().bus``).
 
     Errors: the run raises the first failure (a :class:`NodeError` naming node, input port and
     frame). No error is lost: other failures, and ``close()`` errors that follow, are attached to
@@ -88,6 +97,7 @@ class Runner:
         self.graph = graph
         self.clock: Clock = clock if clock is not None else RealClock()
         self.trace = trace
+        self.bus = EventBus(self.clock)
         self.failures: deque[NodeFailed] = deque(maxlen=1000)
         self.interrupts: deque[Interrupt] = deque(maxlen=1000)
         self._epoch = 0
@@ -230,6 +240,7 @@ class Runner:
             for driver in self.drivers.values():
                 driver.node._rt = _NotRunning(driver.node)
                 driver.primary._rt = _NotRunning(driver.primary)
+            self.bus.close()  # last, so events published by close() reach subscribers
 
     def stop(self) -> None:
         """Cancel every node now (e.g. on a user's hang-up); ``async with`` then returns."""
@@ -367,6 +378,18 @@ class Runner:
 
     # ------------------------------------------------------------------ observing
 
+    def subscribe(self, event_type: type[E], /, *, capacity: int | None = None) -> Subscription[E]:
+        """Receive the bus events of ``event_type`` and its subclasses that nodes publish.
+
+        ``runner.subscribe(BusEvent)`` receives every event.
+
+        Call it before the run starts to miss nothing (or any time, for the events published
+        from then on). The subscription is an anyio receive stream that ends when the run
+        does; a subscriber that falls ``capacity`` events behind loses the oldest ones
+        (counted in ``subscription.dropped``): publishers never wait. See :class:`EventBus`.
+        """
+        return self.bus.subscribe(event_type, capacity=capacity)
+
     def record_failure(self, event: NodeFailed) -> None:
         """Keep a node failure for inspection (``runner.failures``)."""
         self.failures.append(event)
@@ -383,6 +406,7 @@ class Runner:
             },
             elapsed=self.clock.now() - self._t0,
             loop_lag_max=self._lag_max,
+            bus=self.bus.stats(),
         )
 
 
