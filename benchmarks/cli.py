@@ -13,7 +13,7 @@ from types import ModuleType
 
 import anyio
 
-from . import hop, interruption, scale, slow_sink
+from . import hop, import_time, interruption, scale, slow_sink
 from .common import Row, Settings
 from .report import machine, misses, render
 
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "hop": hop,
     "interruption": interruption,
     "scale": scale,
+    "import_time": import_time,  # fresh interpreters: the heap of this process does not matter
     "slow_sink": slow_sink,  # last: its unbounded baselines inflate the heap on purpose
 }
 

@@ -3,6 +3,8 @@
 from ._bus_events import UNPUBLISHED as UNPUBLISHED
 from ._bus_events import BusEvent as BusEvent
 from ._clock import Clock as Clock
+from ._display import SvgRenderer as SvgRenderer
+from ._display import set_svg_renderer as set_svg_renderer
 from ._errors import ConfigError as ConfigError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FrameTypeError as FrameTypeError
@@ -93,6 +95,7 @@ __all__ = [
     "SpeechStarted",
     "SpeechStopped",
     "Supervision",
+    "SvgRenderer",
     "TextFrame",
     "ToolCall",
     "ToolResult",
@@ -106,4 +109,5 @@ __all__ = [
     "graph_from_dict",
     "graph_to_dict",
     "redact_secrets",
+    "set_svg_renderer",
 ]

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ._display import svg_of
 from ._errors import GraphError
 from ._node import Node
 from ._ports import In, Out, Port
@@ -263,10 +264,12 @@ class Graph:
         return f"<Graph {name}: {len(self._members)} members, {len(self._edges)} edges>"
 
     def _repr_svg_(self) -> str | None:
-        """The diagram as SVG, for Jupyter (``None`` without a renderer: see ``viz.render``)."""
-        from voicegraph.viz import render  # on use: graph never imports viz at import time
+        """The diagram as SVG, for Jupyter (``None`` without a renderer: see ``viz.render``).
 
-        return render(self, "svg")._repr_svg_()
+        Drawn by the renderer the facade installs (see ``graph/_display.py``): graph itself
+        never imports viz.
+        """
+        return svg_of(self)
 
     def _graph_owner(self) -> Graph | None:
         return self._parent

@@ -3,46 +3,109 @@ and the optional cloud providers (Gemini, ElevenLabs) with fallback.
 
 Each stage lives in its own subpackage (``voicegraph.nodes.vad``, ``...stt``, ...); the node
 classes are re-exported here. Model runtimes are imported only when a node is set up.
+
+The re-exports load on first use (PEP 562), so importing one stage loads only that stage:
+``import voicegraph.nodes.vad`` does not bring in the agent layer or the runner. Type checkers
+see the names through the ``TYPE_CHECKING`` block below.
 """
 
-from voicegraph.nodes.agent import ConversationLog as ConversationLog
-from voicegraph.nodes.agent import VoicePipeline as VoicePipeline
-from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
-from voicegraph.nodes.audio import AudioProcessor as AudioProcessor
-from voicegraph.nodes.audio import MemorySink as MemorySink
-from voicegraph.nodes.audio import MemorySource as MemorySource
-from voicegraph.nodes.audio import Resampler as Resampler
-from voicegraph.nodes.audio import WavSink as WavSink
-from voicegraph.nodes.audio import WavSource as WavSource
-from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS as ElevenLabsHTTPTTS
-from voicegraph.nodes.elevenlabs import ElevenLabsRealtimeSTT as ElevenLabsRealtimeSTT
-from voicegraph.nodes.elevenlabs import ElevenLabsSTT as ElevenLabsSTT
-from voicegraph.nodes.elevenlabs import ElevenLabsTTS as ElevenLabsTTS
-from voicegraph.nodes.fallback import FallbackLLM as FallbackLLM
-from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
-from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
-from voicegraph.nodes.google import GeminiLive as GeminiLive
-from voicegraph.nodes.google import GeminiLLM as GeminiLLM
-from voicegraph.nodes.livekit import RoomInput as RoomInput
-from voicegraph.nodes.livekit import RoomOutput as RoomOutput
-from voicegraph.nodes.livekit import RoomTranscript as RoomTranscript
-from voicegraph.nodes.llm import ChatContext as ChatContext
-from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
-from voicegraph.nodes.llm import LLMNode as LLMNode
-from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
-from voicegraph.nodes.output import AudioOutput as AudioOutput
-from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
-from voicegraph.nodes.stt import STTNode as STTNode
-from voicegraph.nodes.stt import WhisperSTT as WhisperSTT
-from voicegraph.nodes.tools import FunctionTool as FunctionTool
-from voicegraph.nodes.tools import ToolExecutor as ToolExecutor
-from voicegraph.nodes.tools import function_tool as function_tool
-from voicegraph.nodes.tts import HibariTTS as HibariTTS
-from voicegraph.nodes.tts import ScriptedTTS as ScriptedTTS
-from voicegraph.nodes.tts import SentenceSplitter as SentenceSplitter
-from voicegraph.nodes.tts import TTSNode as TTSNode
-from voicegraph.nodes.turn import TurnDetector as TurnDetector
-from voicegraph.nodes.vad import SileroVAD as SileroVAD
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from voicegraph.nodes.agent import ConversationLog as ConversationLog
+    from voicegraph.nodes.agent import VoicePipeline as VoicePipeline
+    from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
+    from voicegraph.nodes.audio import AudioProcessor as AudioProcessor
+    from voicegraph.nodes.audio import MemorySink as MemorySink
+    from voicegraph.nodes.audio import MemorySource as MemorySource
+    from voicegraph.nodes.audio import Resampler as Resampler
+    from voicegraph.nodes.audio import WavSink as WavSink
+    from voicegraph.nodes.audio import WavSource as WavSource
+    from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS as ElevenLabsHTTPTTS
+    from voicegraph.nodes.elevenlabs import ElevenLabsRealtimeSTT as ElevenLabsRealtimeSTT
+    from voicegraph.nodes.elevenlabs import ElevenLabsSTT as ElevenLabsSTT
+    from voicegraph.nodes.elevenlabs import ElevenLabsTTS as ElevenLabsTTS
+    from voicegraph.nodes.fallback import FallbackLLM as FallbackLLM
+    from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
+    from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
+    from voicegraph.nodes.google import GeminiLive as GeminiLive
+    from voicegraph.nodes.google import GeminiLLM as GeminiLLM
+    from voicegraph.nodes.livekit import RoomInput as RoomInput
+    from voicegraph.nodes.livekit import RoomOutput as RoomOutput
+    from voicegraph.nodes.livekit import RoomTranscript as RoomTranscript
+    from voicegraph.nodes.llm import ChatContext as ChatContext
+    from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
+    from voicegraph.nodes.llm import LLMNode as LLMNode
+    from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
+    from voicegraph.nodes.output import AudioOutput as AudioOutput
+    from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
+    from voicegraph.nodes.stt import STTNode as STTNode
+    from voicegraph.nodes.stt import WhisperSTT as WhisperSTT
+    from voicegraph.nodes.tools import FunctionTool as FunctionTool
+    from voicegraph.nodes.tools import ToolExecutor as ToolExecutor
+    from voicegraph.nodes.tools import function_tool as function_tool
+    from voicegraph.nodes.tts import HibariTTS as HibariTTS
+    from voicegraph.nodes.tts import ScriptedTTS as ScriptedTTS
+    from voicegraph.nodes.tts import SentenceSplitter as SentenceSplitter
+    from voicegraph.nodes.tts import TTSNode as TTSNode
+    from voicegraph.nodes.turn import TurnDetector as TurnDetector
+    from voicegraph.nodes.vad import SileroVAD as SileroVAD
+
+_LAZY = {
+    "AudioOutput": "voicegraph.nodes.output",
+    "AudioProcessor": "voicegraph.nodes.audio",
+    "ChatContext": "voicegraph.nodes.llm",
+    "ConversationLog": "voicegraph.nodes.agent",
+    "ElevenLabsHTTPTTS": "voicegraph.nodes.elevenlabs",
+    "ElevenLabsRealtimeSTT": "voicegraph.nodes.elevenlabs",
+    "ElevenLabsSTT": "voicegraph.nodes.elevenlabs",
+    "ElevenLabsTTS": "voicegraph.nodes.elevenlabs",
+    "FallbackLLM": "voicegraph.nodes.fallback",
+    "FallbackSTT": "voicegraph.nodes.fallback",
+    "FallbackTTS": "voicegraph.nodes.fallback",
+    "FunctionTool": "voicegraph.nodes.tools",
+    "GeminiLLM": "voicegraph.nodes.google",
+    "GeminiLive": "voicegraph.nodes.google",
+    "HibariTTS": "voicegraph.nodes.tts",
+    "LLMNode": "voicegraph.nodes.llm",
+    "LlamaLLM": "voicegraph.nodes.llm",
+    "MemorySink": "voicegraph.nodes.audio",
+    "MemorySource": "voicegraph.nodes.audio",
+    "Resampler": "voicegraph.nodes.audio",
+    "RoomInput": "voicegraph.nodes.livekit",
+    "RoomOutput": "voicegraph.nodes.livekit",
+    "RoomTranscript": "voicegraph.nodes.livekit",
+    "STTNode": "voicegraph.nodes.stt",
+    "ScriptedLLM": "voicegraph.nodes.llm",
+    "ScriptedSTT": "voicegraph.nodes.stt",
+    "ScriptedTTS": "voicegraph.nodes.tts",
+    "SentenceSplitter": "voicegraph.nodes.tts",
+    "SileroVAD": "voicegraph.nodes.vad",
+    "TTSNode": "voicegraph.nodes.tts",
+    "ToolExecutor": "voicegraph.nodes.tools",
+    "TurnDetector": "voicegraph.nodes.turn",
+    "VoicePipeline": "voicegraph.nodes.agent",
+    "WavSink": "voicegraph.nodes.audio",
+    "WavSource": "voicegraph.nodes.audio",
+    "WhisperSTT": "voicegraph.nodes.stt",
+    "function_tool": "voicegraph.nodes.tools",
+    "voice_pipeline": "voicegraph.nodes.agent",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'voicegraph.nodes' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AudioOutput",

@@ -64,19 +64,21 @@ from voicegraph.graph import ToolResult as ToolResult
 from voicegraph.graph import Transcript as Transcript
 from voicegraph.graph import UserTurn as UserTurn
 from voicegraph.graph import VoicegraphError as VoicegraphError
-from voicegraph.runner import EdgeStats as EdgeStats
-from voicegraph.runner import NodeStats as NodeStats
-from voicegraph.runner import RealClock as RealClock
-from voicegraph.runner import RunMetrics as RunMetrics
-from voicegraph.runner import Runner as Runner
-from voicegraph.runner import Trace as Trace
-from voicegraph.runner import VirtualClock as VirtualClock
-from voicegraph.runner import load_trace as load_trace
-from voicegraph.runner import run as run
-from voicegraph.runner import run_sync as run_sync
+from voicegraph.graph import set_svg_renderer as _set_svg_renderer
 
-# The agent layer loads on first use (PEP 562), so `import voicegraph` stays fast: it brings
-# in every node package. Type checkers see the names through the block below.
+
+def _graph_svg(graph: Graph) -> str | None:
+    """Jupyter's picture of a graph: viz loads on the first one (graph never imports viz)."""
+    from voicegraph.viz import render
+
+    return render(graph, "svg")._repr_svg_()
+
+
+_set_svg_renderer(_graph_svg)
+
+# The runner and the agent layer load on first use (PEP 562), so `import voicegraph` stays
+# fast and importing one stage (`import voicegraph.nodes.vad`, which runs this file first)
+# loads neither. Type checkers see the names through the block below.
 if TYPE_CHECKING:
     from voicegraph.nodes.agent import Agent as Agent
     from voicegraph.nodes.agent import AgentHandoff as AgentHandoff
@@ -86,6 +88,16 @@ if TYPE_CHECKING:
     from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
     from voicegraph.nodes.llm import ChatContext as ChatContext
     from voicegraph.nodes.tools import function_tool as function_tool
+    from voicegraph.runner import EdgeStats as EdgeStats
+    from voicegraph.runner import NodeStats as NodeStats
+    from voicegraph.runner import RealClock as RealClock
+    from voicegraph.runner import RunMetrics as RunMetrics
+    from voicegraph.runner import Runner as Runner
+    from voicegraph.runner import Trace as Trace
+    from voicegraph.runner import VirtualClock as VirtualClock
+    from voicegraph.runner import load_trace as load_trace
+    from voicegraph.runner import run as run
+    from voicegraph.runner import run_sync as run_sync
 
 _LAZY = {
     "Agent": "voicegraph.nodes.agent",
@@ -93,8 +105,18 @@ _LAZY = {
     "AgentSession": "voicegraph.nodes.agent",
     "AgentTask": "voicegraph.nodes.agent",
     "ChatContext": "voicegraph.nodes.llm",
+    "EdgeStats": "voicegraph.runner",
+    "NodeStats": "voicegraph.runner",
+    "RealClock": "voicegraph.runner",
     "RunContext": "voicegraph.nodes.agent",
+    "RunMetrics": "voicegraph.runner",
+    "Runner": "voicegraph.runner",
+    "Trace": "voicegraph.runner",
+    "VirtualClock": "voicegraph.runner",
     "function_tool": "voicegraph.nodes.tools",
+    "load_trace": "voicegraph.runner",
+    "run": "voicegraph.runner",
+    "run_sync": "voicegraph.runner",
     "voice_pipeline": "voicegraph.nodes.agent",
 }
 
@@ -106,6 +128,10 @@ def __getattr__(name: str) -> object:
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 __version__ = "0.1.0"
