@@ -13,7 +13,7 @@ from types import ModuleType
 
 import anyio
 
-from . import hop, import_time, interruption, scale, slow_sink
+from . import hop, import_time, interruption, scale, slow_sink, turn_cost
 from .common import Row, Settings
 from .report import machine, misses, render
 
@@ -24,6 +24,7 @@ BENCHMARKS: dict[str, ModuleType] = {
     "interruption": interruption,
     "scale": scale,
     "import_time": import_time,  # fresh interpreters: the heap of this process does not matter
+    "turn_cost": turn_cost,
     "slow_sink": slow_sink,  # last: its unbounded baselines inflate the heap on purpose
 }
 
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument(
+        "--peers",
+        help="a Python with pipecat-ai and livekit-agents installed: turn_cost measures them "
+        "with it (default: voicegraph only)",
+    )
+    parser.add_argument(
         "--strict", action="store_true", help="exit with status 1 if any target is missed"
     )
     return parser
@@ -59,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     settings = Settings.for_mode(args.quick)
+    turn_cost.set_peers_python(args.peers)
     rows: list[Row] = []
     notes: dict[str, str] = {}
     started = time.perf_counter()
@@ -79,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(render(rows, notes))
     missed = misses(rows)
-    judged = [r for r in rows if r.verdict]
+    judged = [r for r in rows if r.verdict and not r.verdict.startswith("n/a")]
+    unjudged = [r for r in rows if r.verdict.startswith("n/a")]
     print()
     print(f"targets: {len(judged) - len(missed)} of {len(judged)} met")
+    for row in unjudged:
+        print(f"  not judged: {row.section} / {row.metric.strip()}: {row.verdict}")
     for row in missed:
         print(f"  missed: {row.section} / {row.metric.strip()}: {row.verdict}")
     if args.json is not None:
