@@ -100,7 +100,8 @@ async def profile_voicegraph(clock: str, warmup: int, turns: int) -> Breakdown:
     """Run ``turn_cost``'s turns with cProfile on during the measured ones; aggregate."""
     profiler = cProfile.Profile()
     await turn_cost.run_turns(clock, warmup, turns, profiler)
-    stats: Any = pstats.Stats(profiler).stats  # {(file, line, func): (cc, nc, tt, ct, callers)}
+    # {(file, line, func): (cc, nc, tt, ct, callers)}; undocumented, so not in typeshed
+    stats: dict[Any, Any] = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     groups: dict[str, float] = defaultdict(float)
     functions: list[tuple[str, float, float, float]] = []
     for key, (_cc, nc, tt, ct, _callers) in stats.items():

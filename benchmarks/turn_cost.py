@@ -86,7 +86,7 @@ def sizes(settings: Settings) -> tuple[int, int]:
 class TwentyChunks(LLMNode):
     """An LLM that replies with :data:`WORDS`, one chunk each, without awaiting anything."""
 
-    async def generate(  # type: ignore[override]
+    async def generate(
         self, chat: ChatContext, tools: list[FunctionTool]
     ) -> AsyncIterator[LLMChunk]:
         for word in WORDS:
