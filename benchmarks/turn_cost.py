@@ -33,8 +33,7 @@ import anyio
 
 from voicegraph.graph import Clock
 from voicegraph.nodes.agent import Agent, AgentSession
-from voicegraph.nodes.llm import ChatContext, LLMNode
-from voicegraph.nodes.llm._chunks import LLMChunk
+from voicegraph.nodes.llm import ChatContext, LLMChunk, LLMNode
 from voicegraph.nodes.tools import FunctionTool
 from voicegraph.runner import RealClock, VirtualClock
 
