@@ -15,6 +15,7 @@ from ._errors import NodeError as NodeError
 from ._errors import ProviderError as ProviderError
 from ._errors import ProviderTimeoutError as ProviderTimeoutError
 from ._errors import RunnerError as RunnerError
+from ._errors import UsageError as UsageError
 from ._errors import VoicegraphError as VoicegraphError
 from ._frames import UNSTAMPED as UNSTAMPED
 from ._frames import AudioFrame as AudioFrame
@@ -102,6 +103,7 @@ __all__ = [
     "Transcript",
     "UNPUBLISHED",
     "UNSTAMPED",
+    "UsageError",
     "UserTurn",
     "VoicegraphError",
     "check_file_import",

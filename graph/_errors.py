@@ -9,6 +9,8 @@ Every error voicegraph raises derives from :class:`VoicegraphError`::
     ├── MissingDependencyError (ImportError)  an optional extra is not installed
     ├── NodeError                        a node raised while running; names node, port, frame
     ├── FrameTypeError (TypeError)       a node emitted a frame its output port does not carry
+    ├── UsageError (RuntimeError)        the API was used in the wrong order or state;
+    │                                    the message says what to do instead
     ├── RunnerError                      the runner could not run or finish the graph
     │   └── DeadlockError                every task is blocked and no timer is pending
     └── ProviderError                    a model/cloud provider failed
@@ -30,6 +32,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeoutError",
     "RunnerError",
+    "UsageError",
     "VoicegraphError",
 ]
 
@@ -137,6 +140,14 @@ class FrameTypeError(VoicegraphError, TypeError):
         self.port = port
         self.expected = expected
         self.actual = actual
+
+
+class UsageError(VoicegraphError, RuntimeError):
+    """The API was used in the wrong order or state; the message says what to do instead.
+
+    For example: awaiting a session's reply before ``await session.start(agent)``, or calling a
+    node's port methods before the node was added to a graph and run.
+    """
 
 
 class RunnerError(VoicegraphError):

@@ -62,6 +62,7 @@ PUBLIC_API = [
     "Trace",
     "Transcript",
     "UNSTAMPED",
+    "UsageError",
     "UserTurn",
     "VirtualClock",
     "VoicegraphError",

@@ -62,6 +62,7 @@ from voicegraph.graph import TextFrame as TextFrame
 from voicegraph.graph import ToolCall as ToolCall
 from voicegraph.graph import ToolResult as ToolResult
 from voicegraph.graph import Transcript as Transcript
+from voicegraph.graph import UsageError as UsageError
 from voicegraph.graph import UserTurn as UserTurn
 from voicegraph.graph import VoicegraphError as VoicegraphError
 from voicegraph.graph import set_svg_renderer as _set_svg_renderer
@@ -189,6 +190,7 @@ __all__ = [
     "Trace",
     "Transcript",
     "UNSTAMPED",
+    "UsageError",
     "UserTurn",
     "VirtualClock",
     "VoicegraphError",
