@@ -4,8 +4,8 @@ Every error voicegraph raises derives from :class:`VoicegraphError`::
 
     VoicegraphError
     ├── GraphError (ValueError)          the graph is invalid; lists every problem at once
-    ├── ConfigError (ValueError)         a node's settings are invalid
-    ├── InputError (ValueError)          input data is unusable (a broken WAV, a wrong rate)
+    ├── ConfigError (ValueError, TypeError)  a setting or argument has a wrong value or type
+    ├── InputError (ValueError, TypeError)   input data is unusable (a broken WAV, a wrong rate)
     ├── MissingDependencyError (ImportError)  an optional extra is not installed
     ├── NodeError                        a node raised while running; names node, port, frame
     ├── FrameTypeError (TypeError)       a node emitted a frame its output port does not carry
@@ -68,11 +68,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-class ConfigError(VoicegraphError, ValueError):
-    """A node's configuration is invalid."""
+class ConfigError(VoicegraphError, ValueError, TypeError):
+    """A setting or argument is invalid: a wrong value (``ValueError``) or type (``TypeError``)."""
 
 
-class InputError(VoicegraphError, ValueError):
+class InputError(VoicegraphError, ValueError, TypeError):
     """Input data cannot be used as given (a truncated WAV, an unsupported encoding, ...)."""
 
 

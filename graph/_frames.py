@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ._errors import InputError
+
 __all__ = [
     "UNSTAMPED",
     "AudioFrame",
@@ -82,17 +84,20 @@ class AudioFrame(Frame):
     def __post_init__(self) -> None:
         pcm = self.pcm
         if not isinstance(pcm, np.ndarray):
-            raise TypeError(
+            raise InputError(
                 "AudioFrame.pcm must be an int16 numpy array shaped (samples, channels); "
                 f"got {type(pcm).__name__}"
             )
         if pcm.dtype != np.int16 or pcm.ndim != 2:
-            raise TypeError(
+            raise InputError(
                 "AudioFrame.pcm must be an int16 array shaped (samples, channels); "
                 f"got dtype {pcm.dtype} with shape {pcm.shape}"
             )
         if self.sample_rate <= 0:
-            raise ValueError(f"AudioFrame.sample_rate must be positive, got {self.sample_rate}")
+            raise InputError(
+                f"AudioFrame.sample_rate must be positive (samples per second, e.g. 16000), "
+                f"got {self.sample_rate}"
+            )
 
     @property
     def samples(self) -> int:

@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ._bus_events import BusEvent
 from ._clock import Clock
-from ._errors import ConfigError, GraphError
+from ._errors import ConfigError, GraphError, UsageError
 from ._frames import Event, Frame
 from ._ports import In, Out, Port, frame_types
 
@@ -99,7 +99,7 @@ class _NotRunning:
         self._node = node
 
     def __getattr__(self, item: str) -> Any:
-        raise RuntimeError(
+        raise UsageError(
             f"node {self._node.name or type(self._node).__name__!r} is not running: add it to "
             "a Graph and run the graph (voicegraph.run(graph)) before using "
             f"{item!r}"

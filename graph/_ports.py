@@ -15,6 +15,7 @@ from __future__ import annotations
 import types
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union, get_args, get_origin
 
+from ._errors import ConfigError
 from ._frames import Frame
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def frame_types(annotation: Any) -> tuple[type[Frame], ...]:
         return tuple(out)
     if isinstance(annotation, type) and issubclass(annotation, Frame):
         return (annotation,)
-    raise TypeError(
+    raise ConfigError(
         f"a port's type must be a Frame subclass (or a union of them), not {annotation!r}"
     )
 
