@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from voicegraph.graph import Clock, Event, Frame, Interrupt
+from voicegraph.graph import Clock, Event, Frame, InputError, Interrupt
 
 from ._codec import decode_item, encode_item
 
@@ -124,7 +124,7 @@ def replay_plan(records: list[dict[str, Any]], node: str) -> list[tuple[float, s
         if first_edge.setdefault(port, r["edge"]) != r["edge"]:
             continue
         if "item" not in r:
-            raise ValueError("this trace has no frame content: record it with Trace(frames=True)")
+            raise InputError("this trace has no frame content: record it with Trace(frames=True)")
         item = decode_item(r["item"])
         if isinstance(item, Frame):
             object.__setattr__(item, "epoch", -1)

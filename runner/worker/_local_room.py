@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicegraph.graph import ConfigError
+
 __all__ = ["LocalParticipant", "LocalPublication", "LocalRoom", "SentText"]
 
 logger = logging.getLogger("voicegraph.worker")
@@ -237,7 +239,10 @@ class LocalRoom:
     ) -> LocalParticipant:
         """A remote participant joins (emits ``participant_connected``)."""
         if identity in self.remote_participants:
-            raise ValueError(f"participant {identity!r} is already in room {self.name!r}")
+            raise ConfigError(
+                f"participant {identity!r} is already in room {self.name!r}; give each "
+                "participant a unique identity"
+            )
         participant = LocalParticipant(
             self, identity, name=name, kind=PARTICIPANT_KINDS[kind], metadata=metadata
         )

@@ -18,7 +18,7 @@ from types import TracebackType
 import anyio
 import anyio.abc
 
-from voicegraph.graph import RunnerError
+from voicegraph.graph import ConfigError, RunnerError
 
 from ._child import ChildSetup
 from ._job import JobInfo
@@ -60,7 +60,7 @@ class ProcPool:
         max_concurrent_starts: int | None = None,
     ) -> None:
         if num_idle < 0:
-            raise ValueError(f"num_idle must be >= 0, got {num_idle}")
+            raise ConfigError(f"num_idle must be >= 0 (0 = no prewarmed processes), got {num_idle}")
         self.setup = setup
         self.options = options if options is not None else ProcOptions()
         self._num_idle = num_idle

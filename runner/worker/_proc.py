@@ -38,7 +38,7 @@ from typing import Any, Literal
 import anyio
 import psutil
 
-from voicegraph.graph import ConfigError
+from voicegraph.graph import ConfigError, UsageError
 
 from ._child import ChildSetup, child_main
 from ._job import JobInfo
@@ -253,7 +253,10 @@ class JobExecutor:
     def launch(self, info: JobInfo, *, warm: bool, requested_at: float | None = None) -> None:
         """Give the (idle) process its job; ``requested_at`` (monotonic) starts the latency."""
         if self.status != "idle":
-            raise RuntimeError(f"cannot launch a job on a {self.status} job process")
+            raise UsageError(
+                f"cannot launch a job on a {self.status} job process: launch() takes an idle "
+                "process; ask the pool for a new one"
+            )
         self.job = info
         self.warm = warm
         self.launched_at = time.monotonic() if requested_at is None else requested_at
