@@ -7,7 +7,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from voicegraph.graph import ConfigError
+from voicegraph.graph import ConfigError, UsageError
 from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode
 from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
@@ -148,10 +148,10 @@ class Agent:
         """The session running this agent.
 
         Raises:
-            RuntimeError: the agent has not been started in a session.
+            UsageError: the agent has not been started in a session.
         """
         if self._session is None:
-            raise RuntimeError(
+            raise UsageError(
                 f"{self!r} is not running in a session; start it with session.start(agent)"
             )
         return self._session
@@ -232,10 +232,10 @@ class AgentTask(Agent, Generic[T]):
         Control returns to the caller once the task's current reply has finished.
 
         Raises:
-            RuntimeError: the task was already completed.
+            UsageError: the task was already completed.
         """
         if self._completed:
-            raise RuntimeError(f"{self!r} was already completed")
+            raise UsageError(f"{self!r} was already completed; complete() is called once per task")
         self._completed = True
         if isinstance(result, BaseException):
             self._error = result
@@ -248,10 +248,12 @@ class AgentTask(Agent, Generic[T]):
         """The result (raises the exception the task completed with).
 
         Raises:
-            RuntimeError: the task has not completed.
+            UsageError: the task has not completed.
         """
         if not self._completed:
-            raise RuntimeError(f"{self!r} has not completed")
+            raise UsageError(
+                f"{self!r} has not completed; await the task (or call complete()) first"
+            )
         if self._error is not None:
             raise self._error
         return self._result  # type: ignore[return-value]
@@ -259,12 +261,12 @@ class AgentTask(Agent, Generic[T]):
     def __await__(self) -> Generator[Any, None, T]:
         session = current_session()
         if session is None:
-            raise RuntimeError(
+            raise UsageError(
                 "an AgentTask can only be awaited inside a tool or an agent's on_enter/on_exit "
                 "while a session runs"
             )
         if self._awaited:
-            raise RuntimeError(f"{self!r} was already awaited; create a new task to run it again")
+            raise UsageError(f"{self!r} was already awaited; create a new task to run it again")
         self._awaited = True
         return session._run_task(self).__await__()
 
@@ -302,7 +304,10 @@ class AgentHandoff:
         if isinstance(value, tuple):
             agents = [v for v in value if isinstance(v, Agent)]
             if len(agents) > 1:
-                raise ValueError("a tool returned more than one agent; hand off to one at a time")
+                raise ConfigError(
+                    "a tool returned more than one agent; return one Agent to hand off to, "
+                    "and hand off again from that agent if needed"
+                )
             if agents:
                 rest = [v for v in value if not isinstance(v, Agent)]
                 return cls(agents[0], output=rest[0] if len(rest) == 1 else (rest or None))

@@ -25,6 +25,7 @@ from voicegraph.graph import (
     SpeechStarted,
     SpeechStopped,
     Transcript,
+    UsageError,
     UserTurn,
 )
 from voicegraph.nodes.llm import ChatMessage, ReplyRequest
@@ -166,10 +167,10 @@ class AgentController(Node):
         """The session this node works for.
 
         Raises:
-            RuntimeError: it is not bound to a session.
+            UsageError: it is not bound to a session.
         """
         if self._session is None:
-            raise RuntimeError(
+            raise UsageError(
                 f"AgentController {self.name!r} is not part of a session; run its graph with "
                 "AgentSession.start(agent, graph=...), not with a Runner"
             )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from voicegraph.graph import NodeConfig, ToolCall, ToolResult
+from voicegraph.graph import NodeConfig, ToolCall, ToolResult, UsageError
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -70,7 +70,7 @@ class AgentToolExecutor(ToolExecutor):
     @property
     def _session(self) -> AgentSession[Any]:
         if self._bound is None:
-            raise RuntimeError(
+            raise UsageError(
                 f"AgentToolExecutor {self.name!r} is not part of a session; run its graph with "
                 "AgentSession.start(agent, graph=...)"
             )

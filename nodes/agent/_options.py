@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from voicegraph.graph import ConfigError
+
 __all__ = ["SessionOptions", "UserTurnLimit"]
 
 
@@ -86,8 +88,9 @@ class SessionOptions(BaseModel):
     @model_validator(mode="after")
     def _delays_in_order(self) -> SessionOptions:
         if self.max_endpointing_delay < self.min_endpointing_delay:
-            raise ValueError(
+            raise ConfigError(
                 f"max_endpointing_delay ({self.max_endpointing_delay}) must not be less than "
-                f"min_endpointing_delay ({self.min_endpointing_delay})"
+                f"min_endpointing_delay ({self.min_endpointing_delay}); raise the maximum or lower "
+                "the minimum"
             )
         return self

@@ -15,7 +15,7 @@ import anyio.abc
 from pydantic import ValidationError
 from typing_extensions import TypeVar
 
-from voicegraph.graph import Clock, ConfigError, DeadlockError, Graph, Node, UserTurn
+from voicegraph.graph import Clock, ConfigError, DeadlockError, Graph, Node, UsageError, UserTurn
 from voicegraph.nodes.llm import ChatContext, LLMNode, ReplyRequest
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import STTNode
@@ -186,7 +186,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             GraphError: the stages do not fit together (every problem listed).
         """
         if self.graph is not None:
-            raise RuntimeError("this AgentSession was already started; create a new one")
+            raise UsageError("this AgentSession was already started; create a new one")
         if graph is not None:
             found = bind_user_graph(self, graph, audio=audio, output=output)
         else:
@@ -320,10 +320,10 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         """The object passed as ``userdata`` (set it with ``session.userdata = ...``).
 
         Raises:
-            ValueError: no userdata was set.
+            ConfigError: no userdata was set (a ValueError).
         """
         if self._userdata is None:
-            raise ValueError("this AgentSession has no userdata; pass AgentSession(userdata=...)")
+            raise ConfigError("this AgentSession has no userdata; pass AgentSession(userdata=...)")
         return self._userdata
 
     @userdata.setter
@@ -343,7 +343,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             RuntimeError: the session has not started.
         """
         if self._agent is None:
-            raise RuntimeError("the session has not started: await session.start(agent)")
+            raise UsageError("the session has not started: await session.start(agent)")
         return self._agent
 
     @property
@@ -364,7 +364,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             RuntimeError: the session has not been started.
         """
         if not self._bound:
-            raise RuntimeError("the session has not started: await session.start(agent)")
+            raise UsageError("the session has not started: await session.start(agent)")
         return self._llm
 
     # ------------------------------------------------------------------ acting
@@ -441,7 +441,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         self._require_started()
         turn = self._stages.get("turn")
         if not isinstance(turn, TurnDetector):
-            raise RuntimeError(
+            raise UsageError(
                 f"{what}() needs a session with audio (a turn detector); in a text session "
                 "use run(user_input=...) or generate_reply(user_input=...)"
             )
@@ -518,9 +518,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
     def _require_started(self) -> None:
         if self.runner is None or self._agent is None:
-            raise RuntimeError("the session is not running: await session.start(agent) first")
+            raise UsageError("the session is not running: await session.start(agent) first")
         if self._done.is_set():
-            raise RuntimeError(f"the session has ended ({self._close_reason})")
+            raise UsageError(f"the session has ended ({self._close_reason})")
 
     def _now(self) -> float:
         return self.clock.now() if self.clock is not None else 0.0

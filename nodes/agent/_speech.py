@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
-from voicegraph.graph import UserTurn
+from voicegraph.graph import UsageError, UserTurn
 from voicegraph.nodes.llm import ReplyRequest
 
 if TYPE_CHECKING:
@@ -102,10 +102,13 @@ class SpeechHandle:
         """Cut this reply off (or drop it if it has not started). Returns the handle.
 
         Raises:
-            RuntimeError: the reply does not allow interruptions.
+            UsageError: the reply does not allow interruptions.
         """
         if not self.allow_interruptions:
-            raise RuntimeError(f"{self.id} does not allow interruptions")
+            raise UsageError(
+                f"{self.id} does not allow interruptions: it was created with "
+                "allow_interruptions=False; let it finish (await it) instead"
+            )
         if not self.done() and self._interrupter is not None:
             self._interrupter(self)
         return self
