@@ -82,7 +82,12 @@ def group_of(filename: str) -> str:
     parts = path.parts
     for marker in ("site-packages", "dist-packages"):
         if marker in parts:
-            return parts[parts.index(marker) + 1].removesuffix(".py")
+            inside = parts[parts.index(marker) + 1 :]
+            if inside[0] == "voicegraph" and len(inside) > 1:
+                # an installed (non-editable) voicegraph: name it as in the checkout
+                rest = inside[1:] if inside[1] in _PACKAGES else inside
+                return "vg " + str(Path(*rest).with_suffix(""))
+            return inside[0].removesuffix(".py")
     if "asyncio" in parts:
         return "asyncio (stdlib)"
     return f"stdlib {path.stem}"

@@ -66,3 +66,12 @@ def test_turn_cost_says_why_a_peer_was_not_measured(
     out = capsys.readouterr().out
     assert "not judged: 5. text-only turn cost" in out
     assert "no-such-python" in out
+
+
+def test_the_breakdown_names_voicegraph_modules_wherever_it_is_installed() -> None:
+    from benchmarks.turn_breakdown import group_of
+
+    site = "/venv/lib/python3.11/site-packages"
+    assert group_of(f"{site}/voicegraph/nodes/agent/_session.py") == "vg nodes/agent/_session"
+    assert group_of(f"{site}/voicegraph/cli.py") == "vg voicegraph/cli"
+    assert group_of(f"{site}/pydantic/main.py") == "pydantic"
