@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Generic, TypeVar
 
-from voicegraph.graph import Clock, ConfigError, Node
+from voicegraph.graph import Clock, ConfigError, Node, UsageError
 
 __all__ = ["ChildRuntime", "EngineSwitch", "StandaloneRuntime", "adopt"]
 
@@ -36,9 +36,10 @@ class ChildRuntime:
         return self.host.epoch
 
     def _refuse(self, *args: Any) -> Any:
-        raise RuntimeError(
+        raise UsageError(
             f"a node working for node {self.host.name!r} cannot use ports; it is only called "
-            "(generate / transcribe / synthesize / probability)"
+            "(generate / transcribe / synthesize / probability); give it its own place in the "
+            "graph if it needs ports"
         )
 
     emit = send_event = receive = interrupt = _refuse
@@ -57,7 +58,10 @@ class StandaloneRuntime:
         self.epoch = 0
 
     def _refuse(self, *args: Any) -> Any:
-        raise RuntimeError("a node called outside a graph cannot use ports or the event bus")
+        raise UsageError(
+            "a node called outside a graph cannot use ports or the event bus; add it to a "
+            "Graph and run the graph to use them"
+        )
 
     emit = send_event = receive = interrupt = publish = _refuse
 

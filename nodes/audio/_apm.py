@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from voicegraph.graph import AudioFrame, In, InputError, Node, NodeConfig, Out
+from voicegraph.graph import AudioFrame, In, InputError, Node, NodeConfig, Out, UsageError
 
 from ._rtc import import_rtc, to_rtc
 
@@ -131,7 +131,10 @@ class AudioProcessor(Node):
         """Process whole 10 ms chunks of ``pcm`` in place (``len(pcm)`` is a multiple)."""
         apm = self._apm
         if apm is None:
-            raise RuntimeError(f"AudioProcessor {self.name!r}: audio arrived before setup()")
+            raise UsageError(
+                f"AudioProcessor {self.name!r}: audio arrived before setup(); run the node in a "
+                "graph (the runner calls setup()) or await setup() first"
+            )
         n = rate // 100
         for start in range(0, len(pcm), n):
             chunk = to_rtc(AudioFrame(pcm[start : start + n], rate))

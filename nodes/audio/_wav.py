@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
-from voicegraph.graph import AudioFrame, In, InputError, Node, NodeConfig
+from voicegraph.graph import AudioFrame, In, InputError, Node, NodeConfig, UsageError
 from voicegraph.nodes._files import PendingFile, check_output_path
 
 from ._decode import WavReader, _import_soundfile, open_wav
@@ -94,7 +94,10 @@ class WavSource(PacedSource):
             reader = self._reader
             if reader is None or reader.closed:
                 if reader is None:
-                    raise RuntimeError(f"WavSource {self.name!r}: run() before setup()")
+                    raise UsageError(
+                        f"WavSource {self.name!r}: run() before setup(); run the node in a graph "
+                        "(the runner calls setup()) or await setup() first"
+                    )
                 return None
             rate = reader.sample_rate
             n = frame_samples(rate, self.config.frame_ms)

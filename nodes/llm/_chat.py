@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from voicegraph.graph import InputError
+from voicegraph.graph import ConfigError, InputError
 
 __all__ = [
     "AgentHandoffItem",
@@ -204,7 +204,7 @@ class ChatContext(BaseModel):
             ValueError: ``max_items`` is less than 1.
         """
         if max_items < 1:
-            raise ValueError(f"max_items must be at least 1, got {max_items}")
+            raise ConfigError(f"max_items must be at least 1 (items to keep), got {max_items}")
         first = self.items[0] if self.items else None
         system = first if isinstance(first, ChatMessage) and first.role == "system" else None
         kept = self.items[-max_items:]

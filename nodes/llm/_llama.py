@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from voicegraph.graph import UsageError
 from voicegraph.nodes.tools import FunctionTool, ToolArgumentsError
 
 from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
@@ -262,7 +263,10 @@ class LlamaLLM(LLMNode):
     def _stream(self, messages: list[dict[str, Any]], **options: Any) -> AsyncGenerator[str, None]:
         model = self._model
         if model is None:
-            raise RuntimeError(f"{self.name or 'LlamaLLM'}: setup() has not loaded the model")
+            raise UsageError(
+                f"{self.name or 'LlamaLLM'}: setup() has not loaded the model; run the node in a "
+                "graph (the runner calls setup()) or await setup() first"
+            )
 
         def start() -> Iterator[dict[str, Any]]:
             result: Iterator[dict[str, Any]] = model.llama.create_chat_completion(

@@ -24,6 +24,7 @@ from voicegraph.graph import (
     PlayoutMark,
     ToolCall,
     ToolResult,
+    UsageError,
     UserTurn,
 )
 from voicegraph.nodes._engine import EngineSwitch
@@ -222,7 +223,10 @@ class LLMNode(Node):
             RuntimeError: no conversation was set aside.
         """
         if not self._stack:
-            raise RuntimeError(f"{self.name or 'LLM node'}: pop_context() without push_context()")
+            raise UsageError(
+                f"{self.name or 'LLM node'}: pop_context() without push_context(); pair every "
+                "pop_context() with an earlier push_context()"
+            )
         nested = self.chat
         saved = self._stack.pop()
         self.chat, self._tools = saved.chat, saved.tools

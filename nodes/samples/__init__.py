@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from voicegraph.graph import ConfigError
+
 __all__ = ["SAMPLES", "sample_path"]
 
 SAMPLES = ("question", "barge_in", "silence", "noise")
@@ -20,5 +22,5 @@ SAMPLES = ("question", "barge_in", "silence", "noise")
 def sample_path(name: str) -> Path:
     """The path of a bundled sample clip, e.g. ``sample_path("question")``."""
     if name not in SAMPLES:
-        raise ValueError(f"no sample {name!r}; choose one of {', '.join(SAMPLES)}")
+        raise ConfigError(f"no sample {name!r}; choose one of {', '.join(SAMPLES)}")
     return Path(__file__).with_name(f"{name}.wav")

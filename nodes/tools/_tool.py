@@ -86,7 +86,9 @@ class FunctionTool:
         timeout: float | None = None,
     ) -> None:
         if not callable(fn):
-            raise TypeError(f"function_tool needs a function, got {fn!r}")
+            raise ConfigError(
+                f"function_tool needs a function, got {fn!r}; decorate a def or pass a callable"
+            )
         doc = parse_docstring(inspect.getdoc(fn))
         self.fn = fn
         self.name: str = name or str(getattr(fn, "__name__", ""))

@@ -11,6 +11,7 @@ from pydantic import Field, model_validator
 
 from voicegraph.graph import (
     AudioFrame,
+    ConfigError,
     In,
     InputError,
     MissingDependencyError,
@@ -104,12 +105,12 @@ class SileroVAD(Node):
         def _check(self) -> SileroVAD.Config:
             deact = self.deactivation_threshold
             if deact is not None and deact > self.activation_threshold:
-                raise ValueError(
+                raise ConfigError(
                     f"deactivation_threshold ({deact}) must not exceed activation_threshold "
                     f"({self.activation_threshold})"
                 )
             if self.max_buffered_speech <= self.prefix_padding_duration:
-                raise ValueError(
+                raise ConfigError(
                     f"max_buffered_speech ({self.max_buffered_speech} s) must be longer than "
                     f"prefix_padding_duration ({self.prefix_padding_duration} s)"
                 )
