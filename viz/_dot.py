@@ -23,7 +23,7 @@ from typing import Any, Literal
 import graphviz
 from graphviz.quoting import attr_list, quote
 
-from voicegraph.graph import Edge, Graph, Node
+from voicegraph.graph import ConfigError, Edge, Graph, Node
 from voicegraph.runner import EdgeStats, NodeStats, RunMetrics
 
 __all__ = ["Highlight", "Rankdir", "bottleneck", "to_dot"]
@@ -84,7 +84,9 @@ def to_dot(
         DOT source text (``digraph``).
     """
     if rankdir not in ("LR", "TB"):
-        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+        raise ConfigError(
+            f"rankdir must be 'LR' (left to right) or 'TB' (top to bottom), not {rankdir!r}"
+        )
     marked = None
     if metrics is not None:
         marked = _bottleneck(metrics) if bottleneck == "auto" else bottleneck

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from voicegraph.graph import Clock, Graph, MissingDependencyError
+from voicegraph.graph import Clock, ConfigError, Graph, MissingDependencyError
 from voicegraph.runner import RunMetrics, Runner
 
 from ._collect import unwrap_session
@@ -81,7 +81,7 @@ class LiveView:
         self.pipeline: Any = None if isinstance(session, Graph) else unwrap_session(session)
         graph = session if isinstance(session, Graph) else getattr(session, "graph", None)
         if not isinstance(graph, Graph):
-            raise TypeError(
+            raise ConfigError(
                 f"LiveView needs a Graph or a pipeline with a .graph, not {type(session).__name__}"
             )
         self.graph = graph

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from voicegraph.graph import Graph
+from voicegraph.graph import ConfigError, Graph
 from voicegraph.runner import RunMetrics
 
 from ._dot import Highlight, Rankdir, to_dot
@@ -73,9 +73,12 @@ class Diagram:
 
     @property
     def text(self) -> str:
-        """The SVG or DOT text (raises ``ValueError`` for PNG)."""
+        """The SVG or DOT text (raises :class:`ConfigError`, a ``ValueError``, for PNG)."""
         if self.format == "png":
-            raise ValueError("this diagram is a PNG image, not text; use .data")
+            raise ConfigError(
+                "this diagram is a PNG image, not text: use .data for its bytes, or render with "
+                "format='svg' for text"
+            )
         return self.data.decode("utf-8")
 
     def save(self, path: str | Path) -> Path:
@@ -131,7 +134,7 @@ def render(
         ValueError: ``format`` is not one of :data:`FORMATS`.
     """
     if format not in FORMATS:
-        raise ValueError(f"cannot render {format!r}: choose one of {', '.join(FORMATS)}")
+        raise ConfigError(f"cannot render {format!r}: choose one of {', '.join(FORMATS)}")
     if isinstance(graph, str):
         dot = graph
     else:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicegraph.graph import AudioFrame, Event, Frame, Interrupt
+from voicegraph.graph import AudioFrame, ConfigError, Event, Frame, Interrupt
 from voicegraph.runner import Trace
 
 if TYPE_CHECKING:
@@ -152,10 +152,13 @@ class Timeline:
         """A timeline from a trace, a pipeline, or both (the trace's rows win where both have one).
 
         Raises:
-            ValueError: neither was given.
+            ConfigError: neither was given (a ValueError).
         """
         if trace is None and pipeline is None:
-            raise ValueError("give a trace, a pipeline, or both to build a timeline from")
+            raise ConfigError(
+                "give a trace, a pipeline, or both to build a timeline from: "
+                "collect(trace=..., pipeline=...)"
+            )
         if trace is None:
             return cls.from_pipeline(pipeline)
         timeline = cls.from_trace(trace)
