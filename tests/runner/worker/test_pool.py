@@ -50,13 +50,17 @@ async def test_prewarmed_processes_take_jobs_and_keep_their_userdata(tmp_path: P
 
 
 async def test_a_crash_fails_only_its_own_job(tmp_path: Path) -> None:
-    async with ProcPool(ChildSetup("worker_jobs:sleeper"), num_idle=0, options=FAST) as pool:
-        healthy = await pool.launch_job(JobInfo("healthy", metadata=meta(tmp_path, seconds=2)))
+    release = tmp_path / "release"  # the healthy job runs until the crashes are over
+    setup = ChildSetup("worker_jobs:waits_for_release")
+    async with ProcPool(setup, num_idle=0, options=FAST) as pool:
+        job = JobInfo("healthy", metadata=meta(tmp_path, release=str(release)))
+        healthy = await pool.launch_job(job)
         for entry in ("raises", "exits", "segfault"):
             pool.setup = ChildSetup(f"worker_jobs:{entry}")
             ex = await pool.launch_job(JobInfo(entry))
             await ex.closed.wait()
             assert healthy.alive
+        release.touch()
         await healthy.closed.wait()
     results = {r.job_id: r for r in pool.results}
     assert results["raises"].status == "failed"

@@ -62,6 +62,16 @@ async def sleeper(ctx: JobContext) -> None:
     _write(ctx, phase="end")
 
 
+async def waits_for_release(ctx: JobContext) -> None:
+    """Run until the file ``release`` exists (at most 60 s): alive for as long as a test needs."""
+    release = Path(_params(ctx)["release"])
+    deadline = time.monotonic() + 60
+    while not release.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the test never released this job")
+        await asyncio.sleep(0.05)
+
+
 async def barrier(ctx: JobContext) -> None:
     """Start, then wait until ``barrier`` jobs have started (proves they ran concurrently)."""
     params = _params(ctx)
