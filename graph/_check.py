@@ -9,6 +9,7 @@ from ._frames import Control
 from ._graph import POLICIES, Edge, Graph, _port_path
 from ._node import Node
 from ._ports import In, Out, Port
+from ._redact import listing
 
 __all__ = ["edge_problems", "graph_problems"]
 
@@ -129,9 +130,7 @@ def _cycle_problems(nodes: list[Node], edges: list[Edge]) -> list[str]:
         if ring:  # the group is exactly this cycle
             problems.append(f"cycle {loop} has no edge marked feedback=True; mark one edge of it")
             continue
-        shown = ", ".join(group[:_LISTED_NODES])
-        if len(group) > _LISTED_NODES:
-            shown += f", ... and {len(group) - _LISTED_NODES} more"
+        shown = listing(group, sort=False, limit=_LISTED_NODES)
         problems.append(
             f"{len(group)} nodes are joined by loops with no edge marked feedback=True "
             f"({shown}), e.g. cycle {loop}; mark edges feedback=True until every loop "

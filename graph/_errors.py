@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._redact import clip
+
 __all__ = [
     "ConfigError",
     "DeadlockError",
@@ -52,20 +54,16 @@ class GraphError(VoicegraphError, ValueError):
     def __init__(self, problems: str | Sequence[str]) -> None:
         self.problems: list[str] = [problems] if isinstance(problems, str) else list(problems)
         if len(self.problems) == 1:
-            message = _clip(self.problems[0], self.MAX_LINE)
+            message = clip(self.problems[0], self.MAX_LINE)
         else:
             lines = "\n".join(
-                f"  - {_clip(p, self.MAX_LINE)}" for p in self.problems[: self.MAX_LISTED]
+                f"  - {clip(p, self.MAX_LINE)}" for p in self.problems[: self.MAX_LISTED]
             )
             message = f"the graph has {len(self.problems)} problems:\n{lines}"
             if len(self.problems) > self.MAX_LISTED:
                 more = len(self.problems) - self.MAX_LISTED
                 message += f"\n  ... and {more} more (all are in GraphError.problems)"
         super().__init__(message)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class ConfigError(VoicegraphError, ValueError, TypeError):

@@ -5,15 +5,17 @@
 ``"api_key": "..."``, ``access_token=...``), strings shaped like API keys or tokens (Google
 ``AIza...``, ElevenLabs ``sk_...``, JWTs), and the value of every environment variable whose
 name says it holds a secret (``*KEY*``, ``*SECRET*``, ``*TOKEN*``, ``*PASSWORD*``; values of 8
-characters or more). :func:`clip_text` caps a text, saying how much was left out.
+characters or more). :func:`clip_text` caps a text, saying how much was left out; :func:`clip`
+caps it with a plain ``...``; :func:`listing` names the first few of many.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 
-__all__ = ["MASK", "clip_text", "redact_secrets"]
+__all__ = ["MASK", "clip", "clip_text", "listing", "redact_secrets"]
 
 MASK = "***"
 
@@ -67,3 +69,18 @@ def clip_text(text: str, limit: int = 500) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}… ({len(text) - limit} more characters)"
+
+
+def clip(text: str, limit: int = 1000) -> str:
+    """``text`` cut to ``limit`` characters (ending ``...`` when cut)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def listing(names: Iterable[str], *, sort: bool = True, limit: int = 20) -> str:
+    """``"a, b, c"``: the first ``limit`` names (sorted, unless ``sort=False``), then
+    ``"... and N more"``; ``"none"`` when there are none."""
+    items = sorted(names) if sort else list(names)
+    text = ", ".join(items[:limit])
+    if len(items) > limit:
+        text += f", ... and {len(items) - limit} more"
+    return text or "none"

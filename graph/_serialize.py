@@ -54,9 +54,9 @@ from ._errors import GraphError
 from ._graph import DEFAULT_CAPACITY, Graph, Policy, Supervision
 from ._node import Node
 from ._ports import In, Out, Port
+from ._redact import clip, listing
 from ._untrusted import (
     MAX_TEXT,
-    clip,
     describe,
     loading,
     normalize_allow,
@@ -428,7 +428,7 @@ class _Loader:
                 return None  # already reported
             found = self.members[id(scope)].get(part)
             if found is None:
-                members = _names(m.name for m in scope.members)
+                members = listing(m.name for m in scope.members)
                 inside = f" inside {scope.name!r}" if scope is not graph else ""
                 self.problems.append(
                     f"{where}: no node or subgraph {part!r}{inside} (members: {members})"
@@ -448,7 +448,7 @@ class _Loader:
             owner = f"node {path!r} ({type(target).__name__})"
         if port is None:
             self.problems.append(
-                f"{where}: {owner} has no port {port_name!r} (ports: {_names(known)})"
+                f"{where}: {owner} has no port {port_name!r} (ports: {listing(known)})"
             )
             return None
         if want == "out" and not isinstance(port, Out):
@@ -486,18 +486,9 @@ class _Loader:
         unknown = [k for k in data if k not in allowed]
         if unknown:
             self.problems.append(
-                f"{where}: unknown key(s) {_names(map(short, unknown), sort=False)}; "
+                f"{where}: unknown key(s) {listing(map(short, unknown), sort=False)}; "
                 f"expected {', '.join(allowed)}"
             )
-
-
-def _names(names: Iterable[str], *, sort: bool = True, limit: int = 20) -> str:
-    """``"a, b, c"``, the first ``limit`` of them (sorted), then ``"... and N more"``."""
-    items = sorted(names) if sort else list(names)
-    text = ", ".join(items[:limit])
-    if len(items) > limit:
-        text += f", ... and {len(items) - limit} more"
-    return text or "none"
 
 
 def _errors(exc: ValidationError, limit: int = 10) -> str:

@@ -29,13 +29,13 @@ from typing import Any
 
 from ._errors import ConfigError, GraphError
 from ._node import Node
+from ._redact import clip
 
 __all__ = [
     "MAX_DEPTH",
     "MAX_ITEMS",
     "MAX_TEXT",
     "check_file_import",
-    "clip",
     "describe",
     "loading",
     "normalize_allow",
@@ -68,11 +68,6 @@ _REPR.maxother = 60
 _REPR.maxlong = 60
 for _attr in ("maxlist", "maxtuple", "maxdict", "maxset", "maxfrozenset"):
     setattr(_REPR, _attr, 6)
-
-
-def clip(text: str, limit: int = 1000) -> str:
-    """``text`` cut to ``limit`` characters (ending ``...`` when cut)."""
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def short(value: Any, limit: int = 200) -> str:
