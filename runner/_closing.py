@@ -46,8 +46,9 @@ async def close_nodes(
 
     Returns a :class:`NodeError` for each close that raised, in the order of ``nodes``. A close
     still running after ``timeout`` seconds is cancelled and abandoned (an error is logged); it
-    is not an error of the run.
+    is not an error of the run. Nodes that keep :meth:`Node.close`'s no-op are skipped.
     """
+    nodes = [(path, node) for path, node in nodes if type(node).close is not Node.close]
     if not nodes:
         return []
     loop = asyncio.get_running_loop()

@@ -405,8 +405,6 @@ class NodeDriver:
 
         Its close error cannot hide the failure that is being recovered from: it is logged.
         """
-        if type(node).close is Node.close:
-            return
         for error in await close_nodes([(self.path, node)], self.clock, self.runner.close_timeout):
             log.error("node %r: close() after a failure raised", self.path, exc_info=error)
 

@@ -273,9 +273,7 @@ class Runner:
 
     async def _close_nodes(self) -> None:
         """Close every node within ``close_timeout``; keep the errors for :meth:`_exit`."""
-        nodes = [
-            (d.path, d.node) for d in self.drivers.values() if type(d.node).close is not Node.close
-        ]
+        nodes = [(d.path, d.node) for d in self.drivers.values()]
         self._close_errors = await close_nodes(nodes, self.clock, self.close_timeout)
 
     def _report_close_errors(self, error: BaseException) -> None:
