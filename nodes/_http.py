@@ -12,9 +12,25 @@ from typing import Any
 
 import anyio
 
-from voicegraph.graph import Node
+from voicegraph.graph import Node, clip_text, redact_secrets
 
-__all__ = ["ResponseTracker", "retry_after", "track_response"]
+__all__ = [
+    "PROVIDER_MESSAGE_LIMIT",
+    "ResponseTracker",
+    "provider_message",
+    "retry_after",
+    "track_response",
+]
+
+PROVIDER_MESSAGE_LIMIT = 500
+"""Characters of a provider's message kept in an error (the rest is counted, not shown)."""
+
+
+def provider_message(text: str) -> str:
+    """``text`` fit for a ProviderError: credentials masked, capped at
+    :data:`PROVIDER_MESSAGE_LIMIT` characters (a provider's error body, an HTML page or a JSON
+    dump echoing the request, never floods a log or leaks a key)."""
+    return clip_text(redact_secrets(text), PROVIDER_MESSAGE_LIMIT)
 
 
 def retry_after(headers: Any) -> float | None:

@@ -1,7 +1,7 @@
 """Turn what the ElevenLabs SDK, httpx and websockets raise into voicegraph errors.
 
-Every message goes through :func:`provider_error`, which masks credentials and caps it at
-``MESSAGE_LIMIT`` characters: a provider's error body never floods a log or leaks a key.
+Every message goes through :func:`provider_error`, which masks credentials and caps its
+length (``provider_message`` in ``nodes/_http.py``).
 """
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from voicegraph.graph import ProviderError, ProviderTimeoutError, clip_text, redact_secrets
-from voicegraph.nodes._http import retry_after
+from voicegraph.graph import ProviderError, ProviderTimeoutError
+from voicegraph.nodes._http import provider_message, retry_after
 
 __all__ = [
-    "MESSAGE_LIMIT",
     "PROVIDER",
     "http_error",
     "provider_error",
@@ -22,8 +21,6 @@ __all__ = [
 ]
 
 PROVIDER = "elevenlabs"
-MESSAGE_LIMIT = 500
-"""Characters of a provider's message kept in an error (the rest is counted, not shown)."""
 
 _HINTS = {
     400: "the request was rejected; check the voice, model and output format",
@@ -43,7 +40,7 @@ def provider_error(
 ) -> ProviderError:
     """A :class:`ProviderError` with ``message`` redacted and capped; ``wait`` (a Retry-After
     delay) is kept as ``retry_after``."""
-    message = clip_text(redact_secrets(message), MESSAGE_LIMIT)
+    message = provider_message(message)
     if wait is not None:
         message += f"; the server asks to retry after {wait:g} s"
     return ProviderError(PROVIDER, message, status=status, retry_after=wait)

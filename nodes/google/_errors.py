@@ -1,20 +1,17 @@
 """Turn what the Gemini SDK (and its HTTP / WebSocket layers) raise into voicegraph errors.
 
-Every message goes through :func:`provider_error`, which masks credentials and caps it at
-``MESSAGE_LIMIT`` characters: a provider's error body (an HTML page, a JSON dump echoing the
-request) never floods a log or leaks a key.
+Every message goes through :func:`provider_error`, which masks credentials and caps its
+length (``provider_message`` in ``nodes/_http.py``).
 """
 
 from __future__ import annotations
 
-from voicegraph.graph import ProviderError, ProviderTimeoutError, clip_text, redact_secrets
-from voicegraph.nodes._http import retry_after
+from voicegraph.graph import ProviderError, ProviderTimeoutError
+from voicegraph.nodes._http import provider_message, retry_after
 
-__all__ = ["MESSAGE_LIMIT", "PROVIDER", "provider_error", "retry_after", "to_provider_error"]
+__all__ = ["PROVIDER", "provider_error", "retry_after", "to_provider_error"]
 
 PROVIDER = "gemini"
-MESSAGE_LIMIT = 500
-"""Characters of a provider's message kept in an error (the rest is counted, not shown)."""
 
 _HINTS = {
     400: "the request was rejected; check the model name and settings",
@@ -34,7 +31,7 @@ def provider_error(
 ) -> ProviderError:
     """A :class:`ProviderError` with ``message`` redacted and capped; ``wait`` (a Retry-After
     delay) is kept as ``retry_after``."""
-    message = clip_text(redact_secrets(message), MESSAGE_LIMIT)
+    message = provider_message(message)
     if wait is not None:
         message += f"; the server asks to retry after {wait:g} s"
     return ProviderError(provider, message, status=status, retry_after=wait)
