@@ -15,10 +15,10 @@ returns; the one exception is a subprocess that left the job's process group (``
 
 **The memory limit is sampled, not hard**: a job may exceed its memory limit by at most what it
 (with its subprocesses) can allocate in one sampling interval, plus the few milliseconds the
-worker may take to wake the sampler. Measured on a 2-core Xeon VM (``test_memory.py``): a
-Python process writing fresh memory as fast as it can took ~1.4 GB/s, and with a 120 MB limit
-its peak was 144-192 MB (at most 72 MB over: 1.4 GB/s x 50 ms = 70 MB). For a hard limit, run
-the worker in a container or cgroup with a memory limit (``memory.max``).
+worker may take to wake the sampler. Measured on this project's 2-core AMD EPYC VM
+(``test_memory.py``): a Python process writing fresh memory as fast as it can took ~1.4 GB/s,
+and with a 120 MB limit its peak was 144-192 MB (at most 72 MB over: 1.4 GB/s x 50 ms = 70 MB).
+For a hard limit, run the worker in a container or cgroup with a memory limit (``memory.max``).
 """
 
 from __future__ import annotations
