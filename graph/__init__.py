@@ -3,8 +3,10 @@
 from ._bus_events import UNPUBLISHED as UNPUBLISHED
 from ._bus_events import BusEvent as BusEvent
 from ._clock import Clock as Clock
+from ._clock import RealClock as RealClock
 from ._display import SvgRenderer as SvgRenderer
 from ._display import set_svg_renderer as set_svg_renderer
+from ._engine import Engine as Engine
 from ._errors import ConfigError as ConfigError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FrameTypeError as FrameTypeError
@@ -66,6 +68,7 @@ __all__ = [
     "DeadlockError",
     "Edge",
     "EndOfStream",
+    "Engine",
     "Event",
     "FlatGraph",
     "Flush",
@@ -89,6 +92,7 @@ __all__ = [
     "Port",
     "ProviderError",
     "ProviderTimeoutError",
+    "RealClock",
     "RunnerError",
     "Sentence",
     "SpeechAudio",

@@ -34,7 +34,7 @@ import inspect
 import re
 import sys
 import typing
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -46,6 +46,7 @@ from ._frames import Event, Frame
 from ._ports import In, Out, Port, frame_types
 
 if typing.TYPE_CHECKING:
+    from ._engine import Engine
     from ._graph import Graph, Supervision
 
 __all__ = ["Node", "NodeConfig", "NodeRuntime"]
@@ -221,6 +222,15 @@ class Node:
     def default_name(self) -> str:
         """The name ``Graph.add`` gives this node when none is passed."""
         return _snake(type(self).__name__)
+
+    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
+        """The engines this node is built from, by constructor keyword (default none).
+
+        A host node returns its engine (``{"engine": LlamaLLM()}``); a graph file stores each
+        as ``{type, config}`` under the node's ``parts`` and the loader passes them back as
+        keywords: ``cls(config, engine=...)``.
+        """
+        return {}
 
     def _graph_owner(self) -> Graph | None:
         return self._graph

@@ -45,11 +45,12 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 
+from ._engine import Engine
 from ._errors import GraphError
 from ._graph import DEFAULT_CAPACITY, Graph, Policy, Supervision
 from ._node import Node
@@ -69,7 +70,8 @@ from ._untrusted import (
 __all__ = ["graph_from_dict", "graph_to_dict"]
 
 _GRAPH_KEYS = ("name", "nodes", "subgraphs", "edges", "exposed")
-_NODE_KEYS = ("name", "type", "config", "on_error")
+_NODE_KEYS = ("name", "type", "config", "parts", "on_error")
+_PART_KEYS = ("type", "config", "parts")
 _EDGE_KEYS = ("src", "dst", "capacity", "policy", "feedback")
 
 
@@ -137,6 +139,9 @@ def _node_data(node: Node, problems: list[str]) -> dict[str, Any]:
         "type": _type_ref(node, problems),
         "config": node.config.model_dump(mode="json"),
     }
+    parts = _parts_data(node, node.parts(), problems)
+    if parts:
+        data["parts"] = parts
     sup = node._supervision
     if sup is not None:
         on_error = sup.model_dump(mode="json", exclude={"fallback"})
@@ -147,6 +152,27 @@ def _node_data(node: Node, problems: list[str]) -> dict[str, Any]:
             }
         data["on_error"] = on_error
     return data
+
+
+def _parts_data(
+    owner: Node, parts: Mapping[str, Engine | Sequence[Engine]], problems: list[str]
+) -> dict[str, Any]:
+    """``{keyword: {type, config[, parts]}}`` (a list of them for a sequence of engines)."""
+
+    def one(engine: Engine) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "type": _type_ref(engine, problems, owner=owner),
+            "config": engine.config.model_dump(mode="json"),
+        }
+        nested = _parts_data(owner, engine.parts(), problems)
+        if nested:
+            data["parts"] = nested
+        return data
+
+    return {
+        key: one(value) if isinstance(value, Engine) else [one(e) for e in value]
+        for key, value in parts.items()
+    }
 
 
 def _public_module(cls: type) -> str:
@@ -161,7 +187,7 @@ def _public_module(cls: type) -> str:
     return ".".join(parts)
 
 
-def _type_ref(node: Node, problems: list[str], owner: Node | None = None) -> str:
+def _type_ref(node: Node | Engine, problems: list[str], owner: Node | None = None) -> str:
     cls = type(node)
     ref = f"{_public_module(cls)}:{cls.__qualname__}"
     try:
@@ -171,10 +197,14 @@ def _type_ref(node: Node, problems: list[str], owner: Node | None = None) -> str
     else:
         reason = f"it resolves to {found!r} instead"
     if found is not cls:
-        what = f"fallback of node {owner.path!r}" if owner else f"node {node.path!r}"
+        kind = "engine" if isinstance(node, Engine) else "node"
+        if isinstance(node, Engine):
+            what = f"engine {cls.__name__} of node {owner.path if owner else '?'!r}"
+        else:
+            what = f"fallback of node {owner.path!r}" if owner else f"node {node.path!r}"
         problems.append(
-            f"{what}: its type {ref} cannot be imported back ({reason}); define node classes "
-            "at module level in an importable module"
+            f"{what}: its type {ref} cannot be imported back ({reason}); define {kind} "
+            "classes at module level in an importable module"
         )
     return ref
 
@@ -342,6 +372,10 @@ class _Loader:
         except LookupError as exc:
             self.problems.append(f"{where}: unknown node type {short(ref)} ({exc})")
             return None
+        return cast("Node | None", self._build(cls, ref, config, item.get("parts", {}), where))
+
+    def _build(self, cls: type[Any], ref: str, config: Any, parts: Any, where: str) -> Any:
+        """``cls(config, **parts)``, or ``None`` with the problems recorded."""
         if not isinstance(config, Mapping):
             self.problems.append(f"{where}: config must be a mapping, got {short(config)}")
             return None
@@ -349,12 +383,59 @@ class _Loader:
             settings = cls.Config.model_validate(config)
         except ValidationError as exc:
             self.problems.append(f"{where}: invalid config for {ref}: {_errors(exc)}")
+            settings = None
+        built = self._parts(parts, where)  # its problems are reported too
+        if settings is None or built is None:
             return None
         try:
-            return cls(settings)
+            return cls(settings, **built)
         except Exception as exc:  # report every node that cannot be built, then fail once
             self.problems.append(f"{where}: cannot create {ref}: {describe(exc)}")
             return None
+
+    def _parts(self, data: Any, where: str) -> dict[str, Any] | None:
+        """The engines under a node's (or engine's) ``parts``, built; ``None`` if one fails."""
+        if not isinstance(data, Mapping):
+            self.problems.append(f"{where}: parts must be a mapping, got {short(data)}")
+            return None
+        built: dict[str, Any] = {}
+        ok = True
+        for key, value in data.items():
+            if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
+                self.problems.append(f"{where}: parts key {short(key)} is not a keyword name")
+                ok = False
+                continue
+            if isinstance(value, list):
+                engines = [
+                    self._engine(v, f"{where}: parts.{key}[{i}]") for i, v in enumerate(value)
+                ]
+                ok = ok and all(e is not None for e in engines)
+                built[key] = engines
+            else:
+                built[key] = engine = self._engine(value, f"{where}: parts.{key}")
+                ok = ok and engine is not None
+        return built if ok else None
+
+    def _engine(self, item: Any, where: str) -> Engine | None:
+        if not isinstance(item, Mapping):
+            self.problems.append(f"{where} must be {{type, config}}, got {short(item)}")
+            return None
+        self._unknown_keys(item, _PART_KEYS, where)
+        ref = item.get("type")
+        if not isinstance(ref, str):
+            self.problems.append(
+                f"{where}: type must be a 'module:QualName' string, got {short(ref)}"
+            )
+            return None
+        try:
+            cls = resolve_type(ref, self.allow, Engine)
+        except LookupError as exc:
+            self.problems.append(f"{where}: unknown engine type {short(ref)} ({exc})")
+            return None
+        return cast(
+            "Engine | None",
+            self._build(cls, ref, item.get("config", {}), item.get("parts", {}), where),
+        )
 
     def _supervision(self, data: Any, where: str) -> Supervision | None:
         if isinstance(data, str):

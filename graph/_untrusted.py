@@ -125,8 +125,9 @@ def _how_to_allow(module: str) -> str:
     )
 
 
-def resolve_type(ref: str, allow: tuple[str, ...]) -> type[Node]:
-    """The node class ``ref`` (``"module:QualName"``) names, importing only allowed modules.
+def resolve_type(ref: str, allow: tuple[str, ...], kind: type[Any] = Node) -> type[Any]:
+    """The ``kind`` subclass (a node or engine class) that ``ref`` (``"module:QualName"``)
+    names, importing only allowed modules.
 
     Raises:
         LookupError: saying why ``ref`` does not name an allowed node type.
@@ -154,8 +155,8 @@ def resolve_type(ref: str, allow: tuple[str, ...]) -> type[Node]:
             obj = getattr(obj, attr)
         except AttributeError:
             raise LookupError(f"module {module_name!r} has no attribute {qualname!r}") from None
-    if not (isinstance(obj, type) and issubclass(obj, Node)):
-        raise LookupError(f"it is {short(obj)}, not a Node subclass")
+    if not (isinstance(obj, type) and issubclass(obj, kind)):
+        raise LookupError(f"it is {short(obj)}, not a {kind.__name__} subclass")
     defined_in = obj.__module__
     if not (_own(defined_in) or _in(defined_in, allow)):
         raise LookupError(

@@ -13,39 +13,11 @@ from typing import TypeVar
 import anyio
 import anyio.to_thread
 
-from voicegraph.graph import RunnerError
+from voicegraph.graph import RealClock, RunnerError
 
 __all__ = ["RealClock", "VirtualClock"]
 
 R = TypeVar("R")
-
-
-class RealClock:
-    """Wall-clock time (monotonic), in seconds since the clock was created."""
-
-    def __init__(self) -> None:
-        self._t0 = time.monotonic()
-
-    def now(self) -> float:
-        """Seconds since the clock was created."""
-        return time.monotonic() - self._t0
-
-    async def sleep(self, seconds: float) -> None:
-        """Sleep for ``seconds`` of real time."""
-        await anyio.sleep(max(0.0, seconds))
-
-    async def sleep_until(self, deadline: float) -> None:
-        """Sleep until ``now() >= deadline``."""
-        await anyio.sleep(max(0.0, deadline - self.now()))
-
-    async def run_sync(self, func: Callable[..., R], *args: object) -> R:
-        """Run ``func(*args)`` in a worker thread and wait for it (cancellation waits too)."""
-        return await anyio.to_thread.run_sync(func, *args)
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[RealClock]:
-        """Nothing to drive for real time; present so both clocks are used the same way."""
-        yield self
 
 
 class VirtualClock:

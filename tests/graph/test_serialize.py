@@ -654,7 +654,7 @@ def test_bad_types_and_structure() -> None:
         f"node 'a': unknown node type '{MODULE}:NOT_A_NODE' (it is 42, not a Node subclass)",
         "node 'b': unknown node type 'builtins' (expected 'module:QualName')",
         "node 'c': config must be a mapping, got [1]",
-        "node 'd': unknown key(s) 'colour'; expected name, type, config, on_error",
+        "node 'd': unknown key(s) 'colour'; expected name, type, config, parts, on_error",
         "node 'd': duplicate name 'd'",
         "node 'e': cannot create",
         "RuntimeError: no microphone",
