@@ -1,4 +1,20 @@
-"""HTTP helpers for the cloud nodes: `Retry-After` parsing and closing streamed responses."""
+"""What the cloud providers (Gemini, ElevenLabs) share: API keys, the SDK client, HTTP errors.
+
+Public names:
+
+* :class:`SDKClient` — an SDK client and the HTTP client under it, made on first use and
+  closed once. Engines and nodes hold one by composition
+  (``self._sdk = SDKClient(lambda: make_client(...))``; ``self._sdk.client`` in a call,
+  ``await self._sdk.aclose()`` in ``aclose``/``close``).
+* :func:`key_from_env` — an API key given, or the first environment variable that is set.
+* :func:`provider_message` / :data:`PROVIDER_MESSAGE_LIMIT` — a provider's error text, masked
+  and capped, fit for a ``ProviderError``.
+* :func:`retry_after` — the wait a ``Retry-After`` / ``retry-after-ms`` header asks for.
+* :class:`ResponseTracker` / :func:`track_response` — close the HTTP responses a streamed
+  request opened (``track_response`` is the httpx response hook the clients install).
+* :class:`HTTPClientNode` — transitional Node base for the ElevenLabs nodes until they become
+  engines; new code uses :class:`SDKClient`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +23,7 @@ import contextvars
 import email.utils
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import anyio
@@ -16,7 +32,10 @@ from voicegraph.graph import Node, clip_text, redact_secrets
 
 __all__ = [
     "PROVIDER_MESSAGE_LIMIT",
+    "HTTPClientNode",
     "ResponseTracker",
+    "SDKClient",
+    "key_from_env",
     "provider_message",
     "retry_after",
     "track_response",
@@ -109,12 +128,57 @@ def key_from_env(api_key: str | None, variables: Sequence[str]) -> str | None:
     return next((value for name in variables if (value := os.environ.get(name))), None)
 
 
-class HTTPClientNode(Node):
-    """A provider node that holds an SDK client and the HTTP client under it (``_client``
-    and ``_http``, as the providers' ``make_client`` returns them).
+class SDKClient:
+    """A provider's SDK client and the async HTTP client under it, made on first use.
 
-    Put it first among the bases (``class GeminiLLM(HTTPClientNode, LLMNode)``): its
-    :meth:`close` releases the connections, then closes the rest of the node.
+    Args:
+        make: builds ``(sdk_client, http_client)``, as the providers' ``make_client`` do
+            (called without arguments: bind the key and settings with a lambda or partial).
+
+    Not a Node and not an Engine: hold one as an attribute. :meth:`aclose` closes the HTTP
+    connections; the next use of :attr:`client` makes a new pair (an engine entered again
+    after closing works again).
+
+    >>> made = []
+    >>> sdk = SDKClient(lambda: made.append(1) or ("sdk", None))
+    >>> sdk.is_open, sdk.client, sdk.client, len(made), sdk.is_open
+    (False, 'sdk', 'sdk', 1, True)
+    """
+
+    def __init__(self, make: Callable[[], tuple[Any, Any]]) -> None:
+        self._make = make
+        self._client: Any = None
+        self._http: Any = None
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the client has been made (and not closed since)."""
+        return self._client is not None
+
+    @property
+    def client(self) -> Any:
+        """The SDK client (made now if it is not yet)."""
+        return self.open()
+
+    def open(self) -> Any:
+        """Make the client if it is not yet (no request is sent); return it."""
+        if self._client is None:
+            self._client, self._http = self._make()
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections and forget the client (safe to call more than once)."""
+        http, self._http, self._client = self._http, None, None
+        if http is not None:
+            await http.aclose()
+
+
+class HTTPClientNode(Node):
+    """Transitional: a provider node holding ``_client`` and ``_http`` (the ElevenLabs nodes
+    until they become engines). New code holds an :class:`SDKClient` instead.
+
+    Put it first among the bases: its :meth:`close` releases the connections, then closes
+    the rest of the node.
     """
 
     _client: Any

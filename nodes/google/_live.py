@@ -19,6 +19,7 @@ from voicegraph.graph import (
     In,
     InputError,
     LLMText,
+    Node,
     NodeConfig,
     Out,
     ProviderError,
@@ -27,7 +28,7 @@ from voicegraph.graph import (
     ToolResult,
     Transcript,
 )
-from voicegraph.nodes._http import HTTPClientNode
+from voicegraph.nodes._http import SDKClient
 from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
 
@@ -45,7 +46,7 @@ OUTPUT_RATE = 24000
 """Sample rate of the audio it answers with."""
 
 
-class GeminiLive(HTTPClientNode):
+class GeminiLive(Node):
     """A realtime (speech-to-speech) model: the Gemini Live API over one WebSocket.
 
     Ports:
@@ -136,8 +137,7 @@ class GeminiLive(HTTPClientNode):
         self._tools = load_tools(self.config.tools, extra)
         self._api_key = resolve_key(api_key, type(self).__name__)
         self._ssl = ssl_context
-        self._client: Any = None
-        self._http: Any = None
+        self._sdk = SDKClient(self._make_client)
         self.handle: str | None = None
         """The latest session resumption handle (``None`` until the server sends one)."""
         self.sessions = 0
@@ -159,17 +159,23 @@ class GeminiLive(HTTPClientNode):
         """``"gemini_live"``."""
         return "gemini_live"
 
+    def _make_client(self) -> tuple[Any, Any]:
+        cfg = self.config
+        return make_client(
+            self._api_key,
+            base_url=cfg.base_url,
+            api_version=cfg.api_version,
+            timeout=None,
+            ssl_context=self._ssl,
+        )
+
     async def setup(self) -> None:
         """Create the SDK client (the session opens when the graph runs)."""
-        if self._client is None:
-            cfg = self.config
-            self._client, self._http = make_client(
-                self._api_key,
-                base_url=cfg.base_url,
-                api_version=cfg.api_version,
-                timeout=None,
-                ssl_context=self._ssl,
-            )
+        self._sdk.open()
+
+    async def close(self) -> None:
+        """Close the HTTP connections."""
+        await self._sdk.aclose()
 
     def connect_config(self) -> Any:
         """The ``LiveConnectConfig`` sent in the setup message."""
@@ -199,8 +205,6 @@ class GeminiLive(HTTPClientNode):
 
     async def run(self) -> None:
         """Hold the session: stream audio up, turn server messages into frames and events."""
-        if self._client is None:
-            await self.setup()
         drops = 0
         while True:
             try:
@@ -218,7 +222,7 @@ class GeminiLive(HTTPClientNode):
         cfg = self.config
         try:
             with anyio.fail_after(cfg.connect_timeout):
-                manager = self._client.aio.live.connect(
+                manager = self._sdk.client.aio.live.connect(
                     model=cfg.model, config=self.connect_config()
                 )
                 session = await manager.__aenter__()
