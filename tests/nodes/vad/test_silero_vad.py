@@ -1,4 +1,5 @@
-"""SileroVAD on the bundled clips: segments, events, pass-through, bounded segments, bad input."""
+"""VADNode with SileroVAD on the bundled clips: segments, events, pass-through, bounded segments,
+bad input, engine swaps between utterances, graph files."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ from voicegraph.graph import (
     SpeechSegment,
     SpeechStarted,
     SpeechStopped,
+    UsageError,
+    graph_from_dict,
+    graph_to_dict,
 )
-from voicegraph.nodes.vad import SileroVAD
+from voicegraph.nodes.vad import SileroVAD, VADEngine, VADNode
 from voicegraph.runner import Runner, VirtualClock
 
 SAMPLES = Path(__file__).parents[3] / "nodes" / "samples"
@@ -76,10 +80,10 @@ class Record(Node):
         self.events.append((self.clock.now(), event))
 
 
-async def run_vad(name: str, **settings: Any) -> tuple[SileroVAD, Record, list[AudioFrame]]:
+async def run_vad(name: str, **settings: Any) -> tuple[VADNode, Record, list[AudioFrame]]:
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / f"{name}.wav")))
-    vad, rec = g.add(SileroVAD(**settings)), g.add(Record())
+    vad, rec = g.add(VADNode(engine=SileroVAD(**settings))), g.add(Record())
     g.connect(feed.audio, vad.audio, capacity=1000)
     g.connect(vad.segments, rec.segments, capacity=100)
     g.connect(vad.audio_out, rec.audio, capacity=1000)
@@ -126,7 +130,7 @@ async def test_events_arrive_on_both_outputs_in_media_time() -> None:
 async def test_audio_is_passed_through_unchanged() -> None:
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / "question.wav"), frame_ms=10))
-    vad, rec = g.add(SileroVAD()), g.add(Record())
+    vad, rec = g.add(VADNode(engine=SileroVAD())), g.add(Record())
     sent: list[AudioFrame] = []
     original = feed.emit
 
@@ -188,7 +192,7 @@ async def test_speech_ongoing_at_end_of_stream_is_closed() -> None:
                 await self.emit(self.audio, AudioFrame(pcm, 16000, i / 16000))
 
     g = Graph()
-    src, vad, rec = g.add(Cut()), g.add(SileroVAD()), g.add(Record())
+    src, vad, rec = g.add(Cut()), g.add(VADNode(engine=SileroVAD())), g.add(Record())
     g.connect(src.audio, vad.audio)
     g.connect(vad.segments, rec.segments)
     g.connect(vad.audio_out, rec.audio)
@@ -203,7 +207,7 @@ async def test_speech_ongoing_at_end_of_stream_is_closed() -> None:
 async def test_wrong_sample_rate_is_a_clear_error() -> None:
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / "question.wav"), rate=48000))
-    vad, rec = g.add(SileroVAD()), g.add(Record())
+    vad, rec = g.add(VADNode(engine=SileroVAD())), g.add(Record())
     g.connect(feed.audio, vad.audio)
     g.connect(vad.segments, rec.segments)
     g.connect(vad.audio_out, rec.audio)
@@ -216,7 +220,7 @@ async def test_wrong_sample_rate_is_a_clear_error() -> None:
 async def test_stereo_is_a_clear_error() -> None:
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / "question.wav"), channels=2))
-    vad, rec = g.add(SileroVAD()), g.add(Record())
+    vad, rec = g.add(VADNode(engine=SileroVAD())), g.add(Record())
     g.connect(feed.audio, vad.audio)
     g.connect(vad.segments, rec.segments)
     g.connect(vad.audio_out, rec.audio)
@@ -233,7 +237,7 @@ class Mic48k(Node):
 
 def test_graph_flags_a_sample_rate_mismatch() -> None:
     g = Graph()
-    mic, vad = g.add(Mic48k()), g.add(SileroVAD())
+    mic, vad = g.add(Mic48k()), g.add(VADNode(engine=SileroVAD()))
     with pytest.raises(GraphError, match="48000 Hz into 16000 Hz.*Resampler"):
         g.connect(mic.audio, vad.audio)
 
@@ -258,3 +262,119 @@ async def test_same_result_every_run() -> None:
     runs = [await run_vad("barge_in") for _ in range(2)]
     key = [[(s.pts, s.speech_start, s.speech_end, s.samples) for s in r.segs] for _, r, _ in runs]
     assert key[0] == key[1]
+
+
+# ------------------------------------------------------------------ host and engines
+
+
+class Counted(SileroVAD):
+    """Silero, counting windows, starts and closes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.windows = self.starts = self.closes = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        await super().start()
+
+    async def aclose(self) -> None:
+        self.closes += 1
+        await super().aclose()
+
+    def probability(self, window: np.ndarray) -> float:
+        self.windows += 1
+        return super().probability(window)
+
+
+class SwapFeed(WavFeed):
+    """A WavFeed that asks ``host`` to switch to ``engine`` at media time ``at``."""
+
+    host: VADNode
+    engine: VADEngine | None
+    at: float
+
+    async def emit(self, port: Any, frame: Any) -> None:
+        cls = type(self)
+        if frame.pts <= cls.at < frame.end_pts:
+            cls.host.set_engine(cls.engine)
+        await super().emit(port, frame)
+
+
+async def swap_run(first: VADEngine, second: VADEngine | None, at: float) -> tuple[VADNode, Record]:
+    g = Graph()
+    feed = g.add(SwapFeed(path=str(SAMPLES / "barge_in.wav")))
+    vad, rec = g.add(VADNode(engine=first)), g.add(Record())
+    SwapFeed.host, SwapFeed.engine, SwapFeed.at = vad, second, at
+    g.connect(feed.audio, vad.audio, capacity=1000)
+    g.connect(vad.segments, rec.segments, capacity=100)
+    g.connect(vad.audio_out, rec.audio, capacity=1000)
+    await Runner(g, clock=VirtualClock()).run()
+    return vad, rec
+
+
+async def test_set_engine_waits_for_the_end_of_the_utterance() -> None:
+    # asked mid-way through the first utterance: it ends with the old engine's 0.8 s hangover,
+    # then the new engine's 0.55 s splits the second utterance at its 0.67 s pause
+    patient, eager = Counted(min_silence_duration=0.8), Counted()
+    vad, rec = await swap_run(patient, eager, at=1.0)
+    assert len(rec.segs) == 3
+    first = rec.segs[0]
+    assert first.speech_end < 4.5
+    assert patient.windows * 512 / 16000 >= first.speech_end + 0.8
+    assert eager.windows > 0 and vad.engine is eager
+    # without the swap the same run gives two segments (see test_barge_in_two_utterances)
+    _, rec = await swap_run(Counted(min_silence_duration=0.8), None, at=-1.0)
+    assert len(rec.segs) == 2
+
+
+async def test_engines_are_entered_once_and_closed_with_the_host() -> None:
+    mine, theirs = Counted(), Counted()
+    vad, _ = await swap_run(mine, theirs, at=5.0)
+    assert (mine.starts, mine.closes, theirs.starts, theirs.closes) == (1, 1, 1, 1)
+    assert not mine.started and not theirs.started
+    vad.set_engine(None)
+    assert vad.engine is mine
+
+
+class Rate8k(VADEngine):
+    sample_rate = 8000
+
+
+def test_set_engine_refuses_what_the_host_cannot_use() -> None:
+    vad = VADNode(engine=SileroVAD())
+    assert vad.default_name() == "vad" and not vad.speaking
+    with pytest.raises(ConfigError, match="expected a VADEngine.*got str"):
+        vad.set_engine("silero")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="8000 Hz windows"):
+        vad.check_engine(Rate8k())
+    with pytest.raises(ConfigError, match="8000 Hz windows"):
+        VADNode(engine=Rate8k())
+    vad.check_engine(None)
+    assert isinstance(vad.engine, SileroVAD)
+
+
+async def test_engine_interface_and_unstarted_silero() -> None:
+    with pytest.raises(NotImplementedError, match="Rate8k must implement probability"):
+        Rate8k().probability(np.zeros(512, np.int16))
+    Rate8k().reset()  # stateless by default
+    with pytest.raises(UsageError, match="not started"):
+        SileroVAD().probability(np.zeros(512, np.int16))
+    async with SileroVAD() as engine:
+        assert engine.probability(np.zeros(512, np.int16)) < 0.5
+
+
+def test_graph_file_stores_the_engine_under_parts() -> None:
+    g = Graph()
+    g.add(VADNode(engine=SileroVAD(min_silence_duration=0.8)))
+    data = graph_to_dict(g)
+    (node,) = data["nodes"]
+    assert (node["name"], node["type"]) == ("vad", "voicegraph.nodes.vad:VADNode")
+    engine = node["parts"]["engine"]
+    assert engine["type"] == "voicegraph.nodes.vad:SileroVAD"
+    assert engine["config"]["min_silence_duration"] == 0.8
+    loaded = graph_from_dict(data)
+    (vad,) = loaded.members
+    assert isinstance(vad, VADNode) and isinstance(vad.engine, SileroVAD)
+    assert vad.engine.config == SileroVAD(min_silence_duration=0.8).config
+    assert graph_to_dict(loaded) == data
