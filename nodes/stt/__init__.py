@@ -1,9 +1,10 @@
-"""Speech-to-text: the :class:`STTNode` base, :class:`WhisperSTT` (embedded) and
-:class:`ScriptedSTT` (for tests)."""
+"""Speech-to-text: the :class:`STTNode` host, the :class:`STTEngine` interface,
+:class:`WhisperSTT` (embedded) and :class:`ScriptedSTT` (for tests)."""
 
-from ._base import STTNode as STTNode
+from ._engine import STTEngine as STTEngine
+from ._node import STTNode as STTNode
 from ._scripted import ScriptedSTT as ScriptedSTT
 from ._whisper import WhisperSTT as WhisperSTT
 from ._whisper import load_model as load_whisper_model
 
-__all__ = ["STTNode", "ScriptedSTT", "WhisperSTT", "load_whisper_model"]
+__all__ = ["STTEngine", "STTNode", "ScriptedSTT", "WhisperSTT", "load_whisper_model"]

