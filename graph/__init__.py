@@ -3,11 +3,14 @@
 from ._bus_events import UNPUBLISHED as UNPUBLISHED
 from ._bus_events import BusEvent as BusEvent
 from ._clock import Clock as Clock
+from ._clock import Deadline as Deadline
 from ._clock import RealClock as RealClock
+from ._clock import deadline as deadline
 from ._display import SvgRenderer as SvgRenderer
 from ._display import set_svg_renderer as set_svg_renderer
 from ._engine import Engine as Engine
 from ._errors import ConfigError as ConfigError
+from ._errors import DeadlineError as DeadlineError
 from ._errors import DeadlockError as DeadlockError
 from ._errors import FrameTypeError as FrameTypeError
 from ._errors import GraphError as GraphError
@@ -19,6 +22,7 @@ from ._errors import ProviderTimeoutError as ProviderTimeoutError
 from ._errors import RunnerError as RunnerError
 from ._errors import UsageError as UsageError
 from ._errors import VoicegraphError as VoicegraphError
+from ._errors import leaf_exceptions as leaf_exceptions
 from ._frames import UNSTAMPED as UNSTAMPED
 from ._frames import AudioFrame as AudioFrame
 from ._frames import Control as Control
@@ -65,6 +69,8 @@ __all__ = [
     "ConfigError",
     "Control",
     "DEFAULT_CAPACITY",
+    "Deadline",
+    "DeadlineError",
     "DeadlockError",
     "Edge",
     "EndOfStream",
@@ -112,8 +118,10 @@ __all__ = [
     "VoicegraphError",
     "check_file_import",
     "clip_text",
+    "deadline",
     "graph_from_dict",
     "graph_to_dict",
+    "leaf_exceptions",
     "redact_secrets",
     "set_svg_renderer",
 ]

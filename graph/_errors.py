@@ -13,18 +13,23 @@ Every error voicegraph raises derives from :class:`VoicegraphError`::
     │                                    the message says what to do instead
     ├── RunnerError                      the runner could not run or finish the graph
     │   └── DeadlockError                every task is blocked and no timer is pending
-    └── ProviderError                    a model/cloud provider failed
-        └── ProviderTimeoutError (TimeoutError)
+    ├── ProviderError                    a model/cloud provider failed
+    │   └── ProviderTimeoutError (TimeoutError)
+    └── DeadlineError (TimeoutError)     work ran past its deadline on the run's clock
+
+:func:`leaf_exceptions` flattens an exception group (anyio task groups raise them) into the
+errors it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ._redact import clip
 
 __all__ = [
     "ConfigError",
+    "DeadlineError",
     "DeadlockError",
     "FrameTypeError",
     "GraphError",
@@ -36,6 +41,7 @@ __all__ = [
     "RunnerError",
     "UsageError",
     "VoicegraphError",
+    "leaf_exceptions",
 ]
 
 
@@ -182,3 +188,27 @@ class ProviderError(VoicegraphError):
 
 class ProviderTimeoutError(ProviderError, TimeoutError):
     """A provider did not answer in time."""
+
+
+class DeadlineError(VoicegraphError, TimeoutError):
+    """Work did not finish before its deadline; raised by :func:`~voicegraph.graph.deadline`."""
+
+
+def leaf_exceptions(error: BaseException) -> list[BaseException]:
+    """The exceptions inside ``error`` and its nested exception groups, in order.
+
+    An error that is not a group is its own only leaf, so callers need no ``isinstance``.
+
+    >>> group = ExceptionGroup("tasks", [ValueError("a"), ExceptionGroup("inner", [KeyError("b")])])
+    >>> [type(e).__name__ for e in leaf_exceptions(group)]
+    ['ValueError', 'KeyError']
+    """
+    return list(_leaves(error))
+
+
+def _leaves(error: BaseException) -> Iterator[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield error

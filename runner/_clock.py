@@ -86,7 +86,10 @@ class VirtualClock:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[VirtualClock]:
-        """Drive the clock for the duration of the block (re-entrant)."""
+        """Drive the clock for the duration of the block (re-entrant).
+
+        An error the block raises comes out as it is (not in an exception group).
+        """
         if self._driven:
             self._driven += 1
             try:
@@ -96,16 +99,20 @@ class VirtualClock:
             return
         self._changed = asyncio.Event()
         self._driven = 1
+        failure: BaseException | None = None
         try:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._drive)
                 try:
                     yield self
-                finally:
-                    tg.cancel_scope.cancel()
+                except BaseException as exc:  # raised below as it is, not in an exception group
+                    failure = exc
+                tg.cancel_scope.cancel()
         finally:
             self._driven = 0
             self._changed = None
+        if failure is not None:
+            raise failure
 
     async def _drive(self) -> None:
         loop = asyncio.get_running_loop()

@@ -35,6 +35,7 @@ from voicegraph.graph import (
     NodeFailed,
     RunnerError,
     VoicegraphError,
+    leaf_exceptions,
 )
 from voicegraph.graph._node import _NotRunning
 
@@ -220,7 +221,7 @@ class Runner:
             await self._stack.__aexit__(et, exc, tb)
         except BaseExceptionGroup as group:
             error = _unwrap(group)
-            for other in exception_leaves(group):
+            for other in leaf_exceptions(group):
                 if other is not error and isinstance(other, Exception):
                     _attach(error, other, "another failure in this run")
             self._report_close_errors(error)
@@ -427,12 +428,8 @@ def _fallback_problems(driver: NodeDriver) -> list[str]:
     return problems
 
 
-def exception_leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    """The exceptions inside ``group`` and its nested groups, in order."""
-    leaves: list[BaseException] = []
-    for exc in group.exceptions:
-        leaves.extend(exception_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
-    return leaves
+exception_leaves = leaf_exceptions
+"""Kept for ``runner/worker/_server.py``: use :func:`voicegraph.graph.leaf_exceptions`."""
 
 
 def _attach(error: BaseException, other: BaseException, how: str) -> None:
@@ -442,7 +439,7 @@ def _attach(error: BaseException, other: BaseException, how: str) -> None:
 
 def _unwrap(group: BaseExceptionGroup) -> BaseException:
     """The most useful single error in a task group's exception group."""
-    leaves = exception_leaves(group)
+    leaves = leaf_exceptions(group)
     for cls in (NodeError, VoicegraphError):
         for leaf in leaves:
             if isinstance(leaf, cls):

@@ -32,7 +32,7 @@ import json
 import re
 import threading
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, overload
 
 import anyio
@@ -40,7 +40,7 @@ import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import to_jsonable_python
 
-from voicegraph.graph import Clock, ConfigError, ToolCall, ToolResult
+from voicegraph.graph import Clock, ConfigError, RealClock, ToolCall, ToolResult, deadline
 
 from ._docstring import parse_docstring
 from ._errors import StopResponse, ToolArgumentsError, ToolError, ToolTimeoutError
@@ -198,8 +198,12 @@ class FunctionTool:
                 the LLM).
         """
         limit = self.timeout or timeout or DEFAULT_TOOL_TIMEOUT
-        work = self.invoke(arguments, clock=clock, context=context)
-        value = await _with_timeout(work, limit, clock, self.name)
+
+        def timed_out() -> ToolTimeoutError:
+            return ToolTimeoutError(f"tool {self.name!r} timed out after {limit:g} s")
+
+        async with deadline(clock or RealClock(), limit, error=timed_out):
+            value = await self.invoke(arguments, clock=clock, context=context)
         return output_text(value, tool=self.name)
 
     async def invoke(
@@ -456,40 +460,3 @@ async def run_in_thread(func: Callable[[], Any], clock: Clock | None = None) -> 
     if "error" in box:
         raise box["error"]
     return box.get("value")
-
-
-async def _with_timeout(
-    work: Awaitable[Any], seconds: float, clock: Clock | None, name: str
-) -> Any:
-    """Await ``work``, measuring the timeout on ``clock`` (real time without one)."""
-    message = f"tool {name!r} timed out after {seconds:g} s"
-    if clock is None:
-        try:
-            with anyio.fail_after(seconds):
-                return await work
-        except TimeoutError:
-            raise ToolTimeoutError(message) from None
-    result: list[Any] = []
-    error: Exception | None = None
-    timed_out = False
-    async with anyio.create_task_group() as tg:
-
-        async def watchdog() -> None:
-            nonlocal timed_out
-            await clock.sleep(seconds)
-            if not result:
-                timed_out = True
-                tg.cancel_scope.cancel()
-
-        tg.start_soon(watchdog)
-        try:
-            result.append(await work)
-        except Exception as exc:  # re-raised below, outside the task group (no ExceptionGroup)
-            result.append(exc)
-            error = exc
-        tg.cancel_scope.cancel()
-    if timed_out:
-        raise ToolTimeoutError(message)
-    if error is not None:
-        raise error
-    return result[0]
