@@ -1,7 +1,19 @@
-"""Turn detection: when has the user finished, and when do they barge in."""
+"""Turn detection: when has the user finished, and when do they barge in.
+
+:class:`TurnDetector` is the host node; :class:`TurnEngine` the end-of-turn model interface,
+with the text heuristic :class:`HeuristicTurn` as the default engine.
+"""
 
 from ._detector import TurnDecision as TurnDecision
 from ._detector import TurnDetector as TurnDetector
+from ._engine import TurnEngine as TurnEngine
+from ._heuristic import HeuristicTurn as HeuristicTurn
 from ._heuristic import end_of_turn_probability as end_of_turn_probability
 
-__all__ = ["TurnDecision", "TurnDetector", "end_of_turn_probability"]
+__all__ = [
+    "HeuristicTurn",
+    "TurnDecision",
+    "TurnDetector",
+    "TurnEngine",
+    "end_of_turn_probability",
+]

@@ -1,15 +1,21 @@
-"""End-of-turn detection and barge-in: VAD silence + endpointing delays + a text heuristic."""
+"""End-of-turn detection and barge-in: VAD silence + endpointing delays + a turn engine."""
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
+import numpy.typing as npt
 from pydantic import Field
 
 from voicegraph.graph import (
     AudioFrame,
+    ConfigError,
     Control,
+    Engine,
     Event,
     In,
     Node,
@@ -21,10 +27,12 @@ from voicegraph.graph import (
     Transcript,
     UserTurn,
 )
+from voicegraph.nodes._host import EngineSlot
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
-from ._heuristic import end_of_turn_probability
+from ._engine import TurnEngine
+from ._heuristic import HeuristicTurn
 
 __all__ = ["TurnDecision", "TurnDetector"]
 
@@ -77,13 +85,22 @@ class TurnDetector(Node):
 
     End of turn (LiveKit's endpointing): after the VAD reports the end of speech (which it does
     after its own ``min_silence_duration``), wait
-    ``min_endpointing_delay`` — or ``max_endpointing_delay`` when
-    :meth:`end_of_turn_probability` of the transcript is below ``unlikely_threshold`` (a
-    trailing "and", "um", a comma...) — with no new speech, then commit the final transcripts
-    gathered since the last turn as one :class:`UserTurn`. If the transcript of the last
-    speech is not in yet, the turn commits when it arrives (or, if the STT finds no words in
-    it, ``max_endpointing_delay`` after the end of speech, with the words it has). Override
-    :meth:`end_of_turn_probability` to plug in a model.
+    ``min_endpointing_delay`` — or ``max_endpointing_delay`` when the engine's end-of-turn
+    probability of the transcript is below ``unlikely_threshold`` (with the default
+    :class:`HeuristicTurn`: a trailing "and", "um", a comma...) — with no new speech, then
+    commit the final transcripts gathered since the last turn as one :class:`UserTurn`. If
+    the transcript of the last speech is not in yet, the turn commits when it arrives (or,
+    if the STT finds no words in it, ``max_endpointing_delay`` after the end of speech, with
+    the words it has).
+
+    >>> TurnDetector().default_name(), type(TurnDetector().engine).__name__
+    ('turn_detector', 'HeuristicTurn')
+
+    Engines: ``engine`` (a :class:`TurnEngine`, default :class:`HeuristicTurn`) gives the
+    end-of-turn probability; it is asked once per transcript (and end of speech), entered in
+    :meth:`setup` and closed with the node. An engine with ``uses_audio`` also gets the last
+    ``audio_seconds`` of the audio arriving on ``audio``. :meth:`set_engine` swaps it from
+    the next decision on.
 
     Barge-in: while the agent is speaking, user speech lasting ``min_interruption_duration``
     (measured up to the VAD's ``SpeechPaused`` when the user went quiet, so the VAD's silence
@@ -144,8 +161,22 @@ class TurnDetector(Node):
     preflight: Out[UserTurn]
     playout_control: Out[Control]
 
-    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+    def __init__(
+        self,
+        config: NodeConfig | None = None,
+        /,
+        *,
+        engine: TurnEngine | None = None,
+        **settings: Any,
+    ) -> None:
         super().__init__(config, **settings)
+        self.check_engine(engine)
+        self._slot: EngineSlot[TurnEngine] = EngineSlot(
+            self, TurnEngine, engine if engine is not None else HeuristicTurn()
+        )
+        self._asked: tuple[str, float | None, TurnEngine, float] | None = None  # last answer
+        self._audio: deque[npt.NDArray[np.int16]] = deque()
+        self._audio_samples = 0
         self.decisions: list[TurnDecision] = []
         self.ignored: list[str] = []
         self.interruptions: list[float] = []
@@ -208,15 +239,81 @@ class TurnDetector(Node):
             self._commit_deadline = self._now + self._commit_timeout
             self._commit_timeout = None
 
-    # ------------------------------------------------------------------ pluggable decision
+    # ------------------------------------------------------------------ engine
 
-    def end_of_turn_probability(self, text: str) -> float:
-        """P(the user has finished) for the text so far; override to plug in a model."""
-        return end_of_turn_probability(text)
+    @property
+    def engine(self) -> TurnEngine:
+        """The engine giving the end-of-turn probability from the next decision on."""
+        return self._slot.current
+
+    def check_engine(self, engine: TurnEngine | None) -> None:
+        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
+
+        Raises:
+            ConfigError: ``engine`` is not a :class:`TurnEngine`.
+        """
+        if engine is not None and not isinstance(engine, TurnEngine):
+            raise ConfigError(
+                f"{self.name or type(self).__name__}: expected a TurnEngine (such as "
+                f"HeuristicTurn), got {type(engine).__name__}"
+            )
+
+    def set_engine(self, engine: TurnEngine | None) -> None:
+        """Ask ``engine`` from the next decision on (``None``: the engine built with).
+
+        It is entered on first use and closed with this node.
+
+        Raises:
+            ConfigError: ``engine`` is not a :class:`TurnEngine`.
+        """
+        self.check_engine(engine)
+        self._slot.select(engine)
+
+    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
+        """``{"engine": <the engine built with>}`` (what a graph file stores)."""
+        return {"engine": self._slot.default}
+
+    async def setup(self) -> None:
+        """Enter the engine (load its model) before the first turn."""
+        await self._slot.ready()
+
+    async def close(self) -> None:
+        """Close every engine this node entered."""
+        await self._slot.aclose()
+        await super().close()
+
+    async def _probability(self, text: str) -> float:
+        """The engine's end-of-turn probability of ``text`` (asked once per text and speech)."""
+        engine = await self._slot.ready()
+        asked = self._asked
+        if asked is not None and asked[:3] == (text, self._speech_end, engine):
+            return asked[3]
+        audio = None
+        if engine.uses_audio and self._audio:
+            audio = np.concatenate(list(self._audio))[-round(engine.audio_seconds * 16000) :]
+        probability = await engine.end_of_turn_probability(text, audio=audio)
+        self._asked = (text, self._speech_end, engine, probability)
+        return probability
+
+    def _keep_audio(self, frame: AudioFrame) -> None:
+        """Keep the last ``audio_seconds`` of mono audio for an engine that uses audio."""
+        engine = self._slot.current
+        if not engine.uses_audio:
+            if self._audio:
+                self._audio.clear()
+                self._audio_samples = 0
+            return
+        pcm = frame.pcm[:, 0]
+        self._audio.append(pcm)
+        self._audio_samples += len(pcm)
+        limit = round(engine.audio_seconds * frame.sample_rate)
+        while self._audio and self._audio_samples - len(self._audio[0]) >= limit:
+            self._audio_samples -= len(self._audio.popleft())
 
     # ------------------------------------------------------------------ inputs
 
     async def on_audio(self, frame: AudioFrame) -> None:
+        self._keep_audio(frame)
         self._now = max(self._now, frame.end_pts)
         await self._take_requests()
         if self._paused and self._resume_at is not None and self._now >= self._resume_at:
@@ -295,7 +392,8 @@ class TurnDetector(Node):
         if self._paused:
             await self._resume()
         if self._texts:
-            await self._commit(self._now, 0.0, self.end_of_turn_probability(" ".join(self._texts)))
+            text = " ".join(self._texts)
+            await self._commit(self._now, 0.0, await self._probability(text))
 
     # ------------------------------------------------------------------ decisions
 
@@ -358,7 +456,7 @@ class TurnDetector(Node):
         if self._speaking or self._speech_end is None or not self._texts:
             return
         text = " ".join(self._texts)
-        probability = self.end_of_turn_probability(text)
+        probability = await self._probability(text)
         cfg = self.config
         delay = (
             cfg.max_endpointing_delay
@@ -394,7 +492,7 @@ class TurnDetector(Node):
         if self._agent_speaking and not self._interrupted_this_speech:
             self._interrupt_now()  # the user asked for the floor
         text = " ".join(self._texts)
-        await self._commit(self._now, 0.0, self.end_of_turn_probability(text))
+        await self._commit(self._now, 0.0, await self._probability(text))
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
         text = " ".join(self._texts)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-__all__ = ["end_of_turn_probability"]
+import numpy as np
+import numpy.typing as npt
+
+from ._engine import TurnEngine
+
+__all__ = ["HeuristicTurn", "end_of_turn_probability"]
 
 _TRAILING_CONTINUATIONS = {
     "and", "but", "or", "so", "because", "if", "then", "um", "uh", "er", "like", "the", "a",
@@ -40,3 +46,24 @@ def end_of_turn_probability(text: str) -> float:
     if stripped.endswith((".", "!")):
         return 0.85
     return 0.6
+
+
+class HeuristicTurn(TurnEngine):
+    """The text heuristic of :func:`end_of_turn_probability` as a turn engine (no model).
+
+    ``TurnDetector()`` uses it unless given another engine.
+
+    >>> import anyio
+    >>> anyio.run(HeuristicTurn().end_of_turn_probability, "What time is it?")
+    0.95
+    """
+
+    async def end_of_turn_probability(
+        self,
+        text: str,
+        *,
+        audio: npt.NDArray[np.int16] | None = None,
+        chat: Sequence[tuple[str, str]] | None = None,
+    ) -> float:
+        """:func:`end_of_turn_probability` of ``text`` (audio and chat are not used)."""
+        return end_of_turn_probability(text)

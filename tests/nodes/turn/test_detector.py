@@ -1,13 +1,19 @@
-"""TurnDetector under the virtual clock: endpointing delays, the text heuristic, barge-in."""
+"""TurnDetector under the virtual clock: endpointing delays, the text heuristic, barge-in,
+turn engines."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import anyio
 import numpy as np
+import numpy.typing as npt
+import pytest
 
 from voicegraph.graph import (
     AudioFrame,
+    ConfigError,
     Control,
     Graph,
     In,
@@ -19,8 +25,15 @@ from voicegraph.graph import (
     SpeechStopped,
     Transcript,
     UserTurn,
+    graph_from_dict,
+    graph_to_dict,
 )
-from voicegraph.nodes.turn import TurnDetector, end_of_turn_probability
+from voicegraph.nodes.turn import (
+    HeuristicTurn,
+    TurnDetector,
+    TurnEngine,
+    end_of_turn_probability,
+)
 from voicegraph.runner import Runner, VirtualClock
 
 SILENCE = np.zeros((320, 1), np.int16)
@@ -96,9 +109,6 @@ def run(script: Script, **turn_settings: Any) -> tuple[TurnDetector, FakeAgent]:
     g.connect(vad.transcripts, turn.transcripts)
     g.connect(turn.turns, agent.turns)
     g.connect(agent.marks, turn.playout, feedback=True)
-
-    import anyio
-
     anyio.run(Runner(g, clock=VirtualClock()).run)
     return turn, agent
 
@@ -176,3 +186,118 @@ def test_interruptions_can_be_disabled() -> None:
     )
     turn, agent = run(script, allow_interruptions=False)
     assert not turn.interruptions and not agent.cut
+
+
+# ------------------------------------------------------------------ engines
+
+
+class Unsure(TurnEngine):
+    """Always says the user is probably going on; records what it was asked."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.asked: list[tuple[str, int | None]] = []
+        self.starts = self.closes = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+
+    async def aclose(self) -> None:
+        self.closes += 1
+
+    async def end_of_turn_probability(
+        self,
+        text: str,
+        *,
+        audio: npt.NDArray[np.int16] | None = None,
+        chat: Sequence[tuple[str, str]] | None = None,
+    ) -> float:
+        self.asked.append((text, None if audio is None else len(audio)))
+        return 0.0
+
+
+class Listening(Unsure):
+    uses_audio = True
+    audio_seconds = 1.0
+
+
+def test_the_engine_decides_and_is_asked_once_per_text() -> None:
+    engine = Unsure()
+    script = Script(speech=[(1.0, 2.0)], transcripts=[(2.2, "What is the weather?")])
+    turn, _ = run(script, engine=engine)
+    (decision,) = turn.decisions
+    # the heuristic would say 0.95 (min delay); this engine makes the detector wait max delay
+    assert (decision.delay, decision.probability) == (3.0, 0.0)
+    assert abs(decision.decided_at - 5.0) <= 0.021
+    assert engine.asked == [("What is the weather?", None)]  # not once per audio frame
+    assert (engine.starts, engine.closes) == (1, 1) and turn.engine is engine
+
+
+def test_an_audio_engine_gets_the_last_audio_seconds() -> None:
+    engine = Listening()
+    script = Script(speech=[(1.0, 2.0)], transcripts=[(2.2, "What is the weather?")])
+    run(script, engine=engine)
+    assert engine.asked == [("What is the weather?", 16000)]
+
+
+class SwapAgent(FakeAgent):
+    """Swaps the detector's engine when the first turn arrives."""
+
+    host: TurnDetector
+    engine: TurnEngine | None
+
+    async def on_turns(self, frame: UserTurn) -> None:
+        if not self.heard:
+            type(self).host.set_engine(type(self).engine)
+        await super().on_turns(frame)
+
+
+def test_set_engine_applies_from_the_next_turn_and_engines_close_with_the_host() -> None:
+    mine, theirs = Unsure(), Unsure()
+    script = Script(
+        seconds=12.0,
+        speech=[(1.0, 2.0), (6.0, 7.0)],
+        transcripts=[(2.1, "What is the weather?"), (7.1, "Book it.")],
+    )
+    g = Graph()
+    vad = g.add(FakeVAD(script))
+    turn = g.add(TurnDetector(engine=mine, max_endpointing_delay=2.0), name="turn")
+    agent = g.add(SwapAgent(reply_seconds=1.0), name="agent")
+    SwapAgent.host, SwapAgent.engine = turn, theirs
+    g.connect(vad.audio, turn.audio)
+    g.connect(vad.transcripts, turn.transcripts)
+    g.connect(turn.turns, agent.turns)
+    g.connect(agent.marks, turn.playout, feedback=True)
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    assert [d.text for d in turn.decisions] == ["What is the weather?", "Book it."]
+    assert [t for t, _ in mine.asked] == ["What is the weather?"]
+    assert [t for t, _ in theirs.asked] == ["Book it."]
+    assert (mine.starts, mine.closes, theirs.starts, theirs.closes) == (1, 1, 1, 1)
+    turn.set_engine(None)
+    assert turn.engine is mine
+
+
+def test_default_engine_check_engine_and_the_interface() -> None:
+    turn = TurnDetector()
+    assert isinstance(turn.engine, HeuristicTurn)
+    with pytest.raises(ConfigError, match="expected a TurnEngine.*got str"):
+        turn.check_engine("smart turn")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="expected a TurnEngine"):
+        TurnDetector(engine=HeuristicTurn)  # type: ignore[arg-type]
+    with pytest.raises(NotImplementedError, match="must implement end_of_turn_probability"):
+        anyio.run(TurnEngine().end_of_turn_probability, "hi")
+    assert anyio.run(HeuristicTurn().end_of_turn_probability, "um,") == 0.05
+
+
+def test_graph_file_stores_the_engine_under_parts() -> None:
+    g = Graph()
+    g.add(TurnDetector(min_endpointing_delay=0.7))
+    data = graph_to_dict(g)
+    (node,) = data["nodes"]
+    heuristic = {"type": "voicegraph.nodes.turn:HeuristicTurn", "config": {}}
+    assert node["parts"] == {"engine": heuristic}
+    loaded = graph_from_dict(data)
+    (turn,) = loaded.members
+    assert isinstance(turn, TurnDetector) and isinstance(turn.engine, HeuristicTurn)
+    assert turn.config.min_endpointing_delay == 0.7
+    assert graph_to_dict(loaded) == data
