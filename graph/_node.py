@@ -74,6 +74,7 @@ class NodeRuntime(Protocol):
     async def receive(self) -> tuple[In[Any], Frame] | None: ...
     def interrupt(self, reason: str, scope: list[str] | None) -> int: ...
     def publish(self, event: B) -> B: ...
+    def connected(self, port: Port[Any]) -> bool: ...
 
 
 def _snake(name: str) -> str:
@@ -293,6 +294,19 @@ class Node:
         events: they go to subscribers, not along edges (use :meth:`send_event` for those).
         """
         return self._rt.publish(event)
+
+    def connected(self, port: Port[Any]) -> bool:
+        """Whether ``port`` (one of this node's) has an edge in the running graph.
+
+        Answered by the runner for the whole graph it runs (subgraphs included), e.g. an LLM
+        that offers tools only when ``tool_results`` is wired back to it::
+
+            if self.connected(self.tool_results): ...
+
+        Raises:
+            UsageError: the node is not running, or ``port`` is not one of its ports.
+        """
+        return self._rt.connected(port)
 
     # ------------------------------------------------------------------ hooks
 

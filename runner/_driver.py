@@ -1,8 +1,8 @@
 """One node's task: its inbox, handler loop or ``run()``, interrupts and supervision.
 
 A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``emit``,
-``send_event``, ``receive``, ``interrupt``, ``publish``, ``clock`` and ``epoch`` are
-implemented here.
+``send_event``, ``receive``, ``interrupt``, ``publish``, ``connected``, ``clock`` and
+``epoch`` are implemented here.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from voicegraph.graph import (
     NodeError,
     NodeFailed,
     Out,
+    Port,
     Supervision,
+    UsageError,
     VoicegraphError,
 )
 
@@ -214,6 +216,16 @@ class NodeDriver:
     def publish(self, event: B) -> B:
         """Publish ``event`` on the run's bus, stamped with this node's path and epoch."""
         return self._bus.publish(event, self.path, self.epoch)
+
+    def connected(self, port: Port[Any]) -> bool:
+        """Whether ``port`` of this node has an edge in the run (by name: fallbacks share)."""
+        if port.node is not self.node and port.node is not self.primary:
+            raise UsageError(
+                f"node {self.path!r} asked about {port!r}, which is not one of its ports"
+            )
+        if isinstance(port, Out):
+            return any(p.name == port.name and edges for p, edges in self.outs.items())
+        return any(edge.dst.name == port.name for edge in self.inbox.edges)
 
     # ------------------------------------------------------------------ running
 

@@ -14,9 +14,13 @@ from voicegraph.graph import (
     In,
     Node,
     NodeConfig,
+    NodeError,
     Out,
+    Supervision,
     TextFrame,
+    UsageError,
 )
+from voicegraph.runner import Runner, VirtualClock
 
 
 class Upper(Node):
@@ -194,3 +198,81 @@ def test_repr_and_path() -> None:
     outer.add(inner, name="asr")
     assert node.path == "asr/up"
     assert repr(node) == "<Upper asr/up>"
+
+
+# ---------------------------------------------------------------------------- connected(port)
+
+
+class Probe(Node):
+    """Records which of its ports the runner reports as connected."""
+
+    main: In[TextFrame] = In(required=False)
+    side: In[TextFrame] = In(required=False)
+    out: Out[TextFrame]
+    spare: Out[TextFrame]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[str, bool] = {}
+
+    async def run(self) -> None:
+        for name in ("main", "side", "out", "spare"):
+            self.seen[name] = self.connected(getattr(self, name))
+        async for _port, frame in self.frames():
+            await self.emit(self.out, frame)
+
+
+class Sink(Node):
+    text: In[TextFrame]
+
+    async def on_text(self, frame: TextFrame) -> None:
+        """Drop it."""
+
+
+def test_connected_answers_for_the_whole_running_graph_across_subgraphs() -> None:
+    inner = Graph("inner")
+    probe = inner.add(Probe(), name="probe")
+    inner.expose("side", probe.side)
+    inner.expose("out", probe.out)
+    outer = Graph()
+    ticker = outer.add(Ticker(), name="ticker")
+    outer.add(inner, name="inner")
+    sink = outer.add(Sink(), name="sink")
+    outer.connect(ticker.out, inner.side)  # the edge lives in the parent graph
+    outer.connect(inner.out, sink.text)
+    anyio.run(Runner(outer, clock=VirtualClock()).run)
+    assert probe.seen == {"main": False, "side": True, "out": True, "spare": False}
+
+
+def test_connected_before_running_and_for_a_foreign_port_is_a_usage_error() -> None:
+    probe, other = Probe(), Probe()
+    with pytest.raises(UsageError, match="not running.*'connected'"):
+        probe.connected(probe.main)
+
+    class Asker(Probe):
+        async def run(self) -> None:
+            self.connected(other.main)
+
+    g = Graph()
+    g.add(Asker(), name="asker")
+    with pytest.raises(NodeError, match="not one of its ports") as info:
+        anyio.run(Runner(g, clock=VirtualClock()).run)
+    assert isinstance(info.value.error, UsageError)
+
+
+def test_a_fallback_node_sees_the_primarys_edges() -> None:
+    class Failing(Probe):
+        async def run(self) -> None:
+            raise ValueError("primary down")
+
+    alternate = Probe()
+    g = Graph()
+    ticker = g.add(Ticker(), name="ticker")
+    primary = g.add(
+        Failing(), name="probe", on_error=Supervision(policy="fallback", fallback=alternate)
+    )
+    sink = g.add(Sink(), name="sink")
+    g.connect(ticker.out, primary.main)
+    g.connect(primary.out, sink.text)
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    assert alternate.seen == {"main": True, "side": False, "out": True, "spare": False}
