@@ -1,13 +1,14 @@
-"""Google Gemini nodes (``pip install 'voicegraph[google]'``) on the official ``google-genai`` SDK.
+"""Google Gemini (``pip install 'voicegraph[google]'``) on the official ``google-genai`` SDK.
 
-* :class:`GeminiLLM` — a streamed LLM node (``generate_content_stream``) with tools; a
-  drop-in for the embedded :class:`~voicegraph.nodes.llm.LlamaLLM`.
+* :class:`GeminiLLM` — a streamed LLM engine (``generate_content_stream``) with tools, for
+  an :class:`~voicegraph.nodes.llm.LLMNode`; a drop-in for the embedded
+  :class:`~voicegraph.nodes.llm.LlamaLLM`.
 * :class:`GeminiLive` — speech to speech over the Live API WebSocket: audio in, audio and
   transcripts out, tool calls, server-side barge-in, session resumption.
 
 The API key comes from ``api_key=`` or the ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``
 environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError` when the
-node is built. The SDK is imported only when a node is set up.
+engine or node is built. The SDK is imported only when it is started (set up).
 """
 
 from ._client import KEY_VARIABLES as KEY_VARIABLES

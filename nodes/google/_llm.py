@@ -1,4 +1,4 @@
-"""GeminiLLM: the LLM node on Google's Gemini API (``google-genai``, streamed over SSE)."""
+"""GeminiLLM: the LLM engine on Google's Gemini API (``google-genai``, streamed over SSE)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from typing import Any
 from pydantic import Field
 
 from voicegraph.graph import NodeConfig
-from voicegraph.nodes._http import HTTPClientNode
-from voicegraph.nodes.llm import ChatContext, FunctionCall, LLMChunk, LLMNode
-from voicegraph.nodes.tools import FunctionTool, ToolLike
+from voicegraph.nodes._http import SDKClient
+from voicegraph.nodes.llm import ChatContext, FunctionCall, LLMChunk, LLMEngine
+from voicegraph.nodes.tools import FunctionTool
 
 from ._client import ResponseTracker, make_client, require_sdk, resolve_key
 from ._convert import to_contents, to_tools
@@ -29,16 +29,17 @@ _KEEP_SIGNATURES = 256
 _BLOCKED = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
 
 
-class GeminiLLM(HTTPClientNode, LLMNode):
-    """An LLM node answering with Google Gemini, streamed (``generate_content_stream``).
+class GeminiLLM(LLMEngine):
+    """An LLM engine answering with Google Gemini, streamed (``generate_content_stream``).
 
-    A drop-in for :class:`~voicegraph.nodes.llm.LlamaLLM`: same ports and chat handling
-    (see :class:`~voicegraph.nodes.llm.LLMNode`). The chat context becomes Gemini
+    A drop-in for :class:`~voicegraph.nodes.llm.LlamaLLM` in an
+    :class:`~voicegraph.nodes.llm.LLMNode` (``LLMNode(engine=GeminiLLM(), tools=[...])``),
+    which keeps the conversation and runs the tool rounds. The chat context becomes Gemini
     ``contents`` (``assistant`` → ``model``) with the system messages as the system
     instruction; tools are declared from their JSON schemas and Gemini's function calls come
     back as :class:`~voicegraph.graph.ToolCall` frames (with generated call ids; Gemini's
     thought signatures are kept and sent back with the calls). Token usage from Gemini's
-    ``usageMetadata`` goes into the node's :class:`~voicegraph.nodes.llm.LLMMetrics`.
+    ``usageMetadata`` goes into the host's :class:`~voicegraph.nodes.llm.LLMMetrics`.
 
     The API key comes from ``api_key=`` or the ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``
     environment variable; without one the constructor raises
@@ -51,18 +52,21 @@ class GeminiLLM(HTTPClientNode, LLMNode):
     no first byte or no next chunk within ``timeout`` seconds raises
     :class:`~voicegraph.graph.ProviderTimeoutError`; a stream that ends without a finish
     reason (the connection dropped) or carries malformed JSON raises ``ProviderError``. The
-    SDK does not retry: wrap the node in a :class:`~voicegraph.nodes.fallback.FallbackLLM`
+    SDK does not retry: wrap the engine in a :class:`~voicegraph.nodes.fallback.FallbackLLM`
     for retries and failover.
 
-    Network time is wall-clock time: run graphs with cloud nodes on the ``RealClock``.
+    The SDK client is made in :meth:`start` (no request is sent) and its connections are
+    closed in :meth:`aclose`. Network time is wall-clock time: run graphs with cloud
+    engines on the ``RealClock``.
 
     Args:
         api_key: the Gemini API key (default: from the environment, see above).
         ssl_context: TLS settings for ``base_url`` (e.g. trusting a private CA).
-        tools, chat: as for :class:`~voicegraph.nodes.llm.LLMNode`.
 
-    Config (besides :class:`~voicegraph.nodes.llm.LLMNode`'s):
+    Config:
         model: the Gemini model (default ``"gemini-2.5-flash"``).
+        temperature: sampling temperature (default ``None``: the model's).
+        max_tokens: most output tokens per generation (default 256).
         base_url: the API endpoint (default ``None``: Google's).
         api_version: the API version (default ``None``: the SDK's, ``v1beta``).
         timeout: seconds to wait for the response and each next chunk (default 10).
@@ -70,8 +74,10 @@ class GeminiLLM(HTTPClientNode, LLMNode):
             latency; default ``None``: the model's default).
     """
 
-    class Config(LLMNode.Config):
+    class Config(NodeConfig):
         model: str = "gemini-2.5-flash"
+        temperature: float | None = Field(None, ge=0.0, le=2.0)
+        max_tokens: int | None = Field(256, ge=1)
         base_url: str | None = None
         api_version: str | None = None
         timeout: float = Field(10.0, gt=0.0)
@@ -86,36 +92,34 @@ class GeminiLLM(HTTPClientNode, LLMNode):
         *,
         api_key: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
-        tools: Sequence[ToolLike] | None = None,
-        chat: ChatContext | None = None,
         **settings: Any,
     ) -> None:
-        super().__init__(config, tools=tools, chat=chat, **settings)
+        super().__init__(config, **settings)
         require_sdk(type(self).__name__)
         self._api_key = resolve_key(api_key, type(self).__name__)
         self._ssl = ssl_context
-        self._client: Any = None
-        self._http: Any = None
+        self._sdk = SDKClient(self._make_client)
         self._signatures: OrderedDict[str, bytes] = OrderedDict()
 
-    def default_name(self) -> str:
-        """``"gemini"``."""
-        return "gemini"
+    def _make_client(self) -> tuple[Any, Any]:
+        cfg = self.config
+        return make_client(
+            self._api_key,
+            base_url=cfg.base_url,
+            api_version=cfg.api_version,
+            timeout=cfg.timeout,
+            ssl_context=self._ssl,
+        )
 
-    async def setup(self) -> None:
-        """Check the tool wiring and create the SDK client (no request is sent)."""
-        await super().setup()
-        if self._client is None:
-            cfg = self.config
-            self._client, self._http = make_client(
-                self._api_key,
-                base_url=cfg.base_url,
-                api_version=cfg.api_version,
-                timeout=cfg.timeout,
-                ssl_context=self._ssl,
-            )
+    async def start(self) -> None:
+        """Create the SDK client (no request is sent)."""
+        self._sdk.open()
 
-    def request_config(self, chat: ChatContext, tools: list[FunctionTool]) -> tuple[Any, Any]:
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._sdk.aclose()
+
+    def request_config(self, chat: ChatContext, tools: Sequence[FunctionTool]) -> tuple[Any, Any]:
         """The ``contents`` and ``GenerateContentConfig`` sent for ``chat`` and ``tools``."""
         from google.genai import types
 
@@ -137,11 +141,10 @@ class GeminiLLM(HTTPClientNode, LLMNode):
         return contents, types.GenerateContentConfig(**options)
 
     async def generate(
-        self, chat: ChatContext, tools: list[FunctionTool]
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:
         """Stream Gemini's answer to ``chat`` as text deltas and tool calls."""
-        if self._client is None:
-            await self.setup()
+        client = self._sdk.client
         contents, config = self.request_config(chat, tools)
         tracker = ResponseTracker()
         finished = False
@@ -149,7 +152,7 @@ class GeminiLLM(HTTPClientNode, LLMNode):
         try:
             with tracker.track():
                 try:
-                    stream = await self._client.aio.models.generate_content_stream(
+                    stream = await client.aio.models.generate_content_stream(
                         model=self.config.model, contents=contents, config=config
                     )
                     async for response in stream:

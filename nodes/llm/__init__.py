@@ -1,8 +1,12 @@
-"""LLM nodes and the chat context.
+"""The LLM stage: the :class:`LLMNode` host, the :class:`LLMEngine` interface, its engines,
+and the chat context.
 
-:class:`LLMNode` is the base (chat context, streaming, tool rounds, barge-in truncation);
-:class:`LlamaLLM` runs the bundled SmolLM2-135M with llama.cpp; :class:`ScriptedLLM` plays
-fixed replies for tests.
+:class:`LLMNode` is the host node (chat context, streaming, tool rounds, barge-in
+truncation); it calls an engine: :class:`LlamaLLM` runs the bundled SmolLM2-135M with
+llama.cpp, :class:`ScriptedLLM` plays fixed replies for tests (``GeminiLLM`` is in
+``voicegraph.nodes.google``)::
+
+    llm = LLMNode(engine=LlamaLLM(), tools=[get_weather], instructions="Be brief.")
 """
 
 from ._chat import AgentHandoffItem as AgentHandoffItem
@@ -14,6 +18,7 @@ from ._chat import FunctionCall as FunctionCall
 from ._chat import FunctionCallOutput as FunctionCallOutput
 from ._chunks import LLMChunk as LLMChunk
 from ._chunks import LLMMetrics as LLMMetrics
+from ._engine import LLMEngine as LLMEngine
 from ._llama import LlamaLLM as LlamaLLM
 from ._llama_probe import CPUUnsupportedError as CPUUnsupportedError
 from ._llama_runtime import bundled_model_path as bundled_model_path
@@ -35,6 +40,7 @@ __all__ = [
     "FunctionCall",
     "FunctionCallOutput",
     "LLMChunk",
+    "LLMEngine",
     "LLMMetrics",
     "LLMNode",
     "LlamaLLM",

@@ -23,6 +23,14 @@ class LLMEngine(Engine):
 
     kind: ClassVar[str] = "LLM"
 
+    async def prewarm(self, chat: ChatContext) -> None:
+        """Get ready to answer ``chat`` fast (optional; default nothing to do).
+
+        The host calls it once it has entered the engine in ``setup``, with a copy of its
+        conversation (the system prompt, and any history it was built with): a local model
+        evaluates that prefix so the first reply starts at once.
+        """
+
     def generate(
         self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:

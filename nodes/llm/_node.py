@@ -1,10 +1,10 @@
-"""The :class:`LLMNode` base: chat context, streaming, tool rounds, barge-in truncation."""
+"""The :class:`LLMNode` host: chat context, streaming, tool rounds, barge-in truncation."""
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +14,7 @@ from pydantic import Field
 from voicegraph.graph import (
     ConfigError,
     Control,
+    Engine,
     Event,
     Flush,
     In,
@@ -27,7 +28,7 @@ from voicegraph.graph import (
     UsageError,
     UserTurn,
 )
-from voicegraph.nodes._engine import EngineSwitch
+from voicegraph.nodes._host import EngineSlot
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -37,7 +38,8 @@ from voicegraph.nodes.tools import (
 )
 
 from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
-from ._chunks import LLMChunk, LLMMetrics
+from ._chunks import LLMMetrics
+from ._engine import LLMEngine
 from ._request import ReplyRequest
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "LLMNode"]
@@ -55,9 +57,15 @@ _KEEP_EVENTS = 64  # recently forwarded events, recognised if a feedback cycle b
 
 
 class LLMNode(Node):
-    """Base of LLM nodes: keeps the chat context, streams replies, runs tool rounds.
+    """The LLM stage's host node: keeps the chat context, streams replies, runs tool rounds.
 
-    Subclasses implement :meth:`generate` for one engine. The node:
+    Its :class:`~voicegraph.nodes.llm.LLMEngine` (``LlamaLLM``, ``GeminiLLM``,
+    ``ScriptedLLM``, a ``FallbackLLM``...) only streams one response at a time; the node owns
+    the conversation, ports, epochs, interrupts and metrics::
+
+        llm = LLMNode(engine=LlamaLLM(), tools=[get_weather], instructions="Be brief.")
+
+    The node:
 
     * on a :class:`UserTurn`, appends the user message and generates a reply, emitting text
       deltas as :class:`LLMText` frames; ``LLMText("", final=True)`` ends each reply;
@@ -82,9 +90,13 @@ class LLMNode(Node):
       playout mark corrects it. Pending tool calls of the cut-off reply are dropped.
 
     The agent layer swaps what the node works with between replies: :meth:`set_tools`, the
-    :attr:`chat` attribute, :meth:`use_engine` (another LLM node generates, e.g. an agent's
-    own ``llm=``), and :meth:`push_context` / :meth:`pop_context` for a nested
-    conversation (an ``AgentTask`` run from inside a tool call).
+    :attr:`chat` attribute, :meth:`set_engine` (another engine generates, e.g. an agent's
+    own ``llm=``; the node keeps the conversation), and :meth:`push_context` /
+    :meth:`pop_context` for a nested conversation (an ``AgentTask`` run from inside a tool
+    call). Every engine used is entered once (on the node's clock: the one it was built with
+    in :meth:`setup`, so models load before the first turn; others on first use) and closed
+    when the node closes. A graph file stores the engine (type and config) under the
+    node's ``parts``.
 
     Wire tools with a :class:`~voicegraph.nodes.tools.ToolExecutor`:
     ``g.connect(llm.tool_calls, ex.calls)`` and
@@ -96,22 +108,29 @@ class LLMNode(Node):
         metrics: one :class:`LLMMetrics` per generation (the last 1000), appended once the
             engine's stream has stopped (after an interrupt: once its worker has ended).
 
+    Args:
+        engine: the model that generates (an :class:`~voicegraph.nodes.llm.LLMEngine`).
+        tools: FunctionTools, functions or import paths offered to the model (see ``Config``).
+        chat: the conversation to continue (default a new one with the instructions).
+
+    Raises:
+        ConfigError: ``engine`` is not an ``LLMEngine``, or a tool cannot be loaded.
+
     Config:
         instructions: the system prompt (default :data:`DEFAULT_INSTRUCTIONS`).
         tools: import paths of the tools offered to the model (default none). The constructor
             also takes FunctionTools and functions (see ``ToolExecutor`` for which are stored
             as paths and which stay outside the config).
         max_tool_steps: most tool rounds per reply (default 3, LiveKit's default).
-        temperature: sampling temperature; ``None`` for the engine's default.
-        max_tokens: most tokens per generation (default 256).
+
+    Model settings (``temperature``, ``max_tokens``, the model itself) belong to the engine,
+    as they do to a LiveKit LLM plugin.
     """
 
     class Config(NodeConfig):
         instructions: str = DEFAULT_INSTRUCTIONS
         tools: list[str] = []
         max_tool_steps: int = Field(3, ge=0)
-        temperature: float | None = Field(None, ge=0.0, le=2.0)
-        max_tokens: int | None = Field(256, ge=1)
 
     config: Config
     turn: In[UserTurn]
@@ -126,6 +145,7 @@ class LLMNode(Node):
         config: NodeConfig | None = None,
         /,
         *,
+        engine: LLMEngine,
         tools: Sequence[ToolLike] | None = None,
         chat: ChatContext | None = None,
         **settings: Any,
@@ -135,6 +155,7 @@ class LLMNode(Node):
             paths, extra = resolve_tools(tools)
             settings["tools"] = paths
         super().__init__(config, **settings)
+        self._slot: EngineSlot[LLMEngine] = EngineSlot(self, LLMEngine, engine)
         self._tools = load_tools(self.config.tools, extra)
         self.chat = chat if chat is not None else ChatContext()
         if self.config.instructions and self.chat.instructions is None:
@@ -149,7 +170,6 @@ class LLMNode(Node):
         self._extra = ""  # extra instructions of the current reply (from a ReplyRequest)
         self._allow_tools = True
         self._stack: list[_Saved] = []
-        self._engines: EngineSwitch[LLMNode] = EngineSwitch(self, LLMNode)
         self.on_tool_round: Callable[[], None] | None = None
         """Called once a tool round's calls and outputs are in :attr:`chat`, before the
         next generation (the agent layer reports ``function_tools_executed`` from it)."""
@@ -171,32 +191,41 @@ class LLMNode(Node):
         paths, extra = resolve_tools(tools)
         self._tools = load_tools(paths, extra)
 
-    def use_engine(self, engine: LLMNode | None) -> None:
-        """Have ``engine`` generate from the next generation on (``None``: this node itself).
+    def default_name(self) -> str:
+        """``"llm"``."""
+        return "llm"
+
+    @property
+    def engine(self) -> LLMEngine:
+        """The engine that generates now (the one built with, unless :meth:`set_engine`
+        chose another)."""
+        return self._slot.current
+
+    def set_engine(self, engine: LLMEngine | None) -> None:
+        """Have ``engine`` generate from the next generation on (``None``: the engine this
+        node was built with).
 
         This node keeps the conversation, the tools, the tool rounds and the metrics; the
         engine only streams responses (its own model, temperature and ``max_tokens``). It
-        is set up on first use and closed with this node. Call it between replies.
+        is entered on first use and closed with this node. Call it between replies.
 
         Raises:
-            ConfigError: ``engine`` is not an LLM node.
+            ConfigError: ``engine`` is not an :class:`~voicegraph.nodes.llm.LLMEngine`.
         """
-        self._engines.select(engine)
+        self._slot.select(engine)
 
-    @property
-    def engine(self) -> LLMNode:
-        """The node that generates (this node, unless :meth:`use_engine` chose another)."""
-        return self._engines.selected or self
+    def check_engine(self, engine: LLMEngine | None) -> None:
+        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
 
-    @property
-    def reply_step(self) -> int:
-        """The tool round of the reply in progress (0 before the first tool results).
-
-        For a node generating for another one (:meth:`use_engine`, a fallback provider),
-        the round of the node it works for.
+        Raises:
+            ConfigError: ``engine`` is not an :class:`~voicegraph.nodes.llm.LLMEngine`.
         """
-        host = getattr(self._rt, "host", None)
-        return host.reply_step if isinstance(host, LLMNode) else self._step
+        if engine is not None:
+            EngineSlot(self, LLMEngine, engine)  # checks the kind, as select() does
+
+    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
+        """``{"engine": the engine built with}`` (a graph file stores its type and config)."""
+        return {"engine": self._slot.default}
 
     def push_context(self, chat: ChatContext, tools: Sequence[ToolLike] = ()) -> None:
         """Set the current conversation aside and continue with ``chat`` and ``tools``.
@@ -208,8 +237,7 @@ class LLMNode(Node):
         """
         self._stack.append(
             _Saved(self.chat, self._tools, self._pending, self._results, self._step,
-                   self._tail, self._extra, self._allow_tools, self.engine,
-                   self.engine.engine_state())
+                   self._tail, self._extra, self._allow_tools, self.engine)
         )  # fmt: skip
         self.chat = chat
         self.set_tools(tools)
@@ -233,44 +261,29 @@ class LLMNode(Node):
         self._pending, self._results = saved.pending, saved.results
         self._step, self._tail = saved.step, saved.tail
         self._extra, self._allow_tools = saved.extra, saved.allow_tools
-        self.use_engine(saved.engine)
-        saved.engine.restore_engine_state(saved.engine_state)
+        self._slot.select(saved.engine)
         return nested
 
-    def engine_state(self) -> Any:
-        """What an engine must keep about the reply in progress across :meth:`push_context`
-        (default ``None``); :meth:`restore_engine_state` gets it back on :meth:`pop_context`."""
-        return None
-
-    def restore_engine_state(self, state: Any) -> None:
-        """Restore what :meth:`engine_state` returned (default: nothing to do)."""
-
-    # ------------------------------------------------------------------ engine API
-
-    def generate(self, chat: ChatContext, tools: list[FunctionTool]) -> AsyncIterator[LLMChunk]:
-        """Stream the model's response to ``chat`` (implemented per engine).
-
-        Write it as an async generator yielding :class:`LLMChunk` (text deltas and/or
-        complete tool calls). ``tools`` is empty when tools must not be called. ``chat`` is
-        a copy; the node updates its own context. The node closes the generator when it is
-        interrupted: stop the underlying model stream promptly in a ``finally`` block.
-        """
-        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
-
-    # ------------------------------------------------------------------ inputs
-
-    async def close(self) -> None:
-        """Close the engines :meth:`use_engine` set up."""
-        await self._engines.close()
+    # ------------------------------------------------------------------ lifecycle
 
     async def setup(self) -> None:
-        """Check that tool calls can come back (``tool_results`` is connected)."""
+        """Check that tool calls can come back (``tool_results`` is connected), then enter
+        the engine (its model loads now, not on the first turn) and prewarm it."""
         if self._tools and not self._results_connected():
             raise ConfigError(
                 f"LLM node {self.name!r} has tools but its tool_results input is not connected; "
                 "add a ToolExecutor: g.connect(llm.tool_calls, executor.calls) and "
                 "g.connect(executor.results, llm.tool_results, feedback=True)"
             )
+        engine = await self._slot.ready()
+        await engine.prewarm(self.chat.copy())
+
+    async def close(self) -> None:
+        """Close every engine this node entered."""
+        await self._slot.aclose()
+        await super().close()
+
+    # ------------------------------------------------------------------ inputs
 
     async def on_turn(self, frame: UserTurn) -> None:
         """Append the user's message and reply to it."""
@@ -414,8 +427,8 @@ class LLMNode(Node):
         chat = self.chat.copy()
         if self._extra:
             chat.set_instructions("\n".join(t for t in (chat.instructions, self._extra) if t))
-        engine = await self._engines.engine()
-        stream = engine.generate(chat, tools)
+        engine = await self._slot.ready()
+        stream = engine.generate(chat, tools, step=step)
         try:
             async for chunk in stream:
                 prompt_tokens += chunk.prompt_tokens
@@ -505,5 +518,4 @@ class _Saved:
     tail: str
     extra: str
     allow_tools: bool
-    engine: LLMNode
-    engine_state: Any
+    engine: LLMEngine

@@ -1,4 +1,4 @@
-"""A scripted LLM for orchestration tests: fixed replies, streamed word by word on the clock."""
+"""A scripted LLM engine for orchestration tests: fixed replies, streamed word by word."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from voicegraph.graph import NodeConfig
 from voicegraph.nodes.tools import FunctionTool
 
 from ._chat import ChatContext, FunctionCall
 from ._chunks import LLMChunk
-from ._node import LLMNode
+from ._engine import LLMEngine
 
 __all__ = ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"]
 
@@ -44,7 +45,7 @@ class ScriptedReply(BaseModel):
         tool_calls: the calls of each tool round (all requested at once).
         text: the answer once the tool results are in.
         rounds: how many tool rounds the model asks for before answering (default 1); the
-            node's ``max_tool_steps`` may stop it earlier, then it answers without tools.
+            host's ``max_tool_steps`` may stop it earlier, then it answers without tools.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -55,70 +56,77 @@ class ScriptedReply(BaseModel):
     rounds: int = Field(1, ge=1)
 
 
-class ScriptedLLM(LLMNode):
-    """An LLM node that plays a script: reply ``i`` is the ``i``-th reply it generates.
+class ScriptedLLM(LLMEngine):
+    """An LLM engine that plays a script: reply ``i`` is the ``i``-th reply it generates.
 
-    Replies are counted as they start (a user turn or a generating ``ReplyRequest``; a
-    request that says a fixed text does not count). A reply that starts from exactly the
-    same conversation as the previous one (a generation discarded and started again, as
-    preemptive generation does) gets the same entry again.
+    Replies are counted as they start (a generation at tool round ``step=0``: a user turn or
+    a generating ``ReplyRequest``; a request that says a fixed text does not reach the
+    engine). A reply that starts from exactly the same conversation as the previous one (a
+    generation discarded and started again, as preemptive generation does) gets the same
+    entry again. A later tool round continues the reply whose tool calls it sees in the chat
+    (the call ids name the reply), so a nested conversation in between (an ``AgentTask`` run
+    from a tool) does not lose its place.
 
     Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text). Text streams
     word by word: the first word after ``first_token_delay``, the next ones every
-    ``token_delay`` (clock seconds: under ``VirtualClock`` a reply takes no real time). Tool
-    calls come ``first_token_delay`` after the generation starts; their ids are
-    ``call_<turn>_<round>_<index>``. When the script runs out, replies are empty (and a
+    ``token_delay`` (seconds on the host's clock: under ``VirtualClock`` a reply takes no
+    real time). Tool calls come ``first_token_delay`` after the generation starts; their ids
+    are ``call_<reply>_<round>_<index>``. When the script runs out, replies are empty (and a
     warning is logged).
 
-    >>> ScriptedLLM(replies=["Hello!", {"tool_calls": [{"name": "f"}], "text": "Done."}])
-    <ScriptedLLM (unnamed)>
+    >>> from voicegraph.nodes.llm import LLMNode
+    >>> LLMNode(engine=ScriptedLLM(replies=["Hello!", {"tool_calls": [{"name": "f"}]}]))
+    <LLMNode (unnamed)>
 
-    Config (besides :class:`LLMNode`'s):
+    Config:
         replies: the script, one entry per reply (default none).
         token_delay: seconds between words (default 0.01).
         first_token_delay: seconds before the first word or the tool calls (default 0.1).
     """
 
-    class Config(LLMNode.Config):
+    class Config(NodeConfig):
         replies: list[str | ScriptedReply] = []
         token_delay: float = Field(0.01, ge=0.0)
         first_token_delay: float = Field(0.1, ge=0.0)
 
     config: Config
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
+        super().__init__(config, **settings)
         self._turns = 0
-        self._reply = -1  # the script entry of the reply in progress
+        self._reply = -1  # the script entry of the latest reply started
         self._prompt: list[tuple[str, str]] | None = None
 
-    def engine_state(self) -> Any:
-        """The script entry of the reply in progress (kept across a nested conversation)."""
-        return self._reply
-
-    def restore_engine_state(self, state: Any) -> None:
-        """Continue the reply that was set aside."""
-        self._reply = int(state)
-
-    async def generate(
-        self, chat: ChatContext, tools: list[FunctionTool]
-    ) -> AsyncIterator[LLMChunk]:
-        """Stream the scripted reply for the current user turn."""
-        if self.reply_step == 0:  # a new reply (to a user turn or a reply request)
+    def _entry(self, chat: ChatContext, step: int) -> int:
+        """The script entry of this generation (counting a new reply at step 0)."""
+        if step == 0:
             prompt: list[tuple[str, str]] = [(m.role, m.text) for m in chat.messages]
             if prompt != self._prompt:
                 self._turns += 1
             self._prompt = prompt
             self._reply = self._turns - 1
-        turn = self._reply
+            return self._reply
+        for item in reversed(chat.items):  # a tool round: the reply whose calls came back
+            if isinstance(item, FunctionCall):
+                match = _CALL_ID.fullmatch(item.call_id)
+                if match is not None:
+                    return int(match.group(1)) - 1
+                break
+        return self._reply
+
+    async def generate(
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
+    ) -> AsyncIterator[LLMChunk]:
+        """Stream the scripted reply for this generation (see the class docstring)."""
+        turn = self._entry(chat, step)
         replies = self.config.replies
         if not 0 <= turn < len(replies):
-            log.warning("%s: the script has no reply for turn %d", self.name, turn + 1)
+            log.warning("%s: the script has no reply for turn %d", self.label(), turn + 1)
             return
         reply = replies[turn]
         cfg = self.config
         if isinstance(reply, ScriptedReply):
-            done = self.reply_step
+            done = step
             if tools and reply.tool_calls and done < reply.rounds:
                 if done == 0 and reply.preamble:
                     async with contextlib.aclosing(self._words(reply.preamble)) as words:
@@ -148,3 +156,6 @@ class ScriptedLLM(LLMNode):
         for index, word in enumerate(re.findall(r"\s*\S+", text)):
             await self.clock.sleep(cfg.first_token_delay if index == 0 else cfg.token_delay)
             yield LLMChunk(text=word, completion_tokens=1)
+
+
+_CALL_ID = re.compile(r"call_(\d+)_\d+_\d+")

@@ -1,8 +1,10 @@
-"""GeminiLLM on the wire: the real google-genai SDK against a loopback Gemini (REST + SSE)."""
+"""GeminiLLM (an LLMNode's engine) on the wire: the real google-genai SDK against a loopback
+Gemini (REST + SSE)."""
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 
 import anyio
 import pytest
@@ -18,8 +20,8 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.nodes.google import GeminiLLM
-from voicegraph.nodes.llm import FunctionCall
-from voicegraph.nodes.tools import ToolExecutor, function_tool
+from voicegraph.nodes.llm import FunctionCall, LLMNode
+from voicegraph.nodes.tools import ToolExecutor, ToolLike, function_tool
 
 
 @function_tool
@@ -33,12 +35,25 @@ def get_weather(city: str) -> str:
 
 
 def gemini_llm(fake: FakeGemini, **settings: object) -> GeminiLLM:
+    """A GeminiLLM engine talking to ``fake``."""
     settings.setdefault("timeout", 2.0)
     return GeminiLLM(api_key="test-key", base_url=fake.base_url, api_version="v1beta", **settings)
 
 
+def gemini_node(
+    fake: FakeGemini,
+    *,
+    tools: Sequence[ToolLike] | None = None,
+    instructions: str | None = None,
+    **settings: object,
+) -> LLMNode:
+    """An LLMNode on a GeminiLLM engine talking to ``fake``."""
+    host = {} if instructions is None else {"instructions": instructions}
+    return LLMNode(engine=gemini_llm(fake, **settings), tools=tools, **host)
+
+
 def build(
-    llm: GeminiLLM, script: list[tuple[float, object]], *, tools: bool = False
+    llm: LLMNode, script: list[tuple[float, object]], *, tools: bool = False
 ) -> tuple[Graph, TextSink]:
     g = Graph()
     feed = g.add(TurnFeed(script, linger=0.3), name="turns")
@@ -62,7 +77,7 @@ def provider_error(exc: BaseException) -> ProviderError:
 
 
 async def test_streams_a_reply_with_usage(gemini: FakeGemini) -> None:
-    llm = gemini_llm(gemini, instructions="Be brief.", temperature=0.2)
+    llm = gemini_node(gemini, instructions="Be brief.", temperature=0.2)
     g, sink = build(llm, [(0, UserTurn("What is the capital of France?"))])
     await run(g)
     assert sink.text() == "The capital of France is Paris."
@@ -89,7 +104,7 @@ async def test_tool_call_round_trip(gemini: FakeGemini) -> None:
         Reply(chunks=[call_chunk("get_weather", {"city": "Paris"}, signature=b"sig-1")]),
         answer("It is sunny in Paris."),
     )
-    llm = gemini_llm(gemini, tools=[get_weather])
+    llm = gemini_node(gemini, tools=[get_weather])
     g, sink = build(llm, [(0, UserTurn("Weather in Paris?"))], tools=True)
     await run(g)
     assert sink.text() == "It is sunny in Paris."
@@ -135,7 +150,7 @@ async def test_errors_name_provider_and_status(
     gemini: FakeGemini, reply: Reply, status: int | None, words: str
 ) -> None:
     gemini.plan.push(reply)
-    g, _ = build(gemini_llm(gemini), [(0, UserTurn("Hi"))])
+    g, _ = build(gemini_node(gemini), [(0, UserTurn("Hi"))])
     with pytest.raises(NodeError) as info:
         await run(g)
     error_ = provider_error(info.value)
@@ -147,7 +162,7 @@ async def test_errors_name_provider_and_status(
 
 async def test_slow_first_byte_times_out(gemini: FakeGemini) -> None:
     gemini.plan.push(answer("Too late.", first_delay=2.0))
-    g, _ = build(gemini_llm(gemini, timeout=0.3), [(0, UserTurn("Hi"))])
+    g, _ = build(gemini_node(gemini, timeout=0.3), [(0, UserTurn("Hi"))])
     with pytest.raises(NodeError) as info:
         await run(g)
     assert isinstance(info.value.error, ProviderTimeoutError)
@@ -156,7 +171,7 @@ async def test_slow_first_byte_times_out(gemini: FakeGemini) -> None:
 
 async def test_disconnect_mid_stream_keeps_the_text_said(gemini: FakeGemini) -> None:
     gemini.plan.push(answer("The capital of France is Paris.", cut_after=3))
-    llm = gemini_llm(gemini)
+    llm = gemini_node(gemini)
     g, sink = build(llm, [(0, UserTurn("Capital?"))])
     with pytest.raises(NodeError) as info:
         await run(g)
@@ -170,7 +185,7 @@ async def test_disconnect_mid_stream_keeps_the_text_said(gemini: FakeGemini) -> 
 async def test_interrupt_closes_the_http_stream(gemini: FakeGemini) -> None:
     words = " ".join(f"word{i}" for i in range(30))
     gemini.plan.push(answer(words, delay=0.05))
-    llm = gemini_llm(gemini)
+    llm = gemini_node(gemini)
     g, sink = build(llm, [(0, UserTurn("Talk")), (0.3, "interrupt")])
     await run(g)
     request = gemini.requests[0]
@@ -183,7 +198,7 @@ async def test_interrupt_closes_the_http_stream(gemini: FakeGemini) -> None:
 
 async def test_safety_block_is_a_clear_error(gemini: FakeGemini) -> None:
     gemini.plan.push(Reply(chunks=[text_chunk("", finish="SAFETY")]))
-    g, _ = build(gemini_llm(gemini), [(0, UserTurn("Hi"))])
+    g, _ = build(gemini_node(gemini), [(0, UserTurn("Hi"))])
     with pytest.raises(NodeError) as info:
         await run(g)
     assert "blocked (SAFETY)" in str(provider_error(info.value))

@@ -1,4 +1,4 @@
-"""Gemini nodes without a network: keys, missing SDK, chat and tool conversion, config."""
+"""Gemini engine and node without a network: keys, missing SDK, conversion, config, client."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ import importlib.util
 
 import pytest
 
-from voicegraph.graph import ConfigError, MissingDependencyError, ProviderTimeoutError
+from voicegraph.graph import (
+    ConfigError,
+    Graph,
+    MissingDependencyError,
+    ProviderTimeoutError,
+    graph_to_dict,
+)
 from voicegraph.nodes.google import GeminiLive, GeminiLLM, to_contents, to_tools
 from voicegraph.nodes.google._errors import retry_after, to_provider_error
-from voicegraph.nodes.llm import ChatContext, FunctionCall, FunctionCallOutput
+from voicegraph.nodes.llm import ChatContext, FunctionCall, FunctionCallOutput, LLMNode
 from voicegraph.nodes.tools import function_tool
 
 
@@ -118,13 +124,11 @@ def test_tools_to_declarations() -> None:
 
 
 def test_request_config() -> None:
-    llm = GeminiLLM(
-        api_key="k", tools=[get_weather], temperature=0.3, max_tokens=64, thinking_budget=0
-    )
+    llm = GeminiLLM(api_key="k", temperature=0.3, max_tokens=64, thinking_budget=0)
     chat = ChatContext()
     chat.add_message("system", "Be brief.")
     chat.add_message("user", "Hi")
-    _contents, config = llm.request_config(chat, list(llm.tools.values()))
+    _contents, config = llm.request_config(chat, [get_weather])
     assert config.system_instruction == "Be brief."
     assert (config.temperature, config.max_output_tokens) == (0.3, 64)
     assert config.thinking_config.thinking_budget == 0
@@ -156,3 +160,25 @@ def test_live_setup_config() -> None:
     live.handle = "h-7"
     assert live.connect_config().session_resumption.handle == "h-7"
     assert live.audio.sample_rate == 16000 and live.speech.sample_rate == 24000
+
+
+async def test_the_engine_makes_its_client_on_start_and_closes_it() -> None:
+    llm = GeminiLLM(api_key="k", base_url="http://127.0.0.1:9")
+    assert not llm._sdk.is_open  # building sends nothing and opens nothing
+    async with llm:
+        assert llm._sdk.is_open
+        http = llm._sdk._http
+        assert not http.is_closed
+    assert not llm._sdk.is_open and http.is_closed
+    async with llm:  # entered again: a new client
+        assert llm._sdk.is_open
+
+
+def test_the_engine_serializes_in_an_llm_node_without_its_key() -> None:
+    g = Graph()
+    g.add(LLMNode(engine=GeminiLLM(api_key="secret-key", model="gemini-x"), tools=[get_weather]))
+    text = g.to_yaml()
+    assert "secret-key" not in text and "gemini-x" in text
+    node = graph_to_dict(g)["nodes"][0]
+    assert node["parts"]["engine"]["type"].endswith(":GeminiLLM")
+    assert node["parts"]["engine"]["config"]["model"] == "gemini-x"

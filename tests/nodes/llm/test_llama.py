@@ -1,4 +1,5 @@
-"""LlamaLLM with the real bundled SmolLM2-135M: answers, streaming, tool calls, cancellation."""
+"""LlamaLLM (an LLMNode's engine) with the real bundled SmolLM2-135M: answers, streaming,
+tool calls, cancellation."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from voicegraph.graph import (
     NodeError,
     Out,
     ToolCall,
+    UsageError,
     UserTurn,
 )
 from voicegraph.nodes.llm import (
@@ -26,6 +28,7 @@ from voicegraph.nodes.llm import (
     FunctionCall,
     FunctionCallOutput,
     LlamaLLM,
+    LLMNode,
     bundled_model_path,
 )
 from voicegraph.nodes.tools import ToolExecutor, function_tool
@@ -88,7 +91,7 @@ class Collect(Node):
 
 
 def build(
-    llm: LlamaLLM, turns: Turns, executor: ToolExecutor | None = None
+    llm: LLMNode, turns: Turns, executor: ToolExecutor | None = None
 ) -> tuple[Graph, Collect]:
     g = Graph()
     g.add(turns, name="turns")
@@ -109,7 +112,7 @@ def llama_threads() -> list[threading.Thread]:
 
 
 async def test_answers_the_capital_of_france_streaming() -> None:
-    llm = LlamaLLM(max_tokens=48)
+    llm = LLMNode(engine=LlamaLLM(max_tokens=48))
     g, sink = build(llm, Turns("What is the capital of France?"))
     clock = VirtualClock()
     async with Runner(g, clock=clock, detect_deadlock=False) as runner:
@@ -129,7 +132,7 @@ async def test_answers_the_capital_of_france_streaming() -> None:
 
 
 async def test_grammar_forced_tool_call_then_answer() -> None:
-    llm = LlamaLLM(tools=[get_weather], max_tokens=48)
+    llm = LLMNode(engine=LlamaLLM(max_tokens=48), tools=[get_weather])
     executor = ToolExecutor(tools=[get_weather])
     g, sink = build(llm, Turns("What's the weather like in Paris?"), executor)
     async with Runner(g, clock=VirtualClock(), detect_deadlock=False) as runner:
@@ -155,8 +158,8 @@ async def test_grammar_forced_tool_call_then_answer() -> None:
 
 
 def test_keyword_tool_choice() -> None:
-    llm = LlamaLLM(tools=[get_weather])
-    tools = list(llm.tools.values())
+    llm = LlamaLLM()
+    tools = [get_weather]
 
     def chat(text: str) -> ChatContext:
         c = ChatContext()
@@ -170,14 +173,14 @@ def test_keyword_tool_choice() -> None:
     after.add(FunctionCall(call_id="c", name="get_weather"))
     after.add(FunctionCallOutput(call_id="c", name="get_weather", output="Rain"))
     assert llm.pick_tool(after, tools) is None  # after tool results: answer
-    always = LlamaLLM(tools=[get_weather], tool_strategy="always")
+    always = LlamaLLM(tool_strategy="always")
     assert always.pick_tool(chat("Tell me a joke."), tools) is get_weather
-    never = LlamaLLM(tools=[get_weather], tool_strategy="never")
+    never = LlamaLLM(tool_strategy="never")
     assert never.pick_tool(chat("Weather in Rome?"), tools) is None
 
 
 def test_prompt_messages_render_tool_results_and_fit_the_context() -> None:
-    llm = LlamaLLM(n_ctx=256, max_tokens=56, instructions="Be brief.")
+    llm = LlamaLLM(n_ctx=256, max_tokens=56)
     chat = ChatContext()
     chat.set_instructions("Be brief.")
     for i in range(20):
@@ -202,8 +205,9 @@ def test_prompt_messages_render_tool_results_and_fit_the_context() -> None:
 
 
 async def test_malformed_tool_arguments_mean_no_tool_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    llm = LlamaLLM(tools=[get_weather], max_tokens=24)
-    real_stream = llm._stream
+    engine = LlamaLLM(max_tokens=24)
+    llm = LLMNode(engine=engine, tools=[get_weather])
+    real_stream = engine._stream
 
     def broken_json(messages: list[dict[str, Any]], **options: Any) -> AsyncGenerator[str, None]:
         if "response_format" in options:  # the grammar-constrained arguments call
@@ -214,7 +218,7 @@ async def test_malformed_tool_arguments_mean_no_tool_call(monkeypatch: pytest.Mo
             return bad()
         return real_stream(messages, **options)
 
-    monkeypatch.setattr(llm, "_stream", broken_json)
+    monkeypatch.setattr(engine, "_stream", broken_json)
     g, sink = build(llm, Turns("What's the weather in Paris?"), ToolExecutor(tools=[get_weather]))
     async with Runner(g, clock=VirtualClock(), detect_deadlock=False) as runner:
         with anyio.fail_after(60):
@@ -225,23 +229,20 @@ async def test_malformed_tool_arguments_mean_no_tool_call(monkeypatch: pytest.Mo
 
 
 async def test_cancelling_the_stream_stops_the_worker_thread() -> None:
-    llm = LlamaLLM(max_tokens=400)
-    clock = RealClock()
-    llm._rt = type("Runtime", (), {"clock": clock, "epoch": 0})()  # generate() outside a graph
-    await llm.setup()
     chat = ChatContext()
     chat.add_message("user", "Tell me a very long story about a dragon who learns to fly.")
-    stream = llm.generate(chat, [])
-    assert isinstance(stream, AsyncGenerator)
-    chunks = [await stream.__anext__() for _ in range(3)]
-    assert all(c.text for c in chunks)
-    assert len(llama_threads()) == 1
-    await stream.aclose()
-    assert not llama_threads()  # aclose() returned after the thread ended
+    async with LlamaLLM(max_tokens=400) as llm:  # an engine used on its own (wall clock)
+        stream = llm.generate(chat, [])
+        assert isinstance(stream, AsyncGenerator)
+        chunks = [await stream.__anext__() for _ in range(3)]
+        assert all(c.text for c in chunks)
+        assert len(llama_threads()) == 1
+        await stream.aclose()
+        assert not llama_threads()  # aclose() returned after the thread ended
 
 
 async def test_interrupt_mid_generation_cancels_it() -> None:
-    llm = LlamaLLM(max_tokens=400)
+    llm = LLMNode(engine=LlamaLLM(max_tokens=400))
     g, sink = build(llm, Turns("Tell me a very long story about a dragon who learns to fly."))
     async with Runner(g, clock=RealClock()) as runner:
         with anyio.fail_after(60):
@@ -260,12 +261,20 @@ async def test_interrupt_mid_generation_cancels_it() -> None:
 
 
 async def test_missing_model_file_is_a_clear_error() -> None:
-    llm = LlamaLLM(model_path="/nonexistent/model.gguf")
+    llm = LLMNode(engine=LlamaLLM(model_path="/nonexistent/model.gguf"))
     g, _ = build(llm, Turns())
     with pytest.raises(NodeError, match=r"model file '/nonexistent/model\.gguf' does not exist"):
         await Runner(g, clock=VirtualClock()).run()
     with pytest.raises(ConfigError):
         LlamaLLM(tool_strategy="sometimes")
+
+
+async def test_an_engine_not_entered_says_how_to_use_it() -> None:
+    llm = LlamaLLM()
+    chat = ChatContext()
+    chat.add_message("user", "Hi")
+    with pytest.raises(UsageError, match="enter the engine first"):
+        await llm.generate(chat, []).__anext__()
 
 
 def test_bundled_model_is_found_without_importing_the_package() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from voicegraph.graph import Graph, Node, NodeError, Out, ProviderError, UserTurn
-from voicegraph.nodes.llm import CPUUnsupportedError, LlamaLLM, bundled_model_path
+from voicegraph.nodes.llm import CPUUnsupportedError, LlamaLLM, LLMNode, bundled_model_path
 from voicegraph.nodes.llm._llama_probe import ensure_llama_runs, new_llama, run_isolated
 from voicegraph.runner import Runner, VirtualClock
 
@@ -87,7 +87,7 @@ async def test_a_graph_with_llama_fails_cleanly_instead_of_dying(sigill_interpre
     pytest.importorskip("llama_cpp")
     g = Graph()
     turns = g.add(OneTurn(), name="turns")
-    llm = g.add(LlamaLLM(n_ctx=512), name="llm")
+    llm = g.add(LLMNode(engine=LlamaLLM(n_ctx=512)), name="llm")
     g.connect(turns.out, llm.turn)
     with pytest.raises(NodeError) as caught:
         await Runner(g, clock=VirtualClock()).run()

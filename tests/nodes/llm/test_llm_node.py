@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import anyio
 import pytest
 
 from voicegraph.graph import (
+    ConfigError,
     Control,
+    Engine,
     Event,
     Graph,
     In,
@@ -19,12 +23,16 @@ from voicegraph.graph import (
     ToolCall,
     ToolResult,
     UserTurn,
+    graph_to_dict,
 )
 from voicegraph.nodes.llm import (
     DEFAULT_INSTRUCTIONS,
+    ChatContext,
     ChatMessage,
     FunctionCall,
     FunctionCallOutput,
+    LlamaLLM,
+    LLMEngine,
     LLMNode,
     ScriptedLLM,
     ScriptedReply,
@@ -196,7 +204,7 @@ async def run_until_replies(g: Graph, speaker: Speaker, replies: int) -> float:
 
 
 async def test_streams_a_reply_word_by_word() -> None:
-    llm = ScriptedLLM(replies=["Hello there, how can I help?"])
+    llm = LLMNode(engine=ScriptedLLM(replies=["Hello there, how can I help?"]))
     g, speaker, _ = build(llm, Turns([(1.0, "Hi")]))
     await run_until_replies(g, speaker, 1)
     texts = [f.text for _, f in speaker.frames]
@@ -226,7 +234,7 @@ async def test_tool_call_then_reply_through_a_feedback_edge() -> None:
         ],
         text="It is sunny in Paris.",
     )
-    llm = ScriptedLLM(replies=[reply], tools=[get_weather, get_time])
+    llm = LLMNode(engine=ScriptedLLM(replies=[reply]), tools=[get_weather, get_time])
     executor = ToolExecutor(tools=[get_weather, get_time])
     g, speaker, calls = build(llm, Turns([(0.0, "Weather in Paris?")]), executor=executor)
     await run_until_replies(g, speaker, 1)
@@ -267,7 +275,7 @@ async def test_tool_errors_go_back_to_the_model() -> None:
         tool_calls=[ScriptedToolCall(name="get_weather", arguments={"city": "Atlantis"})],
         text="Sorry, I could not find that city.",
     )
-    llm = ScriptedLLM(replies=[reply], tools=[get_weather])
+    llm = LLMNode(engine=ScriptedLLM(replies=[reply]), tools=[get_weather])
     g, speaker, _ = build(
         llm, Turns([(0.0, "Weather in Atlantis?")]), executor=ToolExecutor(tools=[get_weather])
     )
@@ -282,7 +290,9 @@ async def test_max_tool_steps_then_reply_without_tools() -> None:
     reply = ScriptedReply(
         tool_calls=[ScriptedToolCall(name="get_time")], text="Enough tools.", rounds=10
     )
-    llm = ScriptedLLM(replies=[reply, "Second."], tools=[get_time], max_tool_steps=2)
+    llm = LLMNode(
+        engine=ScriptedLLM(replies=[reply, "Second."]), tools=[get_time], max_tool_steps=2
+    )
     g, speaker, calls = build(
         llm, Turns([(0.0, "Time?"), (5.0, "Again")]), executor=ToolExecutor(tools=[get_time])
     )
@@ -293,7 +303,7 @@ async def test_max_tool_steps_then_reply_without_tools() -> None:
 
 
 async def test_playout_mark_truncates_the_last_assistant_message() -> None:
-    llm = ScriptedLLM(replies=[STORY, "Paris is the capital of France."])
+    llm = LLMNode(engine=ScriptedLLM(replies=[STORY, "Paris is the capital of France."]))
     turns = Turns([(0.0, "Tell me a story"), (3.0, "Capital of France?")])
     g, speaker, _ = build(llm, turns, speaker=Speaker(heard=5))
     await run_until_replies(g, speaker, 2)
@@ -303,7 +313,7 @@ async def test_playout_mark_truncates_the_last_assistant_message() -> None:
 
 
 async def test_playout_mark_with_nothing_heard_keeps_an_empty_message() -> None:
-    llm = ScriptedLLM(replies=[STORY])
+    llm = LLMNode(engine=ScriptedLLM(replies=[STORY]))
     g, speaker, _ = build(llm, Turns([(0.0, "Story?")]), speaker=Speaker(heard=0))
     await run_until_replies(g, speaker, 1)
     assert llm.chat.items[-1] == ChatMessage(
@@ -312,7 +322,7 @@ async def test_playout_mark_with_nothing_heard_keeps_an_empty_message() -> None:
 
 
 async def test_complete_playout_leaves_the_message_alone() -> None:
-    llm = ScriptedLLM(replies=["Short answer."])
+    llm = LLMNode(engine=ScriptedLLM(replies=["Short answer."]))
     g, speaker, _ = build(llm, Turns([(0.0, "Q")]), speaker=Speaker(heard=100))
     await run_until_replies(g, speaker, 1)
     message = llm.chat.last_assistant
@@ -325,7 +335,7 @@ async def test_playout_spanning_a_tool_round_splits_over_the_reply_messages() ->
         tool_calls=[ScriptedToolCall(name="get_weather", arguments={"city": "Paris"})],
         text="It is sunny and warm in Paris today.",
     )
-    llm = ScriptedLLM(replies=[reply], tools=[get_weather])
+    llm = LLMNode(engine=ScriptedLLM(replies=[reply]), tools=[get_weather])
     g, speaker, _ = build(
         llm,
         Turns([(0.0, "Weather?")]),
@@ -339,7 +349,7 @@ async def test_playout_spanning_a_tool_round_splits_over_the_reply_messages() ->
 
 
 async def test_interrupt_mid_reply_stops_the_stream() -> None:
-    llm = ScriptedLLM(replies=[STORY, "Paris."], token_delay=0.05)
+    llm = LLMNode(engine=ScriptedLLM(replies=[STORY, "Paris."], token_delay=0.05))
     turns = Turns([(0.0, "Tell me a story"), (2.0, "Tell me about Paris")], interrupts=(0.33,))
     g, speaker, _ = build(llm, turns)
     await run_until_replies(g, speaker, 1)
@@ -361,7 +371,9 @@ async def test_interrupt_mid_reply_stops_the_stream() -> None:
 
 
 async def test_a_reply_cut_before_its_first_word_leaves_older_replies_alone() -> None:
-    llm = ScriptedLLM(replies=["First answer.", STORY, "Third."], first_token_delay=0.2)
+    llm = LLMNode(
+        engine=ScriptedLLM(replies=["First answer.", STORY, "Third."], first_token_delay=0.2)
+    )
     turns = Turns([(0.0, "One"), (1.0, "Two"), (2.0, "Three")], interrupts=(1.1,))
     g, speaker, _ = build(llm, turns)
     await run_until_replies(g, speaker, 2)
@@ -376,7 +388,7 @@ async def test_a_reply_cut_before_its_first_word_leaves_older_replies_alone() ->
 
 async def test_interrupt_while_waiting_for_tools_drops_the_pending_calls() -> None:
     reply = ScriptedReply(tool_calls=[ScriptedToolCall(name="get_weather")], text="unused")
-    llm = ScriptedLLM(replies=[reply, "Fresh answer."], tools=[get_weather])
+    llm = LLMNode(engine=ScriptedLLM(replies=[reply, "Fresh answer."]), tools=[get_weather])
     g, speaker, calls = build(
         llm, Turns([(0.0, "Weather?"), (1.0, "Never mind")], interrupts=(0.5,))
     )
@@ -390,7 +402,7 @@ async def test_interrupt_while_waiting_for_tools_drops_the_pending_calls() -> No
 
 
 async def test_events_are_forwarded_once_even_around_a_feedback_cycle() -> None:
-    llm = ScriptedLLM(replies=["Hi."])
+    llm = LLMNode(engine=ScriptedLLM(replies=["Hi."]))
     turns = Turns([(0.0, "Hello")], events=((0.5, SpeechStarted(0.5)),))
     g, speaker, _ = build(llm, turns, speaker=Speaker(heard=100))
     await run_until_replies(g, speaker, 1)
@@ -399,7 +411,7 @@ async def test_events_are_forwarded_once_even_around_a_feedback_cycle() -> None:
 
 
 async def test_empty_turns_are_ignored_and_missing_replies_are_empty() -> None:
-    llm = ScriptedLLM(replies=[])
+    llm = LLMNode(engine=ScriptedLLM(replies=[]))
     g, speaker, _ = build(llm, Turns([(0.0, "  "), (1.0, "Hello?")]))
     await run_until_replies(g, speaker, 1)
     assert speaker.replies() == [""]
@@ -407,7 +419,7 @@ async def test_empty_turns_are_ignored_and_missing_replies_are_empty() -> None:
 
 
 async def test_tools_without_a_results_edge_fail_at_setup() -> None:
-    llm = ScriptedLLM(replies=["x"], tools=[get_weather])
+    llm = LLMNode(engine=ScriptedLLM(replies=["x"]), tools=[get_weather])
     g, _, _ = build(llm, Turns([(0.0, "Hi")]))
     with pytest.raises(NodeError, match="tool_results input is not connected"):
         await Runner(g, clock=VirtualClock()).run()
@@ -415,33 +427,144 @@ async def test_tools_without_a_results_edge_fail_at_setup() -> None:
 
 def test_config_round_trip_and_chat_option() -> None:
     reply = ScriptedReply(tool_calls=[ScriptedToolCall(name="get_weather", arguments={"c": 1})])
-    llm = ScriptedLLM(
-        replies=["a", reply], tools=[get_weather], instructions="Be terse.", max_tool_steps=1
+    llm = LLMNode(
+        engine=ScriptedLLM(replies=["a", reply], token_delay=0.02),
+        tools=[get_weather],
+        instructions="Be terse.",
+        max_tool_steps=1,
     )
     assert llm.config.tools == [f"{__name__}:get_weather"]
     assert list(llm.tools) == ["get_weather"]
     assert llm.chat.instructions == "Be terse."
     g = Graph()
-    g.add(llm, name="llm")
+    g.add(llm)
+    assert llm.name == "llm"  # the host's default name
+    (data,) = graph_to_dict(g)["nodes"]
+    assert data["config"]["instructions"] == "Be terse."
+    engine = data["parts"]["engine"]
+    assert engine["type"].endswith(":ScriptedLLM")
+    assert engine["config"]["token_delay"] == 0.02 and len(engine["config"]["replies"]) == 2
     again = Graph.from_yaml(g.to_yaml(), allow=[__name__])["llm"]  # the tools' module
-    assert isinstance(again, ScriptedLLM)
+    assert isinstance(again, LLMNode) and isinstance(again.engine, ScriptedLLM)
     assert again.config == llm.config
+    assert again.engine.config == llm.engine.config
     assert list(again.tools) == ["get_weather"]
     # an existing chat context is kept; instructions are only added when it has none
     from voicegraph.nodes.llm import ChatContext
 
     chat = ChatContext()
     chat.add_message("system", "Mine.")
-    assert ScriptedLLM(chat=chat).chat.instructions == "Mine."
-    assert ScriptedLLM(instructions="").chat.items == []
+    assert LLMNode(engine=ScriptedLLM(), chat=chat).chat.instructions == "Mine."
+    assert LLMNode(engine=ScriptedLLM(), instructions="").chat.items == []
 
 
-def test_generate_is_abstract() -> None:
-    class Bare(LLMNode):
+def test_a_llama_engine_round_trips_through_a_graph_file() -> None:
+    g = Graph()
+    g.add(LLMNode(engine=LlamaLLM(n_ctx=512, max_tokens=48, tool_strategy="never")))
+    (data,) = graph_to_dict(g)["nodes"]
+    assert data["parts"]["engine"]["type"].endswith(":LlamaLLM")
+    assert data["parts"]["engine"]["config"]["n_ctx"] == 512
+    again = Graph.from_yaml(g.to_yaml())["llm"]
+    assert isinstance(again, LLMNode) and isinstance(again.engine, LlamaLLM)
+    assert again.engine.config == LlamaLLM(n_ctx=512, max_tokens=48, tool_strategy="never").config
+    assert "temperature" not in data["config"]  # model settings belong to the engine
+
+
+class NotAnLLM(Engine):
+    """An engine of another stage."""
+
+
+def test_generate_is_abstract_and_the_host_takes_only_llm_engines() -> None:
+    class Bare(LLMEngine):
         pass
 
     with pytest.raises(NotImplementedError, match="Bare must implement generate"):
-        Bare().generate(Bare().chat, [])
+        Bare().generate(ChatContext(), [])
+    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+        LLMNode(engine=NotAnLLM())  # type: ignore[arg-type]
+    llm = LLMNode(engine=ScriptedLLM())
+    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+        llm.check_engine(NotAnLLM())  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+        llm.set_engine(NotAnLLM())  # type: ignore[arg-type]
+    assert isinstance(llm.engine, ScriptedLLM)  # unchanged
+    llm.check_engine(Bare())
+    llm.check_engine(None)
+
+
+class Counted(ScriptedLLM):
+    """A scripted engine that records what it is asked and when it starts and closes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log: list[str] = []
+        self.chats: list[list[str]] = []
+
+    async def start(self) -> None:
+        self.log.append("start")
+
+    async def aclose(self) -> None:
+        self.log.append("close")
+
+    async def prewarm(self, chat: ChatContext) -> None:
+        self.log.append(f"prewarm {chat.instructions}")
+
+    def generate(self, chat: ChatContext, tools: Any, *, step: int = 0) -> Any:
+        self.log.append("generate")
+        self.chats.append([m.text for m in chat.messages])
+        return super().generate(chat, tools, step=step)
+
+
+async def test_set_engine_between_replies_keeps_the_conversation() -> None:
+    first = Counted(replies=["From A.", "A again."])
+    second = Counted(replies=["From B."])
+    llm = LLMNode(engine=first, instructions="Sys.")
+    g, speaker, _ = build(llm, Turns([(0.0, "One"), (5.0, "Two"), (10.0, "Three")]))
+    clock = VirtualClock()
+    async with Runner(g, clock=clock, detect_deadlock=False) as runner:
+        with anyio.fail_after(10):
+            await speaker.wait_finals(1)
+            # entered and prewarmed with the system prompt in setup, before the first turn
+            assert first.log == ["start", "prewarm Sys.", "generate"]
+            llm.set_engine(second)
+            assert llm.engine is second and llm.parts() == {"engine": first}
+            await speaker.wait_finals(2)
+            llm.set_engine(None)  # back to the engine it was built with
+            assert llm.engine is first
+            await speaker.wait_finals(3)
+        runner.stop()
+    assert speaker.replies() == ["From A.", "From B.", "A again."]
+    assert second.chats == [["Sys.", "One", "From A.", "Two"]]  # the host's conversation
+    assert [(m.role, m.text) for m in llm.chat.messages][-2:] == [
+        ("user", "Three"),
+        ("assistant", "A again."),
+    ]
+    # each engine entered once (the swapped one on first use), all closed with the host
+    assert first.log == ["start", "prewarm Sys.", "generate", "generate", "close"]
+    assert second.log == ["start", "generate", "close"]
+
+
+async def test_an_engine_shared_by_two_hosts_starts_once_and_closes_with_the_last() -> None:
+    shared = Counted(replies=["Hi.", "Hi."])
+    a, b = LLMNode(engine=shared), LLMNode(engine=shared)
+    g = Graph()
+    turns = g.add(Turns([(0.0, "Hello")]), name="turns")
+    sa, sb = g.add(Speaker(), name="sa"), g.add(Speaker(), name="sb")
+    g.add(a, name="a")
+    g.add(b, name="b")
+    for host, sink in ((a, sa), (b, sb)):
+        g.connect(turns.out, host.turn)
+        g.connect(host.text, sink.text)
+    async with Runner(g, clock=VirtualClock(), detect_deadlock=False) as runner:
+        with anyio.fail_after(10):
+            await sa.wait_finals(1)
+            await sb.wait_finals(1)
+        assert shared.log.count("start") == 1 and shared.started
+        runner.stop()
+    assert shared.log.count("start") == 1 and shared.log.count("close") == 1
+    assert shared.log[-1] == "close"
+    assert not shared.started
+    assert sa.replies() == sb.replies() == ["Hi."]
 
 
 class OneTurn(Node):
@@ -459,7 +582,7 @@ async def test_input_ending_during_a_tool_round_still_gets_the_reply() -> None:
         tool_calls=[ScriptedToolCall(name="get_weather", arguments={"city": "Paris"})],
         text="It is sunny in Paris.",
     )
-    llm = ScriptedLLM(replies=[reply], tools=[get_weather])
+    llm = LLMNode(engine=ScriptedLLM(replies=[reply]), tools=[get_weather])
     g = Graph()
     source, speaker = g.add(OneTurn()), g.add(Speaker(), name="speaker")
     executor = g.add(ToolExecutor(tools=[get_weather]), name="tools")

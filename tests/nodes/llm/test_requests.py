@@ -9,6 +9,8 @@ from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatContext,
     FunctionCall,
+    FunctionCallOutput,
+    LLMNode,
     ReplyRequest,
     ScriptedLLM,
     ScriptedReply,
@@ -56,7 +58,7 @@ class Text(Node):
             self.replies.append("")
 
 
-def run(llm: ScriptedLLM, items: list[Frame], tools: list[Any] | None = None) -> Text:
+def run(llm: LLMNode, items: list[Frame], tools: list[Any] | None = None) -> Text:
     import anyio
 
     sink = Text()
@@ -78,11 +80,11 @@ def test_say_and_generate_requests() -> None:
     seen: list[str | None] = []
 
     class Recording(ScriptedLLM):
-        def generate(self, chat: ChatContext, tools: Any) -> Any:
+        def generate(self, chat: ChatContext, tools: Any, *, step: int = 0) -> Any:
             seen.append(chat.instructions)
-            return super().generate(chat, tools)
+            return super().generate(chat, tools, step=step)
 
-    llm = Recording(instructions="Base.", replies=["First.", "Second."])
+    llm = LLMNode(engine=Recording(replies=["First.", "Second."]), instructions="Base.")
     sink = run(
         llm,
         [
@@ -122,11 +124,13 @@ def hang_up() -> str:
 
 def test_requests_without_tools_and_silent_results_end_the_reply() -> None:
     call = ScriptedToolCall(name="lookup", arguments={"q": "x"})
-    llm = ScriptedLLM(
-        replies=[
-            ScriptedReply(tool_calls=[call], text="Answer without tools."),
-            ScriptedReply(preamble="Bye.", tool_calls=[ScriptedToolCall(name="hang_up")]),
-        ]
+    llm = LLMNode(
+        engine=ScriptedLLM(
+            replies=[
+                ScriptedReply(tool_calls=[call], text="Answer without tools."),
+                ScriptedReply(preamble="Bye.", tool_calls=[ScriptedToolCall(name="hang_up")]),
+            ]
+        )
     )
     llm.set_tools([lookup, hang_up])
     sink = run(llm, [ReplyRequest(allow_tools=False), UserTurn("bye")], tools=[lookup, hang_up])
@@ -137,7 +141,7 @@ def test_requests_without_tools_and_silent_results_end_the_reply() -> None:
 
 
 def test_set_tools_replaces_what_is_offered() -> None:
-    llm = ScriptedLLM(tools=[lookup])
+    llm = LLMNode(engine=ScriptedLLM(), tools=[lookup])
     assert set(llm.tools) == {"lookup"}
     llm.set_tools([hang_up])
     assert set(llm.tools) == {"hang_up"}
@@ -148,14 +152,17 @@ def test_nested_context_keeps_pending_calls_and_their_results() -> None:
     import anyio
 
     async def main() -> None:
-        llm = ScriptedLLM(instructions="Outer.", replies=["x"])
-        outer = llm.chat
+        inner_engine = ScriptedLLM()
+        llm = LLMNode(engine=ScriptedLLM(replies=["x"]), instructions="Outer.")
+        outer, outer_engine = llm.chat, llm.engine
         llm._pending = {"c1": FunctionCall(call_id="c1", name="lookup")}
         llm.push_context(ChatContext(), [hang_up])
         assert llm.chat is not outer and set(llm.tools) == {"hang_up"} and not llm._pending
+        llm.set_engine(inner_engine)  # the nested conversation's own model
         await llm.on_tool_results(ToolResult("c1", "lookup", "late result"))  # kept aside
         nested = llm.pop_context()
         assert llm.chat is outer and isinstance(nested, ChatContext)
+        assert llm.engine is outer_engine  # the set-aside conversation's engine is back
         assert llm._results["c1"].output == "late result"
         assert set(llm.tools) == set()
 
@@ -174,3 +181,40 @@ def test_handoff_items_are_kept_but_not_sent_to_models() -> None:
 def test_silent_results_are_tool_results() -> None:
     result = SilentToolResult("c", "f", "")
     assert isinstance(result, ToolResult) and result.output == ""
+
+
+def test_scripted_replies_resume_after_a_nested_conversation() -> None:
+    """A tool round continues the reply whose calls it sees, whatever ran in between."""
+    import anyio
+
+    engine = ScriptedLLM(
+        replies=[
+            ScriptedReply(tool_calls=[ScriptedToolCall(name="lookup")], text="Outer answer."),
+            "Nested answer.",
+            "Next reply.",
+        ],
+        first_token_delay=0,
+        token_delay=0,
+    )
+
+    async def reply(chat: ChatContext, step: int) -> list[Any]:
+        out: list[Any] = []
+        async for chunk in engine.generate(chat, [lookup], step=step):
+            out.append(chunk.tool_call.call_id if chunk.tool_call else chunk.text)
+        return out
+
+    async def main() -> None:
+        outer = ChatContext()
+        outer.add_message("user", "Look it up")
+        assert await reply(outer, 0) == ["call_1_1_0"]
+        nested = ChatContext()
+        nested.add_message("user", "Inner question")
+        assert "".join(await reply(nested, 0)) == "Nested answer."
+        outer.add(FunctionCall(call_id="call_1_1_0", name="lookup"))
+        outer.add(FunctionCallOutput(call_id="call_1_1_0", name="lookup", output="x"))
+        assert "".join(await reply(outer, 1)) == "Outer answer."
+        assert "".join(await reply(outer.copy(), 1)) == "Outer answer."  # a retried round
+        outer.add_message("user", "And then?")
+        assert "".join(await reply(outer, 0)) == "Next reply."
+
+    anyio.run(main)
