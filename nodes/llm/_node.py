@@ -269,7 +269,7 @@ class LLMNode(Node):
     async def setup(self) -> None:
         """Check that tool calls can come back (``tool_results`` is connected), then enter
         the engine (its model loads now, not on the first turn) and prewarm it."""
-        if self._tools and not self._results_connected():
+        if self._tools and not self.connected(self.tool_results):
             raise ConfigError(
                 f"LLM node {self.name!r} has tools but its tool_results input is not connected; "
                 "add a ToolExecutor: g.connect(llm.tool_calls, executor.calls) and "
@@ -495,15 +495,6 @@ class LLMNode(Node):
         message.text += text
         self._tail = delta[-1]
         return message, delta
-
-    def _results_connected(self) -> bool:
-        graph = self._graph_owner()
-        if graph is None:
-            return True  # not in a graph: nothing to check
-        while (parent := graph._graph_owner()) is not None:
-            graph = parent
-        port = self.tool_results
-        return any(edge.dst is port for edge in graph.iter_edges())
 
 
 @dataclass(slots=True)
