@@ -116,6 +116,13 @@ class Engine:
         if self._users == 0:
             await self.aclose()
 
+    async def background(self) -> None:
+        """Work the engine does between requests, run by its host (default: none, returns).
+
+        Hosts run it in a task beside their own work while they run, and cancel it when they
+        stop; it may run until cancelled (a fallback combinator retries failed providers here).
+        """
+
     @property
     def started(self) -> bool:
         """Whether at least one ``async with`` holds the engine open."""

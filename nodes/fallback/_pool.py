@@ -1,4 +1,4 @@
-"""What the fallback nodes share: provider availability, background recovery, attempt timeouts.
+"""What the fallback engines share: providers, their availability, and background recovery.
 
 Behaviour follows LiveKit's ``FallbackAdapter``: providers are tried in order; one that fails
 (an error or no answer within ``attempt_timeout``) is marked unavailable and the next one
@@ -7,276 +7,224 @@ to it again and its answer discarded) and serves again as soon as a retry succee
 back off exponentially from ``retry_interval`` up to ``max_retry_interval``, and never come
 sooner than a ``Retry-After`` the provider sent (``error.retry_after``). When every provider
 is unavailable, all are tried again, in order, for each request.
+
+**Where the background retries run.** An engine has no task of its own, so the retries run
+in :meth:`FallbackEngine.background`, the optional :class:`~voicegraph.graph.Engine` method
+that a host node runs in a task beside its own work while it runs (and cancels when it
+stops). It waits for failures, retries each failed provider on its backoff schedule, and
+runs the providers' own ``background()`` too (a fallback of fallbacks). Several hosts may
+run it at once (one engine shared by several hosts): each failed provider is retried by one
+of them, and picked up by another if that one stops. While *no* host runs it (an engine used
+on its own, ``async with FallbackLLM(...) as llm``), nothing runs between requests: a failed
+provider is instead tried again, in its place in the order, by the first request after its
+retry time, and is available again if that request succeeds.
+
+The providers are engines entered (``async with``) when the fallback engine starts and exited
+when it closes; they run on the clock the host binds to the fallback engine.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, ClassVar, Generic, TypeVar
 
 import anyio
 import anyio.abc
-from pydantic import Field
 
-from voicegraph.graph import (
-    Clock,
-    ConfigError,
-    Node,
-    NodeConfig,
-    ProviderError,
-    ProviderTimeoutError,
-)
-from voicegraph.nodes._engine import adopt
+from voicegraph.graph import Clock, ConfigError, Engine, NodeConfig, ProviderError
 
-__all__ = [
-    "AvailabilityChanged",
-    "FallbackConfig",
-    "FallbackMixin",
-    "ProviderStatus",
-    "timed",
-]
+from ._status import AvailabilityChanged, FallbackConfig, ProviderStatus, describe, retry_after_of
+from ._timed import timed
+
+__all__ = ["FallbackEngine", "Probe"]
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+E = TypeVar("E", bound=Engine)
+
+Probe = Callable[[], Awaitable[Any]]
+"""A background retry: sends a failed request to its provider again (the answer is dropped)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AvailabilityChanged:
-    """A provider became unavailable (it failed) or available again (a retry succeeded).
+class FallbackEngine(Engine, Generic[E]):
+    """Base of the fallback engines: owns the providers, their status and the recovery.
 
-    Attributes:
-        provider: the provider's index in the fallback order.
-        name: the provider node's class name.
-        available: its new state.
-        at: clock time of the change.
-        error: why it failed (empty when it recovered).
-    """
+    Subclasses (:class:`FallbackLLM`, :class:`FallbackSTT`, :class:`FallbackTTS`) also derive
+    from their stage's engine interface, set :attr:`provider_kind` to it, and call
+    :meth:`order`, :meth:`failed` and :meth:`succeeded` around each attempt.
 
-    provider: int
-    name: str
-    available: bool
-    at: float
-    error: str = ""
-
-
-@dataclass(slots=True)
-class ProviderStatus:
-    """The state of one provider.
+    Args:
+        providers: the engines to try, in order of preference (at least one, each a
+            :attr:`provider_kind`).
 
     Attributes:
-        available: whether requests go to it.
-        failures: consecutive failures (drives the backoff); 0 once it works again.
-        retry_at: clock time of its next background retry (while unavailable).
-        last_error: the last failure, as text.
-    """
-
-    available: bool = True
-    failures: int = 0
-    retry_at: float = 0.0
-    last_error: str = ""
-
-
-class FallbackConfig(NodeConfig):
-    """Settings shared by the fallback nodes (mixed into each node's ``Config``).
-
-    Attributes:
-        attempt_timeout: seconds a provider may take (per streamed chunk for the LLM, per
-            call for STT and TTS) before it counts as failed.
-        retry_interval: seconds before the first background retry of a failed provider.
-        max_retry_interval: the longest wait between retries (default 30).
-    """
-
-    attempt_timeout: float = Field(5.0, gt=0.0)
-    retry_interval: float = Field(0.5, ge=0.0)
-    max_retry_interval: float = Field(30.0, ge=0.0)
-
-
-def retry_after_of(error: BaseException) -> float | None:
-    """The delay a provider asked for (``error.retry_after``, set from ``Retry-After``)."""
-    value = getattr(error, "retry_after", None)  # ProviderError.retry_after, or alike
-    return float(value) if isinstance(value, int | float) and value >= 0 else None
-
-
-def describe(error: BaseException) -> str:
-    """A one-line description of a failure."""
-    return str(error) if isinstance(error, ProviderError) else f"{type(error).__name__}: {error}"
-
-
-async def timed(clock: Clock, seconds: float, work: Awaitable[T], what: str) -> T:
-    """Await ``work``; raise :class:`ProviderTimeoutError` after ``seconds`` on ``clock``.
-
-    The time is measured on the run's clock, so scripted providers are deterministic under a
-    ``VirtualClock``. (A cloud provider's network wait is invisible to the virtual clock: run
-    graphs with cloud providers on the ``RealClock``.) The work runs in the calling task and
-    is cancelled on timeout.
-    """
-    result: list[T] = []
-    error: BaseException | None = None
-    timed_out = False
-    async with anyio.create_task_group() as tg:
-
-        async def watchdog() -> None:
-            nonlocal timed_out
-            await clock.sleep(seconds)
-            timed_out = True
-            tg.cancel_scope.cancel()
-
-        tg.start_soon(watchdog)
-        try:
-            result.append(await work)
-        except Exception as exc:  # re-raised outside the task group (no ExceptionGroup)
-            error = exc
-        tg.cancel_scope.cancel()
-    if timed_out and not result and error is None:
-        raise ProviderTimeoutError("fallback", f"{what} gave no answer within {seconds:g} s")
-    if error is not None:
-        raise error
-    return result[0]
-
-
-class FallbackMixin(Node):
-    """Runs a fallback node: owns its providers, their status and the recovery tasks.
-
-    Subclasses (:class:`FallbackLLM`, :class:`FallbackSTT`, :class:`FallbackTTS`) set
-    ``providers`` and call :meth:`_failed` / :meth:`_succeeded` around each attempt.
-
-    Attributes:
-        providers: the provider nodes, in order of preference.
+        providers: the provider engines, in order of preference.
         status: one :class:`ProviderStatus` per provider.
         changes: availability changes, oldest first (the last 1000), like LiveKit's
             ``*_availability_changed`` events.
     """
 
-    kind_name: ClassVar[str] = "provider"
-    providers: list[Any]
+    provider_kind: ClassVar[type[Engine]] = Engine
 
-    def _init_pool(self, providers: Sequence[Any], expected: type) -> None:
+    def __init__(
+        self, config: NodeConfig | None = None, /, *, providers: Sequence[E], **settings: Any
+    ) -> None:
+        super().__init__(config, **settings)
+        name, kind = type(self).__name__, self.provider_kind
         if not providers:
-            raise ConfigError(f"{type(self).__name__} needs at least one provider")
+            raise ConfigError(f"{name} needs at least one provider")
         for provider in providers:
-            if not isinstance(provider, expected):
+            if not isinstance(provider, kind):
                 raise ConfigError(
-                    f"{type(self).__name__}: every provider must be a {expected.__name__}, "
+                    f"{name}: every provider must be a {kind.__name__}, "
                     f"got {type(provider).__name__}"
                 )
-        self.providers = list(providers)
+        self.providers: list[E] = list(providers)
         self.status = [ProviderStatus() for _ in self.providers]
         self.changes: deque[AvailabilityChanged] = deque(maxlen=1000)
-        self._probes: dict[int, Callable[[], Awaitable[Any]]] = {}
+        self._probes: dict[int, Probe] = {}
         self._probing: set[int] = set()
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._wakers: list[anyio.Event] = []
+        self._entered: list[E] = []
 
     @property
     def fallback_config(self) -> FallbackConfig:
+        """The fallback settings (every subclass's ``Config`` is a :class:`FallbackConfig`)."""
         config = self.config
         assert isinstance(config, FallbackConfig)
         return config
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ engine
 
-    async def setup(self) -> None:
-        """Set up the node itself, then attach and set up every provider (in order)."""
-        await super().setup()
-        for index, provider in enumerate(self.providers):
-            adopt(provider, self, f"{self.name}[{index}]")
-            await provider.setup()
+    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
+        """``{"providers": [...]}``: graph files store the providers (type and config)."""
+        return {"providers": list(self.providers)}
 
-    async def close(self) -> None:
-        """Close every provider, then the node itself."""
+    def label(self) -> str:
+        """E.g. ``"FallbackLLM(GeminiLLM, LlamaLLM)"``."""
+        inner = ", ".join(provider.label() for provider in self.providers)
+        return f"{type(self).__name__}({inner})"
+
+    def bind(self, clock: Clock) -> None:
+        """Use ``clock`` here and in every provider (attempt timeouts and retries use it)."""
+        super().bind(clock)
         for provider in self.providers:
-            try:
-                await provider.close()
-            except Exception:
-                log.exception("%s: closing %s failed", self.name, provider.name)
-        await super().close()
+            provider.bind(clock)
 
-    async def run(self) -> None:
-        """Dispatch inputs to the ``on_<port>`` handlers; run recovery probes alongside."""
+    async def start(self) -> None:
+        """Enter every provider, in order, on this engine's clock."""
+        self.bind(self.clock)
         try:
-            await self._run_with_probes()
-        except BaseExceptionGroup as group:  # raise the handler's error itself
-            errors = [e for e in _leaves(group) if isinstance(e, Exception)]
-            if not errors:
-                raise
-            raise errors[0] from None
+            for provider in self.providers:
+                await provider.__aenter__()
+                self._entered.append(provider)
+        except BaseException:
+            await self.aclose()
+            raise
 
-    async def _run_with_probes(self) -> None:
-        async with anyio.create_task_group() as tg:
-            self._tg = tg
-            self._probing.clear()
-            for index in list(self._probes):  # probes cut off by an interrupt start again
-                self._start_probe(index)
+    async def aclose(self) -> None:
+        """Exit every provider entered by :meth:`start`, last first (errors are logged)."""
+        entered, self._entered = self._entered, []
+        for provider in reversed(entered):
             try:
-                async for port, frame in self.frames():
-                    handler = self.handler_for(port)
-                    if handler is not None:
-                        await handler(frame)
-            finally:
-                self._tg = None
-                tg.cancel_scope.cancel()
+                await provider.__aexit__(None, None, None)
+            except Exception:
+                log.exception("%s: closing %s failed", self.label(), provider.label())
 
-    def order(self) -> list[int]:
-        """Provider indices to try: the available ones in order; all of them if none is."""
-        available = [i for i, s in enumerate(self.status) if s.available]
-        if not available:
-            log.warning("%s: every %s is unavailable; trying them all", self.name, self.kind_name)
-            return list(range(len(self.providers)))
-        return available
+    async def background(self) -> None:
+        """Retry failed providers until cancelled (see the module docs); hosts run this."""
+        async with anyio.create_task_group() as tg:
+            for provider in self.providers:
+                tg.start_soon(provider.background)
+            while True:
+                waker = anyio.Event()
+                self._wakers.append(waker)
+                try:
+                    for index in list(self._probes):
+                        if index not in self._probing:
+                            self._probing.add(index)
+                            tg.start_soon(self._recover, index)
+                    await waker.wait()
+                finally:
+                    self._wakers.remove(waker)
 
     # ------------------------------------------------------------------ bookkeeping
 
-    def _failed(
-        self, index: int, error: BaseException, probe: Callable[[], Awaitable[Any]]
-    ) -> None:
-        """Mark provider ``index`` unavailable and schedule its background retry."""
+    def order(self) -> list[int]:
+        """Provider indices to try: the available ones in order; all of them if none is.
+
+        While no host runs :meth:`background`, a failed provider whose retry time has come
+        is tried in its place too.
+        """
+        now, alone = self.clock.now(), not self._wakers
+        chosen = [
+            i for i, s in enumerate(self.status) if s.available or (alone and s.retry_at <= now)
+        ]
+        if not chosen:
+            log.warning("%s: every %s is unavailable; trying them all", self.label(), self.kind)
+            return list(range(len(self.providers)))
+        return chosen
+
+    def failed(self, index: int, error: BaseException, probe: Probe) -> None:
+        """Provider ``index`` failed: mark it unavailable and schedule ``probe`` to retry it."""
         status = self._backoff(index, error)
-        name = type(self.providers[index]).__name__
         if status.available:
             status.available = False
+            name = self.providers[index].label()
             self.changes.append(
                 AvailabilityChanged(index, name, False, self.clock.now(), status.last_error)
             )
-            log.warning("%s: %s %d (%s) failed: %s", self.name, self.kind_name, index, name,
+            log.warning("%s: %s %d (%s) failed: %s", self.label(), self.kind, index, name,
                         status.last_error)  # fmt: skip
         self._probes[index] = probe
-        self._start_probe(index)
+        self._wake()
 
-    def _succeeded(self, index: int) -> None:
+    def succeeded(self, index: int) -> None:
         """Provider ``index`` answered: it is available again."""
         status = self.status[index]
         status.failures = 0
         self._probes.pop(index, None)
         if not status.available:
             status.available = True
-            name = type(self.providers[index]).__name__
+            name = self.providers[index].label()
             self.changes.append(AvailabilityChanged(index, name, True, self.clock.now()))
-            log.info("%s: %s %d (%s) is available again", self.name, self.kind_name, index, name)
+            log.info("%s: %s %d (%s) is available again", self.label(), self.kind, index, name)
 
-    def _start_probe(self, index: int) -> None:
-        if self._tg is not None and index not in self._probing and index in self._probes:
-            self._probing.add(index)
-            self._tg.start_soon(self._recover, index)
+    def all_failed(self, errors: list[str]) -> ProviderError:
+        """The error for a request no provider could serve (``errors``: one line each)."""
+        listing = "; ".join(errors)
+        return ProviderError(
+            "fallback", f"every {self.kind} failed ({len(errors)} tried): {listing}"
+        )
+
+    # ------------------------------------------------------------------ recovery
+
+    def _wake(self) -> None:
+        for waker in self._wakers:
+            waker.set()
 
     async def _recover(self, index: int) -> None:
         status = self.status[index]
         try:
             while not status.available and index in self._probes:
                 await self.clock.sleep_until(status.retry_at)
-                if status.available:
+                if status.available or index not in self._probes:
                     break
                 probe = self._probes[index]
                 try:
-                    await timed(self.clock, self.fallback_config.attempt_timeout, probe(), "retry")
+                    timeout = self.fallback_config.attempt_timeout
+                    await timed(self.clock, timeout, probe(), "retry")
                 except Exception as exc:
-                    self._failed_again(index, exc)
+                    status = self._backoff(index, exc)
+                    log.info("%s: retrying %s %d failed: %s", self.label(), self.kind, index,
+                             status.last_error)  # fmt: skip
                 else:
-                    self._succeeded(index)
+                    self.succeeded(index)
         finally:
             self._probing.discard(index)
+            self._wake()  # a retry cut off here is picked up by another host still running
 
     def _backoff(self, index: int, error: BaseException) -> ProviderStatus:
         """Count a failure; the next retry comes after the backoff, or the Retry-After."""
@@ -287,20 +235,3 @@ class FallbackMixin(Node):
         backoff = min(cfg.retry_interval * 2 ** (status.failures - 1), cfg.max_retry_interval)
         status.retry_at = self.clock.now() + max(backoff, retry_after_of(error) or 0.0)
         return status
-
-    def _failed_again(self, index: int, error: BaseException) -> None:
-        status = self._backoff(index, error)
-        log.info("%s: retrying %s %d failed: %s", self.name, self.kind_name, index,
-                 status.last_error)  # fmt: skip
-
-    def _all_failed(self, errors: list[str]) -> ProviderError:
-        listing = "; ".join(errors)
-        return ProviderError(
-            "fallback", f"every {self.kind_name} failed ({len(errors)} tried): {listing}"
-        )
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for e in error.exceptions for leaf in _leaves(e)]
-    return [error]

@@ -1,25 +1,27 @@
-"""FallbackSTT: an ordered list of STT nodes; the first available one transcribes."""
+"""FallbackSTT: an STT engine made of ordered STT engines; the first available one transcribes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from voicegraph.graph import NodeConfig, SpeechSegment
-from voicegraph.nodes.stt import STTNode
+from voicegraph.graph import Engine, NodeConfig, SpeechSegment
+from voicegraph.nodes.stt import STTEngine
 
-from ._pool import FallbackConfig, FallbackMixin, describe, timed
+from ._pool import FallbackEngine, Probe
+from ._status import FallbackConfig, describe
+from ._timed import timed
 
 __all__ = ["FallbackSTT"]
 
 
-class FallbackSTT(FallbackMixin, STTNode):
-    """An STT node that tries ``providers`` in order (LiveKit's ``stt.FallbackAdapter``).
+class FallbackSTT(FallbackEngine[STTEngine], STTEngine):
+    """An STT engine that tries ``providers`` in order (LiveKit's ``stt.FallbackAdapter``).
 
-    It is an :class:`~voicegraph.nodes.stt.STTNode` (one segment in, one final transcript
-    out), so it replaces any STT node with one argument::
+    It is an :class:`~voicegraph.nodes.stt.STTEngine` itself, so it goes wherever one model
+    would::
 
-        stt = FallbackSTT(providers=[ElevenLabsSTT(), WhisperSTT()])
+        stt = STTNode(engine=FallbackSTT(providers=[ElevenLabsSTT(), WhisperSTT()]))
 
     Each segment goes to the first available provider. If it raises, or takes longer than
     ``attempt_timeout`` seconds (clock time), the next provider transcribes *the same
@@ -29,18 +31,18 @@ class FallbackSTT(FallbackMixin, STTNode):
     from ``"fallback"`` lists each failure.
 
     Args:
-        providers: the STT nodes, in order of preference (at least one).
+        providers: the STT engines, in order of preference (at least one).
 
-    Config (besides ``language``): ``attempt_timeout`` (default 10 s, LiveKit's),
-    ``retry_interval`` (5 s, LiveKit's), ``max_retry_interval`` (30 s).
+    Config (besides ``language``, which the providers do not take from here): ``attempt_timeout``
+    (default 10 s, LiveKit's), ``retry_interval`` (5 s, LiveKit's), ``max_retry_interval`` (30 s).
 
     Attributes:
-        status, changes: see :class:`FallbackMixin`.
+        providers, status, changes: see :class:`~._pool.FallbackEngine`.
     """
 
-    kind_name: ClassVar[str] = "STT"
+    provider_kind: ClassVar[type[Engine]] = STTEngine
 
-    class Config(STTNode.Config, FallbackConfig):
+    class Config(STTEngine.Config, FallbackConfig):
         attempt_timeout: float = 10.0
         retry_interval: float = 5.0
 
@@ -51,38 +53,29 @@ class FallbackSTT(FallbackMixin, STTNode):
         config: NodeConfig | None = None,
         /,
         *,
-        providers: Sequence[STTNode],
+        providers: Sequence[STTEngine],
         **settings: Any,
     ) -> None:
-        super().__init__(config, **settings)
-        self._init_pool(providers, STTNode)
-
-    def default_name(self) -> str:
-        """``"stt"``."""
-        return "stt"
+        super().__init__(config, providers=providers, **settings)
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """The first provider's transcript of ``segment`` (see the class docs)."""
         errors: list[str] = []
         for index in self.order():
-            provider: STTNode = self.providers[index]
+            provider = self.providers[index]
             try:
-                text = await timed(
-                    self.clock,
-                    self.config.attempt_timeout,
-                    provider.transcribe(segment),
-                    f"STT {index}",
-                )
+                work = provider.transcribe(segment)
+                text = await timed(self.clock, self.config.attempt_timeout, work, f"STT {index}")
             except Exception as exc:
-                errors.append(f"{index} {type(provider).__name__}: {describe(exc)}")
-                self._failed(index, exc, _probe(provider, segment))
+                errors.append(f"{index} {provider.label()}: {describe(exc)}")
+                self.failed(index, exc, _probe(provider, segment))
                 continue
-            self._succeeded(index)
+            self.succeeded(index)
             return text
-        raise self._all_failed(errors)
+        raise self.all_failed(errors)
 
 
-def _probe(provider: STTNode, segment: SpeechSegment) -> Any:
+def _probe(provider: STTEngine, segment: SpeechSegment) -> Probe:
     async def probe() -> None:
         await provider.transcribe(segment)
 

@@ -1,4 +1,4 @@
-"""FallbackTTS: an ordered list of TTS nodes; the first available one speaks each sentence."""
+"""FallbackTTS: a TTS engine made of ordered TTS engines; the first available one speaks."""
 
 from __future__ import annotations
 
@@ -6,53 +6,52 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
-from voicegraph.graph import NodeConfig
-from voicegraph.nodes.tts import TTSNode, resample_linear
+from voicegraph.graph import Engine, NodeConfig
+from voicegraph.nodes.tts import resample_linear
+from voicegraph.nodes.tts._engine import FloatAudio, TTSEngine
 
-from ._pool import FallbackConfig, FallbackMixin, describe, timed
+from ._pool import FallbackEngine, Probe
+from ._status import FallbackConfig, describe
+from ._timed import timed
 
 __all__ = ["FallbackTTS"]
 
-FloatAudio = np.ndarray[Any, np.dtype[np.float32]]
 
+class FallbackTTS(FallbackEngine[TTSEngine], TTSEngine):
+    """A TTS engine that tries ``providers`` in order (LiveKit's ``tts.FallbackAdapter``).
 
-class FallbackTTS(FallbackMixin, TTSNode):
-    """A TTS node that tries ``providers`` in order (LiveKit's ``tts.FallbackAdapter``).
+    It is a :class:`TTSEngine` itself, so it goes wherever one voice would::
 
-    It is a :class:`~voicegraph.nodes.tts.TTSNode` (sentences in, 20 ms speech frames out),
-    so it replaces any TTS node with one argument::
+        tts = TTSNode(engine=FallbackTTS(providers=[ElevenLabsHTTPTTS(), HibariTTS()]))
 
-        tts = FallbackTTS(providers=[ElevenLabsHTTPTTS(), HibariTTS()])
-
-    Each sentence is synthesized whole by the first available provider (its
-    :meth:`~voicegraph.nodes.tts.TTSNode.synthesize`), then framed by this node, so a
-    provider that fails mid-sentence never leaves half a sentence in the output: the next
-    provider speaks *the whole sentence* (no text of the turn is lost, none is repeated). The
-    failed provider is marked unavailable and retried in the background with that sentence
-    (see :mod:`._pool`). Audio is brought to this node's ``sample_rate`` (the first
-    provider's) by linear interpolation, as LiveKit's adapter resamples to a common rate.
-    When every provider fails, a :class:`~voicegraph.graph.ProviderError` from
-    ``"fallback"`` lists each failure.
-
-    The cost of whole-sentence synthesis: the first audio of a sentence waits for the
-    provider to finish it (a streaming provider such as
-    :class:`~voicegraph.nodes.elevenlabs.ElevenLabsTTS` streams word by word on its own).
+    Each sentence is synthesized whole by the first available provider, so a provider that
+    fails mid-sentence never leaves half a sentence in the output: the next provider speaks
+    *the whole sentence* (no text of the turn is lost, none is repeated). The failed
+    provider is marked unavailable and retried in the background with that sentence (see
+    :mod:`._pool`). Every provider's audio is brought to this engine's :attr:`sample_rate`
+    by linear interpolation, as LiveKit's adapter resamples to a common rate. When every
+    provider fails, a :class:`~voicegraph.graph.ProviderError` from ``"fallback"`` lists
+    each failure.
 
     Args:
-        providers: the TTS nodes, in order of preference (at least one).
+        providers: the TTS engines, in order of preference (at least one).
 
-    Config (besides :class:`~voicegraph.nodes.tts.TTSNode`'s): ``attempt_timeout``
-    (default 10 s), ``retry_interval`` (0.5 s), ``max_retry_interval`` (30 s).
+    Config: ``sample_rate`` (of the audio it returns; default ``None``: the first
+    provider's), ``attempt_timeout`` (default 10 s), ``retry_interval`` (0.5 s),
+    ``max_retry_interval`` (30 s).
 
     Attributes:
-        status, changes: see :class:`FallbackMixin`.
+        sample_rate: samples per second of the audio :meth:`synthesize` returns.
+        providers, status, changes: see :class:`~._pool.FallbackEngine`.
     """
 
-    kind_name: ClassVar[str] = "TTS"
+    provider_kind: ClassVar[type[Engine]] = TTSEngine
 
-    class Config(TTSNode.Config, FallbackConfig):
+    class Config(FallbackConfig):
         attempt_timeout: float = 10.0
+        sample_rate: int | None = Field(None, gt=0)
 
     config: Config
 
@@ -61,43 +60,31 @@ class FallbackTTS(FallbackMixin, TTSNode):
         config: NodeConfig | None = None,
         /,
         *,
-        providers: Sequence[TTSNode],
+        providers: Sequence[TTSEngine],
         **settings: Any,
     ) -> None:
-        super().__init__(config, **settings)
-        self._init_pool(providers, TTSNode)
-        self.sample_rate = self.providers[0].sample_rate
-        self.audio.sample_rate = self.sample_rate
-
-    def default_name(self) -> str:
-        """``"tts"``."""
-        return "tts"
+        super().__init__(config, providers=providers, **settings)
+        self.sample_rate = self.config.sample_rate or self.providers[0].sample_rate
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:
-        """The first provider's audio for ``text``, at this node's sample rate."""
+        """The first provider's audio for ``text``, at :attr:`sample_rate`."""
         errors: list[str] = []
         for index in self.order():
-            provider: TTSNode = self.providers[index]
+            provider = self.providers[index]
             try:
-                parts = await timed(
-                    self.clock,
-                    self.config.attempt_timeout,
-                    provider.synthesize(text),
-                    f"TTS {index}",
-                )
+                work = provider.synthesize(text)
+                parts = await timed(self.clock, self.config.attempt_timeout, work, f"TTS {index}")
             except Exception as exc:
-                errors.append(f"{index} {type(provider).__name__}: {describe(exc)}")
-                self._failed(index, exc, _probe(provider, text))
+                errors.append(f"{index} {provider.label()}: {describe(exc)}")
+                self.failed(index, exc, _probe(provider, text))
                 continue
-            self._succeeded(index)
-            return [
-                resample_linear(np.asarray(p, np.float32), provider.sample_rate, self.sample_rate)
-                for p in parts
-            ]
-        raise self._all_failed(errors)
+            self.succeeded(index)
+            rate, target = provider.sample_rate, self.sample_rate
+            return [resample_linear(np.asarray(p, np.float32), rate, target) for p in parts]
+        raise self.all_failed(errors)
 
 
-def _probe(provider: TTSNode, text: str) -> Any:
+def _probe(provider: TTSEngine, text: str) -> Probe:
     async def probe() -> None:
         await provider.synthesize(text)
 
