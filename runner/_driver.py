@@ -66,6 +66,10 @@ def describe(frame: object) -> str:
     return repr(frame)[:80]
 
 
+_SEEN = 1024
+"""Control-event sends a node remembers having handled: a copy of one arriving by another path
+is skipped if it comes within this many newer sends."""
+
 _YIELD_EVERY = 64
 """Emits between forced yields: a node that never waits (e.g. an unpaced source into a
 ``drop_oldest`` edge, which never blocks) must not freeze the event loop."""
@@ -79,11 +83,13 @@ class NodeDriver:
         "_cancelling",
         "_current",
         "_emits",
+        "_handling",
         "_holds",
         "_in_ports",
         "_pending",
         "_restart_times",
         "_scope",
+        "_seen",
         "clock",
         "epoch",
         "finished",
@@ -119,6 +125,8 @@ class NodeDriver:
         self._in_ports: dict[str, In[Any]] = {}
         self._emits = 0
         self._cancelling = False
+        self._handling: tuple[Event, int] | None = None  # the control event in on_event
+        self._seen: dict[int, None] = {}  # stamps of the control events handled, oldest first
         node._rt = self
         self.outs = {port: [] for port in node.outputs.values()}  # handlers: _bind, once wired
 
@@ -183,10 +191,15 @@ class NodeDriver:
             edges = self.outs.get(port, [])
         else:  # a broadcast never goes back around a cycle, or events would circle forever
             edges = [e for es in self.outs.values() for e in es if not e.spec.feedback]
+        handling = self._handling
+        if handling is not None and handling[0] is event:
+            stamp = handling[1]  # forwarding the event being handled: the same send goes on
+        else:
+            stamp = self.runner.stamp_send()
         for edge in edges:
             if edge.trace is not None:
                 edge.trace.record_event(edge, event)
-            await edge.inbox.put_control(edge, event)
+            await edge.inbox.put_control(event, stamp)
 
     async def receive(self) -> tuple[In[Any], Frame] | None:
         """Next ``(port, frame)`` for run-style nodes; control events are handled on the way."""
@@ -311,13 +324,26 @@ class NodeDriver:
         if not edge.spec.feedback:
             self.open_inputs -= 1
 
-    async def _handle_control(self, edge: EdgeQueue | None, event: Event) -> None:
-        self.stats.events += 1
+    async def _handle_control(self, event: Event, stamp: int) -> None:
+        """Run the node's hook for ``event``; a send that arrived before by another path is
+        skipped (fan-out then fan-in delivers each send once)."""
         if isinstance(event, Interrupt):
+            self.stats.events += 1
             self.stats.interrupts += 1
             await self.node.on_interrupt(event)
-        else:
+            return
+        seen = self._seen
+        if stamp in seen:
+            return
+        seen[stamp] = None
+        if len(seen) > _SEEN:
+            del seen[next(iter(seen))]
+        self.stats.events += 1
+        self._handling = (event, stamp)
+        try:
             await self.node.on_event(event)
+        finally:
+            self._handling = None
 
     async def _replay(self) -> None:
         """Emit recorded frames and events at their recorded times instead of running."""
@@ -358,10 +384,10 @@ class NodeDriver:
         if not self.inbox.edges:
             return  # a source reads no inbox: the new epoch is all it needs
         control = self.inbox.control
-        stale = [item for item in control if isinstance(item[1], Interrupt)]
+        stale = [item for item in control if isinstance(item[0], Interrupt)]
         for item in stale:  # only the newest interrupt matters: the lane stays bounded
             control.remove(item)
-        control.appendleft((None, event))
+        control.appendleft((event, 0))
         self.inbox.wake()
 
     # ------------------------------------------------------------------ supervision

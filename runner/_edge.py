@@ -3,7 +3,8 @@
 Every edge is bounded. A node's inbox holds the frames of all its input edges in arrival order
 (fan-in merges in arrival order) plus a small priority lane for control events, which the node
 reads before any queued data. Frames of an epoch older than the edge's are stale and never
-delivered.
+delivered. Each control event on the lane carries its send's stamp (see ``NodeDriver``), so a
+node that gets the same send by two paths handles it once.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class Inbox:
 
     def __init__(self) -> None:
         self.data: deque[tuple[EdgeQueue, Any]] = deque()
-        self.control: deque[tuple[EdgeQueue | None, Event]] = deque()
+        self.control: deque[tuple[Event, int]] = deque()
         self.control_putters: deque[asyncio.Future[None]] = deque()
         self.edges: list[EdgeQueue] = []
         self._waiter: asyncio.Future[None] | None = None
@@ -66,16 +67,19 @@ class Inbox:
             if self._waiter is waiter:
                 self._waiter = None
 
-    async def put_control(self, edge: EdgeQueue | None, event: Event) -> None:
-        """Queue a control event ahead of all data (waits if the lane is full)."""
+    async def put_control(self, event: Event, stamp: int) -> None:
+        """Queue a control event ahead of all data (waits if the lane is full).
+
+        ``stamp`` identifies the send (0: none, e.g. an interrupt, which is never de-duplicated).
+        """
         while len(self.control) >= CONTROL_CAPACITY:
             fut = asyncio.get_running_loop().create_future()
             self.control_putters.append(fut)
             await fut
-        self.control.append((edge, event))
+        self.control.append((event, stamp))
         self.wake()
 
-    def pop_control(self) -> tuple[EdgeQueue | None, Event]:
+    def pop_control(self) -> tuple[Event, int]:
         """Take the next control event and let a waiting sender in."""
         item = self.control.popleft()
         while self.control_putters:

@@ -102,6 +102,7 @@ class Runner:
         self.failures: deque[NodeFailed] = deque(maxlen=1000)
         self.interrupts: deque[Interrupt] = deque(maxlen=1000)
         self._epoch = 0
+        self._sends = 0  # control-event sends, for their stamps (see NodeDriver.send_event)
         self._finished = 0
         self._done: anyio.Event | None = None  # created when the run starts (needs a loop)
         self._helpers: anyio.CancelScope | None = None
@@ -388,6 +389,11 @@ class Runner:
         (counted in ``subscription.dropped``): publishers never wait. See :class:`EventBus`.
         """
         return self.bus.subscribe(event_type, capacity=capacity)
+
+    def stamp_send(self) -> int:
+        """A new stamp for a control-event send (1, 2, 3, ... per run)."""
+        self._sends += 1
+        return self._sends
 
     def record_failure(self, event: NodeFailed) -> None:
         """Keep a node failure for inspection (``runner.failures``)."""

@@ -14,9 +14,9 @@ class PausePlayout(Event):
     """Pause the reply being played (e.g. the user started talking over it).
 
     Attributes:
-        seq: increases with every pause/resume a sender sends; an output ignores an event
-            whose ``seq`` is not newer than the last one it applied (a copy that arrived
-            late by another path).
+        seq: the sender's count of pauses and resumes, for logs and observers. An output
+            needs none to ignore a copy that arrives late by a second path: the runner
+            delivers each send to a node once.
     """
 
     seq: int = 0
@@ -24,6 +24,10 @@ class PausePlayout(Event):
 
 @dataclass(frozen=True, slots=True)
 class ResumePlayout(Event):
-    """Resume a paused reply where it stopped (the interruption was a false alarm)."""
+    """Resume a paused reply where it stopped (the interruption was a false alarm).
+
+    Attributes:
+        seq: the sender's count of pauses and resumes (see :class:`PausePlayout`).
+    """
 
     seq: int = 0

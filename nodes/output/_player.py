@@ -105,9 +105,11 @@ class AudioOutput(Node):
     Pause and resume: a :class:`PausePlayout` event (on ``control`` or ``audio``) pauses the
     reply being played at the end of the current frame (within ``frame_ms``, plus ``buffer``);
     the node then takes no audio (its input edge fills and holds the TTS back) until a
-    :class:`ResumePlayout`, after which the reply goes on where it stopped. Events whose
-    ``seq`` is not newer than the last applied are ignored. An interrupt ends a pause.
-    No reply playing: a pause is ignored.
+    :class:`ResumePlayout`, after which the reply goes on where it stopped. A pause sent to
+    both inputs (the turn detector's ``playout_control`` and, forwarded by the LLM and TTS,
+    ``audio``) is applied once: the runner delivers each send to a node once, so the late
+    copy never pauses again after the resume. An interrupt ends a pause. No reply playing: a
+    pause is ignored.
 
     Recording: with ``path`` set, everything played is written to a 16-bit mono WAV at the
     input rate, on a continuous timeline whose time 0 is clock time 0: silence is written
@@ -154,7 +156,6 @@ class AudioOutput(Node):
         self._wav: TimelineWav | None = None
         self._reached = False  # the run reached this node: the recording replaces the file
         self._paused_at: float | None = None
-        self._control_seq = -1
         self.pauses: deque[tuple[float, float]] = deque(maxlen=MAX_HISTORY)
         """Clock (start, end) of each pause that ended."""
 
@@ -185,9 +186,6 @@ class AudioOutput(Node):
         self._reached = True
         if not isinstance(event, PausePlayout | ResumePlayout):
             return
-        if event.seq <= self._control_seq:
-            return
-        self._control_seq = event.seq
         now = self.clock.now()
         if isinstance(event, PausePlayout):
             if self._reply is not None and self._paused_at is None:
