@@ -16,6 +16,7 @@ from wiring import AudioSink, SentenceFeed, TextSink, TurnFeed, chain, run
 from voicegraph.graph import Graph, NodeError, ProviderError, Sentence, UserTurn
 from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS, ElevenLabsTTS
 from voicegraph.nodes.google import GeminiLLM
+from voicegraph.nodes.llm import LLMNode
 from voicegraph.runner.worker._cli import _setup_logging  # what `--log-level` runs
 
 KEY = "test-key"  # the fakes accept only this key
@@ -110,7 +111,8 @@ async def test_a_huge_gemini_error_body_is_capped_and_redacted(gemini: FakeGemin
     )
     g = Graph()
     feed = g.add(TurnFeed([(0, UserTurn("Hi"))], linger=0.3), name="turns")
-    llm = g.add(GeminiLLM(api_key=KEY, base_url=gemini.base_url, timeout=2.0), name="llm")
+    engine = GeminiLLM(api_key=KEY, base_url=gemini.base_url, timeout=2.0)
+    llm = g.add(LLMNode(engine=engine), name="llm")
     sink = g.add(TextSink(), name="text")
     g.connect(feed.out, llm.turn)
     g.connect(llm.text, sink.inp)
