@@ -11,8 +11,7 @@ from typing import Any, ClassVar
 import anyio
 
 from voicegraph.graph import Engine, NodeConfig
-from voicegraph.nodes.llm import ChatContext, LLMChunk
-from voicegraph.nodes.llm._engine import LLMEngine
+from voicegraph.nodes.llm import ChatContext, LLMChunk, LLMEngine
 from voicegraph.nodes.tools import FunctionTool
 
 from ._pool import FallbackEngine, Probe

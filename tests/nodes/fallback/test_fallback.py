@@ -19,22 +19,30 @@ from voicegraph.graph import (
     Engine,
     Graph,
     In,
+    LLMText,
     Node,
     NodeConfig,
     Out,
     ProviderError,
     SpeechSegment,
     TextFrame,
+    UserTurn,
     graph_from_dict,
     graph_to_dict,
 )
 from voicegraph.nodes.fallback import CONTINUE, FallbackLLM, FallbackSTT, FallbackTTS
-from voicegraph.nodes.llm import ChatContext, FunctionCall, LLMChunk
-from voicegraph.nodes.llm._engine import LLMEngine
+from voicegraph.nodes.llm import (
+    ChatContext,
+    FunctionCall,
+    LLMChunk,
+    LLMEngine,
+    LLMNode,
+    ScriptedLLM,
+)
 from voicegraph.nodes.stt import STTEngine
 from voicegraph.nodes.tools import FunctionTool
 from voicegraph.nodes.tts._engine import FloatAudio, TTSEngine
-from voicegraph.runner import VirtualClock
+from voicegraph.runner import Runner, VirtualClock
 
 MODULE = __name__
 T = TypeVar("T")
@@ -500,3 +508,83 @@ async def test_tts_reports_the_configured_rate_and_resamples_every_provider() ->
     assert tts.sample_rate == 48000
     [parts] = await serve(tts, [(0.0, lambda: tts.synthesize("Hi."))], linger=0.0)
     assert sum(len(p) for p in parts) == round(3 * 0.06 * 48000)
+
+
+# --------------------------------------------------------------------------- in a host node
+
+
+class Turns(Node):
+    out: Out[UserTurn]
+
+    def __init__(self, turns: list[tuple[float, str]], linger: float = 60.0) -> None:
+        super().__init__()
+        self.turns, self.linger = turns, linger
+
+    async def run(self) -> None:
+        for at, text in self.turns:
+            await self.clock.sleep_until(at)
+            await self.emit(self.out, UserTurn(text))
+        await self.clock.sleep(self.linger)
+
+
+class Replies(Node):
+    text: In[LLMText]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.replies: list[str] = []
+        self.current = ""
+
+    async def on_text(self, frame: LLMText) -> None:
+        self.current += frame.text
+        if frame.final:
+            self.replies.append(self.current)
+            self.current = ""
+
+
+async def converse(llm: LLMNode, turns: list[tuple[float, str]], linger: float = 60.0) -> Replies:
+    g = Graph()
+    feed = g.add(Turns(turns, linger), name="turns")
+    g.add(llm, name="llm")
+    sink = g.add(Replies(), name="replies")
+    g.connect(feed.out, llm.turn)
+    g.connect(llm.text, sink.text)
+    with anyio.fail_after(10):
+        await Runner(g, clock=VirtualClock()).run()
+    return sink
+
+
+async def test_llm_node_keeps_the_whole_reply_when_the_backup_continues_it() -> None:
+    primary = FlakyLLM(behaviours=[("cut", 3, "The capital of France is Paris.")])
+    backup = FlakyLLM(default="France is Paris.")
+    llm = LLMNode(engine=FallbackLLM(providers=[primary, backup]), instructions="Be brief.")
+    replies = await converse(llm, [(0.0, "Capital of France?")], linger=1.0)
+    assert replies.replies == ["The capital of France is Paris."]
+    assert llm.chat.last_assistant is not None
+    assert llm.chat.last_assistant.text == "The capital of France is Paris."
+    assert backup.calls[0][1].instructions == "Be brief.\n\n" + CONTINUE.format(
+        said="The capital of"
+    )
+
+
+async def test_llm_node_with_a_scripted_backup_recovers_the_primary() -> None:
+    primary = FlakyLLM(behaviours=[rate_limited(retry_after=3.0)], default="Primary answer.")
+    engine = FallbackLLM(providers=[primary, ScriptedLLM(replies=["Backup answer."])])
+    replies = await converse(LLMNode(engine=engine), [(0.0, "Hi"), (10.0, "Again")])
+    assert replies.replies == ["Backup answer.", "Primary answer."]
+    assert [c.available for c in engine.changes] == [False, True]
+
+
+def test_llm_node_file_stores_the_fallback_and_its_providers() -> None:
+    engine = FallbackLLM(
+        providers=[ScriptedLLM(replies=["a"]), ScriptedLLM(replies=["b"])], retry_interval=2
+    )
+    g = Graph("g")
+    g.add(LLMNode(engine=engine, instructions="Hi."), name="llm")
+    data = graph_to_dict(g)
+    loaded = graph_from_dict(data)
+    assert graph_to_dict(loaded) == data
+    (node,) = loaded.iter_nodes()
+    assert isinstance(node, LLMNode) and isinstance(node.engine, FallbackLLM)
+    assert node.engine.config.retry_interval == 2
+    assert [p.config for p in node.engine.providers] == [p.config for p in engine.providers]
