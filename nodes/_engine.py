@@ -42,7 +42,7 @@ class ChildRuntime:
             "graph if it needs ports"
         )
 
-    emit = send_event = receive = interrupt = _refuse
+    emit = send_event = receive = interrupt = connected = _refuse
 
     def publish(self, event: Any) -> Any:
         """Publish on the host's behalf (stamped with the host's path)."""
@@ -63,7 +63,7 @@ class StandaloneRuntime:
             "Graph and run the graph to use them"
         )
 
-    emit = send_event = receive = interrupt = publish = _refuse
+    emit = send_event = receive = interrupt = publish = connected = _refuse
 
 
 def adopt(engine: Node, host: Node, name: str) -> None:
