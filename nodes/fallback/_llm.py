@@ -78,6 +78,14 @@ class FallbackLLM(FallbackEngine[LLMEngine], LLMEngine):
     ) -> None:
         super().__init__(config, providers=providers, **settings)
 
+    async def prewarm(self, chat: ChatContext) -> None:
+        """Prewarm every provider, so a backup answers fast too (failures are logged)."""
+        for provider in self.providers:
+            try:
+                await provider.prewarm(chat.copy())
+            except Exception:
+                log.exception("%s: prewarming %s failed", self.label(), provider.label())
+
     async def generate(
         self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:
