@@ -22,6 +22,7 @@ from ._errors import ProviderTimeoutError as ProviderTimeoutError
 from ._errors import RunnerError as RunnerError
 from ._errors import UsageError as UsageError
 from ._errors import VoicegraphError as VoicegraphError
+from ._errors import first_error as first_error
 from ._errors import leaf_exceptions as leaf_exceptions
 from ._frames import UNSTAMPED as UNSTAMPED
 from ._frames import AudioFrame as AudioFrame
@@ -119,6 +120,7 @@ __all__ = [
     "check_file_import",
     "clip_text",
     "deadline",
+    "first_error",
     "graph_from_dict",
     "graph_to_dict",
     "leaf_exceptions",

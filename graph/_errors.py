@@ -18,7 +18,7 @@ Every error voicegraph raises derives from :class:`VoicegraphError`::
     └── DeadlineError (TimeoutError)     work ran past its deadline on the run's clock
 
 :func:`leaf_exceptions` flattens an exception group (anyio task groups raise them) into the
-errors it holds.
+errors it holds; :func:`first_error` picks the one to raise.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ __all__ = [
     "RunnerError",
     "UsageError",
     "VoicegraphError",
+    "first_error",
     "leaf_exceptions",
 ]
 
@@ -204,6 +205,18 @@ def leaf_exceptions(error: BaseException) -> list[BaseException]:
     ['ValueError', 'KeyError']
     """
     return list(_leaves(error))
+
+
+def first_error(error: BaseException) -> BaseException:
+    """The error to raise for a task group's failure: its first leaf that is an ``Exception``.
+
+    Cancellations (and ``KeyboardInterrupt`` etc.) are passed over; if there is nothing else,
+    ``error`` itself is returned, so ``raise first_error(group) from None`` never loses one.
+
+    >>> first_error(ExceptionGroup("tasks", [KeyError("k"), ValueError("v")]))
+    KeyError('k')
+    """
+    return next((e for e in _leaves(error) if isinstance(e, Exception)), error)
 
 
 def _leaves(error: BaseException) -> Iterator[BaseException]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -15,6 +16,7 @@ from voicegraph.graph import (
     RealClock,
     VoicegraphError,
     deadline,
+    first_error,
     leaf_exceptions,
 )
 from voicegraph.runner import VirtualClock
@@ -209,3 +211,14 @@ def test_leaf_exceptions_flattens_nested_groups_in_order() -> None:
     group = BaseExceptionGroup("outer", [a, BaseExceptionGroup("inner", [b, c])])
     assert leaf_exceptions(group) == [a, b, c]
     assert leaf_exceptions(a) == [a]
+
+
+def test_first_error_passes_over_cancellations_and_never_loses_the_group() -> None:
+    cancelled = asyncio.CancelledError
+    wanted = KeyError("k")
+    group = BaseExceptionGroup("outer", [cancelled(), BaseExceptionGroup("in", [wanted])])
+    assert first_error(group) is wanted
+    only_cancelled = BaseExceptionGroup("outer", [cancelled(), KeyboardInterrupt()])
+    assert first_error(only_cancelled) is only_cancelled
+    plain = ValueError("v")
+    assert first_error(plain) is plain
