@@ -1,4 +1,4 @@
-"""HibariTTS: the embedded offline TTS (``hibari-tts``, 24 kHz mono, Apache-2.0)."""
+"""HibariTTS: the embedded offline TTS engine (``hibari-tts``, 24 kHz mono, Apache-2.0)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,15 @@ from pydantic import Field
 
 from voicegraph.graph import ConfigError, MissingDependencyError, NodeConfig, ProviderError
 
-from ._base import FloatAudio, TTSNode
+from ._engine import FloatAudio, TTSEngine
 
 __all__ = ["HibariTTS"]
 
 SAMPLE_RATE = 24000
 
 
-class _Engine:
-    """One loaded hibari model, shared by every node of the process that uses it."""
+class _Model:
+    """One loaded hibari model, shared by every engine of the process that uses it."""
 
     def __init__(self, tts: Any) -> None:
         self.tts = tts
@@ -31,8 +31,8 @@ class _Engine:
         return [np.asarray(p, np.float32) for p in parts]
 
 
-_ENGINES: dict[tuple[str, int], _Engine] = {}
-_ENGINES_LOCK = threading.Lock()
+_MODELS: dict[tuple[str, int], _Model] = {}
+_MODELS_LOCK = threading.Lock()
 
 
 def _voice_model(voice: str) -> str:
@@ -53,37 +53,41 @@ def _voice_model(voice: str) -> str:
         ) from None
 
 
-def load_engine(voice: str = "heart", threads: int = 1) -> _Engine:
-    """The process-wide hibari engine for ``voice``/``threads``, loaded and warmed once."""
+def load_model(voice: str = "heart", threads: int = 1) -> _Model:
+    """The process-wide hibari model for ``voice``/``threads``, loaded and warmed once."""
     key = (voice, threads)
-    with _ENGINES_LOCK:
-        engine = _ENGINES.get(key)
-        if engine is None:
-            model = _voice_model(voice)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            path = _voice_model(voice)
             from hibari import Hibari
 
-            tts = Hibari(voice=voice, model=model, threads=threads)
+            tts = Hibari(voice=voice, model=path, threads=threads)
             tts("Warm up.", seed=0)  # loads the G2P lexicons now, not on the first reply
-            engine = _ENGINES[key] = _Engine(tts)
-    return engine
+            model = _MODELS[key] = _Model(tts)
+    return model
 
 
-class HibariTTS(TTSNode):
-    """Speak sentences with hibari, the embedded offline TTS: 24 kHz mono, ~100x real time.
+class HibariTTS(TTSEngine):
+    """Speak with hibari, the embedded offline TTS: 24 kHz mono, ~100x real time.
 
     The model (``hibari/assets/hibari.onnx``, voice ``"heart"``) ships in the ``hibari-tts``
-    package and is loaded once per process in :meth:`setup` (shared by every node with the
-    same ``voice`` and ``threads``); nothing is downloaded. Each sentence is synthesized in a
-    worker thread (``clock.run_sync``: zero virtual time under ``VirtualClock``; 10-25 ms of
-    real time per sentence on one core here, ~100x real time; loading takes ~0.5 s). With a
-    fixed ``seed`` the output is bit-identical run to run.
+    package and is loaded once per process when the engine starts (a host node starts it in
+    its ``setup``; engines with the same ``voice`` and ``threads`` share it); nothing is
+    downloaded. Each sentence is synthesized in a worker thread (``clock.run_sync``: zero
+    virtual time under ``VirtualClock``; 10-25 ms of real time per sentence on one core
+    here, ~100x real time; loading takes ~0.5 s). With a fixed ``seed`` the output is
+    bit-identical run to run.
 
-    hibari puts ~0.3 s of silence before and ~0.4 s after each sentence; the base class trims
-    it (threshold ``silence_threshold_db``, default -50 dBFS) and inserts ``sentence_pause``
-    (0.15 s) between sentences instead, so the first audible sample is the reply's first
-    sample. Framing, pauses and ``ttfb`` are described in :class:`TTSNode`.
+    hibari puts ~0.3 s of silence before and ~0.4 s after each sentence; the host
+    :class:`~voicegraph.nodes.tts.TTSNode` trims it (threshold ``silence_threshold_db``,
+    default -50 dBFS) and inserts ``sentence_pause`` (0.15 s) between sentences instead, so
+    the first audible sample is the reply's first sample.
 
-    Config (besides :class:`TTSNode`'s):
+    >>> from voicegraph.nodes.tts import TTSNode
+    >>> tts = TTSNode(engine=HibariTTS(speed=1.2))
+
+    Config:
         voice: hibari voice name (default ``"heart"``, the only one in the package).
         speed: speaking rate, 0.5 (slow) .. 2.0 (fast) (default 1.0).
         seed: noise seed; the same seed gives identical audio (default 0; ``None``: random).
@@ -94,7 +98,7 @@ class HibariTTS(TTSNode):
         MissingDependencyError: ``hibari-tts`` is not installed.
     """
 
-    class Config(TTSNode.Config):
+    class Config(NodeConfig):
         voice: str = "heart"
         speed: float = Field(1.0, ge=0.5, le=2.0)
         seed: int | None = 0
@@ -106,22 +110,24 @@ class HibariTTS(TTSNode):
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
         _voice_model(self.config.voice)  # a bad or missing voice fails when the graph is built
-        self._engine: _Engine | None = None
+        self._model: _Model | None = None
 
-    async def setup(self) -> None:
+    async def start(self) -> None:
         """Load (once per process) and warm up the hibari model."""
         cfg = self.config
-        self._engine = await self.clock.run_sync(load_engine, cfg.voice, cfg.threads)
+        self._model = await self.clock.run_sync(load_model, cfg.voice, cfg.threads)
+
+    async def aclose(self) -> None:
+        """Let go of the model (it stays cached for the process)."""
+        self._model = None
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:
         """Synthesize ``text`` in a worker thread; one array per sentence hibari finds in it."""
-        engine = self._engine
-        if engine is None:
-            engine = self._engine = await self.clock.run_sync(
-                load_engine, self.config.voice, self.config.threads
-            )
         cfg = self.config
+        model = self._model
+        if model is None:  # used without ``async with``: load on first use
+            model = self._model = await self.clock.run_sync(load_model, cfg.voice, cfg.threads)
         try:
-            return await self.clock.run_sync(engine.synthesize, text, cfg.speed, cfg.seed)
-        except Exception as exc:  # the engine's own errors, named
+            return await self.clock.run_sync(model.synthesize, text, cfg.speed, cfg.seed)
+        except Exception as exc:  # the model's own errors, named
             raise ProviderError("hibari", f"could not synthesize {text[:60]!r}: {exc}") from exc

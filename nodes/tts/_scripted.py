@@ -1,42 +1,46 @@
-"""ScriptedTTS: deterministic tone "speech" whose length follows the text, for tests."""
+"""ScriptedTTS: a TTS engine of deterministic tone "speech" whose length follows the text."""
 
 from __future__ import annotations
 
 import math
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from pydantic import Field
 
 from voicegraph.graph import NodeConfig
 
-from ._base import MAX_HISTORY, FloatAudio, TTSNode
+from ._engine import FloatAudio, TTSEngine
 
 __all__ = ["ScriptedTTS"]
 
+_HISTORY = 1000
 
-class ScriptedTTS(TTSNode):
-    """A TTS without a model: ``seconds_per_char`` of tone per character, silence for spaces.
+
+class ScriptedTTS(TTSEngine):
+    """A TTS engine without a model: ``seconds_per_char`` of tone per character, silence for
+    spaces.
 
     For orchestration tests: a sentence of ``n`` characters lasts exactly
     ``n * seconds_per_char`` seconds (0.06 s by default, about a normal speaking rate), so
-    timelines are easy to predict. Pauses default to 0 here (unlike :class:`TTSNode`).
-    ``latency`` simulates synthesis time with ``clock.sleep`` (virtual time under
-    ``VirtualClock``).
+    timelines are easy to predict. Its pauses are 0 (a :class:`TTSNode` adds none unless it
+    sets ``sentence_pause`` / ``clause_pause`` itself). ``latency`` simulates synthesis time
+    with ``clock.sleep`` on the host's clock (virtual time under ``VirtualClock``).
 
-    Config (besides :class:`TTSNode`'s):
-        sample_rate: output rate (default 24000).
+    >>> from voicegraph.nodes.tts import TTSNode
+    >>> tts = TTSNode(engine=ScriptedTTS(seconds_per_char=0.04))
+
+    Config:
+        sample_rate: audio rate (default 24000).
         seconds_per_char: audio seconds per character (default 0.06).
         tone_hz: tone frequency (default 220).
         amplitude: tone amplitude, 0..1 (default 0.3).
         latency: clock seconds each synthesis takes (default 0).
     """
 
-    class Config(TTSNode.Config):
-        sentence_pause: float = Field(0.0, ge=0.0, le=5.0)
-        clause_pause: float = Field(0.0, ge=0.0, le=5.0)
+    class Config(NodeConfig):
         sample_rate: int = Field(24000, ge=8000, le=192000)
         seconds_per_char: float = Field(0.06, gt=0.0, le=1.0)
         tone_hz: float = Field(220.0, gt=0.0)
@@ -44,12 +48,13 @@ class ScriptedTTS(TTSNode):
         latency: float = Field(0.0, ge=0.0)
 
     config: Config
+    sentence_pause: ClassVar[float] = 0.0
+    clause_pause: ClassVar[float] = 0.0
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
         self.sample_rate = self.config.sample_rate
-        self.audio.sample_rate = self.sample_rate
-        self.spoken: deque[str] = deque(maxlen=MAX_HISTORY)
+        self.spoken: deque[str] = deque(maxlen=_HISTORY)
         """The texts synthesized, in order (the last 1000)."""
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:

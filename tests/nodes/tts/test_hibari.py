@@ -1,4 +1,4 @@
-"""HibariTTS: real synthesis into 20 ms SpeechAudio frames, trimming, streaming, determinism."""
+"""HibariTTS in a TTSNode: real synthesis into 20 ms frames, trimming, streaming, determinism."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 
 from voicegraph.graph import ConfigError, Graph, In, Node, Out, Sentence, SpeechAudio
-from voicegraph.nodes.tts import HibariTTS, trim_silence
-from voicegraph.nodes.tts._base import FloatAudio
-from voicegraph.nodes.tts._hibari import load_engine
+from voicegraph.nodes.tts import FloatAudio, HibariTTS, TTSNode, trim_silence
+from voicegraph.nodes.tts._hibari import load_model
 from voicegraph.runner import Runner, VirtualClock
 
 FIRST = "The capital of France is Paris."
@@ -68,10 +67,10 @@ class LoggedHibari(HibariTTS):
 
 async def speak(
     steps: list[tuple[Any, ...]], tts: HibariTTS | None = None, log: list[Any] | None = None
-) -> tuple[HibariTTS, Listen]:
+) -> tuple[TTSNode, Listen]:
     g = Graph()
     source = g.add(Say(steps))
-    tts = g.add(tts if tts is not None else HibariTTS())
+    tts = g.add(TTSNode(engine=tts if tts is not None else HibariTTS()))
     sink = g.add(Listen(log))
     g.connect(source.sentences, tts.sentences)
     g.connect(tts.audio, sink.audio)
@@ -99,7 +98,7 @@ async def test_two_sentences_become_24khz_20ms_frames_with_consistent_tags() -> 
     # the leading ~0.3 s of silence hibari makes is gone: the first frame is already speech
     assert rms_db(first[0].pcm) > -55  # (hibari's own first 0.28 s are at about -140 dBFS)
     assert rms_db(first[1].pcm) > -40
-    raw = load_engine().synthesize(FIRST, 1.0, 0)[0]
+    raw = load_model().synthesize(FIRST, 1.0, 0)[0]
     assert np.abs(raw[: int(0.2 * 24000)]).max() < 0.01  # (hibari itself starts silent)
     # a natural pause (sentence_pause, 0.15 s) remains between the sentences
     tail = np.concatenate([f.pcm for f in first[-7:]])
@@ -183,4 +182,4 @@ def test_bad_voice_and_settings_are_reported(
     with pytest.raises(ConfigError, match="speed"):
         HibariTTS(speed=3.0)
     with pytest.raises(ConfigError, match="frame_ms"):
-        HibariTTS(frame_ms=0)
+        TTSNode(engine=HibariTTS(), frame_ms=0)

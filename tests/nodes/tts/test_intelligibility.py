@@ -8,6 +8,7 @@ import pytest
 from voicegraph.graph import Graph, In, InputError, Node, Out, Sentence, SpeechAudio
 from voicegraph.nodes.tts import (
     HibariTTS,
+    TTSNode,
     normalize_words,
     transcribe_audio,
     word_error_rate,
@@ -40,7 +41,7 @@ async def test_hibari_speech_transcribes_back_to_the_text() -> None:
     g = Graph()
     with g:
         keep = Keep()
-        Say() >> HibariTTS() >> keep
+        Say() >> TTSNode(engine=HibariTTS()) >> keep
     await Runner(g, clock=VirtualClock()).run()
     pcm = np.concatenate([f.pcm for f in keep.frames])
     heard = transcribe_audio(pcm, 24000)

@@ -1,4 +1,4 @@
-"""ScriptedTTS, and the speaking chain: SentenceSplitter >> ScriptedTTS >> AudioOutput."""
+"""ScriptedTTS in a TTSNode, and the speaking chain: SentenceSplitter >> TTSNode >> AudioOutput."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from voicegraph.graph import (
     SpeechAudio,
 )
 from voicegraph.nodes.output import AudioOutput
-from voicegraph.nodes.tts import ScriptedTTS, SentenceSplitter
+from voicegraph.nodes.tts import ScriptedTTS, SentenceSplitter, TTSNode
 from voicegraph.runner import Runner, VirtualClock
 
 
@@ -50,13 +50,14 @@ class Keep(Node):
 async def test_duration_follows_the_text_and_spaces_are_silent() -> None:
     g = Graph()
     say = g.add(Say([Sentence("Hi you."), Sentence("Bye!", final=True)]))
-    tts = g.add(ScriptedTTS(sample_rate=16000))
+    engine = ScriptedTTS(sample_rate=16000)
+    tts = g.add(TTSNode(engine=engine))
     keep = g.add(Keep())
     g.connect(say.sentences, tts.sentences)
     g.connect(tts.audio, keep.audio)
     await Runner(g, clock=VirtualClock()).run()
-    assert tts.audio.sample_rate == 16000
-    assert list(tts.spoken) == ["Hi you.", "Bye!"]
+    assert tts.audio.sample_rate == 16000 and tts.name == "tts"
+    assert list(engine.spoken) == ["Hi you.", "Bye!"]
     first = [f for f in keep.frames if f.text == "Hi you."]
     assert len(first) * 0.02 == pytest.approx(7 * 0.06)  # 7 characters
     pcm = np.concatenate([f.pcm[:, 0] for f in first])
@@ -69,7 +70,7 @@ async def test_duration_follows_the_text_and_spaces_are_silent() -> None:
 async def test_latency_delays_the_first_frame() -> None:
     g = Graph()
     say = g.add(Say([Sentence("Hello.", final=True)]))
-    tts = g.add(ScriptedTTS(latency=0.25))
+    tts = g.add(TTSNode(engine=ScriptedTTS(latency=0.25)))
     keep = g.add(Keep())
     g.connect(say.sentences, tts.sentences)
     g.connect(tts.audio, keep.audio)
@@ -117,7 +118,7 @@ async def test_splitter_tts_and_output_speak_a_streamed_reply() -> None:
     with g:
         llm = LLM([reply, ("wait", 1.0), "Anything else?"])
         splitter = SentenceSplitter()
-        tts = ScriptedTTS(sentence_pause=0.1)
+        tts = TTSNode(engine=ScriptedTTS(), sentence_pause=0.1)
         speaker = AudioOutput()
         llm >> splitter >> tts >> speaker
     marks = g.add(Marks())
