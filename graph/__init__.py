@@ -54,6 +54,8 @@ from ._graph import Supervision as Supervision
 from ._node import Node as Node
 from ._node import NodeConfig as NodeConfig
 from ._node import NodeRuntime as NodeRuntime
+from ._node import attach_runtime as attach_runtime
+from ._node import runtime_of as runtime_of
 from ._ports import In as In
 from ._ports import Out as Out
 from ._ports import Port as Port
@@ -117,6 +119,7 @@ __all__ = [
     "UsageError",
     "UserTurn",
     "VoicegraphError",
+    "attach_runtime",
     "check_file_import",
     "clip_text",
     "deadline",
@@ -125,5 +128,6 @@ __all__ = [
     "graph_to_dict",
     "leaf_exceptions",
     "redact_secrets",
+    "runtime_of",
     "set_svg_renderer",
 ]

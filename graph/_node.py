@@ -49,7 +49,7 @@ if typing.TYPE_CHECKING:
     from ._engine import Engine
     from ._graph import Graph, Supervision
 
-__all__ = ["Node", "NodeConfig", "NodeRuntime"]
+__all__ = ["Node", "NodeConfig", "NodeRuntime", "attach_runtime", "runtime_of"]
 
 F = TypeVar("F", bound=Frame)
 B = TypeVar("B", bound=BusEvent)
@@ -106,6 +106,21 @@ class _NotRunning:
             "a Graph and run the graph (voicegraph.run(graph)) before using "
             f"{item!r}"
         )
+
+
+def attach_runtime(node: Node, runtime: NodeRuntime | None) -> None:
+    """For runners: ``runtime`` now serves ``node``'s runtime API (``emit``, ``clock``, ...).
+
+    ``None`` detaches it: the node is not running and those methods raise
+    :class:`~voicegraph.graph.UsageError` again.
+    """
+    node._rt = runtime if runtime is not None else _NotRunning(node)
+
+
+def runtime_of(node: Node) -> NodeRuntime | None:
+    """The runtime serving ``node``, or ``None`` when it is not running."""
+    runtime = node._rt
+    return None if isinstance(runtime, _NotRunning) else runtime
 
 
 class Node:

@@ -1,6 +1,6 @@
 """One node's task: its inbox, handler loop or ``run()``, interrupts and supervision.
 
-A :class:`NodeDriver` is the runtime a running node talks to (``Node._rt``): ``emit``,
+A :class:`NodeDriver` is the runtime a running node talks to (``attach_runtime``): ``emit``,
 ``send_event``, ``receive``, ``interrupt``, ``publish``, ``connected``, ``clock`` and
 ``epoch`` are implemented here.
 """
@@ -34,6 +34,7 @@ from voicegraph.graph import (
     Supervision,
     UsageError,
     VoicegraphError,
+    attach_runtime,
 )
 
 from ._closing import close_nodes, log
@@ -127,7 +128,7 @@ class NodeDriver:
         self._cancelling = False
         self._handling: tuple[Event, int] | None = None  # the control event in on_event
         self._seen: dict[int, None] = {}  # stamps of the control events handled, oldest first
-        node._rt = self
+        attach_runtime(node, self)
         self.outs = {port: [] for port in node.outputs.values()}  # handlers: _bind, once wired
 
     # ------------------------------------------------------------------ wiring
@@ -136,7 +137,7 @@ class NodeDriver:
         """Attach ``node`` to this driver (again after a fallback swap)."""
         old_outs = {port.name: edges for port, edges in self.outs.items()}
         self.node = node
-        node._rt = self
+        attach_runtime(node, self)
         self._holds = type(node).holding is not Node.holding
         self.outs = {port: old_outs.get(name, []) for name, port in node.outputs.items()}
         self._in_ports = dict(node.inputs)

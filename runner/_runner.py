@@ -35,9 +35,10 @@ from voicegraph.graph import (
     NodeFailed,
     RunnerError,
     VoicegraphError,
+    attach_runtime,
     leaf_exceptions,
+    runtime_of,
 )
-from voicegraph.graph._node import _NotRunning
 
 from ._bus import EventBus, Subscription
 from ._clock import RealClock, VirtualClock
@@ -115,7 +116,7 @@ class Runner:
         self._close_errors: list[NodeError] = []
         self.drivers: dict[str, NodeDriver] = {}
         for path, node in flat.nodes.items():
-            if not isinstance(node._rt, _NotRunning):
+            if runtime_of(node) is not None:
                 raise RunnerError(f"node {path!r} is already running in another Runner")
             self.drivers[path] = NodeDriver(self, node, path)
         self.edges: list[EdgeQueue] = []
@@ -240,8 +241,8 @@ class Runner:
                 raise first
         finally:
             for driver in self.drivers.values():
-                driver.node._rt = _NotRunning(driver.node)
-                driver.primary._rt = _NotRunning(driver.primary)
+                attach_runtime(driver.node, None)
+                attach_runtime(driver.primary, None)
             self.bus.close()  # last, so events published by close() reach subscribers
 
     def stop(self) -> None:

@@ -19,6 +19,7 @@ from voicegraph.graph import (
     Supervision,
     TextFrame,
     UsageError,
+    runtime_of,
 )
 from voicegraph.runner import Runner, VirtualClock
 
@@ -276,3 +277,23 @@ def test_a_fallback_node_sees_the_primarys_edges() -> None:
     g.connect(primary.out, sink.text)
     anyio.run(Runner(g, clock=VirtualClock()).run)
     assert alternate.seen == {"main": True, "side": False, "out": True, "spare": False}
+
+
+def test_runtime_of_follows_the_run() -> None:
+    seen: list[object] = []
+
+    class Look(Ticker):
+        async def run(self) -> None:
+            seen.append(runtime_of(self))
+            await super().run()
+
+    g = Graph()
+    node = g.add(Look(), name="look")
+    sink = g.add(Sink(), name="sink")
+    g.connect(node.out, sink.text)
+    assert runtime_of(node) is None
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    assert seen and seen[0] is not None
+    assert runtime_of(node) is None  # detached when the run ended
+    with pytest.raises(UsageError, match="not running"):
+        _ = node.clock
