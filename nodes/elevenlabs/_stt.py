@@ -1,4 +1,4 @@
-"""ElevenLabs speech to text (Scribe): batch per segment or file, and realtime over WebSocket."""
+"""ElevenLabs speech to text (Scribe) as an STT engine: batch per segment or file."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 from pydantic import Field
 
 from voicegraph.graph import InputError, NodeConfig, SpeechSegment
-from voicegraph.nodes._http import HTTPClientNode
-from voicegraph.nodes.stt import STTNode
+from voicegraph.nodes._http import SDKClient
+from voicegraph.nodes.stt import STTEngine
 
 from ._client import DEFAULT_BASE_URL, make_client, require_sdk, resolve_key
 from ._errors import to_provider_error
@@ -21,10 +21,11 @@ from ._errors import to_provider_error
 __all__ = ["ElevenLabsSTT"]
 
 
-class ElevenLabsSTT(HTTPClientNode, STTNode):
+class ElevenLabsSTT(STTEngine):
     """Transcribe each VAD segment with ElevenLabs Scribe (``POST /v1/speech-to-text``).
 
-    A drop-in for :class:`~voicegraph.nodes.stt.WhisperSTT` (same ports): each
+    An STT engine, a drop-in for :class:`~voicegraph.nodes.stt.WhisperSTT`:
+    ``STTNode(engine=ElevenLabsSTT())``. Each
     :class:`~voicegraph.graph.SpeechSegment` (16 kHz mono) is uploaded as raw PCM
     (``file_format=pcm_s16le_16``) with the SDK's ``speech_to_text.convert`` and its text
     becomes one final :class:`~voicegraph.graph.Transcript`. :meth:`transcribe_file`
@@ -34,20 +35,21 @@ class ElevenLabsSTT(HTTPClientNode, STTNode):
     Errors are :class:`~voicegraph.graph.ProviderError` naming ``elevenlabs`` and the HTTP
     status (``retry_after`` from ``Retry-After`` on 429); no answer within ``timeout``
     seconds raises :class:`~voicegraph.graph.ProviderTimeoutError`. The SDK's own retries are
-    off (``max_retries`` 0): wrap the node in a
-    :class:`~voicegraph.nodes.fallback.FallbackSTT` for retries and failover.
+    off (``max_retries`` 0): combine it with others in a
+    :class:`~voicegraph.nodes.fallback.FallbackSTT` for retries and failover. The SDK client
+    is made when the engine starts (no request is sent) and closed with it.
 
     The API key comes from ``api_key=`` or ``ELEVEN_API_KEY`` / ``ELEVENLABS_API_KEY``;
     without one the constructor raises :class:`~voicegraph.graph.ConfigError`.
 
-    Config (besides :class:`~voicegraph.nodes.stt.STTNode`'s ``language``, sent as the
+    Config (besides :class:`~voicegraph.nodes.stt.STTEngine`'s ``language``, sent as the
     language hint):
         model: the Scribe model (default ``"scribe_v1"``).
         base_url: the API endpoint (default ``None``: ``https://api.elevenlabs.io``).
         timeout: seconds to wait for the transcript (default 10).
     """
 
-    class Config(STTNode.Config):
+    class Config(STTEngine.Config):
         model: str = "scribe_v1"
         base_url: str | None = None
         timeout: float = Field(10.0, gt=0.0)
@@ -67,27 +69,27 @@ class ElevenLabsSTT(HTTPClientNode, STTNode):
         require_sdk(type(self).__name__)
         self._api_key = resolve_key(api_key, type(self).__name__)
         self._ssl = ssl_context
-        self._client: Any = None
-        self._http: Any = None
-
-    def default_name(self) -> str:
-        """``"elevenlabs_stt"``."""
-        return "elevenlabs_stt"
+        self._sdk = SDKClient(
+            lambda: make_client(
+                self._api_key,
+                base_url=self.base_url,
+                timeout=self.config.timeout,
+                ssl_context=self._ssl,
+            )
+        )
 
     @property
     def base_url(self) -> str:
         """The REST endpoint in use."""
         return (self.config.base_url or DEFAULT_BASE_URL).rstrip("/")
 
-    async def setup(self) -> None:
+    async def start(self) -> None:
         """Create the SDK client (no request is sent)."""
-        if self._client is None:
-            self._client, self._http = make_client(
-                self._api_key,
-                base_url=self.base_url,
-                timeout=self.config.timeout,
-                ssl_context=self._ssl,
-            )
+        self._sdk.open()
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._sdk.aclose()
 
     async def transcribe(self, segment: SpeechSegment) -> str:
         """Upload the segment's PCM and return Scribe's text."""
@@ -111,8 +113,6 @@ class ElevenLabsSTT(HTTPClientNode, STTNode):
         return await self._convert((file.name, file.read_bytes()), None)
 
     async def _convert(self, file: Any, file_format: str | None) -> str:
-        if self._client is None:
-            await self.setup()
         cfg = self.config
         options: dict[str, Any] = {"max_retries": 0, "timeout_in_seconds": cfg.timeout}
         kwargs: dict[str, Any] = {"model_id": cfg.model, "file": file}
@@ -121,7 +121,8 @@ class ElevenLabsSTT(HTTPClientNode, STTNode):
         if cfg.language:
             kwargs["language_code"] = cfg.language
         try:
-            result = await self._client.speech_to_text.convert(**kwargs, request_options=options)
+            convert = self._sdk.client.speech_to_text.convert
+            result = await convert(**kwargs, request_options=options)
         except Exception as exc:
             raise to_provider_error(exc, timeout=cfg.timeout) from exc
         text = getattr(result, "text", None)
@@ -154,6 +155,10 @@ class EventQueue:
                     break
         self._items.append((kind, data if isinstance(data, dict) else {"data": data}))
         self._changed.set()
+
+    def pop(self) -> tuple[str, dict[str, Any]] | None:
+        """The next event if there is one (never waits)."""
+        return self._items.popleft() if self._items else None
 
     async def get(self) -> tuple[str, dict[str, Any]]:
         """The next event, waiting for one."""

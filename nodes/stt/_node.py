@@ -7,18 +7,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicegraph.graph import (
+    AudioFrame,
     ConfigError,
     Engine,
+    Event,
     In,
+    InputError,
     Node,
     NodeConfig,
     Out,
     SpeechSegment,
+    SpeechStarted,
+    SpeechStopped,
     Transcript,
 )
 from voicegraph.nodes._host import EngineSlot
 
-from ._engine import STTEngine
+from ._engine import STTEngine, STTStream
 
 __all__ = ["SAMPLE_RATE", "STTNode"]
 
@@ -44,7 +49,19 @@ class STTNode(Node):
 
     Ports:
         speech (in): ``SpeechSegment`` at 16 kHz mono (from ``VADNode.segments``).
-        transcripts (out): final ``Transcript`` frames.
+        audio (in, optional): the live 16 kHz mono audio (from ``VADNode.audio_out``), for
+            streaming engines.
+        transcripts (out): ``Transcript`` frames: final ones, and interim ones
+            (``final=False``) from a streaming engine.
+
+    Streaming (engines with ``streaming``, e.g. ``ElevenLabsRealtimeSTT``): connect the
+    VAD's ``audio_out`` to ``audio`` as well. The host then opens a live session of the
+    engine at the first audio, sends every frame, emits the engine's interim words while
+    the user speaks (``start`` = the VAD's ``SpeechStarted``, ``end`` = the latest audio),
+    and at each segment commits the utterance instead of transcribing the segment: the
+    final transcript is the session's (after any interim words sent before it). Engines
+    that do not stream ignore ``audio``, so a host wired for streaming can swap between
+    both kinds. The VAD sends its events on both outputs; the host forwards each once.
 
     Engines: the engine is entered (``async with``: models load) in :meth:`setup` and closed
     with the node. :meth:`set_engine` swaps it (an agent's own ``stt=``) from the next
@@ -61,6 +78,7 @@ class STTNode(Node):
     """
 
     speech: In[SpeechSegment] = In(sample_rate=SAMPLE_RATE)
+    audio: In[AudioFrame] = In(required=False, sample_rate=SAMPLE_RATE)
     transcripts: Out[Transcript]
 
     def __init__(
@@ -70,6 +88,11 @@ class STTNode(Node):
         self._slot: EngineSlot[STTEngine] = EngineSlot(self, STTEngine, engine)
         self.latencies: deque[float] = deque(maxlen=MAX_LATENCIES)
         """STT latency in clock seconds of each emitted transcript (most recent last)."""
+        self._stream: STTStream | None = None
+        self._stream_engine: STTEngine | None = None
+        self._speech_start: float | None = None
+        self._last_pts = 0.0
+        self._seen: deque[tuple[str, float]] = deque(maxlen=8)
 
     def default_name(self) -> str:
         """``"stt"``."""
@@ -116,15 +139,83 @@ class STTNode(Node):
         await self._slot.ready()
 
     async def close(self) -> None:
-        """Close every engine this node entered."""
-        await self._slot.aclose()
-        await super().close()
+        """End a live session and close every engine this node entered."""
+        try:
+            await self._end_stream()
+        finally:
+            await self._slot.aclose()
+            await super().close()
+
+    async def _end_stream(self) -> None:
+        stream, self._stream, self._stream_engine = self._stream, None, None
+        if stream is not None:
+            await stream.aclose()
+
+    # ------------------------------------------------------------------ inputs
+
+    async def on_event(self, event: Event) -> None:
+        """Note where speech starts; forward each VAD event once (it may come on both inputs)."""
+        if isinstance(event, SpeechStarted | SpeechStopped):
+            key = (type(event).__name__, event.pts)
+            if key in self._seen:
+                return
+            self._seen.append(key)
+            if isinstance(event, SpeechStarted):
+                self._speech_start = event.pts
+                if self._stream is not None and self._stream_engine is not self._slot.current:
+                    await self._end_stream()  # set_engine between utterances
+        await super().on_event(event)
+
+    async def on_audio(self, frame: AudioFrame) -> None:
+        """Send live audio to a streaming engine; emit the interim words it has."""
+        if frame.sample_rate != SAMPLE_RATE or frame.channels != 1:
+            raise InputError(
+                f"{self.name or 'STTNode'} needs 16000 Hz mono audio, got {frame.sample_rate} "
+                f"Hz with {frame.channels} channel(s); put a Resampler before the VAD"
+            )
+        swapped = self._stream_engine is not self._slot.current
+        if self._stream is not None and swapped and self._speech_start is None:
+            await self._end_stream()  # set_engine between utterances
+        if self._stream is None:
+            if not self._slot.current.streaming:
+                return
+            engine = await self._slot.ready()
+            self._stream, self._stream_engine = await engine.stream(), engine
+        self._last_pts = frame.end_pts
+        await self._stream.push(frame.pcm[:, 0])
+        await self._emit_interims()
+
+    async def _emit_interims(self) -> None:
+        """Emit the interim words the live session has received so far."""
+        stream, engine = self._stream, self._stream_engine
+        if stream is None or engine is None:
+            return
+        start = self._speech_start if self._speech_start is not None else self._last_pts
+        for text in stream.interim():
+            if text.strip():
+                interim = Transcript(
+                    text.strip(),
+                    final=False,
+                    start=start,
+                    end=self._last_pts,
+                    language=engine.config.language,
+                )
+                await self.emit(self.transcripts, interim)
 
     async def on_speech(self, segment: SpeechSegment) -> None:
-        """Transcribe one segment and emit its final transcript (if it has words)."""
+        """Transcribe one segment (or commit the live session) and emit its final transcript."""
         t0 = self.clock.now()
-        engine = await self._slot.ready()
-        text = (await engine.transcribe(segment)).strip()
+        if self._stream is not None and self._stream_engine is not None:
+            engine = self._stream_engine
+            await self._emit_interims()
+            text = (await self._stream.commit()).strip()
+            await self._emit_interims()  # words the session sent before its final text
+            if self._slot.current is not engine:  # swapped: the next engine starts afresh
+                await self._end_stream()
+        else:
+            engine = await self._slot.ready()
+            text = (await engine.transcribe(segment)).strip()
+        self._speech_start = None
         if not text:
             return
         transcript = Transcript(

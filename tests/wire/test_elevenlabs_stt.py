@@ -1,4 +1,5 @@
-"""ElevenLabs STT on the wire: Scribe batch (REST) and realtime (WebSocket) with the real SDK."""
+"""ElevenLabs STT engines on the wire, hosted by STTNode: Scribe batch (REST) and realtime
+(WebSocket) with the real SDK."""
 
 from __future__ import annotations
 
@@ -8,12 +9,15 @@ import numpy as np
 import pytest
 from fake_elevenlabs import FakeElevenLabs, FakeElevenLabsWS, error_body, stt_result
 from loopback import Reply
-from wiring import AudioFeed, SegmentFeed, TranscriptSink, chain, run
+from wiring import SegmentFeed, TranscriptSink, chain, run
 
 from voicegraph.graph import (
     AudioFrame,
+    Event,
     Graph,
+    Node,
     NodeError,
+    Out,
     ProviderError,
     ProviderTimeoutError,
     SpeechSegment,
@@ -22,6 +26,7 @@ from voicegraph.graph import (
 )
 from voicegraph.nodes.elevenlabs import ElevenLabsRealtimeSTT, ElevenLabsSTT
 from voicegraph.nodes.samples import sample_path
+from voicegraph.nodes.stt import STTNode
 
 RATE = 16000
 
@@ -47,7 +52,8 @@ def provider_error(exc: BaseException) -> ProviderError:
 
 
 async def test_batch_transcribes_each_segment(eleven: FakeElevenLabs) -> None:
-    stt = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url, language="en")
+    engine = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url, language="en")
+    stt = STTNode(engine=engine)
     sink = TranscriptSink()
     await run(chain(SegmentFeed([(0, segment())]), stt, sink))
     [transcript] = sink.got
@@ -64,11 +70,8 @@ async def test_batch_transcribes_each_segment(eleven: FakeElevenLabs) -> None:
 async def test_batch_transcribes_a_file(eleven: FakeElevenLabs) -> None:
     eleven.stt_plan.push(Reply(body=stt_result("what is the capital of france")))
     stt = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url)
-    await stt.setup()
-    try:
+    async with stt:
         text = await stt.transcribe_file(sample_path("question"))
-    finally:
-        await stt.close()
     assert text == "what is the capital of france"
     assert Path(sample_path("question")).read_bytes()[:4] in eleven.requests[0].body
 
@@ -91,7 +94,7 @@ async def test_batch_errors(
     eleven: FakeElevenLabs, reply: Reply, status: int | None, words: str
 ) -> None:
     eleven.stt_plan.push(reply)
-    stt = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url)
+    stt = STTNode(engine=ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url))
     with pytest.raises(NodeError) as info:
         await run(chain(SegmentFeed([(0, segment())]), stt, TranscriptSink()))
     error = provider_error(info.value)
@@ -101,7 +104,7 @@ async def test_batch_errors(
 
 async def test_batch_timeout(eleven: FakeElevenLabs) -> None:
     eleven.stt_plan.push(Reply(body=stt_result("late"), first_delay=2.0))
-    stt = ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url, timeout=0.3)
+    stt = STTNode(engine=ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url, timeout=0.3))
     with pytest.raises(NodeError) as info:
         await run(chain(SegmentFeed([(0, segment())]), stt, TranscriptSink()))
     assert isinstance(info.value.error, ProviderTimeoutError)
@@ -110,16 +113,40 @@ async def test_batch_timeout(eleven: FakeElevenLabs) -> None:
 # --------------------------------------------------------------------------- realtime
 
 
+class FakeVAD(Node):
+    """What a VAD sends: the script on ``audio_out`` (frames and events), then ``segment``
+    on ``segments`` (both outputs get the events, as a VADNode's do)."""
+
+    audio_out: Out[AudioFrame]
+    segments: Out[SpeechSegment]
+
+    def __init__(self, script: list[tuple[float, object]], segment: SpeechSegment) -> None:
+        super().__init__()
+        self.script, self.segment = script, segment
+
+    async def run(self) -> None:
+        for delay, item in self.script:
+            await self.clock.sleep(delay)
+            if isinstance(item, AudioFrame):
+                await self.emit(self.audio_out, item)
+            else:
+                assert isinstance(item, Event)
+                await self.send_event(item, self.audio_out)
+                await self.send_event(item, self.segments)
+        await self.emit(self.segments, self.segment)
+        await self.clock.sleep(0.2)
+
+
 def streaming(
     fake: FakeElevenLabsWS, script: list[tuple[float, object]], **settings: object
 ) -> tuple[Graph, TranscriptSink]:
     g = Graph()
-    feed = g.add(AudioFeed(script, linger=0.2), name="mic")
-    stt = g.add(
-        ElevenLabsRealtimeSTT(api_key="test-key", base_url=fake.stt_url, **settings), name="stt"
-    )
+    vad = g.add(FakeVAD(script, segment(2.0, 0.0)), name="vad")
+    engine = ElevenLabsRealtimeSTT(api_key="test-key", base_url=fake.stt_url, **settings)
+    stt = g.add(STTNode(engine=engine), name="stt")
     sink = g.add(TranscriptSink(), name="transcripts")
-    g.connect(feed.out, stt.audio)
+    g.connect(vad.audio_out, stt.audio)
+    g.connect(vad.segments, stt.speech)
     g.connect(stt.transcripts, sink.inp)
     return g, sink
 
@@ -149,7 +176,7 @@ async def test_realtime_streams_interim_then_final(eleven_ws: FakeElevenLabsWS) 
 
 async def test_realtime_per_segment_is_a_drop_in(eleven_ws: FakeElevenLabsWS) -> None:
     eleven_ws.stt_plan.push(Reply(extra={"transcripts": ["hello there", "second one"]}))
-    stt = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url)
+    stt = STTNode(engine=ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url))
     sink = TranscriptSink()
     await run(chain(SegmentFeed([(0, segment(1.0, 0.5)), (0.05, segment(0.5, 3.0))]), stt, sink))
     assert [(t.text, t.final, t.start) for t in sink.got] == [
@@ -179,7 +206,8 @@ async def test_realtime_errors(
     eleven_ws: FakeElevenLabsWS, reply: Reply, status: int | None, words: str
 ) -> None:
     eleven_ws.stt_plan.push(reply)
-    stt = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url, timeout=1.0)
+    engine = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url, timeout=1.0)
+    stt = STTNode(engine=engine)
     script = [(0, segment()), (0.05, segment())]
     with pytest.raises(NodeError) as info:
         await run(chain(SegmentFeed(script), stt, TranscriptSink()))
@@ -190,7 +218,8 @@ async def test_realtime_errors(
 
 async def test_realtime_commit_timeout(eleven_ws: FakeElevenLabsWS) -> None:
     eleven_ws.stt_plan.push(Reply(first_delay=2.0, extra={"transcripts": ["late"]}))
-    stt = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url, timeout=0.3)
+    engine = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url, timeout=0.3)
+    stt = STTNode(engine=engine)
     with pytest.raises(NodeError) as info:
         await run(chain(SegmentFeed([(0, segment())]), stt, TranscriptSink()))
     assert isinstance(info.value.error, ProviderTimeoutError)

@@ -28,10 +28,11 @@ from voicegraph.graph import (
     SpeechStarted,
     SpeechStopped,
     Transcript,
+    UsageError,
     graph_from_dict,
     graph_to_dict,
 )
-from voicegraph.nodes.stt import ScriptedSTT, STTEngine, STTNode, WhisperSTT
+from voicegraph.nodes.stt import ScriptedSTT, STTEngine, STTNode, STTStream, WhisperSTT
 from voicegraph.nodes.stt._hallucination import Piece, filter_text, level_dbfs, normalize
 from voicegraph.nodes.vad import SileroVAD, VADNode
 from voicegraph.runner import RealClock, Runner, VirtualClock
@@ -397,3 +398,122 @@ async def test_vad_to_whisper_graph_under_virtual_clock(whisper_loaded: float) -
     # the VAD's events travel through the STT node to the sink
     kinds = [type(e) for e in sink.events]
     assert kinds.count(SpeechStarted) == 1 and kinds.count(SpeechStopped) == 1
+
+
+# ------------------------------------------------------------------------------ streaming
+
+
+class Live(STTEngine):
+    """A scripted streaming engine: one more word of ``words`` per 0.25 s of audio."""
+
+    streaming = True
+
+    class Config(STTEngine.Config):
+        words: list[str] = ["what", "is", "the", "time"]
+
+    config: Config
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: list[LiveSession] = []
+
+    async def stream(self) -> STTStream:
+        self.sessions.append(LiveSession(self.config.words))
+        return self.sessions[-1]
+
+    async def transcribe(self, segment: SpeechSegment) -> str:
+        return "batch"
+
+
+class LiveSession(STTStream):
+    def __init__(self, words: list[str]) -> None:
+        self.words, self.samples, self.said, self.closed = words, 0, 0, False
+        self.commits = 0
+
+    async def push(self, pcm: np.ndarray) -> None:
+        self.samples += len(pcm)
+
+    def interim(self) -> list[str]:
+        out = []
+        while self.said < min(len(self.words), self.samples // 4000):
+            self.said += 1
+            out.append(" ".join(self.words[: self.said]))
+        return out
+
+    async def commit(self) -> str:
+        self.commits += 1
+        text = " ".join(self.words[: self.said])
+        self.samples = self.said = 0
+        return text
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+class FakeVAD(Node):
+    """Per utterance: SpeechStarted, 20 ms frames, SpeechStopped on both outputs, the segment;
+    calls ``between`` after each utterance."""
+
+    audio_out: Out[AudioFrame]
+    segments: Out[SpeechSegment]
+    utterances: list[tuple[float, float]] = []
+    between: Any = None
+
+    async def run(self) -> None:
+        silence = np.zeros((320, 1), np.int16)
+        for start, end in type(self).utterances:
+            for event in (SpeechStarted(start),):
+                await self.send_event(event, self.audio_out)
+                await self.send_event(event, self.segments)
+            for i in range(round((end - start) / 0.02)):
+                pts = start + i * 0.02
+                await self.clock.sleep_until(pts)
+                await self.emit(self.audio_out, AudioFrame(silence, 16000, pts))
+            stopped = SpeechStopped(end, end - start)
+            await self.send_event(stopped, self.audio_out)
+            await self.send_event(stopped, self.segments)
+            await self.emit(self.segments, segment("question", start, end))
+            await self.clock.sleep(0.5)
+            if type(self).between is not None:
+                type(self).between()
+
+
+async def run_live(stt: STTNode, utterances: list[tuple[float, float]], between: Any) -> Collect:
+    FakeVAD.utterances, FakeVAD.between = utterances, between
+    g = Graph()
+    vad, sink = g.add(FakeVAD()), g.add(Collect())
+    g.add(stt)
+    g.connect(vad.audio_out, stt.audio)
+    g.connect(vad.segments, stt.speech)
+    g.connect(stt.transcripts, sink.transcripts)
+    await Runner(g, clock=VirtualClock()).run()
+    return sink
+
+
+async def test_a_streaming_engine_gives_interim_words_then_the_final_at_the_segment() -> None:
+    live = Live()
+    stt = STTNode(engine=live)
+    sink = await run_live(stt, [(1.0, 1.6)], None)
+    got = [(t.text, t.final, t.start) for t in sink.got]
+    assert got == [("what", False, 1.0), ("what is", False, 1.0), ("what is", True, 1.0)]
+    assert sink.got[-1].end == 1.6 and sink.got[0].end == pytest.approx(1.26)
+    # the VAD's events came on both inputs; each is forwarded once
+    assert [type(e) for e in sink.events] == [SpeechStarted, SpeechStopped]
+    (session,) = live.sessions
+    assert session.commits == 1 and session.closed  # closed with the host
+    assert len(stt.latencies) == 1
+
+
+async def test_swapping_between_streaming_and_batch_engines() -> None:
+    live, scripted = Live(), ScriptedSTT(texts=["second"])
+    stt = STTNode(engine=live)
+    swaps = iter([scripted, None])
+    sink = await run_live(
+        stt, [(1.0, 1.6), (3.0, 3.6), (5.0, 5.6)], lambda: stt.set_engine(next(swaps, None))
+    )
+    finals = [t.text for t in sink.got if t.final]
+    assert finals == ["what is", "second", "what is"]
+    # the first session ended when the batch engine took over; a new one began after
+    assert [s.closed for s in live.sessions] == [True, True]
+    with pytest.raises(UsageError, match="ScriptedSTT does not stream"):
+        await scripted.stream()
