@@ -25,7 +25,7 @@ import json
 import math
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import anyio
 
 from voicegraph.graph import Clock
 from voicegraph.nodes.agent import Agent, AgentSession
-from voicegraph.nodes.llm import ChatContext, LLMChunk, LLMNode
+from voicegraph.nodes.llm import ChatContext, LLMChunk, LLMEngine
 from voicegraph.nodes.tools import FunctionTool
 from voicegraph.runner import RealClock, VirtualClock
 
@@ -82,11 +82,11 @@ def sizes(settings: Settings) -> tuple[int, int]:
     return (3, 20) if settings.quick else (10, 100)
 
 
-class TwentyChunks(LLMNode):
-    """An LLM that replies with :data:`WORDS`, one chunk each, without awaiting anything."""
+class TwentyChunks(LLMEngine):
+    """An LLM engine that replies with :data:`WORDS`, one chunk each, without awaiting."""
 
     async def generate(
-        self, chat: ChatContext, tools: list[FunctionTool]
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:
         for word in WORDS:
             yield LLMChunk(text=word, completion_tokens=1)

@@ -59,20 +59,16 @@ def build_session(seconds: float) -> tuple[Any, Any, Any, Any]:
 
     from voicegraph.graph import AudioFrame, Graph
     from voicegraph.nodes.audio import MemorySource
-    from voicegraph.nodes.llm import ScriptedLLM
+    from voicegraph.nodes.llm import LLMNode, ScriptedLLM
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.nodes.samples import sample_path
-    from voicegraph.nodes.stt import ScriptedSTT
-    from voicegraph.nodes.tts import ScriptedTTS, SentenceSplitter
+    from voicegraph.nodes.stt import ScriptedSTT, STTNode
+    from voicegraph.nodes.tts import ScriptedTTS, SentenceSplitter, TTSNode
     from voicegraph.nodes.turn import TurnDetector
-    from voicegraph.nodes.vad import SileroVAD
+    from voicegraph.nodes.vad import VADEngine, VADNode
 
-    class EnergyVAD(SileroVAD):
-        """SileroVAD's segmenter driven by frame energy instead of the model."""
-
-        async def setup(self) -> None:
-            self._model = _NoModel()
-            await super().setup()
+    class EnergyVAD(VADEngine):
+        """A VAD engine that reads speech from frame energy instead of a model."""
 
         def probability(self, window: Any) -> float:
             rms = float(np.sqrt(np.mean(window.astype(np.float32) ** 2)))
@@ -94,13 +90,15 @@ def build_session(seconds: float) -> tuple[Any, Any, Any, Any]:
     pcm = np.tile(pcm, reps)[: int(seconds * rate)]
     g = Graph("session")
     source = g.add(MemorySource(pcm=pcm, sample_rate=rate, realtime=True), name="source")
-    vad = g.add(EnergyVAD(), name="vad")
-    stt = g.add(ScriptedSTT(texts=["Tell me a story.", "Stop, tell me about Paris."] * 4))
+    vad = g.add(VADNode(engine=EnergyVAD()), name="vad")
+    texts = ["Tell me a story.", "Stop, tell me about Paris."] * 4
+    stt = g.add(STTNode(engine=ScriptedSTT(texts=texts)))
     turn = g.add(TimedTurn(), name="turn")
-    llm = g.add(ScriptedLLM(replies=["Once upon a time there was a dragon. It learned to fly."]
-                            + ["Paris is the capital of France."] * 8))  # fmt: skip
+    replies = ["Once upon a time there was a dragon. It learned to fly."]
+    replies += ["Paris is the capital of France."] * 8
+    llm = g.add(LLMNode(engine=ScriptedLLM(replies=replies)))
     splitter = g.add(SentenceSplitter(), name="splitter")
-    tts = g.add(ScriptedTTS(), name="tts")
+    tts = g.add(TTSNode(engine=ScriptedTTS()), name="tts")
     out = g.add(AudioOutput(), name="output")
     g.connect(source.audio, vad.audio, capacity=50, policy="drop_oldest")
     g.connect(vad.audio_out, turn.audio)
@@ -114,11 +112,6 @@ def build_session(seconds: float) -> tuple[Any, Any, Any, Any]:
     g.connect(out.marks, turn.playout, feedback=True)
     g.check()
     return g, source, turn, out
-
-
-class _NoModel:
-    def reset(self) -> None:
-        return None
 
 
 def prewarm(proc: JobProcess) -> None:

@@ -1,8 +1,9 @@
 """Per-agent models: each agent brings its own voice (TTS) and LLM; the graph stays the same.
 
 A front-desk agent greets the caller in a quicker voice, then hands over to an expert that
-answers with its own LLM settings. The session's nodes stay in the graph and hand their
-model work to the active agent's models (``Agent(llm=, stt=, tts=, vad=)``).
+answers with its own LLM settings. Models are engines: the session's host nodes stay in the
+graph and swap in the active agent's engines (``Agent(llm=, stt=, tts=, vad=)``), and back to
+the session's when an agent without its own takes over.
 
     python examples/agent_models.py             # embedded models (SmolLM2, hibari), offline
     python examples/agent_models.py --scripted  # scripted models (real VAD), instant
@@ -20,32 +21,38 @@ import anyio
 import numpy as np
 import soundfile as sf
 
+from voicegraph.graph import Engine
 from voicegraph.nodes.agent import Agent, AgentSession, SessionEvent
 from voicegraph.nodes.audio import MemorySource
-from voicegraph.nodes.llm import LLMNode, ScriptedLLM
+from voicegraph.nodes.llm import LLMEngine, ScriptedLLM
 from voicegraph.nodes.samples import sample_path
 from voicegraph.nodes.stt import ScriptedSTT
-from voicegraph.nodes.tts import ScriptedTTS, TTSNode
+from voicegraph.nodes.tts import ScriptedTTS, TTSEngine
 from voicegraph.runner import VirtualClock
 
 
 class Expert(Agent):
     """Answers questions, with its own (more deterministic) LLM."""
 
-    def __init__(self, llm: LLMNode) -> None:
+    def __init__(self, llm: LLMEngine) -> None:
         super().__init__(instructions="You answer general knowledge questions briefly.", llm=llm)
 
 
 class FrontDesk(Agent):
     """Greets in its own voice, then passes the caller on."""
 
-    def __init__(self, voice: TTSNode, expert: Expert) -> None:
+    def __init__(self, voice: TTSEngine, expert: Expert) -> None:
         super().__init__(instructions="You greet callers.", tts=voice)
         self.expert = expert
 
     async def on_enter(self) -> None:
         self.session.say("Hello, you are through to the front desk. Let me pass you on.")
         self.session.update_agent(self.expert)  # once the greeting has played
+
+
+def whose(engine: Engine, own: Engine | None) -> str:
+    """``"own ScriptedTTS"`` for the agent's own engine, ``"session ScriptedTTS"`` else."""
+    return f"{'own' if engine is own else 'session'} {engine.label()}"
 
 
 def caller_audio() -> tuple[np.ndarray[Any, Any], int]:
@@ -61,8 +68,8 @@ async def main(scripted: bool) -> AgentSession[Any]:
             "llm": ScriptedLLM(replies=[]),  # never used: each agent brings its own
             "tts": ScriptedTTS(),
         }
-        quick_voice: TTSNode = ScriptedTTS(seconds_per_char=0.04)
-        expert_llm: LLMNode = ScriptedLLM(replies=["The capital of France is Paris."])
+        quick_voice: TTSEngine = ScriptedTTS(seconds_per_char=0.04)
+        expert_llm: LLMEngine = ScriptedLLM(replies=["The capital of France is Paris."])
     else:
         from voicegraph.nodes.llm import LlamaLLM
         from voicegraph.nodes.tts import HibariTTS
@@ -80,9 +87,10 @@ async def main(scripted: bool) -> AgentSession[Any]:
             print(f"[{event.created_at:5.2f}s] handoff: {item.old_agent_id} -> {item.new_agent_id}")
         elif item.role == "assistant":
             assert session.pipeline is not None
-            voice = session.pipeline.tts.engine
-            print(f"[{event.created_at:5.2f}s] {session.current_agent.id} (voice {voice.name}, "
-                  f"llm {session.llm.engine.name}): {item.text}")  # fmt: skip
+            agent = session.current_agent
+            voice = whose(session.pipeline.tts.engine, agent.tts)
+            llm = whose(session.llm.engine, agent.llm)
+            print(f"[{event.created_at:5.2f}s] {agent.id} (voice {voice}, llm {llm}): {item.text}")
         else:
             print(f"[{event.created_at:5.2f}s] {item.role}: {item.text}")
 

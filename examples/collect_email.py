@@ -16,7 +16,7 @@ import re
 import anyio
 
 from voicegraph.nodes.agent import Agent, AgentSession, AgentTask, RunContext
-from voicegraph.nodes.llm import LLMNode, ScriptedLLM, ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.llm import LLMEngine, ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.tools import ToolError, function_tool
 from voicegraph.runner import VirtualClock
 
@@ -78,7 +78,7 @@ def scripted_llm() -> ScriptedLLM:
 
 async def main(scripted: bool) -> list[str]:
     agent = Newsletter()
-    llm: LLMNode
+    llm: LLMEngine
     if scripted:
         llm = scripted_llm()
     else:

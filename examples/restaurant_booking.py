@@ -23,7 +23,7 @@ from voicegraph.nodes.llm import (
     ChatMessage,
     FunctionCall,
     FunctionCallOutput,
-    LLMNode,
+    LLMEngine,
     ScriptedLLM,
     ScriptedReply,
     ScriptedToolCall,
@@ -123,7 +123,7 @@ def show(result: RunResult) -> None:
 
 async def main(scripted: bool) -> Restaurant:
     restaurant = Restaurant()
-    llm: LLMNode
+    llm: LLMEngine
     if scripted:
         llm = scripted_llm()
     else:

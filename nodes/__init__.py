@@ -1,8 +1,10 @@
 """The stages: audio I/O, resampling, VAD, STT, turn detection, LLM, tools, TTS, output,
 and the optional cloud providers (Gemini, ElevenLabs) with fallback.
 
-Each stage lives in its own subpackage (``voicegraph.nodes.vad``, ``...stt``, ...); the node
-classes are re-exported here. Model runtimes are imported only when a node is set up.
+Each stage lives in its own subpackage (``voicegraph.nodes.vad``, ``...stt``, ...) with its
+host node (``VADNode``, ``STTNode``, ``TurnDetector``, ``LLMNode``, ``TTSNode``), its engine
+interface (``VADEngine``, ...) and its engines (``SileroVAD``, ``WhisperSTT``, ...); they are
+re-exported here. Model runtimes are imported only when an engine starts.
 
 The re-exports load on first use (PEP 562), so importing one stage loads only that stage:
 ``import voicegraph.nodes.vad`` does not bring in the agent layer or the runner. Type checkers
@@ -36,10 +38,12 @@ if TYPE_CHECKING:
     from voicegraph.nodes.livekit import RoomTranscript as RoomTranscript
     from voicegraph.nodes.llm import ChatContext as ChatContext
     from voicegraph.nodes.llm import LlamaLLM as LlamaLLM
+    from voicegraph.nodes.llm import LLMEngine as LLMEngine
     from voicegraph.nodes.llm import LLMNode as LLMNode
     from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
     from voicegraph.nodes.output import AudioOutput as AudioOutput
     from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
+    from voicegraph.nodes.stt import STTEngine as STTEngine
     from voicegraph.nodes.stt import STTNode as STTNode
     from voicegraph.nodes.stt import WhisperSTT as WhisperSTT
     from voicegraph.nodes.tools import FunctionTool as FunctionTool
@@ -48,9 +52,13 @@ if TYPE_CHECKING:
     from voicegraph.nodes.tts import HibariTTS as HibariTTS
     from voicegraph.nodes.tts import ScriptedTTS as ScriptedTTS
     from voicegraph.nodes.tts import SentenceSplitter as SentenceSplitter
+    from voicegraph.nodes.tts import TTSEngine as TTSEngine
     from voicegraph.nodes.tts import TTSNode as TTSNode
     from voicegraph.nodes.turn import TurnDetector as TurnDetector
+    from voicegraph.nodes.turn import TurnEngine as TurnEngine
     from voicegraph.nodes.vad import SileroVAD as SileroVAD
+    from voicegraph.nodes.vad import VADEngine as VADEngine
+    from voicegraph.nodes.vad import VADNode as VADNode
 
 _LAZY = {
     "AudioOutput": "voicegraph.nodes.output",
@@ -68,6 +76,7 @@ _LAZY = {
     "GeminiLLM": "voicegraph.nodes.google",
     "GeminiLive": "voicegraph.nodes.google",
     "HibariTTS": "voicegraph.nodes.tts",
+    "LLMEngine": "voicegraph.nodes.llm",
     "LLMNode": "voicegraph.nodes.llm",
     "LlamaLLM": "voicegraph.nodes.llm",
     "MemorySink": "voicegraph.nodes.audio",
@@ -76,15 +85,20 @@ _LAZY = {
     "RoomInput": "voicegraph.nodes.livekit",
     "RoomOutput": "voicegraph.nodes.livekit",
     "RoomTranscript": "voicegraph.nodes.livekit",
+    "STTEngine": "voicegraph.nodes.stt",
     "STTNode": "voicegraph.nodes.stt",
     "ScriptedLLM": "voicegraph.nodes.llm",
     "ScriptedSTT": "voicegraph.nodes.stt",
     "ScriptedTTS": "voicegraph.nodes.tts",
     "SentenceSplitter": "voicegraph.nodes.tts",
     "SileroVAD": "voicegraph.nodes.vad",
+    "TTSEngine": "voicegraph.nodes.tts",
     "TTSNode": "voicegraph.nodes.tts",
     "ToolExecutor": "voicegraph.nodes.tools",
     "TurnDetector": "voicegraph.nodes.turn",
+    "TurnEngine": "voicegraph.nodes.turn",
+    "VADEngine": "voicegraph.nodes.vad",
+    "VADNode": "voicegraph.nodes.vad",
     "VoicePipeline": "voicegraph.nodes.agent",
     "WavSink": "voicegraph.nodes.audio",
     "WavSource": "voicegraph.nodes.audio",
@@ -123,6 +137,7 @@ __all__ = [
     "GeminiLLM",
     "GeminiLive",
     "HibariTTS",
+    "LLMEngine",
     "LLMNode",
     "LlamaLLM",
     "MemorySink",
@@ -131,15 +146,20 @@ __all__ = [
     "RoomInput",
     "RoomOutput",
     "RoomTranscript",
+    "STTEngine",
     "STTNode",
     "ScriptedLLM",
     "ScriptedSTT",
     "ScriptedTTS",
     "SentenceSplitter",
     "SileroVAD",
+    "TTSEngine",
     "TTSNode",
     "ToolExecutor",
     "TurnDetector",
+    "TurnEngine",
+    "VADEngine",
+    "VADNode",
     "VoicePipeline",
     "WavSink",
     "WavSource",

@@ -57,16 +57,19 @@ def test_an_example_on_the_embedded_model(name: str) -> None:
 def test_agent_models() -> None:
     out = run("agent_models.py", "--scripted")
     greeting, handoff, _, answer = out.strip().splitlines()
-    assert "front_desk (voice tts[scripted_tts], llm llm): Hello" in greeting
+    assert "front_desk (voice own ScriptedTTS, llm session ScriptedLLM): Hello" in greeting
     assert "handoff: front_desk -> expert" in handoff
-    assert "expert (voice tts, llm llm[scripted_llm]): The capital of France is Paris." in answer
+    assert (
+        "expert (voice session ScriptedTTS, llm own ScriptedLLM): The capital of France is Paris."
+        in answer
+    )
 
 
 def test_agent_models_on_the_embedded_models() -> None:
     out = run("agent_models.py")  # hibari at speed 1.3 for the greeting, SmolLM2 for the answer
-    assert "front_desk (voice tts[hibari_tts], llm llm): Hello" in out
+    assert "front_desk (voice own HibariTTS, llm session LlamaLLM): Hello" in out
     assert "user: What is the capital of France" in out
-    assert "expert (voice tts, llm llm[llama_llm]):" in out
+    assert "expert (voice session HibariTTS, llm own LlamaLLM):" in out
 
 
 def test_custom_graph() -> None:

@@ -5,7 +5,10 @@
 * :class:`AgentSession` runs agents on the standard voice graph (or on text turns):
   ``start``, ``say``, ``generate_reply``, ``interrupt``, ``update_agent``, ``run``,
   ``history``, ``userdata``, events (``session.on("agent_state_changed", ...)``) and
-  LiveKit's turn-taking options (:class:`SessionOptions`).
+  LiveKit's turn-taking options (:class:`SessionOptions`). Its models are engines
+  (``AgentSession(llm=ScriptedLLM(...), stt=WhisperSTT())``), as LiveKit's are plugins: the
+  session builds the host node of each stage around them; an agent's own engines
+  (``Agent(llm=...)``) are swapped into those hosts while it is active.
 * :class:`RunResult` and its expectations for tests.
 * The standard voice graph (:func:`voice_pipeline`), :class:`ConversationLog` and per-turn
   metrics, used by ``voicegraph run``.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from voicegraph.graph import ConfigError, Node, PlayoutMark
+from voicegraph.graph import ConfigError, Engine, Node, PlayoutMark
 from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatContext,
@@ -38,6 +38,7 @@ from ._events import (
     TTSMetrics,
 )
 from ._speech import SpeechHandle
+from ._stages import Host
 
 if TYPE_CHECKING:
     from ._controller import AgentController
@@ -99,36 +100,30 @@ class Activity:
         self._llm.set_tools(agent.tools)
         self._apply_models(agent)
 
-    def _model_stages(self, agent: Agent) -> list[tuple[str, Node, Node | None]]:
-        """(kind, the session's node, the agent's own model or ``None``) per model stage."""
-        stages: list[tuple[str, Node, Node | None]] = [("llm", self._llm, agent.llm)]
+    def _model_stages(self, agent: Agent) -> list[tuple[Host, Engine | None]]:
+        """(the session's host node, the agent's own engine or ``None``) per model stage."""
+        stages: list[tuple[Host, Engine | None]] = [(self._llm, agent.llm)]
         for kind, model in (("stt", agent.stt), ("tts", agent.tts), ("vad", agent.vad)):
-            node = self._stages.get(kind)
+            node: Any = self._stages.get(kind)
             if node is not None:
-                stages.append((kind, node, model))
+                stages.append((node, model))
         return stages
 
     def _check_models(self, agent: Agent) -> None:
-        """Raise ``ConfigError`` if the session cannot use one of ``agent``'s own models."""
-        for kind, node, model in self._model_stages(agent):
-            if model is None:
-                continue
-            if not hasattr(node, "use_engine"):
-                raise ConfigError(
-                    f"{agent!r} has its own {kind}= but the session's {kind} node "
-                    f"{node.name!r} ({type(node).__name__}) cannot hand its work to another "
-                    f"node; use a {kind.upper()} node with use_engine() in the session"
-                )
-            if isinstance(node, TTSNode) and isinstance(model, TTSNode):
-                node.check_engine(model)
+        """Raise ``ConfigError`` if a host cannot use one of ``agent``'s own engines."""
+        for host, engine in self._model_stages(agent):
+            if engine is not None:
+                host.check_engine(engine)
 
     def _apply_models(self, agent: Agent) -> None:
-        """Hand the session's model work to ``agent``'s own models (or back to the session's)."""
+        """Swap ``agent``'s own engines into the hosts (``None``: back to the session's).
+
+        Every engine is checked before any host switches, so a refused one changes nothing.
+        """
+        stages = self._model_stages(agent)
         self._check_models(agent)
-        for _, node, model in self._model_stages(agent):
-            use = getattr(node, "use_engine", None)
-            if use is not None:
-                use(model)
+        for host, engine in stages:
+            host.set_engine(engine)
 
     def _offered_tools(self) -> dict[str, FunctionTool]:
         return self._llm.tools

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from voicegraph.graph import ConfigError, UsageError
-from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode
-from voicegraph.nodes.stt import STTNode
+from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMEngine
+from voicegraph.nodes.stt import STTEngine
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
-from voicegraph.nodes.tts import TTSNode
-from voicegraph.nodes.vad import SileroVAD
+from voicegraph.nodes.tts import TTSEngine
+from voicegraph.nodes.vad import VADEngine
 
 from ._context import current_session
+from ._stages import check_engine_kind
 
 if TYPE_CHECKING:
     from ._session import AgentSession
@@ -61,15 +62,18 @@ class Agent:
         id: the agent's id in handoff records (default: the class name in snake case).
         allow_interruptions: ``None`` (default) uses the session's setting for this agent's
             replies; ``False`` makes them uninterruptible.
-        llm, stt, tts, vad: this agent's own models, used instead of the session's while it
-            is active (default ``None``: the session's). The session's nodes stay in the
-            graph and hand their model work to these (``use_engine``): the LLM from the next
-            generation, STT from the next speech segment, TTS from the next reply, the VAD
-            from the next moment the user is not speaking. Each is set up the first time it
-            is used and closed with the session. ``vad`` must be a ``SileroVAD``.
+        llm, stt, tts, vad: this agent's own engines (``LLMEngine``, ``STTEngine``,
+            ``TTSEngine``, ``VADEngine``), used instead of the session's while it is active
+            (default ``None``: the session's). The session's host nodes stay in the graph
+            and swap engines (``host.set_engine``) when the agent takes over, and back when
+            an agent without its own model does: the LLM from the next generation, STT from
+            the next speech segment, TTS from the next reply, the VAD from the next moment
+            the user is not speaking. Each engine is entered (``async with``) on first use,
+            on the session's clock, and closed with the session.
 
     Raises:
-        ConfigError: an override of the wrong kind (e.g. a TTS node as ``llm``).
+        ConfigError: an override of the wrong kind (e.g. a TTS engine as ``llm``, or a
+            host node instead of an engine).
     """
 
     def __init__(
@@ -80,20 +84,13 @@ class Agent:
         chat_ctx: ChatContext | None = None,
         id: str | None = None,
         allow_interruptions: bool | None = None,
-        llm: LLMNode | None = None,
-        stt: STTNode | None = None,
-        tts: TTSNode | None = None,
-        vad: SileroVAD | None = None,
+        llm: LLMEngine | None = None,
+        stt: STTEngine | None = None,
+        tts: TTSEngine | None = None,
+        vad: VADEngine | None = None,
     ) -> None:
-        for name, value, kind in (
-            ("llm", llm, LLMNode), ("stt", stt, STTNode), ("tts", tts, TTSNode),
-            ("vad", vad, SileroVAD),
-        ):  # fmt: skip
-            if value is not None and not isinstance(value, kind):
-                raise ConfigError(
-                    f"{type(self).__name__}: {name}= must be a {kind.__name__} node, "
-                    f"got a {type(value).__name__}"
-                )
+        for keyword, value in (("llm", llm), ("stt", stt), ("tts", tts), ("vad", vad)):
+            check_engine_kind(value, type(self).__name__, keyword)
         self.llm, self.stt, self.tts, self.vad = llm, stt, tts, vad
         self._instructions = instructions
         paths, extra = resolve_tools(tools)

@@ -12,10 +12,11 @@ from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tools import ToolExecutor
 from voicegraph.nodes.tts import TTSNode
 from voicegraph.nodes.turn import TurnDetector
-from voicegraph.nodes.vad import SileroVAD
+from voicegraph.nodes.vad import VADNode
 
 from ._controller import AgentController
 from ._executor import AgentToolExecutor
+from ._stages import SessionStages
 from ._voice import VoicePipeline, voice_pipeline
 
 if TYPE_CHECKING:
@@ -50,18 +51,26 @@ def controller_settings(options: SessionOptions) -> dict[str, Any]:
 
 
 def build_session_graph(
-    session: AgentSession[Any], *, audio: Node | None, output: AudioOutput | None
+    session: AgentSession[Any],
+    stages: SessionStages,
+    *,
+    audio: Node | None,
+    output: AudioOutput | None,
 ) -> SessionGraph:
-    """The graph ``session`` builds from its stages (see :func:`build_graph`)."""
-    llm = session._llm_arg if session._llm_arg is not None else _default_llm()
+    """The graph ``session`` builds around its ``stages`` (see :func:`build_graph`)."""
+    llm = stages.llm if stages.llm is not None else _default_llm()
     controller = AgentController(session, **controller_settings(session.options))
     executor = AgentToolExecutor(session, timeout=session.options.tool_timeout)
-    graph, pipeline = build_graph(session, controller, llm, executor, audio=audio, output=output)
+    graph, pipeline = build_graph(
+        stages, session.options, session.turn_mode, controller, llm, executor,
+        audio=audio, output=output,
+    )  # fmt: skip
     return SessionGraph(graph, controller, llm, pipeline)
 
 
 def bind_user_graph(
     session: AgentSession[Any],
+    stages: SessionStages,
     graph: Graph | VoicePipeline,
     *,
     audio: Node | None,
@@ -73,11 +82,8 @@ def bind_user_graph(
         ConfigError: stages were given to the session as well.
         GraphError: see :func:`adopt_graph`.
     """
-    given = {
-        "audio": audio, "output": output, "stt": session._stt, "llm": session._llm_arg,
-        "tts": session._tts, "vad": session._vad, "turn_detection": session._turn,
-    }  # fmt: skip
-    extra = [name for name, value in given.items() if value is not None]
+    extra = [name for name, value in (("audio", audio), ("output", output)) if value is not None]
+    extra += stages.given()
     if extra:
         raise ConfigError(
             f"AgentSession: graph= already holds the stages; do not also pass "
@@ -143,7 +149,7 @@ def stages_of(found: SessionGraph) -> dict[str, Node]:
         p = found.pipeline
         return {"stt": p.stt, "tts": p.tts, "vad": p.vad, "turn": p.turn}
     kinds: dict[str, type[Node]] = {
-        "stt": STTNode, "tts": TTSNode, "vad": SileroVAD, "turn": TurnDetector,
+        "stt": STTNode, "tts": TTSNode, "vad": VADNode, "turn": TurnDetector,
     }  # fmt: skip
     stages: dict[str, Node] = {}
     for kind, cls in kinds.items():
@@ -154,7 +160,9 @@ def stages_of(found: SessionGraph) -> dict[str, Node]:
 
 
 def build_graph(
-    session: AgentSession[Any],
+    stages: SessionStages,
+    opts: SessionOptions,
+    turn_mode: str,
     controller: AgentController,
     llm: LLMNode,
     executor: AgentToolExecutor,
@@ -179,17 +187,9 @@ def build_graph(
         g.connect(tools.results, llm_node.tool_results, feedback=True)
         g.check()
         return g, None
-    vad = session._vad
-    if vad is not None and not (
-        "audio" in vad.inputs and {"audio_out", "segments"} <= set(vad.outputs)
-    ):
-        raise ConfigError(
-            f"AgentSession: vad= must be a VAD node with an 'audio' input and 'audio_out' and "
-            f"'segments' outputs (like SileroVAD), got a {type(vad).__name__}"
-        )
-    opts = session.options
-    turn = session._turn or TurnDetector(
-        mode="manual" if session.turn_mode == "manual" else "auto",
+    turn = stages.turn or TurnDetector(
+        engine=stages.turn_engine,
+        mode="manual" if turn_mode == "manual" else "auto",
         min_endpointing_delay=opts.min_endpointing_delay,
         max_endpointing_delay=opts.max_endpointing_delay,
         allow_interruptions=opts.allow_interruptions,
@@ -202,11 +202,11 @@ def build_graph(
     )
     pipeline = voice_pipeline(
         audio,
-        vad=session._vad,  # type: ignore[arg-type]
-        stt=session._stt,
+        vad=stages.vad,
+        stt=stages.stt,
         turn=turn,
         llm=llm,
-        tts=session._tts,
+        tts=stages.tts,
         output=output,
         controller=controller,
         tools=executor,
@@ -218,4 +218,4 @@ def build_graph(
 def _default_llm() -> LLMNode:
     from voicegraph.nodes.llm import LlamaLLM
 
-    return LlamaLLM()
+    return LLMNode(engine=LlamaLLM())

@@ -16,11 +16,12 @@ from pydantic import ValidationError
 from typing_extensions import TypeVar
 
 from voicegraph.graph import Clock, ConfigError, DeadlockError, Graph, Node, UsageError, UserTurn
-from voicegraph.nodes.llm import ChatContext, LLMNode, ReplyRequest
+from voicegraph.nodes.llm import ChatContext, LLMEngine, LLMNode, ReplyRequest
 from voicegraph.nodes.output import AudioOutput
-from voicegraph.nodes.stt import STTNode
-from voicegraph.nodes.tts import TTSNode
-from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.stt import STTEngine, STTNode
+from voicegraph.nodes.tts import TTSEngine, TTSNode
+from voicegraph.nodes.turn import TurnDetector, TurnEngine
+from voicegraph.nodes.vad import VADEngine, VADNode
 from voicegraph.runner import Runner, VirtualClock
 
 from ._activity import Activity
@@ -37,6 +38,7 @@ from ._events import (
 from ._graph import bind_user_graph, build_session_graph, stages_of
 from ._options import SessionOptions
 from ._speech import SpeechHandle
+from ._stages import SessionStages
 from ._testing import RunResult
 from ._voice import VoicePipeline
 
@@ -62,21 +64,30 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
     :meth:`run` (``result = await session.run(user_input="...")``), ``say``,
     ``generate_reply``. The graph it built is :attr:`graph` (render it with ``voicegraph.viz``).
 
-    Stages default to the embedded offline models (Silero VAD, Whisper tiny.en, SmolLM2,
-    hibari TTS); pass nodes to replace them. Turn-taking options: see
-    :class:`SessionOptions` (keyword arguments here, LiveKit's names and defaults).
+    The models are **engines**, as LiveKit's session takes plugins: the session builds the
+    host node of each stage around its engine (``LLMNode(engine=llm)``, ``STTNode``,
+    ``TTSNode``, ``VADNode``, ``TurnDetector``) in the standard voice graph. They default to
+    the embedded offline models (Silero VAD, Whisper tiny.en, SmolLM2, hibari TTS). A host
+    node is accepted instead of an engine when you need its own settings (e.g.
+    ``tts=TTSNode(engine=HibariTTS(), sentence_pause=0.3)``); the session still sets the
+    LLM node's instructions, tools and ``max_tool_steps``. An agent's own models
+    (``Agent(llm=...)``) are swapped into these hosts while it is active. Turn-taking
+    options: see :class:`SessionOptions` (keyword arguments here, LiveKit's names and
+    defaults).
 
     Args:
-        stt: an STT node (default ``WhisperSTT()``).
-        llm: an LLM node (default ``LlamaLLM()``); the session sets its instructions, tools
-            and ``max_tool_steps`` from the agent and the options.
-        tts: a TTS node (default ``HibariTTS()``).
-        vad: a VAD node with ``audio`` in, ``audio_out`` and ``segments`` out (default
-            ``SileroVAD()``).
+        stt: an :class:`STTEngine` (default ``WhisperSTT()``) or an ``STTNode``.
+        llm: an :class:`LLMEngine` (default ``LlamaLLM()``) or an ``LLMNode``; the session
+            sets the node's instructions, tools and ``max_tool_steps`` from the agent and
+            the options.
+        tts: a :class:`TTSEngine` (default ``HibariTTS()``) or a ``TTSNode``.
+        vad: a :class:`VADEngine` (default ``SileroVAD()``) or a ``VADNode``.
         turn_detection: ``"vad"`` (default: a :class:`TurnDetector` built from the options:
             VAD, endpointing delays and the transcript heuristic), ``"manual"`` (the turn
-            ends only when you call :meth:`commit_user_turn`, e.g. push to talk), or a
-            :class:`TurnDetector` (it keeps its own endpointing and interruption settings).
+            ends only when you call :meth:`commit_user_turn`, e.g. push to talk), a
+            :class:`TurnEngine` (the end-of-turn model of the detector built from the
+            options), or a :class:`TurnDetector` (it keeps its own endpointing and
+            interruption settings).
         userdata: any object for your tools and hooks (``session.userdata``,
             ``context.userdata``).
         clock: ``RealClock()`` (default) or ``VirtualClock()`` for deterministic tests.
@@ -84,17 +95,17 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         **settings: options by name (see :class:`SessionOptions`).
 
     Raises:
-        ConfigError: an unknown or invalid option.
+        ConfigError: an unknown or invalid option, or a model of the wrong kind.
     """
 
     def __init__(
         self,
         *,
-        stt: STTNode | None = None,
-        llm: LLMNode | None = None,
-        tts: TTSNode | None = None,
-        vad: Node | None = None,
-        turn_detection: TurnDetector | Literal["vad", "manual"] | None = None,
+        stt: STTEngine | STTNode | None = None,
+        llm: LLMEngine | LLMNode | None = None,
+        tts: TTSEngine | TTSNode | None = None,
+        vad: VADEngine | VADNode | None = None,
+        turn_detection: TurnEngine | TurnDetector | Literal["vad", "manual"] | None = None,
         userdata: Userdata_T | None = None,
         clock: Clock | None = None,
         options: SessionOptions | None = None,
@@ -107,18 +118,20 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             self.options = options if options is not None else SessionOptions(**settings)
         except ValidationError as exc:
             raise ConfigError(f"invalid AgentSession options: {exc}") from None
-        if isinstance(turn_detection, str) and turn_detection not in ("vad", "manual"):
+        if not (
+            turn_detection in (None, "vad", "manual")
+            or isinstance(turn_detection, TurnEngine | TurnDetector)
+        ):
             raise ConfigError(
-                f"AgentSession: turn_detection must be a TurnDetector, 'vad' or 'manual', "
-                f"got {turn_detection!r}"
+                f"AgentSession: turn_detection must be 'vad', 'manual', a TurnEngine or a "
+                f"TurnDetector, got {turn_detection!r}"
             )
         self.turn_mode: Literal["vad", "manual"] = (
             turn_detection if isinstance(turn_detection, str) else "vad"
         )
         """How turns end: ``"vad"`` (endpointing) or ``"manual"`` (:meth:`commit_user_turn`)."""
-        turn = turn_detection if isinstance(turn_detection, TurnDetector) else None
-        self._stt, self._tts, self._vad, self._turn = stt, tts, vad, turn
-        self._llm_arg = llm
+        turn = None if isinstance(turn_detection, str) else turn_detection
+        self._given = SessionStages.of(llm=llm, stt=stt, tts=tts, vad=vad, turn=turn)
         self._userdata = userdata
         self.clock = clock
         Activity.__init__(self)
@@ -175,9 +188,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
                 ``voice_pipeline(source, controller=AgentController(),
                 tools=AgentToolExecutor(), ...)``, then add nodes to its graph (a transcript
                 sink, a recorder...). The session binds those nodes and sets their config
-                from its options; per-agent models and metrics use the graph's STT, TTS,
-                ``SileroVAD`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the one of
-                each kind).
+                from its options; per-agent models and metrics use the graph's ``STTNode``,
+                ``TTSNode``, ``VADNode`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the
+                one of each kind).
 
         Raises:
             RuntimeError: the session was already started.
@@ -188,9 +201,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         if self.graph is not None:
             raise UsageError("this AgentSession was already started; create a new one")
         if graph is not None:
-            found = bind_user_graph(self, graph, audio=audio, output=output)
+            found = bind_user_graph(self, self._given, graph, audio=audio, output=output)
         else:
-            found = build_session_graph(self, audio=audio, output=output)
+            found = build_session_graph(self, self._given, audio=audio, output=output)
         found.llm.config = found.llm.config.model_copy(
             update={"max_tool_steps": self.options.max_tool_steps}
         )
@@ -358,7 +371,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
     @property
     def llm(self) -> LLMNode:
-        """The LLM node in the session's graph.
+        """The LLM node in the session's graph (its engine: ``session.llm.engine``).
 
         Raises:
             RuntimeError: the session has not been started.

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from voicegraph.graph import Clock
-from voicegraph.nodes._engine import StandaloneRuntime
 from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatContext,
     ChatMessage,
     FunctionCall,
     FunctionCallOutput,
-    LLMNode,
+    LLMEngine,
 )
 
 if TYPE_CHECKING:
@@ -105,31 +104,21 @@ JUDGE_INSTRUCTIONS = (
 """What :meth:`EventAssert.judge` tells the judging LLM."""
 
 
-async def _ask(llm: LLMNode, chat: ChatContext, clock: Clock | None) -> str:
-    """The text ``llm`` generates for ``chat`` (no tools); sets a node outside a graph up."""
-    if not _running(llm):
-        from voicegraph.runner import RealClock
-
-        llm._rt = StandaloneRuntime(clock or RealClock())
-        await llm.setup()
+async def _ask(llm: LLMEngine, chat: ChatContext, clock: Clock | None) -> str:
+    """The text ``llm`` generates for ``chat`` (no tools), entering the engine meanwhile."""
+    if clock is not None:
+        llm.bind(clock)
     parts: list[str] = []
-    stream = llm.generate(chat, [])
-    try:
-        async for chunk in stream:
-            parts.append(chunk.text)
-    finally:
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
+    async with llm:
+        stream = llm.generate(chat, [])
+        try:
+            async for chunk in stream:
+                parts.append(chunk.text)
+        finally:
+            close = getattr(stream, "aclose", None)
+            if close is not None:
+                await close()
     return "".join(parts)
-
-
-def _running(node: LLMNode) -> bool:
-    try:
-        node.clock  # noqa: B018 (raises outside a run)
-    except RuntimeError:
-        return False
-    return True
 
 
 class RunResult:
@@ -334,14 +323,18 @@ class EventAssert:
             raise self._run._fail(f"event [{self._index}] does not contain {text!r}: {body!r}")
         return self
 
-    async def judge(self, llm: LLMNode, *, intent: str, clock: Clock | None = None) -> EventAssert:
+    async def judge(
+        self, llm: LLMEngine, *, intent: str, clock: Clock | None = None
+    ) -> EventAssert:
         """Ask ``llm`` whether the message (or output) fulfils ``intent`` (LiveKit's
         LLM-as-judge); fail with the judge's reason if it does not.
 
         The judge gets :data:`JUDGE_INSTRUCTIONS` and the intent and message, and must
         answer ``PASS`` or ``FAIL`` followed by a reason; any other answer fails too. Use a
-        capable model: the embedded 135M-parameter SmolLM2 is not a reliable judge. A node
-        outside a graph runs on ``clock`` (default a ``RealClock``) and is set up here.
+        capable model: the embedded 135M-parameter SmolLM2 is not a reliable judge. The engine
+        is entered (``async with``) for the question, so it may be one a session uses too;
+        ``clock`` binds it to a clock first (default: the one it has, a wall clock for an
+        engine no host has used).
 
         Raises:
             AssertionError: the judge said ``FAIL``, or not ``PASS``.

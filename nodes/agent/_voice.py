@@ -22,16 +22,17 @@ from typing import TYPE_CHECKING
 
 from voicegraph.graph import Graph, Node, Policy
 from voicegraph.nodes.audio import Resampler
-from voicegraph.nodes.llm import LlamaLLM, LLMNode
+from voicegraph.nodes.llm import LLMEngine, LLMNode
 from voicegraph.nodes.output import AudioOutput
-from voicegraph.nodes.stt import STTNode, WhisperSTT
+from voicegraph.nodes.stt import STTEngine, STTNode
 from voicegraph.nodes.tools import ToolExecutor
-from voicegraph.nodes.tts import SentenceSplitter, TTSNode
-from voicegraph.nodes.turn import TurnDetector
-from voicegraph.nodes.vad import SileroVAD
+from voicegraph.nodes.tts import SentenceSplitter, TTSEngine, TTSNode
+from voicegraph.nodes.turn import TurnDetector, TurnEngine
+from voicegraph.nodes.vad import VADEngine, VADNode
 
 from ._conversation import ConversationLog
 from ._metrics import TurnMetrics, turn_metrics
+from ._stages import as_host
 
 if TYPE_CHECKING:
     from ._controller import AgentController
@@ -49,7 +50,7 @@ class VoicePipeline:
     graph: Graph
     source: Node
     resampler: Resampler
-    vad: SileroVAD
+    vad: VADNode
     stt: STTNode
     turn: TurnDetector
     llm: LLMNode
@@ -69,11 +70,11 @@ class VoicePipeline:
 def voice_pipeline(
     source: Node,
     *,
-    vad: SileroVAD | None = None,
-    stt: STTNode | None = None,
-    turn: TurnDetector | None = None,
-    llm: LLMNode | None = None,
-    tts: TTSNode | None = None,
+    vad: VADNode | VADEngine | None = None,
+    stt: STTNode | STTEngine | None = None,
+    turn: TurnDetector | TurnEngine | None = None,
+    llm: LLMNode | LLMEngine | None = None,
+    tts: TTSNode | TTSEngine | None = None,
     output: AudioOutput | None = None,
     splitter: SentenceSplitter | None = None,
     log: ConversationLog | None = None,
@@ -86,7 +87,9 @@ def voice_pipeline(
 
     Every stage defaults to the embedded offline model: Silero VAD, Whisper tiny.en, the
     heuristic turn detector, SmolLM2 via llama.cpp, hibari TTS, and an :class:`AudioOutput`.
-    Pass a stage to replace it (e.g. ``llm=ScriptedLLM(...)``). When the LLM has tools, a
+    Pass an engine to replace a stage's model (``llm=ScriptedLLM(...)`` is wrapped in an
+    ``LLMNode``), or a host node for its settings too (``tts=TTSNode(engine=..., frame_ms=10)``;
+    ``llm=LLMNode(engine=..., tools=[...])``). When the LLM has tools, a
     :class:`ToolExecutor` is added with a feedback edge back to the LLM (pass ``tools`` to
     choose the executor; it is then added even if the LLM has no tools yet). The input edge
     drops its oldest frame when full (a realtime input never stalls); every other edge
@@ -98,15 +101,17 @@ def voice_pipeline(
     >>> p = voice_pipeline(WavSource(path="question.wav"))     # doctest: +SKIP
     >>> await Runner(p.graph).run()                            # doctest: +SKIP
     """
+    who = "voice_pipeline"
     g = Graph(name)
     src = g.add(source, name="source")
     resampler = g.add(Resampler(rate=sample_rate, channels=1), name="resampler")
-    vad_node = g.add(vad or SileroVAD(), name="vad")
-    stt_node = g.add(stt or WhisperSTT(), name="stt")
-    turn_node = g.add(turn or TurnDetector(), name="turn")
-    llm_node = g.add(llm or LlamaLLM(), name="llm")
+    vad_node = g.add(as_host(vad, VADNode, who, "vad") or _default_vad(), name="vad")
+    stt_node = g.add(as_host(stt, STTNode, who, "stt") or _default_stt(), name="stt")
+    turn_host = as_host(turn, TurnDetector, who, "turn")
+    turn_node = g.add(turn_host or TurnDetector(), name="turn")
+    llm_node = g.add(as_host(llm, LLMNode, who, "llm") or _default_llm(), name="llm")
     split = g.add(splitter or SentenceSplitter(), name="splitter")
-    tts_node = g.add(tts or _default_tts(), name="tts")
+    tts_node = g.add(as_host(tts, TTSNode, who, "tts") or _default_tts(), name="tts")
     out = g.add(output or AudioOutput(), name="output")
     log_node = g.add(log or ConversationLog(), name="log")
 
@@ -152,7 +157,25 @@ def voice_pipeline(
     )  # fmt: skip
 
 
+def _default_vad() -> VADNode:
+    from voicegraph.nodes.vad import SileroVAD
+
+    return VADNode(engine=SileroVAD())
+
+
+def _default_stt() -> STTNode:
+    from voicegraph.nodes.stt import WhisperSTT
+
+    return STTNode(engine=WhisperSTT())
+
+
+def _default_llm() -> LLMNode:
+    from voicegraph.nodes.llm import LlamaLLM
+
+    return LLMNode(engine=LlamaLLM())
+
+
 def _default_tts() -> TTSNode:
     from voicegraph.nodes.tts import HibariTTS
 
-    return HibariTTS()
+    return TTSNode(engine=HibariTTS())

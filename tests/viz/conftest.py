@@ -15,7 +15,7 @@ import pytest
 
 from voicegraph.nodes.agent import VoicePipeline, voice_pipeline
 from voicegraph.nodes.audio import WavSource
-from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.llm import LLMNode, ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.samples import sample_path
 from voicegraph.nodes.stt import ScriptedSTT
@@ -47,7 +47,7 @@ def scripted_pipeline(sample: str, reply_path: Path) -> VoicePipeline:
     return voice_pipeline(
         WavSource(path=str(sample_path(sample))),
         stt=ScriptedSTT(texts=USER, delay=0.3),
-        llm=ScriptedLLM(tools=[get_weather], replies=[STORY, weather]),
+        llm=LLMNode(engine=ScriptedLLM(replies=[STORY, weather]), tools=[get_weather]),
         tts=ScriptedTTS(latency=0.15),
         output=AudioOutput(path=str(reply_path)),
     )

@@ -8,7 +8,7 @@ DeadlockError under the virtual clock, forever under the real one) and a tool wh
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio
@@ -38,11 +38,11 @@ class RecordingLLM(ScriptedLLM):
         self.seen: list[FunctionCallOutput] = []
 
     async def generate(
-        self, chat: ChatContext, tools: list[FunctionTool]
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
     ) -> AsyncIterator[LLMChunk]:
-        if self.reply_step > 0:
+        if step > 0:
             self.seen.extend(i for i in chat.items if isinstance(i, FunctionCallOutput))
-        async for chunk in super().generate(chat, tools):
+        async for chunk in super().generate(chat, tools, step=step):
             yield chunk
 
 

@@ -111,7 +111,7 @@ async def test_commit_in_a_text_session_says_what_to_use() -> None:
 
 def test_an_unknown_turn_detection_mode_is_refused() -> None:
     with pytest.raises(
-        ConfigError, match="turn_detection must be a TurnDetector, 'vad' or 'manual'"
+        ConfigError, match="turn_detection must be 'vad', 'manual', a TurnEngine or a TurnDetector"
     ):
         AgentSession(turn_detection="stt")  # type: ignore[arg-type]
 

@@ -248,10 +248,9 @@ async def test_errors_and_misuse_are_clear() -> None:
         session.say("too late")
 
 
-async def test_a_graph_that_does_not_fit_fails_at_start(voice: Voice) -> None:
-    session = AgentSession(llm=ScriptedLLM(), vad=ScriptedLLM(), clock=VirtualClock())
-    with pytest.raises(ConfigError, match="vad= must be a VAD node"):
-        await session.start(Agent(instructions="x"), audio=voice_source(voice))
+def test_a_model_of_the_wrong_kind_fails_when_the_session_is_built() -> None:
+    with pytest.raises(ConfigError, match="vad= must be a VADEngine"):
+        AgentSession(llm=ScriptedLLM(), vad=ScriptedLLM(), clock=VirtualClock())  # type: ignore[arg-type]
 
 
 def voice_source(voice: Voice) -> Any:
@@ -262,7 +261,7 @@ def voice_source(voice: Voice) -> Any:
 
 async def test_a_failing_node_ends_the_session_with_an_error_event() -> None:
     class Broken(ScriptedLLM):
-        async def generate(self, chat: Any, tools: Any) -> Any:
+        async def generate(self, chat: Any, tools: Any, *, step: int = 0) -> Any:
             raise RuntimeError("model crashed")
             yield  # pragma: no cover
 
@@ -335,7 +334,7 @@ async def test_a_stuck_reply_is_reported_as_a_deadlock() -> None:
     from voicegraph.graph import DeadlockError
 
     class Stuck(ScriptedLLM):
-        async def generate(self, chat: Any, tools: Any) -> Any:
+        async def generate(self, chat: Any, tools: Any, *, step: int = 0) -> Any:
             import anyio
 
             await anyio.Event().wait()  # never set, no timer: nothing can move

@@ -240,9 +240,9 @@ class JudgeLLM(ScriptedLLM):
         super().__init__(replies=[verdict], first_token_delay=0.0, token_delay=0.0)
         self.asked: list[str] = []
 
-    def generate(self, chat: Any, tools: Any) -> Any:
+    def generate(self, chat: Any, tools: Any, *, step: int = 0) -> Any:
         self.asked.append(chat.messages[-1].text)
-        return super().generate(chat, tools)
+        return super().generate(chat, tools, step=step)
 
 
 async def test_judge_passes_and_fails_with_the_judges_reason() -> None:

@@ -16,7 +16,7 @@ from voicegraph.nodes.agent import (
     voice_pipeline,
 )
 from voicegraph.nodes.audio import MemorySource
-from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.llm import LLMNode, ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.stt import ScriptedSTT
 from voicegraph.nodes.tools import ToolExecutor, function_tool
 from voicegraph.nodes.tts import ScriptedTTS
@@ -65,7 +65,7 @@ async def test_a_voice_pipeline_with_an_extra_node(voice: Voice) -> None:
     await session.start(Agent(instructions="Hours.", tools=[opening_hours]), graph=p)
     await session.wait()
 
-    assert session.graph is p.graph and session.pipeline is p and session.llm is llm
+    assert session.graph is p.graph and session.pipeline is p and session.llm.engine is llm
     assert log.seen == ["When are you open?", "Thanks."]
     said = [d for _, d in timeline(session, "conversation_item_added")]
     assert said == ["user:When are you open?", "assistant:Noon.", "user:Thanks.", "assistant:Bye."]
@@ -78,7 +78,7 @@ async def test_a_voice_pipeline_with_an_extra_node(voice: Voice) -> None:
 async def test_a_hand_built_text_graph() -> None:
     g = Graph("chat")
     agent = g.add(AgentController(), name="agent")
-    llm = g.add(ScriptedLLM(replies=["Hello there."]), name="brain")
+    llm = g.add(LLMNode(engine=ScriptedLLM(replies=["Hello there."])), name="brain")
     g.connect(agent.user_turns, llm.turn)
     g.connect(agent.requests, llm.requests)
     g.connect(llm.text, agent.llm_text, feedback=True)
@@ -92,7 +92,7 @@ async def test_a_hand_built_text_graph() -> None:
 def controller_graph(executor: Node | None = None) -> Graph:
     g = Graph("chat")
     agent = g.add(AgentController(), name="agent")
-    llm = g.add(ScriptedLLM(replies=["Hi."]), name="llm")
+    llm = g.add(LLMNode(engine=ScriptedLLM(replies=["Hi."])), name="llm")
     g.connect(agent.user_turns, llm.turn)
     g.connect(llm.text, agent.llm_text, feedback=True)
     if executor is not None:
@@ -104,7 +104,7 @@ def controller_graph(executor: Node | None = None) -> Graph:
 
 async def test_a_graph_without_a_controller_is_refused() -> None:
     g = Graph("chat")
-    g.add(ScriptedLLM(), name="llm")
+    g.add(LLMNode(engine=ScriptedLLM()), name="llm")
     session: AgentSession[Any] = AgentSession(clock=VirtualClock())
     with pytest.raises(GraphError, match="exactly one AgentController, found 0"):
         await session.start(Agent(instructions="x"), graph=g)
