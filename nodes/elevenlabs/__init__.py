@@ -1,19 +1,20 @@
-"""ElevenLabs nodes (``pip install 'voicegraph[elevenlabs]'``): TTS and STT on the official SDK.
+"""ElevenLabs (``pip install 'voicegraph[elevenlabs]'``): TTS and STT on the official SDK.
 
-* :class:`ElevenLabsTTS` — WebSocket input streaming: text in as the LLM writes it, PCM out,
-  with character alignment turned into word-accurate playout.
-* :class:`ElevenLabsHTTPTTS` — one streamed HTTP request per sentence (also word-aligned).
+* :class:`ElevenLabsTTS` — a TTS engine with WebSocket input streaming: text in as the LLM
+  writes it, PCM out, with character alignment turned into word-accurate playout
+  (``TTSNode(engine=ElevenLabsTTS())``).
+* :class:`ElevenLabsHTTPTTS` — a TTS engine making one streamed HTTP request per sentence
+  (also word-aligned).
 * :class:`ElevenLabsSTT` — Scribe batch transcription per VAD segment, or of a whole file.
 * :class:`ElevenLabsRealtimeSTT` — Scribe realtime over WebSocket: interim and final
   transcripts while the user speaks.
 
 The API key comes from ``api_key=`` or the ``ELEVEN_API_KEY`` / ``ELEVENLABS_API_KEY``
 environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError` when the
-node is built. The SDK is imported only when a node is set up.
+engine or node is built. The SDK is imported only when it is used.
 """
 
 from ._align import WordAligner as WordAligner
-from ._align import WordAudio as WordAudio
 from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
 from ._client import KEY_VARIABLES as KEY_VARIABLES
 from ._stt import ElevenLabsSTT as ElevenLabsSTT
@@ -35,5 +36,4 @@ __all__ = [
     "ElevenLabsTTS",
     "ElevenLabsVoice",
     "WordAligner",
-    "WordAudio",
 ]

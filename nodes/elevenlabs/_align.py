@@ -1,8 +1,9 @@
 """Character alignment to word-tagged audio: what makes barge-in truncation word-accurate.
 
 ElevenLabs returns, with the audio, when each character starts. :class:`WordAligner` cuts the
-streamed PCM at word starts and tags every piece with its word, its offset in that word's
-audio and the word's duration. Emitted as :class:`~voicegraph.graph.SpeechAudio` (``text`` =
+streamed PCM at word starts and tags every piece (a :class:`~voicegraph.nodes.tts.SpeechPiece`)
+with its word, its offset in that word's audio and the word's duration. Emitted by the
+:class:`~voicegraph.nodes.tts.TTSNode` as :class:`~voicegraph.graph.SpeechAudio` (``text`` =
 the word), an :class:`~voicegraph.nodes.output.AudioOutput` then counts a word as heard
 exactly when its audio has played, so the ``PlayoutMark`` of an interrupt carries the words
 really spoken, not an estimate in proportion to the sentence's length.
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["WordAligner", "WordAudio"]
+from voicegraph.nodes.tts import SpeechPiece
+
+__all__ = ["WordAligner"]
 
 _RELATIVE_SLACK = 0.05
 """Seconds of tolerance when deciding that a chunk's times restart at its own start."""
@@ -26,23 +29,6 @@ _RELATIVE_SLACK = 0.05
 class _Word:
     text: str
     start: int  # sample index
-
-
-@dataclass(frozen=True, slots=True)
-class WordAudio:
-    """A piece of audio of one word.
-
-    Attributes:
-        pcm: int16 samples shaped ``(samples, 1)``.
-        text: the word (with its punctuation).
-        offset: seconds into the word's audio where this piece starts.
-        duration: the word's total audio in seconds (up to the next word's start).
-    """
-
-    pcm: npt.NDArray[np.int16]
-    text: str
-    offset: float
-    duration: float
 
 
 class WordAligner:
@@ -105,9 +91,9 @@ class WordAligner:
                 self._words.append(_Word(char, max(sample, previous)))
                 self._in_word = True
 
-    def ready(self) -> list[WordAudio]:
+    def ready(self) -> list[SpeechPiece]:
         """Pieces of words whose duration is known, as far as their audio has arrived."""
-        out: list[WordAudio] = []
+        out: list[SpeechPiece] = []
         while self._next + 1 < len(self._words):
             start, end = self._bounds(self._next, self._words[self._next + 1].start)
             out += self._cut(self._next, start, end, min(end, self._received))
@@ -116,7 +102,7 @@ class WordAligner:
             self._next += 1
         return out
 
-    def finish(self, text: str = "") -> list[WordAudio]:
+    def finish(self, text: str = "") -> list[SpeechPiece]:
         """Everything left: the last word runs to the end of the audio."""
         if not self._words:
             if not self._received:
@@ -137,17 +123,17 @@ class WordAligner:
         start = 0 if index == 0 else self._words[index].start
         return start, max(start, end)
 
-    def _cut(self, index: int, start: int, end: int, until: int) -> list[WordAudio]:
+    def _cut(self, index: int, start: int, end: int, until: int) -> list[SpeechPiece]:
         text = self._words[index].text
         duration = (end - start) / self.sample_rate
-        out: list[WordAudio] = []
+        out: list[SpeechPiece] = []
         while self._buffer_start < until:
             size = min(self.frame_samples, until - self._buffer_start)
             pcm = self._buffer[:size].reshape(-1, 1)
             if len(pcm) < size:  # the audio ended before the word did
                 break
             offset = (self._buffer_start - start) / self.sample_rate
-            out.append(WordAudio(pcm, text, offset, duration))
+            out.append(SpeechPiece(pcm, text, offset, duration))
             self._buffer = self._buffer[size:]
             self._buffer_start += size
         return out

@@ -1,23 +1,22 @@
-"""Settings and plumbing shared by the ElevenLabs TTS nodes (voice, model, format, framing)."""
+"""Settings and plumbing shared by the ElevenLabs TTS engines (key, client, voice, HTTP stream)."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import ssl
-from collections import deque
 from collections.abc import AsyncGenerator, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from voicegraph.graph import NodeConfig, SpeechAudio
-from voicegraph.nodes._http import HTTPClientNode
-from voicegraph.nodes.tts import TTSNode
+from voicegraph.graph import NodeConfig
+from voicegraph.nodes._http import SDKClient
+from voicegraph.nodes.tts import SpeechPiece, TTSEngine
 
-from ._align import WordAligner, WordAudio
+from ._align import WordAligner
 from ._client import (
     DEFAULT_BASE_URL,
     ResponseTracker,
@@ -50,15 +49,19 @@ def decode_pcm(data: str | bytes | None) -> npt.NDArray[np.int16]:
     return np.frombuffer(raw[: len(raw) // 2 * 2], "<i2").astype(np.int16)
 
 
-class ElevenLabsVoice(HTTPClientNode, TTSNode):
-    """Base of the ElevenLabs TTS nodes: key, client, settings, word-tagged frames, TTFB.
+class ElevenLabsVoice(TTSEngine):
+    """Base of the ElevenLabs TTS engines: key, client, settings, streaming over HTTP.
 
-    :meth:`stream_http` streams one text over HTTP with character timestamps;
-    :meth:`synthesize` returns a whole sentence's audio that way (this is what
-    :class:`~voicegraph.nodes.fallback.FallbackTTS` calls, for every ElevenLabs TTS node).
+    :meth:`stream_http` streams one text over HTTP with character timestamps, as word-tagged
+    pieces; :meth:`synthesize` returns a whole sentence's audio that way (what
+    :class:`~voicegraph.nodes.fallback.FallbackTTS` calls, for every ElevenLabs engine).
+    Both engines stream (``streaming``): in a :class:`~voicegraph.nodes.tts.TTSNode` their
+    audio is framed as it comes, without the host's silence trimming and pauses (ElevenLabs'
+    prosody already has them), and the node's output rate must be their ``sample_rate``.
 
-    Config (besides :class:`~voicegraph.nodes.tts.TTSNode`'s ``frame_ms``; its pauses and
-    silence trimming do not apply: ElevenLabs' prosody already has them):
+    The SDK client is made when the engine starts (no request is sent) and closed with it.
+
+    Config:
         voice_id: the voice (default :data:`DEFAULT_VOICE`).
         model: the model (default :data:`DEFAULT_MODEL`, ``eleven_flash_v2_5``).
         sample_rate: PCM output rate, 16000, 22050, 24000 or 44100 (default 24000).
@@ -68,7 +71,7 @@ class ElevenLabsVoice(HTTPClientNode, TTSNode):
         timeout: seconds to wait for the first audio and each next chunk (default 10).
     """
 
-    class Config(TTSNode.Config):
+    class Config(NodeConfig):
         voice_id: str = DEFAULT_VOICE
         model: str = DEFAULT_MODEL
         sample_rate: Literal[16000, 22050, 24000, 44100] = 24000
@@ -80,7 +83,7 @@ class ElevenLabsVoice(HTTPClientNode, TTSNode):
         timeout: float = Field(10.0, gt=0.0)
 
     config: Config
-    speaks_per_sentence = False  # it streams word by word: it cannot hand its work to another TTS
+    streaming: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -96,15 +99,14 @@ class ElevenLabsVoice(HTTPClientNode, TTSNode):
         self._api_key = resolve_key(api_key, type(self).__name__)
         self._ssl = ssl_context
         self.sample_rate = self.config.sample_rate
-        self.audio.sample_rate = self.sample_rate
-        self.ttfb: deque[float] = deque(maxlen=1000)
-        """Per reply: clock seconds from its first sentence to its first audio frame."""
-        self._client: Any = None
-        self._http: Any = None
-        self._replying = False
-        self._reply_t0 = 0.0
-        self._first_out = False
-        self._frames_pts = 0.0
+        self._sdk = SDKClient(
+            lambda: make_client(
+                self._api_key,
+                base_url=self.base_url,
+                timeout=self.config.timeout,
+                ssl_context=self._ssl,
+            )
+        )
 
     @property
     def base_url(self) -> str:
@@ -127,79 +129,45 @@ class ElevenLabsVoice(HTTPClientNode, TTSNode):
         kept = {k: v for k, v in values.items() if v is not None}
         return kept or None
 
-    async def setup(self) -> None:
+    async def start(self) -> None:
         """Create the SDK client (no request is sent)."""
-        if self._client is None:
-            self._client, self._http = make_client(
-                self._api_key,
-                base_url=self.base_url,
-                timeout=self.config.timeout,
-                ssl_context=self._ssl,
-            )
+        self._sdk.open()
 
-    # ------------------------------------------------------------------ framing
-
-    def _start_reply(self) -> None:
-        if not self._replying:
-            self._replying = True
-            self._reply_t0 = self.clock.now()
-            self._first_out = False
-            self._frames_pts = 0.0
-
-    def _end_reply(self) -> None:
-        self._replying = False
-
-    async def _emit_pieces(self, pieces: list[WordAudio], *, final: bool) -> None:
-        """Emit word pieces as SpeechAudio; ``final`` marks the last one (ends the reply)."""
-        for index, piece in enumerate(pieces):
-            frame = SpeechAudio(
-                piece.pcm,
-                self.sample_rate,
-                pts=self._frames_pts,
-                text=piece.text,
-                offset=piece.offset,
-                text_duration=piece.duration,
-                final=final and index == len(pieces) - 1,
-            )
-            if self._replying and not self._first_out:
-                self._first_out = True
-                self.ttfb.append(self.clock.now() - self._reply_t0)
-            self._frames_pts += piece.pcm.shape[0] / self.sample_rate
-            await self.emit(self.audio, frame)
-        if final:
-            self._end_reply()
-            if not pieces:
-                await self._emit_silent_final()
+    async def aclose(self) -> None:
+        """Close the HTTP connections."""
+        await self._sdk.aclose()
 
     # ------------------------------------------------------------------ HTTP streaming
 
     async def synthesize(self, text: str) -> Sequence[npt.NDArray[np.float32]]:
         """The whole sentence's audio as float32 in [-1, 1], over HTTP (for FallbackTTS)."""
-        pieces: list[WordAudio] = []
+        pieces: list[SpeechPiece] = []
         async with contextlib.aclosing(self.stream_http(text)) as stream:
             async for more in stream:
                 pieces += more
         pcm = np.concatenate([p.pcm.reshape(-1) for p in pieces])
         return [pcm.astype(np.float32) / 32768.0]
 
-    async def stream_http(self, text: str) -> AsyncGenerator[list[WordAudio], None]:
-        """Stream ``text`` over HTTP (``stream_with_timestamps``): word pieces as they come.
+    async def stream_http(
+        self, text: str, frame_samples: int = 480
+    ) -> AsyncGenerator[list[SpeechPiece], None]:
+        """Stream ``text`` over HTTP (``stream_with_timestamps``): word pieces as they come,
+        each at most ``frame_samples`` long.
 
         Raises:
             ProviderError: an HTTP error, no audio, malformed data or a cut stream.
             ProviderTimeoutError: no data within ``timeout`` seconds.
         """
-        if self._client is None:
-            await self.setup()
         cfg = self.config
-        aligner = WordAligner(self.sample_rate, self._frame_samples())
+        client = self._sdk.client
+        aligner = WordAligner(self.sample_rate, frame_samples)
         tracker = ResponseTracker()
         got_audio = False
         aligned = 0
         try:
             with tracker.track():
                 try:
-                    stream = self._client.text_to_speech.stream_with_timestamps(
+                    stream = client.text_to_speech.stream_with_timestamps(
                         cfg.voice_id,
                         text=text,
                         model_id=cfg.model,

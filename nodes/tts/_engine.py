@@ -39,19 +39,17 @@ class SpeechPiece:
 class TTSStream:
     """One reply spoken by a streaming engine: text in as it comes, audio out as it comes.
 
-    The host calls :meth:`push` for each sentence and :meth:`end` after the last one, while
-    another task iterates the stream (``async for pieces in stream``) for batches of
-    :class:`SpeechPiece`; iteration ends after the piece marked ``final`` (or with no piece
-    at all if the reply had no audio). :meth:`aclose` stops the reply at once (an interrupt)
-    and is called, once, for every stream the engine opened.
+    The host calls :meth:`send` for each sentence (``final=True`` with the reply's last
+    text, which may be empty) while another task iterates the stream
+    (``async for pieces in stream``) for batches of :class:`SpeechPiece`; iteration ends
+    after the piece marked ``final`` (or with no such piece if the reply's audio ended
+    without one: the host then ends the reply with a silent frame). :meth:`aclose` stops
+    the reply at once (an interrupt); the host calls it for every stream it opened.
     """
 
-    async def push(self, text: str) -> None:
-        """Speak ``text`` next (sent at once, so audio can start before the reply is done)."""
-        raise NotImplementedError
-
-    async def end(self) -> None:
-        """No more text for this reply: finish it."""
+    async def send(self, text: str, *, final: bool = False) -> None:
+        """Speak ``text`` next (at once, so audio can start before the reply is complete);
+        ``final``: the reply has no more text."""
         raise NotImplementedError
 
     def __aiter__(self) -> AsyncIterator[Sequence[SpeechPiece]]:

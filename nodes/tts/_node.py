@@ -196,7 +196,7 @@ class TTSNode(Node):
                         await self._take(frame, tg)
                 if self._stream is not None and not self._ended:
                     self._ended = True  # the input ended mid-reply: finish what was said
-                    await self._stream.end()
+                    await self._stream.send("", final=True)
                 await self._played_out()
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
@@ -243,12 +243,11 @@ class TTSNode(Node):
             self._ended = False
             played = self._played = anyio.Event()
             tg.start_soon(self._play, stream, played)
-        if text:
-            await stream.push(text)
         if final:
             self._in_reply = False
             self._ended = True
-            await stream.end()
+        if text or final:
+            await stream.send(text, final=final)
 
     async def _play(self, stream: TTSStream, played: anyio.Event) -> None:
         try:

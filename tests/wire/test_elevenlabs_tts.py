@@ -17,19 +17,21 @@ from voicegraph.graph import (
 )
 from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS, ElevenLabsTTS
 from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.tts import TTSNode
 from voicegraph.runner import Runner
 
 REPLY = [Sentence("Hello there."), Sentence("How are you today?", final=True)]
 
 
-def http_tts(fake: FakeElevenLabs, **settings: object) -> ElevenLabsHTTPTTS:
-    return ElevenLabsHTTPTTS(api_key="test-key", base_url=fake.base_url, **settings)
+def http_tts(fake: FakeElevenLabs, **settings: object) -> TTSNode:
+    return TTSNode(engine=ElevenLabsHTTPTTS(api_key="test-key", base_url=fake.base_url, **settings))
 
 
-def ws_tts(fake: FakeElevenLabsWS, tls: TLS, **settings: object) -> ElevenLabsTTS:
-    return ElevenLabsTTS(
+def ws_tts(fake: FakeElevenLabsWS, tls: TLS, **settings: object) -> TTSNode:
+    engine = ElevenLabsTTS(
         api_key="test-key", base_url=fake.tts_url, ssl_context=tls.client, **settings
     )
+    return TTSNode(engine=engine)
 
 
 def provider_error(exc: BaseException) -> ProviderError:
@@ -217,11 +219,8 @@ async def test_ws_slow_audio_times_out(eleven_ws: FakeElevenLabsWS, tls: TLS) ->
 async def test_synthesize_serves_the_fallback_over_http(eleven: FakeElevenLabs) -> None:
     """Every ElevenLabs TTS node (the WebSocket one too) synthesizes whole sentences over HTTP."""
     tts = ElevenLabsTTS(api_key="test-key", base_url=eleven.base_url, sample_rate=16000)
-    await tts.setup()
-    try:
+    async with tts:
         [audio] = await tts.synthesize("Hello there.")
-    finally:
-        await tts.close()
     assert audio.dtype.name == "float32" and len(audio) == round(12 * SECONDS_PER_CHAR * 16000)
     assert eleven.requests[0].path.endswith("/stream/with-timestamps")
 

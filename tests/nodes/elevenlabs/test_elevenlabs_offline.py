@@ -1,4 +1,5 @@
-"""ElevenLabs nodes without a network: keys, missing SDK, word alignment, errors, URLs."""
+"""ElevenLabs engines and nodes without a network: keys, missing SDK, word alignment, errors,
+URLs, how the TTS engines sit in a TTSNode."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import importlib.util
 import numpy as np
 import pytest
 
-from voicegraph.graph import ConfigError, MissingDependencyError, ProviderError
+from voicegraph.graph import ConfigError, Graph, MissingDependencyError, ProviderError
 from voicegraph.nodes.elevenlabs import (
     ElevenLabsHTTPTTS,
     ElevenLabsRealtimeSTT,
@@ -17,6 +18,7 @@ from voicegraph.nodes.elevenlabs import (
 )
 from voicegraph.nodes.elevenlabs._errors import http_error, retry_after, to_provider_error
 from voicegraph.nodes.elevenlabs._voice import decode_pcm
+from voicegraph.nodes.tts import ScriptedTTS, TTSNode
 
 NODES = [ElevenLabsTTS, ElevenLabsHTTPTTS, ElevenLabsSTT, ElevenLabsRealtimeSTT]
 
@@ -56,8 +58,32 @@ def test_settings_are_validated() -> None:
     with pytest.raises(ConfigError, match="sample_rate"):
         ElevenLabsTTS(api_key="k", sample_rate=8000)
     tts = ElevenLabsTTS(api_key="k", sample_rate=16000, stability=0.4, speed=1.1)
-    assert tts.audio.sample_rate == 16000 and tts.output_format == "pcm_16000"
+    assert tts.sample_rate == 16000 and tts.output_format == "pcm_16000"
     assert tts.voice_settings() == {"stability": 0.4, "speed": 1.1}
+    assert TTSNode(engine=tts).audio.sample_rate == 16000  # the host speaks at its rate
+
+
+@pytest.mark.parametrize("engine", [ElevenLabsTTS, ElevenLabsHTTPTTS])
+def test_tts_engines_stream_so_a_host_at_another_rate_refuses_them(engine: type) -> None:
+    voice = engine(api_key="k", sample_rate=16000)
+    assert voice.streaming
+    host = TTSNode(engine=ScriptedTTS(sample_rate=24000))
+    with pytest.raises(ConfigError, match="streams its own audio at 16000 Hz"):
+        host.set_engine(voice)
+    host.set_engine(engine(api_key="k", sample_rate=24000))
+    with pytest.raises(ConfigError, match="streams its own audio"):
+        TTSNode(engine=voice, sample_rate=24000)
+
+
+def test_tts_engines_round_trip_in_a_graph_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ELEVEN_API_KEY", "from-env")
+    g = Graph("cloud")
+    g.add(TTSNode(engine=ElevenLabsTTS(voice_id="v1", sample_rate=16000)))
+    text = g.to_yaml()
+    assert "from-env" not in text
+    [tts] = Graph.from_yaml(text).iter_nodes()
+    assert isinstance(tts, TTSNode) and isinstance(tts.engine, ElevenLabsTTS)
+    assert tts.engine.config.voice_id == "v1" and tts.sample_rate == 16000
 
 
 def test_websocket_url_follows_base_url() -> None:

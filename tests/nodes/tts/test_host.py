@@ -234,14 +234,13 @@ class FakeStream(TTSStream):
         self.closed = 0
         self._send, self._receive = anyio.create_memory_object_stream[str | None](16)
 
-    async def push(self, text: str) -> None:
+    async def send(self, text: str, *, final: bool = False) -> None:
         self.pushed.append(text)
         for word in text.split():
             await self._send.send(word)
-
-    async def end(self) -> None:
-        self.ended = True
-        await self._send.send(None)
+        if final:
+            self.ended = True
+            await self._send.send(None)
 
     async def __aiter__(self) -> AsyncIterator[Sequence[SpeechPiece]]:
         words: list[str] = []
@@ -304,7 +303,7 @@ async def test_an_interrupt_closes_the_streamed_reply() -> None:
 async def test_input_ending_mid_reply_finishes_the_stream() -> None:
     engine = Streaming()
     keep = await speak(TTSNode(engine=engine), [Sentence("half a")])
-    assert engine.streams[0].ended
+    assert engine.streams[0].ended and engine.streams[0].pushed == ["half a", ""]
     assert [f.text for f in keep.frames] == ["half", "a"] and keep.frames[-1].final
 
 
