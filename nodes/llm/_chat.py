@@ -10,6 +10,20 @@ text; ``interrupted`` marks an assistant message cut off by the user), :class:`F
 >>> _ = chat.add_message("user", "Hi!")
 >>> [m["role"] for m in chat.to_openai_messages()]
 ['system', 'user']
+
+Items are shared, not copied: :meth:`ChatContext.copy` is a new list holding the same item
+objects (as LiveKit's ``ChatContext.copy()`` is), so a copy costs microseconds however long
+the conversation. voicegraph never edits an item that is in a context; it puts an edited copy
+in its place (:meth:`ChatContext.replace`), which leaves every other context holding the old
+item unchanged. Do the same with items of a context you did not build yourself:
+
+>>> heard = chat.copy()
+>>> _ = heard.replace(heard.items[1].id, text="Hi")
+>>> chat.items[1].text, heard.items[1].text
+('Hi!', 'Hi')
+
+Editing an item in place (``item.text = ...``, validated) is fine while it is in no context,
+or only in contexts you own (``on_user_turn_completed``'s ``new_message`` is such an item).
 """
 
 from __future__ import annotations
@@ -20,7 +34,7 @@ from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from voicegraph.graph import ConfigError, InputError
+from voicegraph.graph import ConfigError, InputError, UsageError
 
 __all__ = [
     "AgentHandoffItem",
@@ -40,6 +54,9 @@ def _new_id() -> str:
 
 
 class _Item(BaseModel):
+    """Base of the items. Assignments are validated (``item.text = ...``); voicegraph itself
+    never assigns to an item that is in a context (see the module docstring)."""
+
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     id: str = Field(default_factory=_new_id)
@@ -143,7 +160,16 @@ class ChatContext(BaseModel):
 
     def get(self, item_id: str) -> AnyChatItem | None:
         """The item with id ``item_id``, or ``None``."""
-        return next((item for item in self.items if item.id == item_id), None)
+        index = self._index(item_id)
+        return None if index is None else self.items[index]
+
+    def _index(self, item_id: str) -> int | None:
+        """Where the item ``item_id`` is (searched from the newest: edits are mostly there)."""
+        items = self.items
+        for index in range(len(items) - 1, -1, -1):
+            if items[index].id == item_id:
+                return index
+        return None
 
     # ------------------------------------------------------------------ views
 
@@ -170,11 +196,65 @@ class ChatContext(BaseModel):
 
     # ------------------------------------------------------------------ editing
 
+    def replace(self, item_id: str, **changes: Any) -> AnyChatItem:
+        """Put a copy of item ``item_id`` with ``changes`` in its place; return the new item.
+
+        The old item object is left as it was, so other contexts holding it (copies of this
+        one) do not change. The new item keeps the id and is validated like a new one.
+
+        >>> chat = ChatContext()
+        >>> old = chat.add_message("assistant", "It is sunny.")
+        >>> new = chat.replace(old.id, text="It", interrupted=True)
+        >>> (old.text, new.text, chat.items[0] is new, new.id == old.id)
+        ('It is sunny.', 'It', True, True)
+
+        Raises:
+            UsageError: no item with this id is in the context.
+            ConfigError: a change names no field of the item or has a wrong value.
+        """
+        index = self._index(item_id)
+        if index is None:
+            raise UsageError(
+                f"no item with id {item_id!r} in this chat context; look ids up in its items"
+            )
+        old = self.items[index]
+        if "id" in changes or "type" in changes:
+            raise ConfigError(f"replace() keeps an item's id and type; got {sorted(changes)}")
+        try:
+            new = type(old).model_validate({**dict(old), **changes})
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise ConfigError(f"cannot replace {old.type} {item_id!r}: {problems}") from None
+        self.items[index] = new
+        return new
+
+    def append_text(self, item_id: str, text: str) -> ChatMessage:
+        """Put a copy of message ``item_id`` with ``text`` appended in its place; return it.
+
+        The streaming form of :meth:`replace` (no validation: ``text`` must be a ``str``), used
+        for every text delta of a reply, so readers see the reply so far.
+
+        Raises:
+            UsageError: no message with this id is in the context.
+        """
+        index = self._index(item_id)
+        old = None if index is None else self.items[index]
+        if index is None or not isinstance(old, ChatMessage):
+            raise UsageError(
+                f"no message with id {item_id!r} in this chat context; look ids up in its items"
+            )
+        new = old.model_copy(update={"text": old.text + text})
+        self.items[index] = new
+        return new
+
     def set_instructions(self, text: str) -> None:
         """Replace the leading system message's text, or insert one at the start."""
         first = self.items[0] if self.items else None
         if isinstance(first, ChatMessage) and first.role == "system":
-            first.text = text
+            if first.text != text:
+                self.items[0] = first.model_copy(update={"text": text})
         else:
             self.items.insert(0, ChatMessage(role="system", text=text))
 
@@ -184,14 +264,15 @@ class ChatContext(BaseModel):
         """Set the last assistant message's text to what was actually played.
 
         Used on barge-in: the context keeps only what the listener heard. An empty ``text``
-        keeps the message with ``""`` (as LiveKit does). Returns the message, or ``None`` if
-        there is no assistant message.
+        keeps the message with ``""`` (as LiveKit does). The message is replaced (see
+        :meth:`replace`); returns the new one, or ``None`` if there is no assistant message.
         """
         message = self.last_assistant
-        if message is not None:
-            message.text = text
-            message.interrupted = interrupted
-        return message
+        if message is None:
+            return None
+        new = self.replace(message.id, text=text, interrupted=interrupted)
+        assert isinstance(new, ChatMessage)
+        return new
 
     def truncate(self, max_items: int) -> ChatContext:
         """Keep the last ``max_items`` items (in place) and return ``self``.
@@ -216,8 +297,13 @@ class ChatContext(BaseModel):
         return self
 
     def copy(self) -> ChatContext:  # type: ignore[override]
-        """A deep copy: editing it leaves this context unchanged."""
-        return self.model_copy(deep=True)
+        """A new context with a new list of the same items (as LiveKit's ``copy()``).
+
+        Adding, removing or replacing items (:meth:`replace`, :meth:`set_instructions`, ...)
+        in either leaves the other unchanged; it costs microseconds however long the
+        conversation is. Items are shared: edit them with :meth:`replace`, not in place.
+        """
+        return self.model_copy(update={"items": list(self.items)})
 
     # ------------------------------------------------------------------ formats
 

@@ -409,7 +409,7 @@ class LLMNode(Node):
             if not last and heard and remaining.startswith(heard):
                 remaining = remaining[len(heard) :].lstrip()
                 continue
-            message.text, message.interrupted = remaining, True
+            self.chat.replace(message.id, text=remaining, interrupted=True)
             remaining = ""
 
     # ------------------------------------------------------------------ generation
@@ -422,7 +422,7 @@ class LLMNode(Node):
         ttft: float | None = None
         prompt_tokens = completion_tokens = 0
         calls: list[FunctionCall] = []
-        message: ChatMessage | None = None
+        message: str | None = None  # the id of this step's assistant message, once it has text
         finished = False
         chat = self.chat.copy()
         if self._extra:
@@ -450,8 +450,8 @@ class LLMNode(Node):
             finished = True
         finally:
             ended = self.clock.now()
-            if message is not None and not finished:
-                message.interrupted = True
+            if message is not None and not finished and self.chat.get(message) is not None:
+                self.chat.replace(message, interrupted=True)
             if isinstance(stream, AsyncGenerator):  # stop the engine before anything else
                 with anyio.CancelScope(shield=True):
                     await stream.aclose()
@@ -480,19 +480,23 @@ class LLMNode(Node):
             return
         await self.emit(self.text, LLMText("", final=True))
 
-    def _add_text(
-        self, message: ChatMessage | None, epoch: int, text: str
-    ) -> tuple[ChatMessage, str]:
-        """Add streamed text to the reply's assistant message; return it and the delta to emit."""
+    def _add_text(self, message: str | None, epoch: int, text: str) -> tuple[str, str]:
+        """Add streamed text to the reply's assistant message (``None``: start one); return
+        its id and the delta to emit.
+
+        The message in :attr:`chat` is replaced by a longer copy for each delta, never edited,
+        so copies of the chat taken meanwhile keep the text they saw.
+        """
         delta = text
         if message is None:
-            message = self.chat.add_message("assistant", "")
-            if not self._replies:
-                self._replies.append((epoch, []))
-            self._replies[-1][1].append(message.id)
             if self._tail and not self._tail.isspace() and not text[0].isspace():
                 delta = " " + text  # text after a tool round: keep the words apart
-        message.text += text
+            message = self.chat.add_message("assistant", text).id
+            if not self._replies:
+                self._replies.append((epoch, []))
+            self._replies[-1][1].append(message)
+        else:
+            self.chat.append_text(message, text)
         self._tail = delta[-1]
         return message, delta
 

@@ -6,8 +6,14 @@ import json
 
 import pytest
 
-from voicegraph.graph import InputError
-from voicegraph.nodes.llm import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
+from voicegraph.graph import ConfigError, InputError, UsageError
+from voicegraph.nodes.llm import (
+    AgentHandoffItem,
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+)
 
 
 def weather_chat() -> ChatContext:
@@ -52,13 +58,77 @@ def test_from_dict_rejects_bad_data_clearly() -> None:
         ChatContext.from_dict({"items": [{"type": "selfie"}]})
 
 
-def test_copy_is_deep() -> None:
+def test_copies_share_items_but_edits_stay_in_one() -> None:
     chat = weather_chat()
     copy = chat.copy()
+    assert copy == chat and copy.items is not chat.items
+    assert all(a is b for a, b in zip(copy.items, chat.items, strict=True))  # cheap: shared
+    before = chat.to_dict()
     copy.replace_last_assistant_text("It")
+    copy.set_instructions("Be verbose.")
+    copy.replace(copy.items[1].id, text="Weather in Rome?")
+    copy.append_text(copy.items[2].id, " Hold on.")
     copy.add_message("user", "more")
-    assert chat.last_assistant is not None and chat.last_assistant.text == "It is sunny."
-    assert len(copy) == len(chat) + 1
+    copy.truncate(3)
+    assert chat.to_dict() == before  # the original saw none of it
+    assert [m.text for m in copy.messages] == ["Be verbose.", "It", "more"]
+    # and the other way round: editing the original leaves an earlier copy alone
+    snapshot = chat.copy()
+    chat.replace_last_assistant_text("")
+    chat.set_instructions("Be kind.")
+    chat.append_text(chat.items[2].id, " OK")
+    assert snapshot.to_dict() == before
+    texts = [m.text for m in chat.messages]
+    assert texts[:3] == ["Be kind.", "Weather in Paris?", "Let me check. OK"]
+
+
+def test_replace_puts_a_validated_copy_in_place() -> None:
+    chat = weather_chat()
+    old = chat.items[5]
+    assert isinstance(old, FunctionCallOutput)
+    new = chat.replace(old.id, output="Rainy", is_error=False)
+    assert chat.items[5] is new and new.id == old.id and old.output == "Sunny"
+    assert new == FunctionCallOutput(id=old.id, call_id="c1", name="get_weather", output="Rainy")
+    with pytest.raises(ConfigError, match=r"role"):
+        chat.replace(chat.items[1].id, role="robot")
+    with pytest.raises(ConfigError, match=r"colour"):
+        chat.replace(chat.items[1].id, colour="red")
+    with pytest.raises(ConfigError, match="keeps an item's id"):
+        chat.replace(chat.items[1].id, id="mine")
+    with pytest.raises(UsageError, match="no item with id 'nope'"):
+        chat.replace("nope", text="x")
+    with pytest.raises(UsageError, match="no message"):
+        chat.append_text(chat.items[3].id, "x")  # a function call has no text
+    assert chat.to_dict()["items"][1]["text"] == "Weather in Paris?"  # failed edits changed nothing
+
+
+def test_streamed_text_is_appended_by_replacing_the_message() -> None:
+    chat = ChatContext()
+    message = chat.add_message("assistant", "Hel")
+    seen = chat.copy()
+    latest = chat.append_text(message.id, "lo")
+    latest = chat.append_text(latest.id, " there.")
+    assert chat.items == [latest] and latest.text == "Hello there." and latest.id == message.id
+    assert message.text == "Hel" and seen.items[0].text == "Hel"
+    assert chat.get(message.id) is latest
+
+
+def test_round_trip_after_edits() -> None:
+    chat = weather_chat()
+    chat.add(AgentHandoffItem(old_agent_id="a", new_agent_id="b"))
+    chat.append_text(chat.items[2].id, " Hold on.")
+    chat.replace_last_assistant_text("It is")
+    chat.set_instructions("Be brief, please.")
+    again = ChatContext.from_dict(json.loads(json.dumps(chat.to_dict())))
+    assert again == chat and again.to_dict() == chat.to_dict()
+    assert [m.text for m in again.messages] == [
+        "Be brief, please.",
+        "Weather in Paris?",
+        "Let me check. Hold on.",
+        "It is",
+    ]
+    assert again.items[-2] == chat.items[-2]  # the handoff record
+    assert again.copy() == again
 
 
 def test_openai_messages_with_tool_calls_and_results() -> None:
@@ -154,6 +224,9 @@ def test_instructions() -> None:
     assert chat.instructions == "Be nice." and chat.items[0].type == "message"
     chat.set_instructions("Be brief.")
     assert [m.text for m in chat.messages] == ["Be brief.", "hi"]
+    first = chat.items[0]
+    chat.set_instructions("Be brief.")  # unchanged text: the same item stays
+    assert chat.items[0] is first
 
 
 def test_items_validate_assignment() -> None:

@@ -367,6 +367,8 @@ async def test_interrupt_mid_reply_stops_the_stream() -> None:
     assert llm.metrics[0].completion_tokens == 5
     # a late mark for the old epoch corrects the old reply, not the newest one
     llm.apply_playout(PlayoutMark(0.2, "Once upon", interrupted=True, epoch=0))
+    assert story.text == "Once upon a time a"  # the chat holds a corrected copy; items are shared
+    story, paris = (m for m in llm.chat.messages if m.role == "assistant")
     assert (story.text, paris.text) == ("Once upon", "Paris.")
 
 
