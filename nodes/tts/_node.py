@@ -13,7 +13,17 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import Field
 
-from voicegraph.graph import ConfigError, Engine, In, Node, NodeConfig, Out, Sentence, SpeechAudio
+from voicegraph.graph import (
+    ConfigError,
+    Engine,
+    In,
+    Node,
+    NodeConfig,
+    Out,
+    Sentence,
+    SpeechAudio,
+    first_error,
+)
 from voicegraph.nodes._host import EngineSlot
 
 from ._audio import resample_linear, trim_silence
@@ -127,6 +137,7 @@ class TTSNode(Node):
         self._stream: TTSStream | None = None  # the streamed reply being spoken
         self._ended = False  # whether the streamed reply's text is complete
         self._played: anyio.Event | None = None  # set when the streamed reply is all out
+        self._background: tuple[TTSEngine, anyio.CancelScope] | None = None
 
     def default_name(self) -> str:
         """``"tts"``."""
@@ -188,9 +199,15 @@ class TTSNode(Node):
     # ------------------------------------------------------------------ running
 
     async def run(self) -> None:
-        """Speak sentences in order; a streamed reply plays out before the next begins."""
+        """Speak sentences in order; a streamed reply plays out before the next begins.
+
+        The ``background()`` of the engine in use runs beside (e.g. a fallback's retries).
+        """
+        self._background = None
         try:
             async with anyio.create_task_group() as tg:
+                if self.engine.started:
+                    self._run_background(self.engine, tg)
                 async for _port, frame in self.frames():
                     if isinstance(frame, Sentence):
                         await self._take(frame, tg)
@@ -198,8 +215,10 @@ class TTSNode(Node):
                     self._ended = True  # the input ended mid-reply: finish what was said
                     await self._stream.send("", final=True)
                 await self._played_out()
+                if self._background is not None:
+                    self._background[1].cancel()
         except BaseExceptionGroup as group:
-            raise _first_error(group) from None
+            raise first_error(group) from None
 
     async def on_interrupt(self, event: Any) -> None:
         """Forget the reply in progress (closing a streamed one); the next sentence starts anew."""
@@ -216,6 +235,7 @@ class TTSNode(Node):
             self._pts = 0.0
             self._first_sent = False
             self._speaker = await self._slot.ready()
+            self._run_background(self._speaker, tg)
         text = frame.text.strip()
         if self._speaker.streaming:
             await self._stream_text(text, frame.final, tg)
@@ -262,6 +282,16 @@ class TTSNode(Node):
             if self._stream is stream:
                 await self._close_stream()
             played.set()
+
+    def _run_background(self, engine: TTSEngine, tg: anyio.abc.TaskGroup) -> None:
+        running = self._background
+        if running is not None:
+            if running[0] is engine:
+                return
+            running[1].cancel()
+        scope = anyio.CancelScope()
+        self._background = (engine, scope)
+        tg.start_soon(_in_scope, engine, scope)
 
     async def _played_out(self) -> None:
         if self._played is not None:
@@ -370,15 +400,6 @@ class TTSNode(Node):
         await self.emit(self.audio, frame)
 
 
-def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
-    """The error to raise for a task group's failure: its first non-cancellation exception."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop(0)
-        if isinstance(error, BaseExceptionGroup):
-            pending[:0] = list(error.exceptions)
-        else:
-            leaves.append(error)
-    errors = [e for e in leaves if isinstance(e, Exception)]
-    return errors[0] if errors else group
+async def _in_scope(engine: TTSEngine, scope: anyio.CancelScope) -> None:
+    with scope:
+        await engine.background()

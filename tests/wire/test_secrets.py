@@ -17,6 +17,7 @@ from voicegraph.graph import Graph, NodeError, ProviderError, Sentence, UserTurn
 from voicegraph.nodes.elevenlabs import ElevenLabsHTTPTTS, ElevenLabsTTS
 from voicegraph.nodes.google import GeminiLLM
 from voicegraph.nodes.llm import LLMNode
+from voicegraph.nodes.tts import TTSNode
 from voicegraph.runner.worker._cli import _setup_logging  # what `--log-level` runs
 
 KEY = "test-key"  # the fakes accept only this key
@@ -46,8 +47,8 @@ def cli_logging(level: str) -> Iterator[None]:
             logging.getLogger(name).setLevel(value)
 
 
-def ws_tts(fake: FakeElevenLabsWS, tls: TLS) -> ElevenLabsTTS:
-    return ElevenLabsTTS(api_key=KEY, base_url=fake.tts_url, ssl_context=tls.client)
+def ws_tts(fake: FakeElevenLabsWS, tls: TLS) -> TTSNode:
+    return TTSNode(engine=ElevenLabsTTS(api_key=KEY, base_url=fake.tts_url, ssl_context=tls.client))
 
 
 async def test_debug_logging_never_prints_the_api_key(
@@ -126,7 +127,7 @@ async def test_a_huge_gemini_error_body_is_capped_and_redacted(gemini: FakeGemin
 
 async def test_a_huge_elevenlabs_error_body_is_capped_and_redacted(eleven: FakeElevenLabs) -> None:
     eleven.tts_plan.push(Reply(status=500, body=huge_body(f"xi-api-key={KEY}")))
-    tts = ElevenLabsHTTPTTS(api_key=KEY, base_url=eleven.base_url)
+    tts = TTSNode(engine=ElevenLabsHTTPTTS(api_key=KEY, base_url=eleven.base_url))
     with pytest.raises(NodeError) as info:
         await run(chain(SentenceFeed([(0, Sentence("Hi.", final=True))]), tts, AudioSink()))
     message = str(gemini_error(info.value))

@@ -310,3 +310,32 @@ async def test_input_ending_mid_reply_finishes_the_stream() -> None:
 async def test_a_per_sentence_engine_does_not_stream() -> None:
     with pytest.raises(UsageError, match="does not stream"):
         await ScriptedTTS().stream(480)
+
+
+class Ticking(ScriptedTTS):
+    """Records a tick each second of its background()."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.ticks: list[float] = []
+
+    async def background(self) -> None:
+        while True:
+            self.ticks.append(self.clock.now())
+            await self.clock.sleep(1.0)
+
+
+async def test_the_background_of_the_engine_in_use_runs_beside_and_stops_with_the_run() -> None:
+    session, agent = Ticking(), Ticking()
+    tts = TTSNode(engine=session)
+    steps: list[Step] = [
+        Sentence("One.", final=True),
+        2.5,
+        lambda: tts.set_engine(agent),
+        Sentence("Two.", final=True),
+        1.8,
+    ]
+    with anyio.fail_after(5):  # the run ends although background() never returns
+        await speak(tts, steps)
+    assert session.ticks == pytest.approx([0.0, 1.0, 2.0])
+    assert agent.ticks == pytest.approx([2.5, 3.5])
