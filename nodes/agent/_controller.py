@@ -157,6 +157,7 @@ class AgentController(Node):
         self._preemption = Preemption(self)
         self._pause_seq = -1
         self._paused = False
+        self._scanned: SpeechHandle | None = None  # the reply whose step input was reported
 
     def default_name(self) -> str:
         """``"agent"``."""
@@ -447,7 +448,12 @@ class AgentController(Node):
         speech = self.current
         if speech is None or frame.epoch != speech.epoch:
             return
-        self.session._scan_tools()
+        if not frame.text:  # a step ended (or the reply): the next text may follow a tool round
+            self._scanned = None
+            self.session._scan_tools()
+        elif self._scanned is not speech:  # a step's first text: the LLM has taken its input up
+            self._scanned = speech
+            self.session._scan_tools()
         if frame.text and not self._audio:
             self._set_agent_state("speaking")
         if frame.final:
