@@ -12,7 +12,6 @@ from voicegraph.nodes._http import ResponseTracker, key_from_env, track_response
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "single_error",
     "KEY_VARIABLES",
     "ResponseTracker",
     "make_client",
@@ -73,15 +72,3 @@ def make_client(
         api_key=api_key, base_url=base_url, timeout=timeout, httpx_client=http
     )
     return client, http
-
-
-def single_error(group: BaseExceptionGroup[Any]) -> BaseException:
-    """The error to raise for a task group's failure: its first non-cancellation exception."""
-    errors = [e for e in _leaves(group) if isinstance(e, Exception)]
-    return errors[0] if errors else group
-
-
-def _leaves(error: BaseException) -> list[BaseException]:
-    if isinstance(error, BaseExceptionGroup):
-        return [leaf for e in error.exceptions for leaf in _leaves(e)]
-    return [error]
