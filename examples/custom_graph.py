@@ -70,7 +70,7 @@ async def main(scripted: bool) -> Captions:
         tools=AgentToolExecutor(),
         **models,
     )
-    captions = p.graph.add(Captions(), name="captions")
+    captions: Captions = p.graph.add(Captions(), name="captions")
     p.graph.connect(p.stt.transcripts, captions.user)
     p.graph.connect(p.output.marks, captions.agent)
 

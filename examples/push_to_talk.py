@@ -63,10 +63,13 @@ async def main(scripted: bool) -> AgentSession[Any]:
     source = WavSource(path=str(sample_path("question")), realtime=True)
     await session.start(Agent(instructions=DEFAULT_INSTRUCTIONS), audio=source)
 
+    clock = session.clock
+    assert clock is not None  # the session runs
+
     async def press_the_button() -> None:
         for at, what, action in BUTTON:
-            await session.clock.sleep(at - session.clock.now())
-            print(f"[{session.clock.now():5.2f}s] {what}")
+            await clock.sleep(at - clock.now())
+            print(f"[{clock.now():5.2f}s] {what}")
             action(session)
 
     async with anyio.create_task_group() as tg:
