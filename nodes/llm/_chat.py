@@ -28,7 +28,7 @@ or only in contexts you own (``on_user_turn_completed``'s ``new_message`` is suc
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal, TypeAlias
 
@@ -50,7 +50,23 @@ ChatRole: TypeAlias = Literal["system", "user", "assistant"]
 
 
 def _new_id() -> str:
-    return f"item_{uuid.uuid4().hex[:12]}"
+    return f"item_{os.urandom(6).hex()}"  # 48 random bits, as uuid4().hex[:12] was, faster
+
+
+_set = object.__setattr__
+
+
+def _with_text(message: ChatMessage, text: str) -> ChatMessage:
+    """A copy of ``message`` with ``text``: what ``model_copy(update=...)`` gives (no
+    validation), in a third of its time (it runs for every streamed delta)."""
+    new = ChatMessage.__new__(ChatMessage)
+    fields = dict(message.__dict__)
+    fields["text"] = text
+    _set(new, "__dict__", fields)
+    _set(new, "__pydantic_fields_set__", message.__pydantic_fields_set__ | {"text"})
+    _set(new, "__pydantic_extra__", None)  # extra="forbid"
+    _set(new, "__pydantic_private__", None)  # no private attributes
+    return new
 
 
 class _Item(BaseModel):
@@ -245,7 +261,7 @@ class ChatContext(BaseModel):
             raise UsageError(
                 f"no message with id {item_id!r} in this chat context; look ids up in its items"
             )
-        new = old.model_copy(update={"text": old.text + text})
+        new = _with_text(old, old.text + text)
         self.items[index] = new
         return new
 
@@ -254,7 +270,7 @@ class ChatContext(BaseModel):
         first = self.items[0] if self.items else None
         if isinstance(first, ChatMessage) and first.role == "system":
             if first.text != text:
-                self.items[0] = first.model_copy(update={"text": text})
+                self.items[0] = _with_text(first, text)
         else:
             self.items.insert(0, ChatMessage(role="system", text=text))
 

@@ -111,6 +111,15 @@ def test_streamed_text_is_appended_by_replacing_the_message() -> None:
     assert chat.items == [latest] and latest.text == "Hello there." and latest.id == message.id
     assert message.text == "Hel" and seen.items[0].text == "Hel"
     assert chat.get(message.id) is latest
+    # the streamed copy is a complete item: equal, serializable, validated, copyable
+    expected = ChatMessage(id=message.id, role="assistant", text="Hello there.")
+    assert latest == expected and latest.model_dump() == expected.model_dump()
+    assert latest.model_copy(update={"interrupted": True}).interrupted
+    assert latest.model_fields_set >= {"role", "text"}
+    with pytest.raises(ValueError):
+        latest.role = "robot"  # type: ignore[assignment]
+    latest.text = "Hi."  # assignment works on a streamed copy too (it is in a context we own)
+    assert ChatContext.from_dict(chat.to_dict()).items == [latest]
 
 
 def test_round_trip_after_edits() -> None:
