@@ -70,7 +70,8 @@ class TTSEngine(Engine):
     WebSocket) sets :attr:`streaming` and implements :meth:`stream`; the host then uses it
     instead of :meth:`synthesize` (which :class:`~voicegraph.nodes.fallback.FallbackTTS`
     and other combinators still call) and frames the pieces as they come, without trimming
-    or pauses (the engine's prosody has them).
+    or pauses (the engine's prosody has them). Streamed pieces are not resampled: a host
+    refuses a streaming engine whose :attr:`sample_rate` is not its own.
     """
 
     kind: ClassVar[str] = "TTS"
