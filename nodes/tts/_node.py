@@ -137,7 +137,6 @@ class TTSNode(Node):
         self._stream: TTSStream | None = None  # the streamed reply being spoken
         self._ended = False  # whether the streamed reply's text is complete
         self._played: anyio.Event | None = None  # set when the streamed reply is all out
-        self._background: tuple[TTSEngine, anyio.CancelScope] | None = None
 
     def default_name(self) -> str:
         """``"tts"``."""
@@ -199,15 +198,9 @@ class TTSNode(Node):
     # ------------------------------------------------------------------ running
 
     async def run(self) -> None:
-        """Speak sentences in order; a streamed reply plays out before the next begins.
-
-        The ``background()`` of the engine in use runs beside (e.g. a fallback's retries).
-        """
-        self._background = None
+        """Speak sentences in order; a streamed reply plays out before the next begins."""
         try:
             async with anyio.create_task_group() as tg:
-                if self.engine.started:
-                    self._run_background(self.engine, tg)
                 async for _port, frame in self.frames():
                     if isinstance(frame, Sentence):
                         await self._take(frame, tg)
@@ -215,8 +208,6 @@ class TTSNode(Node):
                     self._ended = True  # the input ended mid-reply: finish what was said
                     await self._stream.send("", final=True)
                 await self._played_out()
-                if self._background is not None:
-                    self._background[1].cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
 
@@ -235,7 +226,6 @@ class TTSNode(Node):
             self._pts = 0.0
             self._first_sent = False
             self._speaker = await self._slot.ready()
-            self._run_background(self._speaker, tg)
         text = frame.text.strip()
         if self._speaker.streaming:
             await self._stream_text(text, frame.final, tg)
@@ -282,16 +272,6 @@ class TTSNode(Node):
             if self._stream is stream:
                 await self._close_stream()
             played.set()
-
-    def _run_background(self, engine: TTSEngine, tg: anyio.abc.TaskGroup) -> None:
-        running = self._background
-        if running is not None:
-            if running[0] is engine:
-                return
-            running[1].cancel()
-        scope = anyio.CancelScope()
-        self._background = (engine, scope)
-        tg.start_soon(_in_scope, engine, scope)
 
     async def _played_out(self) -> None:
         if self._played is not None:
@@ -398,8 +378,3 @@ class TTSNode(Node):
         )
         self._in_reply = False
         await self.emit(self.audio, frame)
-
-
-async def _in_scope(engine: TTSEngine, scope: anyio.CancelScope) -> None:
-    with scope:
-        await engine.background()
