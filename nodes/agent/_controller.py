@@ -150,7 +150,8 @@ class AgentController(Node):
         self._wake: anyio.Event | None = None
         self._end: anyio.Event | None = None
         self._tg: anyio.abc.TaskGroup | None = None
-        self._away: anyio.CancelScope | None = None
+        self._away_at: float | None = None  # when the user counts as away, if both stay idle
+        self._away_armed: anyio.Event | None = None  # set when _away_at is set
         self._last_end: float | None = None  # clock time the last reply finished
         self._watch = UserSpeechWatch(self, None, None)
         self._vad_seen: deque[tuple[str, float]] = deque(maxlen=16)
@@ -309,6 +310,8 @@ class AgentController(Node):
             self._tg = tg
             tg.start_soon(self._schedule)
             tg.start_soon(self._read)
+            if cfg.user_away_timeout is not None:
+                tg.start_soon(self._away_watch)
             self._set_agent_state("listening")
             self._check_end()
             await self._end.wait()
@@ -576,21 +579,33 @@ class AgentController(Node):
             self._update_away()
 
     def _update_away(self) -> None:
-        if self._away is not None:
-            self._away.cancel()
-            self._away = None
+        """Arm the away deadline while both sides listen, disarm it otherwise.
+
+        One watcher task serves the whole run (re-arming is an assignment, not a new task
+        and a cancellation per reply): deadlines only move later, so a watcher that wakes
+        at an old one sleeps on until the current one.
+        """
         timeout = self.config.user_away_timeout
         idle = self.agent_state == "listening" and self.user_state == "listening"
         if timeout is not None and idle and self._tg is not None and not self._closing:
-            scope = anyio.CancelScope()
-            self._away = scope
-            self._tg.start_soon(self._away_timer, scope, timeout)
+            self._away_at = self.clock.now() + timeout
+            if self._away_armed is not None:
+                self._away_armed.set()
+        else:
+            self._away_at = None
 
-    async def _away_timer(self, scope: anyio.CancelScope, timeout: float) -> None:
-        with scope:
-            await self.clock.sleep(timeout)
-            self._away = None
-            self._set_user_state("away")
+    async def _away_watch(self) -> None:
+        while True:
+            at = self._away_at
+            if at is None:
+                self._away_armed = anyio.Event()
+                await self._away_armed.wait()
+                self._away_armed = None
+            elif self.clock.now() < at:
+                await self.clock.sleep_until(at)
+            else:
+                self._away_at = None
+                self._set_user_state("away")
 
     def _connected(self, port: In[Any]) -> bool:
         graph = self._graph_owner()
