@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import anyio
-import pytest
 import soundfile as sf
 from fake_elevenlabs import FakeElevenLabs, error_body
 from fake_gemini import FakeGemini, answer, error
@@ -27,17 +26,14 @@ from voicegraph.nodes.fallback import FallbackLLM, FallbackSTT, FallbackTTS
 from voicegraph.nodes.google import GeminiLLM
 from voicegraph.nodes.llm import LlamaLLM, LLMNode
 from voicegraph.nodes.samples import sample_path
-from voicegraph.nodes.stt import WhisperSTT
-from voicegraph.nodes.tts import HibariTTS
+from voicegraph.nodes.stt import STTNode, WhisperSTT
+from voicegraph.nodes.tts import HibariTTS, TTSNode
 
 
 def gemini_llm(fake: FakeGemini) -> GeminiLLM:
     return GeminiLLM(api_key="test-key", base_url=fake.base_url, api_version="v1beta", timeout=2.0)
 
 
-@pytest.mark.xfail(
-    reason="LLMNode does not run engine.background() yet (the LLM stage wires it)", strict=True
-)
 async def test_gemini_rate_limited_falls_back_to_llama_then_recovers(gemini: FakeGemini) -> None:
     gemini.plan.push(
         error(429, "Quota exceeded.", "RESOURCE_EXHAUSTED", headers={"Retry-After": "1"})
@@ -80,10 +76,11 @@ async def test_elevenlabs_failing_falls_back_to_hibari(eleven: FakeElevenLabs) -
         Reply(),  # sentence 1: ElevenLabs
         Reply(status=500, body=error_body(500, "internal")),  # sentence 2: fails over
     )
-    tts = FallbackTTS(
+    engine = FallbackTTS(
         providers=[ElevenLabsHTTPTTS(api_key="test-key", base_url=eleven.base_url), HibariTTS()],
         retry_interval=30,
     )
+    tts = TTSNode(engine=engine)
     sink = AudioSink()
     sentences = [Sentence("Hello there."), Sentence("How are you today?", final=True)]
     await run(chain(SentenceFeed([(0, s) for s in sentences]), tts, sink), timeout=20)
@@ -91,25 +88,26 @@ async def test_elevenlabs_failing_falls_back_to_hibari(eleven: FakeElevenLabs) -
     assert spoken == ["Hello there.", "How are you today?"]  # every sentence, once
     assert {f.sample_rate for f in sink.got} == {24000}
     assert sink.got[-1].final
-    assert [c.available for c in tts.changes] == [False]
+    assert [c.available for c in engine.changes] == [False]
 
 
 async def test_elevenlabs_stt_timing_out_falls_back_to_whisper(eleven: FakeElevenLabs) -> None:
     eleven.stt_plan.push(Reply(first_delay=3.0))
     pcm, rate = sf.read(sample_path("question"), dtype="int16")
     segment = SpeechSegment(pcm.reshape(-1, 1), rate, speech_start=0.0, speech_end=len(pcm) / rate)
-    stt = FallbackSTT(
+    engine = FallbackSTT(
         providers=[ElevenLabsSTT(api_key="test-key", base_url=eleven.base_url), WhisperSTT()],
         attempt_timeout=0.5,
         retry_interval=30,
     )
+    stt = STTNode(engine=engine)
     sink = TranscriptSink()
     started = time.monotonic()
     await run(chain(SegmentFeed([(0, segment)]), stt, sink), timeout=20)
     assert time.monotonic() - started < 10
     [transcript] = sink.got
     assert "capital of france" in transcript.text.lower()
-    assert "no answer within 0.5 s" in stt.status[0].last_error
+    assert "no answer within 0.5 s" in engine.status[0].last_error
     with anyio.fail_after(2):
         await eleven.requests[0].client_closed.wait()  # the slow request was abandoned
 

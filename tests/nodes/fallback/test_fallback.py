@@ -24,8 +24,11 @@ from voicegraph.graph import (
     NodeConfig,
     Out,
     ProviderError,
+    Sentence,
+    SpeechAudio,
     SpeechSegment,
     TextFrame,
+    Transcript,
     UserTurn,
     graph_from_dict,
     graph_to_dict,
@@ -39,9 +42,9 @@ from voicegraph.nodes.llm import (
     LLMNode,
     ScriptedLLM,
 )
-from voicegraph.nodes.stt import STTEngine
+from voicegraph.nodes.stt import ScriptedSTT, STTEngine, STTNode
 from voicegraph.nodes.tools import FunctionTool
-from voicegraph.nodes.tts._engine import FloatAudio, TTSEngine
+from voicegraph.nodes.tts import FloatAudio, ScriptedTTS, TTSNode
 from voicegraph.runner import Runner, VirtualClock
 
 MODULE = __name__
@@ -462,30 +465,21 @@ async def test_stt_timeout_and_every_provider_failing() -> None:
 # --------------------------------------------------------------------------- TTS
 
 
-class FlakyTTS(TTSEngine):
-    """A tone of 0.06 s per character at ``sample_rate``; fails on the listed calls (1-based)."""
-
-    class Config(NodeConfig):
-        sample_rate: int = 24000
-
-    config: Config
+class FlakyTTS(ScriptedTTS):
+    """The scripted tone (0.06 s per character); fails on the listed calls (1-based)."""
 
     def __init__(
         self, config: NodeConfig | None = None, /, *, failures: Sequence[int] = (), **kw: Any
     ) -> None:
         super().__init__(config, **kw)
-        self.sample_rate = self.config.sample_rate
         self.failures = set(failures)
-        self.spoken: list[str] = []
         self.calls = 0
 
     async def synthesize(self, text: str) -> Sequence[FloatAudio]:
         self.calls += 1
         if self.calls in self.failures:
             raise ProviderError("cloud", "server error", status=500)
-        self.spoken.append(text)
-        n = round(len(text) * 0.06 * self.sample_rate)
-        return [np.full(n, 0.5, np.float32)]
+        return await super().synthesize(text)
 
 
 async def test_tts_speaks_every_sentence_once_and_resamples_the_backup() -> None:
@@ -497,7 +491,7 @@ async def test_tts_speaks_every_sentence_once_and_resamples_the_backup() -> None
     script = [(0.0, lambda s=s: tts.synthesize(s)) for s in sentences]
     audio = await serve(tts, script, linger=1.0)
     # the primary stays unavailable until its background retry (in 10 s): the backup goes on
-    assert primary.spoken == ["One."] and backup.spoken == ["Two two.", "Three."]
+    assert list(primary.spoken) == ["One."] and list(backup.spoken) == ["Two two.", "Three."]
     seconds = [sum(len(part) for part in parts) / 24000 for parts in audio]
     assert seconds == [pytest.approx(len(s) * 0.06, abs=1e-4) for s in sentences]
     assert all(part.dtype == np.float32 for parts in audio for part in parts)
@@ -546,7 +540,8 @@ async def converse(llm: LLMNode, turns: list[tuple[float, str]], linger: float =
     g = Graph()
     feed = g.add(Turns(turns, linger), name="turns")
     g.add(llm, name="llm")
-    sink = g.add(Replies(), name="replies")
+    sink = Replies()
+    g.add(sink, name="replies")
     g.connect(feed.out, llm.turn)
     g.connect(llm.text, sink.text)
     with anyio.fail_after(10):
@@ -575,10 +570,6 @@ async def test_llm_node_with_a_scripted_backup_recovers_the_primary() -> None:
     assert [c.available for c in engine.changes] == [False, True]
 
 
-HOSTS_RUN_BACKGROUND = "the host nodes do not run engine.background() yet (stage owners wire it)"
-
-
-@pytest.mark.xfail(reason=HOSTS_RUN_BACKGROUND, strict=True)
 async def test_llm_node_runs_the_background_retries_between_turns() -> None:
     primary = FlakyLLM(behaviours=[rate_limited(retry_after=3.0)], default="Primary answer.")
     engine = FallbackLLM(providers=[primary, FlakyLLM(default="Backup answer.")])
@@ -603,3 +594,126 @@ def test_llm_node_file_stores_the_fallback_and_its_providers() -> None:
     assert isinstance(node, LLMNode) and isinstance(node.engine, FallbackLLM)
     assert node.engine.config.retry_interval == 2
     assert [p.config for p in node.engine.providers] == [p.config for p in engine.providers]
+
+
+class Segments(Node):
+    out: Out[SpeechSegment]
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    async def run(self) -> None:
+        for i in range(self.count):
+            await self.emit(self.out, segment(float(i)))
+            await self.clock.sleep(1.0)
+
+
+class Transcripts(Node):
+    inp: In[Transcript]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got: list[Transcript] = []
+
+    async def on_inp(self, frame: Transcript) -> None:
+        self.got.append(frame)
+
+
+async def transcribe(stt: STTNode, count: int) -> list[Transcript]:
+    g = Graph()
+    feed = g.add(Segments(count), name="vad")
+    g.add(stt, name="stt")
+    sink = Transcripts()
+    g.add(sink, name="out")
+    g.connect(feed.out, stt.speech)
+    g.connect(stt.transcripts, sink.inp)
+    with anyio.fail_after(10):
+        await Runner(g, clock=VirtualClock()).run()
+    return sink.got
+
+
+async def test_stt_node_loses_no_segment_when_the_primary_fails() -> None:
+    primary = FlakySTT(behaviours=[rate_limited(0.5)], default="primary")
+    backup = ScriptedSTT(texts=["from backup"])
+    stt = STTNode(engine=FallbackSTT(providers=[primary, backup], retry_interval=0.1))
+    got = await transcribe(stt, 3)
+    assert [(t.text, t.start) for t in got] == [
+        ("from backup", 0.0),
+        ("primary 1", 1.0),
+        ("primary 2", 2.0),
+    ]
+
+
+async def test_stt_node_runs_the_background_retries_between_segments() -> None:
+    primary = FlakySTT(behaviours=[rate_limited(0.5)], default="primary")
+    engine = FallbackSTT(providers=[primary, FlakySTT(default="backup")], retry_interval=0.1)
+    await transcribe(STTNode(engine=engine), 3)
+    assert primary.calls[:2] == [pytest.approx(0.0), pytest.approx(0.7)]  # retried at 0.2 + 0.5
+
+
+class SentenceFeed(Node):
+    out: Out[Sentence]
+
+    def __init__(self, sentences: list[tuple[float, Sentence]]) -> None:
+        super().__init__()
+        self.sentences = sentences
+
+    async def run(self) -> None:
+        for at, sentence in self.sentences:
+            await self.clock.sleep_until(at)
+            await self.emit(self.out, sentence)
+
+
+class Speech(Node):
+    inp: In[SpeechAudio]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.got: list[SpeechAudio] = []
+
+    async def on_inp(self, frame: SpeechAudio) -> None:
+        self.got.append(frame)
+
+
+async def speak(tts: TTSNode, sentences: list[tuple[float, Sentence]]) -> list[SpeechAudio]:
+    g = Graph()
+    feed = g.add(SentenceFeed(sentences), name="feed")
+    g.add(tts, name="tts")
+    sink = Speech()
+    g.add(sink, name="out")
+    g.connect(feed.out, tts.sentences)
+    g.connect(tts.audio, sink.inp)
+    with anyio.fail_after(10):
+        await Runner(g, clock=VirtualClock()).run()
+    return sink.got
+
+
+async def test_tts_node_speaks_every_sentence_once_at_one_rate() -> None:
+    primary = FlakyTTS(failures=[2], sample_rate=24000)  # its second call (sentence 2) fails
+    backup = FlakyTTS(sample_rate=16000)
+    tts = TTSNode(engine=FallbackTTS(providers=[primary, backup], retry_interval=10.0))
+    assert tts.sample_rate == 24000
+    sentences = [Sentence("One."), Sentence("Two two."), Sentence("Three.", final=True)]
+    got = await speak(tts, [(0.0, s) for s in sentences])
+    assert [f.text for f in got if f.offset == 0.0] == ["One.", "Two two.", "Three."]
+    assert list(primary.spoken) == ["One."] and list(backup.spoken) == ["Two two.", "Three."]
+    assert {f.sample_rate for f in got} == {24000}
+    two = [f for f in got if f.text == "Two two."]
+    # 8 chars of tone (7 voiced: the space is silence, trimmed only at the ends), resampled
+    # from 16 kHz, then the sentence pause (0.15 s), in 20 ms frames
+    assert sum(f.duration for f in two) == pytest.approx(8 * 0.06 + 0.15, abs=0.021)
+    assert got[-1].final
+
+
+async def test_tts_node_runs_the_background_retries_between_replies() -> None:
+    primary = FlakyTTS(failures=[1], sample_rate=24000)
+    backup = FlakyTTS(sample_rate=16000)
+    engine = FallbackTTS(providers=[primary, backup], retry_interval=2.0)
+    script = [(0.0, Sentence("Hi.", final=True)), (10.0, Sentence("Again.", final=True))]
+    got = await speak(TTSNode(engine=engine), script)
+    assert [f.text for f in got if f.offset == 0.0] == ["Hi.", "Again."]
+    # the primary failed at 0 s, was retried in the background at 2 s (it answered, so it
+    # is available again), and speaks the second reply
+    assert [(c.available, c.at) for c in engine.changes] == [(False, 0.0), (True, 2.0)]
+    assert list(primary.spoken) == ["Hi.", "Again."] and list(backup.spoken) == ["Hi."]
