@@ -9,8 +9,8 @@ provider with an embedded one is one argument of the host node::
 They behave like LiveKit's ``FallbackAdapter``s: a provider that fails or times out is
 skipped (the request goes to the next one, nothing of the turn is lost), and is retried in
 the background, with exponential backoff that honours the ``Retry-After`` a provider sent,
-until it works again. The retries run in the engine's ``background()``, which host nodes
-run beside their work. Graph files store the providers under the engine's ``parts``.
+until it works again. The retries run in the engine's ``background()``, which the host node
+runs beside its work. Graph files store the providers under the engine's ``parts``.
 """
 
 from ._llm import CONTINUE as CONTINUE

@@ -36,6 +36,11 @@ class FallbackLLM(FallbackEngine[LLMEngine], LLMEngine):
 
         llm = LLMNode(engine=FallbackLLM(providers=[GeminiLLM(), LlamaLLM()]), tools=[...])
 
+    >>> from voicegraph.nodes.llm import LLMNode, ScriptedLLM
+    >>> llm = LLMNode(engine=FallbackLLM(providers=[ScriptedLLM(), ScriptedLLM()]))
+    >>> llm.engine.label()
+    'FallbackLLM(ScriptedLLM, ScriptedLLM)'
+
     Each generation goes to the first available provider. If it raises, or sends no chunk
     for ``attempt_timeout`` seconds (clock time), it is marked unavailable, the next provider
     serves the same request, and the failed one is retried in the background (the same

@@ -10,14 +10,15 @@ is unavailable, all are tried again, in order, for each request.
 
 **Where the background retries run.** An engine has no task of its own, so the retries run
 in :meth:`FallbackEngine.background`, the optional :class:`~voicegraph.graph.Engine` method
-that a host node runs in a task beside its own work while it runs (and cancels when it
-stops). It waits for failures, retries each failed provider on its backoff schedule, and
-runs the providers' own ``background()`` too (a fallback of fallbacks). Several hosts may
-run it at once (one engine shared by several hosts): each failed provider is retried by one
-of them, and picked up by another if that one stops. While *no* host runs it (an engine used
-on its own, ``async with FallbackLLM(...) as llm``), nothing runs between requests: a failed
-provider is instead tried again, in its place in the order, by the first request after its
-retry time, and is available again if that request succeeds.
+that runs beside the host node while it runs: every host's ``EngineSlot`` starts it (with
+``Node.run_in_background``) when it first enters the engine, and the run's end cancels it,
+so hosts need no code of their own. It waits for failures, retries each failed provider on
+its backoff schedule, and runs the providers' own ``background()`` too (a fallback of
+fallbacks). Several hosts may run it at once (one engine shared by several hosts): each
+failed provider is retried by one of them, and picked up by another if that one stops. While
+*no* host runs it (an engine used on its own, ``async with FallbackLLM(...) as llm``), nothing
+runs between requests: a failed provider is instead tried again, in its place in the order,
+by the first request after its retry time, and is available again if that request succeeds.
 
 The providers are engines entered (``async with``) when the fallback engine starts and exited
 when it closes; they run on the clock the host binds to the fallback engine.

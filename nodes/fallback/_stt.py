@@ -23,6 +23,11 @@ class FallbackSTT(FallbackEngine[STTEngine], STTEngine):
 
         stt = STTNode(engine=FallbackSTT(providers=[ElevenLabsSTT(), WhisperSTT()]))
 
+    >>> from voicegraph.nodes.stt import ScriptedSTT, STTNode
+    >>> stt = STTNode(engine=FallbackSTT(providers=[ScriptedSTT(), ScriptedSTT()]))
+    >>> [type(p).__name__ for p in stt.engine.parts()["providers"]]
+    ['ScriptedSTT', 'ScriptedSTT']
+
     Each segment goes to the first available provider. If it raises, or takes longer than
     ``attempt_timeout`` seconds (clock time), the next provider transcribes *the same
     segment* (nothing the user said is lost), the failed one is marked unavailable and

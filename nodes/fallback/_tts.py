@@ -26,6 +26,11 @@ class FallbackTTS(FallbackEngine[TTSEngine], TTSEngine):
 
         tts = TTSNode(engine=FallbackTTS(providers=[ElevenLabsHTTPTTS(), HibariTTS()]))
 
+    >>> from voicegraph.nodes.tts import ScriptedTTS, TTSNode
+    >>> voices = [ScriptedTTS(sample_rate=24000), ScriptedTTS(sample_rate=16000)]
+    >>> TTSNode(engine=FallbackTTS(providers=voices)).sample_rate  # the first provider's
+    24000
+
     Each sentence is synthesized whole by the first available provider, so a provider that
     fails mid-sentence never leaves half a sentence in the output: the next provider speaks
     *the whole sentence* (no text of the turn is lost, none is repeated). The failed
