@@ -34,7 +34,7 @@ import inspect
 import re
 import sys
 import typing
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -75,6 +75,7 @@ class NodeRuntime(Protocol):
     def interrupt(self, reason: str, scope: list[str] | None) -> int: ...
     def publish(self, event: B) -> B: ...
     def connected(self, port: Port[Any]) -> bool: ...
+    def run_in_background(self, func: Callable[[], Awaitable[object]]) -> None: ...
 
 
 def _snake(name: str) -> str:
@@ -322,6 +323,23 @@ class Node:
             UsageError: the node is not running, or ``port`` is not one of its ports.
         """
         return self._rt.connected(port)
+
+    def run_in_background(self, func: Callable[[], Awaitable[object]]) -> None:
+        """Run ``await func()`` beside this node until the run stops, e.g. an engine's retries::
+
+            async def setup(self) -> None:
+                self.run_in_background(self.engine.background)
+
+        The work is not cancelled by interrupts (unlike handlers and ``run()``); the run's end
+        cancels it before the nodes close, and work that does not end within the runner's
+        ``close_timeout`` is abandoned with an error logged. An exception from it fails the
+        node as a handler's would (its supervision applies; the :class:`NodeError` names the
+        node); a restarted or replaced node's background work is stopped before it closes.
+
+        Raises:
+            UsageError: the node is not running (call it from ``setup()`` or while running).
+        """
+        self._rt.run_in_background(func)
 
     # ------------------------------------------------------------------ hooks
 

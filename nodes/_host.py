@@ -4,7 +4,10 @@ A host node (``LLMNode``, ``STTNode``, ``TTSNode``, ``VADNode``, ``TurnDetector`
 with an engine and keeps it in an :class:`EngineSlot`. The agent layer swaps engines for an
 agent's own models (``slot.select(agent_llm)``; ``select(None)`` goes back to the one the
 host was built with). Every engine the host used is entered (``async with``) on first use,
-on the host's clock, and exited when the host closes.
+on the host's clock, and exited when the host closes. While the host runs, each engine's
+:meth:`~voicegraph.graph.Engine.background` work (e.g. a fallback engine retrying failed
+providers) runs beside it from its first use until the run stops (``Node.run_in_background``),
+so hosts need no code for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Generic, TypeVar
 
-from voicegraph.graph import ConfigError, Engine, Node
+from voicegraph.graph import ConfigError, Engine, Node, runtime_of
 
 __all__ = ["EngineSlot"]
 
@@ -63,12 +66,19 @@ class EngineSlot(Generic[E]):
         self._current = self.default if engine is None else self._checked(engine)
 
     async def ready(self) -> E:
-        """The current engine, bound to the host's clock and entered if this is its first use."""
+        """The current engine, bound to the host's clock and entered if this is its first use.
+
+        Entering it while the host runs also starts its ``background()`` beside the host, until
+        the run stops (an error there fails the host like a handler's error).
+        """
         engine = self._current
         engine.bind(self._host.clock)
         if not any(engine is done for done in self._entered):
             await engine.__aenter__()
             self._entered.append(engine)
+            has_background = type(engine).background is not Engine.background
+            if has_background and runtime_of(self._host) is not None:
+                self._host.run_in_background(engine.background)
         return engine
 
     async def aclose(self) -> None:

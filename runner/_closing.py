@@ -31,7 +31,7 @@ from voicegraph.graph import Node, NodeError
 if TYPE_CHECKING:
     from voicegraph.graph import Clock
 
-__all__ = ["close_nodes", "describe_error", "log"]
+__all__ = ["close_nodes", "describe_error", "log", "wait_within"]
 
 log = logging.getLogger("voicegraph.runner")
 
@@ -56,6 +56,23 @@ async def close_nodes(
         (path, loop.create_task(_close(node), name=f"voicegraph:close:{path}"))
         for path, node in nodes
     ]
+    await wait_within(tasks, clock, timeout, "close")
+    return [
+        _close_error(path, exc)
+        for path, task in tasks
+        if task.done() and not task.cancelled() and (exc := task.exception()) is not None
+    ]
+
+
+async def wait_within(
+    tasks: Sequence[tuple[str, asyncio.Task[None]]], clock: Clock, timeout: float, what: str
+) -> None:
+    """Wait for ``tasks`` (``(node path, task)`` pairs), shielded, for at most ``timeout``.
+
+    A task still running then is cancelled and abandoned with an error logged naming its node
+    and ``what`` it was doing ("close", "stop its background work"); an error it raises later
+    is logged. The deadline is on ``clock`` and in real time, whichever ends first.
+    """
     cut_short = True
     try:
         with anyio.CancelScope(shield=True) as scope:
@@ -68,12 +85,7 @@ async def close_nodes(
     finally:  # also when a second Ctrl-C (a native cancellation) cuts the grace period short
         for path, task in tasks:
             if not task.done():
-                _abandon(path, task, timeout, cut_short)
-    return [
-        _close_error(path, exc)
-        for path, task in tasks
-        if task.done() and not task.cancelled() and (exc := task.exception()) is not None
-    ]
+                _abandon(path, task, timeout, cut_short, what)
 
 
 async def _close(node: Node) -> None:
@@ -86,25 +98,28 @@ async def _expire_on(clock: Clock, timeout: float, scope: anyio.CancelScope) -> 
     scope.cancel()
 
 
-def _abandon(path: str, task: asyncio.Task[None], timeout: float, cut_short: bool) -> None:
+def _abandon(
+    path: str, task: asyncio.Task[None], timeout: float, cut_short: bool, what: str
+) -> None:
     why = "the run was cancelled again" if cut_short else f"it took over {timeout:g} s"
     log.error(
-        "node %r did not close (%s): abandoned it, so its resources may not have been "
-        "released. Make its close() return promptly, or give the Runner a longer close_timeout "
-        "(now %g s)",
+        "node %r did not %s (%s): abandoned it, so its resources may not have been "
+        "released. Make it return promptly when cancelled, or give the Runner a longer "
+        "close_timeout (now %g s)",
         path,
+        what,
         why,
         timeout,
     )
     task.cancel()
     _abandoned.add(task)
-    task.add_done_callback(lambda t: _forget(path, t))
+    task.add_done_callback(lambda t: _forget(path, t, what))
 
 
-def _forget(path: str, task: asyncio.Task[None]) -> None:
+def _forget(path: str, task: asyncio.Task[None], what: str) -> None:
     _abandoned.discard(task)
     if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("node %r: its abandoned close() raised", path, exc_info=exc)
+        log.error("node %r raised after it was abandoned (%s)", path, what, exc_info=exc)
 
 
 def _close_error(path: str, exc: BaseException) -> NodeError:

@@ -1,8 +1,8 @@
 """One node's task: its inbox, handler loop or ``run()``, interrupts and supervision.
 
 A :class:`NodeDriver` is the runtime a running node talks to (``attach_runtime``): ``emit``,
-``send_event``, ``receive``, ``interrupt``, ``publish``, ``connected``, ``clock`` and
-``epoch`` are implemented here.
+``send_event``, ``receive``, ``interrupt``, ``publish``, ``connected``,
+``run_in_background``, ``clock`` and ``epoch`` are implemented here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import math
 from collections import deque
+from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -37,7 +38,8 @@ from voicegraph.graph import (
     attach_runtime,
 )
 
-from ._closing import close_nodes, log
+from ._background import BackgroundWork
+from ._closing import close_nodes, describe_error, log
 from ._edge import EOS, EdgeQueue, Inbox
 from ._metrics import NodeStats
 
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["NodeDriver"]
 
 _FAIL = Supervision()
+_IN_BACKGROUND = "(in its background work)"
 B = TypeVar("B", bound=BusEvent)
 
 
@@ -80,10 +83,12 @@ class NodeDriver:
     """Runs one node: dispatches its input, carries its epoch, applies its supervision."""
 
     __slots__ = (
+        "_background",
         "_bus",
         "_cancelling",
         "_current",
         "_emits",
+        "_failed",
         "_handling",
         "_holds",
         "_in_ports",
@@ -128,6 +133,10 @@ class NodeDriver:
         self._cancelling = False
         self._handling: tuple[Event, int] | None = None  # the control event in on_event
         self._seen: dict[int, None] = {}  # stamps of the control events handled, oldest first
+        self._failed: list[BaseException] = []  # errors of the background work, not yet handled
+        self._background = BackgroundWork(
+            path, self.clock, runner.close_timeout, self._background_failed
+        )
         attach_runtime(node, self)
         self.outs = {port: [] for port in node.outputs.values()}  # handlers: _bind, once wired
 
@@ -241,17 +250,57 @@ class NodeDriver:
             return any(p.name == port.name and edges for p, edges in self.outs.items())
         return any(edge.dst.name == port.name for edge in self.inbox.edges)
 
+    def run_in_background(self, func: Callable[[], Awaitable[object]]) -> None:
+        """Run ``await func()`` beside the node until the run stops (see Node)."""
+        self._background.start(self.runner.background_group(self.path), func)
+
+    def _background_failed(self, error: BaseException, stopped: bool) -> None:
+        """The node's background work raised: the node fails, as if a handler had raised.
+
+        The node's driver applies its supervision; once the node has finished, or when the
+        error came while the work was being stopped, the run fails here and now.
+        """
+        if not (stopped or self.finished):
+            self._failed.append(error)
+            self._cancelling = True
+            if self._scope is not None:
+                self._scope.cancel()
+            return
+        raise self._failure(error) from error
+
+    def _failure(self, error: BaseException) -> NodeError:
+        """Record a background failure that fails the run; the error to raise for it."""
+        self.stats.failures += 1
+        self.runner.record_failure(
+            NodeFailed(self.path, f"{type(error).__name__}: {error}", "fail", self.stats.failures)
+        )
+        failure = NodeError(self.path, error, frame=_IN_BACKGROUND)
+        self._note_background_failures(failure)
+        return failure
+
     # ------------------------------------------------------------------ running
 
     async def drive(self) -> None:
         """The node's task: run until its input ends, then send end of stream downstream."""
         try:
             while True:
+                failure: Exception | None = None
                 try:
-                    if await self._activity():
+                    if not self._failed and await self._activity():
                         break
                 except Exception as exc:
-                    await self._supervise(exc)
+                    failure = exc
+                try:
+                    if failure is not None:
+                        await self._supervise(failure)
+                    elif self._failed:
+                        await self._supervise(self._failed.pop(0), background=True)
+                except NodeError as error:
+                    self._note_background_failures(error)
+                    raise
+            if self._failed:  # failed in the background just as the node finished
+                late = self._failed.pop(0)
+                raise self._failure(late) from late
         finally:
             self.finished = True
             for edge in self.inbox.edges:  # nobody reads these any more: release senders
@@ -279,7 +328,11 @@ class NodeDriver:
             self._scope = None
             return True
         self._scope = None
-        self._current = None
+        current, self._current = self._current, None
+        if current is not None and self._failed and not self._pending:
+            edge, frame = current  # failed in the background: the frame in flight is handled
+            self.inbox.data.appendleft((edge, frame))  # again if the node recovers
+            edge.depth += 1
         await self._deliver_pending()
         return False
 
@@ -393,12 +446,12 @@ class NodeDriver:
 
     # ------------------------------------------------------------------ supervision
 
-    async def _supervise(self, exc: Exception) -> None:
+    async def _supervise(self, exc: BaseException, *, background: bool = False) -> None:
         """Apply the node's supervision policy to ``exc``; raise NodeError to fail the run."""
         self.stats.failures += 1
         current, self._current = self._current, None
         port = current[0].dst.name if current else None
-        frame = describe(current[1]) if current else None
+        frame = describe(current[1]) if current else _IN_BACKGROUND if background else None
         error = NodeError(self.path, exc, port=port, frame=frame)
         sup = self.primary._supervision or _FAIL
         attempt = self.stats.failures
@@ -423,6 +476,7 @@ class NodeDriver:
             delay = min(sup.backoff * math.pow(2, len(recent)), sup.backoff_max)
             recent.append(now)
             self.stats.restarts += 1
+            await self._background.stop()
             await self._close_failed(self.node)
             await self.clock.sleep(delay)
             await self._setup_or_fail(self.node)
@@ -430,6 +484,7 @@ class NodeDriver:
             alternate = sup.fallback
             if alternate is None or self.node is alternate:
                 raise error from exc
+            await self._background.stop()
             await self._close_failed(self.node)
             alternate.name = f"{self.primary.name}~fallback"
             self._bind(alternate)
@@ -438,6 +493,12 @@ class NodeDriver:
             edge, item = current
             self.inbox.data.appendleft((edge, item))
             edge.depth += 1
+
+    def _note_background_failures(self, error: NodeError) -> None:
+        """Note background failures not handled yet on the run's ``error``: none is lost."""
+        failed, self._failed = self._failed, []
+        for other in failed:
+            error.add_note(f"also failed in its background work: {describe_error(other)}")
 
     async def _close_failed(self, node: Node) -> None:
         """Close a node that failed before restarting or replacing it (bounded; errors logged).

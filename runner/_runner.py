@@ -34,6 +34,7 @@ from voicegraph.graph import (
     NodeError,
     NodeFailed,
     RunnerError,
+    UsageError,
     VoicegraphError,
     attach_runtime,
     leaf_exceptions,
@@ -109,6 +110,7 @@ class Runner:
         self._helpers: anyio.CancelScope | None = None
         self._stack: AsyncExitStack | None = None
         self._tg: anyio.abc.TaskGroup | None = None
+        self._stopping = False  # no new background work once the run ends
         self._t0 = 0.0
         self._lag_max = 0.0
         self._detect_deadlock = detect_deadlock
@@ -216,6 +218,7 @@ class Runner:
     async def _exit(
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._stopping = True
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
         assert self._stack is not None
@@ -249,6 +252,23 @@ class Runner:
         """Cancel every node now (e.g. on a user's hang-up); ``async with`` then returns."""
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
+
+    def background_group(self, path: str) -> anyio.abc.TaskGroup:
+        """The task group of node ``path``'s run-long work (``Node.run_in_background``).
+
+        Work started in it runs until the run stops: interrupts do not touch it; the run's
+        end cancels it, before the nodes close, and gives it ``close_timeout`` seconds to end.
+
+        Raises:
+            UsageError: the run has not started yet, or is stopping.
+        """
+        if self._tg is None or self._stopping:
+            state = "is stopping" if self._stopping else "has not started yet"
+            raise UsageError(
+                f"node {path!r} cannot start background work: the run {state} (start it "
+                "from setup() or while the node runs)"
+            )
+        return self._tg
 
     async def _drive(self, driver: NodeDriver) -> None:
         await driver.drive()
@@ -433,10 +453,6 @@ def _fallback_problems(driver: NodeDriver) -> list[str]:
         if other_out is None or not all(issubclass(t, out.types) for t in other_out.types):
             problems.append(f"fallback for {driver.path!r} lacks a compatible output {name!r}")
     return problems
-
-
-exception_leaves = leaf_exceptions
-"""Kept for ``runner/worker/_server.py``: use :func:`voicegraph.graph.leaf_exceptions`."""
 
 
 def _attach(error: BaseException, other: BaseException, how: str) -> None:

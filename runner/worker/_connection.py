@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 import anyio
 
-from voicegraph.graph import ProviderError
+from voicegraph.graph import ProviderError, first_error
 
 from ._options import Credentials, ServerOptions
 
@@ -216,10 +216,10 @@ class WorkerConnection:
                 await self._recv_loop(ws)
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:  # one of the loops failed: the connection is lost
-            errors = group.subgroup(lambda e: isinstance(e, Exception))
-            if errors is None:
+            error = first_error(group)
+            if error is group:  # no Exception in it (a cancellation): let it through
                 raise
-            raise _ConnectionLost(str(errors.exceptions[0])) from group
+            raise _ConnectionLost(str(error)) from group
 
     async def _recv_loop(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         import aiohttp

@@ -23,8 +23,13 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.abc
 
-from voicegraph.graph import ConfigError, MissingDependencyError, RunnerError
-from voicegraph.runner._runner import exception_leaves
+from voicegraph.graph import (
+    ConfigError,
+    MissingDependencyError,
+    RunnerError,
+    first_error,
+    leaf_exceptions,
+)
 
 from ._child import ChildSetup, Entrypoint, Prewarm
 from ._connection import WorkerConnection
@@ -257,7 +262,7 @@ class AgentServer:
                         await conn.flush(2.0)
                         await conn.close()
         except BaseExceptionGroup as group:
-            raise _first_error(group) from None
+            raise _error_of(group) from None
         finally:
             if health is not None:
                 health.close()
@@ -481,9 +486,10 @@ def _takes_argument(fn: Callable[..., Any]) -> bool:
         return True
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
-    leaves = exception_leaves(group)
-    for leaf in leaves:
-        if not isinstance(leaf, anyio.get_cancelled_exc_class()):
-            return leaf
-    return leaves[0] if leaves else group
+def _error_of(group: BaseExceptionGroup) -> BaseException:
+    """The error to raise for the worker's tasks: the first Exception, else e.g. a Ctrl-C."""
+    error = first_error(group)
+    if error is group:  # no Exception: a KeyboardInterrupt stays one (the CLI catches it)
+        cancelled = anyio.get_cancelled_exc_class()
+        error = next((e for e in leaf_exceptions(group) if not isinstance(e, cancelled)), group)
+    return error
