@@ -12,8 +12,6 @@ Public names:
 * :func:`retry_after` — the wait a ``Retry-After`` / ``retry-after-ms`` header asks for.
 * :class:`ResponseTracker` / :func:`track_response` — close the HTTP responses a streamed
   request opened (``track_response`` is the httpx response hook the clients install).
-* :class:`HTTPClientNode` — transitional Node base for the ElevenLabs nodes until they become
-  engines; new code uses :class:`SDKClient`.
 """
 
 from __future__ import annotations
@@ -28,11 +26,10 @@ from typing import Any
 
 import anyio
 
-from voicegraph.graph import Node, clip_text, redact_secrets
+from voicegraph.graph import clip_text, redact_secrets
 
 __all__ = [
     "PROVIDER_MESSAGE_LIMIT",
-    "HTTPClientNode",
     "ResponseTracker",
     "SDKClient",
     "key_from_env",
@@ -171,22 +168,3 @@ class SDKClient:
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.aclose()
-
-
-class HTTPClientNode(Node):
-    """Transitional: a provider node holding ``_client`` and ``_http`` (the ElevenLabs nodes
-    until they become engines). New code holds an :class:`SDKClient` instead.
-
-    Put it first among the bases: its :meth:`close` releases the connections, then closes
-    the rest of the node.
-    """
-
-    _client: Any
-    _http: Any
-
-    async def close(self) -> None:
-        """Close the HTTP connections, then the rest of the node."""
-        http, self._http, self._client = self._http, None, None
-        if http is not None:
-            await http.aclose()
-        await super().close()

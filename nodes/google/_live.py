@@ -27,6 +27,7 @@ from voicegraph.graph import (
     ToolCall,
     ToolResult,
     Transcript,
+    first_error,
 )
 from voicegraph.nodes._http import SDKClient
 from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS
@@ -211,7 +212,7 @@ class GeminiLive(Node):
                 await self._session()
                 return
             except Exception as exc:
-                error = _single(exc)
+                error = first_error(exc)
                 drops += 1
                 if not self._resumable(error) or drops > self.config.max_reconnects:
                     raise to_provider_error(error) from error
@@ -378,13 +379,3 @@ class _Refused(ProviderError):
         mapped = to_provider_error(cause)
         super().__init__(mapped.provider, str(mapped).split(": ", 1)[-1], status=mapped.status)
         self.cause = mapped
-
-
-def _single(error: BaseException) -> BaseException:
-    """A task group's failure as one exception (the first that is not a cancellation)."""
-    if isinstance(error, BaseExceptionGroup):
-        for inner in error.exceptions:
-            found = _single(inner)
-            if isinstance(found, Exception):
-                return found
-    return error
