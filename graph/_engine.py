@@ -119,8 +119,9 @@ class Engine:
     async def background(self) -> None:
         """Work the engine does between requests, run by its host (default: none, returns).
 
-        Hosts run it in a task beside their own work while they run, and cancel it when they
-        stop; it may run until cancelled (a fallback combinator retries failed providers here).
+        Hosts run it beside their own work (``EngineSlot`` does, through
+        ``Node.run_in_background``) from the engine's first use until the run stops; interrupts
+        do not cancel it. It may run until cancelled (a fallback combinator retries here).
         """
 
     @property

@@ -25,7 +25,8 @@ every input has ended (flush buffers here), ``close()`` when the run is over.
 Interrupts cancel the node's current activity: the handler in progress, or the whole ``run()``
 coroutine, which the runner then starts again in the new epoch (state kept on ``self``
 survives). Set ``restart_on_interrupt = False`` to keep ``run()`` going and handle
-``on_interrupt`` yourself.
+``on_interrupt`` yourself. Work that must outlive interrupts (e.g. an engine retrying failed
+providers) goes in ``self.run_in_background(func)``: it runs until the run stops.
 """
 
 from __future__ import annotations

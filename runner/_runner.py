@@ -72,7 +72,9 @@ class Runner:
             once, shielded from cancellation). A close still running then is cancelled and
             abandoned with an error logged naming the node, so shutdown (and Ctrl-C) always
             ends. Measured on the run's clock and in real time, whichever ends first: under a
-            :class:`VirtualClock` a close that waits forever costs no real time.
+            :class:`VirtualClock` a close that waits forever costs no real time. Work started
+            with ``Node.run_in_background`` is cancelled first, before the nodes close, and gets
+            the same grace period to end.
 
     Attributes:
         bus: the run's :class:`EventBus` (nodes publish with ``self.publish``; read it with
