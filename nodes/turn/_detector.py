@@ -191,7 +191,6 @@ class TurnDetector(Node):
         self._agent_speaking = False
         self._reply_pending = False
         self._interrupted_this_speech = False
-        self._seen: set[tuple[str, float]] = set()
         self._allowed = True
         self._discarded: set[float] = set()
         self._paused = False
@@ -341,12 +340,6 @@ class TurnDetector(Node):
 
     async def on_event(self, event: Event) -> None:
         if isinstance(event, SpeechStarted | SpeechStopped | SpeechPaused | SpeechResumed):
-            key = (type(event).__name__, event.pts)
-            if key in self._seen:  # the VAD sends its events on both of its outputs
-                return
-            self._seen.add(key)
-            if len(self._seen) > 64:
-                self._seen = {key}
             self._quiet_since = event.pts if isinstance(event, SpeechPaused) else None
             if isinstance(event, SpeechPaused | SpeechResumed):
                 return

@@ -63,7 +63,8 @@ class VADNode(Node):
             consecutive pieces of at most that length (memory stays bounded).
 
     Control events: ``SpeechStarted(pts)`` when speech starts and ``SpeechStopped(pts, duration)``
-    when it stops (also at end of stream if speech is ongoing) are sent on **both** outputs.
+    when it stops (also at end of stream if speech is ongoing) are sent once on **both** outputs
+    (one send: a node reached along both paths handles it once).
     ``pts`` is the media time of the first speech window / the first silence window. Inside
     an utterance, :class:`SpeechPaused` marks where a silence began and :class:`SpeechResumed`
     where speech came back before ``min_silence_duration`` ended the utterance (so a turn
@@ -216,5 +217,4 @@ class VADNode(Node):
             if isinstance(item, SpeechSegment):
                 await self.emit(self.segments, item)
             else:
-                await self.send_event(item, self.audio_out)
-                await self.send_event(item, self.segments)
+                await self.send_event(item)  # one send, on both outputs: handled once

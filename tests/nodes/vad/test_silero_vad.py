@@ -30,7 +30,7 @@ from voicegraph.graph import (
     graph_to_dict,
 )
 from voicegraph.nodes.vad import SileroVAD, VADEngine, VADNode
-from voicegraph.runner import Runner, VirtualClock
+from voicegraph.runner import Runner, Trace, VirtualClock
 
 SAMPLES = Path(__file__).parents[3] / "nodes" / "samples"
 
@@ -80,14 +80,16 @@ class Record(Node):
         self.events.append((self.clock.now(), event))
 
 
-async def run_vad(name: str, **settings: Any) -> tuple[VADNode, Record, list[AudioFrame]]:
+async def run_vad(
+    name: str, trace: Trace | None = None, **settings: Any
+) -> tuple[VADNode, Record, list[AudioFrame]]:
     g = Graph()
     feed = g.add(WavFeed(path=str(SAMPLES / f"{name}.wav")))
     vad, rec = g.add(VADNode(engine=SileroVAD(**settings))), g.add(Record())
     g.connect(feed.audio, vad.audio, capacity=1000)
     g.connect(vad.segments, rec.segments, capacity=100)
     g.connect(vad.audio_out, rec.audio, capacity=1000)
-    await Runner(g, clock=VirtualClock()).run()
+    await Runner(g, clock=VirtualClock(), trace=trace).run()
     return vad, rec, rec.frames
 
 
@@ -108,11 +110,18 @@ async def test_question_gives_one_segment_around_the_speech() -> None:
 
 
 async def test_events_arrive_on_both_outputs_in_media_time() -> None:
-    _, rec, _ = await run_vad("question")
+    trace = Trace(None)
+    _, rec, _ = await run_vad("question", trace)
     events = [e for _, e in rec.events]
-    # SpeechStarted then SpeechStopped, once via each output edge
-    assert [type(e) for e in events].count(SpeechStarted) == 2
-    assert [type(e) for e in events].count(SpeechStopped) == 2
+    # each event is sent once, along both output edges; a node reached by both handles it once
+    sent = [(r["type"], r["edge"]) for r in trace.records if r["kind"] == "event"]
+    for kind in ("SpeechStarted", "SpeechStopped"):
+        assert sorted(edge for k, edge in sent if k == kind) == [
+            "vad.audio_out -> record.audio",
+            "vad.segments -> record.segments",
+        ]
+    speech = [type(e) for e in events if isinstance(e, SpeechStarted | SpeechStopped)]
+    assert speech == [SpeechStarted, SpeechStopped]
     started = next(e for e in events if isinstance(e, SpeechStarted))
     stopped = next(e for e in events if isinstance(e, SpeechStopped))
     seg = rec.segs[0]
@@ -175,8 +184,9 @@ async def test_long_speech_is_emitted_in_bounded_pieces() -> None:
         assert b.pts == pytest.approx(a.end_pts)
     assert rec.segs[0].speech_start == pytest.approx(0.5, abs=0.15)
     assert rec.segs[-1].speech_end == pytest.approx(1.9, abs=0.2)
-    # one SpeechStarted/SpeechStopped pair for the whole utterance (per output)
-    assert sum(isinstance(e, SpeechStarted) for _, e in rec.events) == 2
+    # one SpeechStarted/SpeechStopped pair for the whole utterance
+    assert sum(isinstance(e, SpeechStarted) for _, e in rec.events) == 1
+    assert sum(isinstance(e, SpeechStopped) for _, e in rec.events) == 1
 
 
 async def test_speech_ongoing_at_end_of_stream_is_closed() -> None:
