@@ -3,8 +3,9 @@
 * :class:`GeminiLLM` — a streamed LLM engine (``generate_content_stream``) with tools, for
   an :class:`~voicegraph.nodes.llm.LLMNode`; a drop-in for the embedded
   :class:`~voicegraph.nodes.llm.LlamaLLM`.
-* :class:`GeminiLive` — speech to speech over the Live API WebSocket: audio in, audio and
-  transcripts out, tool calls, server-side barge-in, session resumption.
+* :class:`GeminiLive` — a realtime (speech-to-speech) engine on the Live API WebSocket, for
+  a :class:`~voicegraph.nodes.realtime.RealtimeNode`: audio in, audio and transcripts out,
+  tool calls, server-side barge-in, session resumption.
 
 The API key comes from ``api_key=`` or the ``GOOGLE_API_KEY`` / ``GEMINI_API_KEY``
 environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError` when the

@@ -1,4 +1,5 @@
-"""GeminiLive on the wire: the real SDK over wss:// (self-signed TLS), a loopback Live API."""
+"""GeminiLive in a RealtimeNode on the wire: the real SDK over wss:// (self-signed TLS), a
+loopback Live API."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from wiring import AudioFeed, AudioSink, MarkSink, TextSink, TranscriptSink, run
 from voicegraph.graph import AudioFrame, Graph, NodeError, PlayoutMark, ProviderError
 from voicegraph.nodes.google import GeminiLive
 from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.realtime import RealtimeNode
 from voicegraph.nodes.tools import ToolExecutor, function_tool
 
 SPEECH_24K = (np.sin(np.arange(2400) / 5) * 8000).astype("<i2").tobytes()  # 100 ms of "voice"
@@ -35,18 +37,31 @@ def mic(seconds: float) -> list[tuple[float, Any]]:
     return [(0.004, AudioFrame(pcm, 16000, pts=i * 0.02)) for i in range(int(seconds / 0.02))]
 
 
-def live_node(fake: FakeLive, tls: TLS, **settings: Any) -> GeminiLive:
+HOST_SETTINGS = ("instructions", "tools", "end_wait", "frame_ms")
+
+
+def live_node(fake: FakeLive, tls: TLS, **settings: Any) -> RealtimeNode:
+    """A RealtimeNode around a GeminiLive engine: host settings go to the node, the rest to
+    the engine."""
+    host = {k: settings.pop(k) for k in HOST_SETTINGS if k in settings}
+    host.setdefault("end_wait", 0.2)
     settings.setdefault("api_version", "v1beta")
-    settings.setdefault("end_wait", 0.2)
-    return GeminiLive(
+    engine = GeminiLive(
         api_key="test-key", base_url=fake.base_url, ssl_context=tls.client, **settings
     )
+    return RealtimeNode(engine=engine, **host)
+
+
+def engine_of(node: RealtimeNode) -> GeminiLive:
+    engine = node.engine
+    assert isinstance(engine, GeminiLive)
+    return engine
 
 
 class Rig:
-    """mic -> GeminiLive -> (speech, text, transcripts, tool calls -> executor -> back)."""
+    """mic -> RealtimeNode(GeminiLive) -> (speech, text, transcripts, calls -> executor -> back)."""
 
-    def __init__(self, live: GeminiLive, seconds: float, *, output: bool = False) -> None:
+    def __init__(self, live: RealtimeNode, seconds: float, *, output: bool = False) -> None:
         self.g = g = Graph()
         feed = g.add(AudioFeed(mic(seconds)), name="mic")
         self.live = g.add(live, name="live")
@@ -188,20 +203,20 @@ async def test_resumes_the_session_after_a_drop(gemini_live: FakeLive, tls: TLS)
     live = live_node(gemini_live, tls)
     rig = Rig(live, 1.5)
     await run(rig.g)
-    assert live.sessions == 2
+    assert engine_of(live).sessions == 2
     assert "handle" not in gemini_live.setups[0].get("sessionResumption", {})
     assert gemini_live.setups[1]["sessionResumption"] == {"handle": "handle-1"}
     assert rig.text.text() == "Yes, still here."
 
 
 async def test_bad_key_is_refused_with_401(gemini_live: FakeLive, tls: TLS) -> None:
-    live = GeminiLive(
+    engine = GeminiLive(
         api_key="wrong-key",
         base_url=gemini_live.base_url,
         api_version="v1beta",
         ssl_context=tls.client,
     )
-    rig = Rig(live, 0.2)
+    rig = Rig(RealtimeNode(engine=engine), 0.2)
     with pytest.raises(NodeError) as info:
         await run(rig.g)
     error = info.value.error

@@ -1,4 +1,4 @@
-"""Gemini engine and node without a network: keys, missing SDK, conversion, config, client."""
+"""Gemini engines without a network: keys, missing SDK, conversion, config, client."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from voicegraph.graph import (
     Graph,
     MissingDependencyError,
     ProviderTimeoutError,
+    UsageError,
     graph_to_dict,
 )
 from voicegraph.nodes.google import GeminiLive, GeminiLLM, to_contents, to_tools
 from voicegraph.nodes.google._errors import retry_after, to_provider_error
 from voicegraph.nodes.llm import ChatContext, FunctionCall, FunctionCallOutput, LLMNode
+from voicegraph.nodes.realtime import RealtimeNode
 from voicegraph.nodes.tools import function_tool
 
 
@@ -151,15 +153,35 @@ def test_timeouts_map_to_provider_timeout() -> None:
 
 
 def test_live_setup_config() -> None:
-    live = GeminiLive(api_key="k", tools=[get_weather], voice="Kore", temperature=0.5)
-    config = live.connect_config()
+    live = GeminiLive(api_key="k", voice="Kore", temperature=0.5)
+    config = live.connect_config("Be brief.", [get_weather])
     assert [m.value for m in config.response_modalities] == ["AUDIO"]
     assert config.speech_config.voice_config.prebuilt_voice_config.voice_name == "Kore"
     assert config.tools[0].function_declarations[0].name == "get_weather"
+    assert config.system_instruction == "Be brief." and config.temperature == 0.5
     assert config.session_resumption.handle is None
-    live.handle = "h-7"
-    assert live.connect_config().session_resumption.handle == "h-7"
-    assert live.audio.sample_rate == 16000 and live.speech.sample_rate == 24000
+    assert live.connect_config("", [], handle="h-7").session_resumption.handle == "h-7"
+    assert live.connect_config("", []).tools is None
+    assert (live.input_rate, live.output_rate) == (16000, 24000)
+    node = RealtimeNode(engine=live, tools=[get_weather])
+    assert node.audio.sample_rate == 16000 and node.speech.sample_rate == 24000
+
+
+async def test_live_connect_needs_the_engine_entered() -> None:
+    live = GeminiLive(api_key="k", base_url="http://127.0.0.1:9")
+    with pytest.raises(UsageError, match="enter the engine"):
+        await live.connect("", [])
+
+
+def test_live_serializes_in_a_realtime_node_without_its_key() -> None:
+    g = Graph()
+    g.add(RealtimeNode(engine=GeminiLive(api_key="secret-key", voice="Kore"), end_wait=2.0))
+    text = g.to_yaml()
+    assert "secret-key" not in text and "Kore" in text
+    node = graph_to_dict(g)["nodes"][0]
+    assert node["type"].endswith(":RealtimeNode") and node["config"]["end_wait"] == 2.0
+    assert node["parts"]["engine"]["type"].endswith(":GeminiLive")
+    assert node["parts"]["engine"]["config"]["voice"] == "Kore"
 
 
 async def test_the_engine_makes_its_client_on_start_and_closes_it() -> None:
