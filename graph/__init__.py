@@ -1,4 +1,8 @@
-"""What a pipeline *is*: frames, typed ports, the Node base, the Graph builder, serialization."""
+"""What a pipeline *is*: frames, typed ports, the Node base, the Graph builder, serialization.
+
+``__all__`` is what users build with. The other names imported below are for voicegraph's
+other packages (the runner, the nodes), which may not import a private module of this one.
+"""
 
 from ._bus_events import UNPUBLISHED as UNPUBLISHED
 from ._bus_events import BusEvent as BusEvent
@@ -59,6 +63,7 @@ from ._node import runtime_of as runtime_of
 from ._ports import In as In
 from ._ports import Out as Out
 from ._ports import Port as Port
+from ._public import rehome as rehome
 from ._redact import clip_text as clip_text
 from ._redact import redact_secrets as redact_secrets
 from ._serialize import graph_from_dict as graph_from_dict
@@ -71,7 +76,6 @@ __all__ = [
     "Clock",
     "ConfigError",
     "Control",
-    "DEFAULT_CAPACITY",
     "Deadline",
     "DeadlineError",
     "DeadlockError",
@@ -79,7 +83,6 @@ __all__ = [
     "EndOfStream",
     "Engine",
     "Event",
-    "FlatGraph",
     "Flush",
     "Frame",
     "FrameTypeError",
@@ -94,7 +97,6 @@ __all__ = [
     "NodeConfig",
     "NodeError",
     "NodeFailed",
-    "NodeRuntime",
     "Out",
     "PlayoutMark",
     "Policy",
@@ -109,25 +111,16 @@ __all__ = [
     "SpeechStarted",
     "SpeechStopped",
     "Supervision",
-    "SvgRenderer",
     "TextFrame",
     "ToolCall",
     "ToolResult",
     "Transcript",
-    "UNPUBLISHED",
-    "UNSTAMPED",
     "UsageError",
     "UserTurn",
     "VoicegraphError",
-    "attach_runtime",
-    "check_file_import",
-    "clip_text",
     "deadline",
-    "first_error",
     "graph_from_dict",
     "graph_to_dict",
-    "leaf_exceptions",
-    "redact_secrets",
-    "runtime_of",
-    "set_svg_renderer",
 ]
+
+rehome(__name__, globals(), __all__)
