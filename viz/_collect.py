@@ -1,15 +1,36 @@
-"""Build a :class:`Timeline` from trace records or from a voice pipeline's stages."""
+"""Build a :class:`Timeline` from trace records or from the timeline events on the run's bus."""
 
 from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
+
+import anyio
+
+from voicegraph.graph import BusEvent, Graph
+from voicegraph.graph.timeline import (
+    LLMGenerated,
+    MediaStarted,
+    ReplyPlayed,
+    ReplyStarted,
+    TimelineEvent,
+    TimelineSource,
+    TTSFirstAudio,
+    TurnDecided,
+    UserInterrupted,
+)
+from voicegraph.runner import Subscription
 
 from ._session import Mark, Span, Timeline, TurnLatency
 
-__all__ = ["timeline_from_pipeline", "timeline_from_records", "unwrap_session"]
+__all__ = [
+    "timeline_from_events",
+    "timeline_from_pipeline",
+    "timeline_from_records",
+    "unwrap_session",
+]
 
 TTS_GAP = 0.3
 """Seconds between TTS frames that start a new stretch of audio on the timeline."""
@@ -257,44 +278,61 @@ def _waterfall(
     return TurnLatency(text, tuple(stages), None if heard is None else heard - origin)
 
 
-# ---------------------------------------------------------------------- from a pipeline
+# ---------------------------------------------------------------------- from bus events
 
 
 def timeline_from_pipeline(p: Any) -> Timeline:
-    """See :meth:`Timeline.from_pipeline` (duck-typed: missing stages leave rows empty)."""
+    """See :meth:`Timeline.from_pipeline`: the timeline events its graph's nodes published."""
     p = unwrap_session(p)
+    graph = getattr(p, "graph", p)
+    if not isinstance(graph, Graph):
+        return Timeline()
+    events: list[TimelineEvent] = []
+    for node in graph.iter_nodes():
+        if isinstance(node, TimelineSource):
+            events.extend(node.timeline_events)
+    return timeline_from_events(events)
+
+
+def timeline_from_events(events: Iterable[BusEvent] | Subscription[Any]) -> Timeline:
+    """See :meth:`Timeline.from_events`."""
+    if isinstance(events, Subscription):
+        events = _drain(events)
+    mine = sorted((e for e in events if isinstance(e, TimelineEvent)), key=lambda e: e.seq)
+    to_clock = _media_to_clock(mine)
     tl = Timeline()
-    to_clock = _media_to_clock(p)
-    turn = getattr(p, "turn", None)
-    for d in getattr(turn, "decisions", []):
-        tl.turns.append(Mark(float(d.clock), str(d.text)))
+    decisions = [e for e in mine if isinstance(e, TurnDecided)]
+    for d in decisions:
+        tl.turns.append(Mark(d.time, d.text))
         end = to_clock(d.speech_end)
         if end is not None:
-            tl.endpointing.append(Span(end, float(d.clock)))
+            tl.endpointing.append(Span(end, d.time))
         heard = to_clock(d.transcript_at) if d.transcript_at is not None else None
         if heard is not None:
-            tl.transcripts.append(Mark(heard, str(d.text), "final"))
-    for at in getattr(turn, "interruptions", []):
-        t = to_clock(at)
-        if t is not None:
-            tl.interruptions.append(Mark(t, "barge-in"))
-    for m in getattr(getattr(p, "llm", None), "metrics", []):
-        tl.llm.append(
-            Span(m.started, m.started + m.duration, kind="cancelled" if m.cancelled else "")
-        )
-        if m.tool_calls:
-            end = m.started + m.duration
-            tl.tools.append(Span(end, end, f"{m.tool_calls} tool call(s)"))
-    output = getattr(p, "output", None)
-    starts = list(getattr(output, "reply_started_at", []))
-    for start, (text, seconds, interrupted) in zip(
-        starts, list(getattr(output, "played_replies", [])), strict=False
-    ):
-        tl.playout.append(Span(start, start + seconds, text, "interrupted" if interrupted else ""))
-    metrics = getattr(p, "turn_metrics", None)
-    for row in metrics() if callable(metrics) else []:
-        tl.latencies.append(_pipeline_latency(row))
+            tl.transcripts.append(Mark(heard, d.text, "final"))
+    for e in mine:
+        if isinstance(e, UserInterrupted) and (t := to_clock(e.pts)) is not None:
+            tl.interruptions.append(Mark(t, e.reason))
+        elif isinstance(e, LLMGenerated):
+            end = e.started + e.duration
+            tl.llm.append(Span(e.started, end, kind="cancelled" if e.cancelled else ""))
+            if e.tool_calls:
+                tl.tools.append(Span(end, end, f"{e.tool_calls} tool call(s)"))
+        elif isinstance(e, ReplyPlayed):
+            kind = "interrupted" if e.interrupted else ""
+            tl.playout.append(Span(e.start, e.start + e.seconds, e.text, kind))
+    tl.latencies = _event_latencies(mine, decisions, to_clock)
     return tl
+
+
+def _drain(subscription: Subscription[Any]) -> list[Any]:
+    """The events buffered in ``subscription`` (what a subscriber made before the run holds)."""
+    out = []
+    while True:
+        try:
+            out.append(subscription.receive_nowait())
+        except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+            return out
 
 
 def unwrap_session(p: Any) -> Any:
@@ -305,25 +343,55 @@ def unwrap_session(p: Any) -> Any:
     return p
 
 
-def _media_to_clock(p: Any) -> Callable[[float], float | None]:
-    convert = getattr(getattr(p, "source", None), "media_to_clock", None)
-    if not callable(convert):
+def _media_to_clock(events: list[TimelineEvent]) -> Callable[[float], float | None]:
+    """Media time -> clock time, from the last :class:`MediaStarted` (else unknown)."""
+    started = [e for e in events if isinstance(e, MediaStarted)]
+    if not started:
         return lambda pts: None
-
-    def to_clock(pts: float) -> float | None:
-        value = convert(pts)
-        return None if value is None else float(value)
-
-    return to_clock
+    anchor = started[-1]
+    return lambda pts: anchor.time + pts - anchor.pts
 
 
-def _pipeline_latency(row: Any) -> TurnLatency:
-    stages: list[tuple[str, float]] = [("end of turn", row.end_of_utterance_delay)]
-    for name, value in (("LLM first token", row.llm_ttft), ("TTS first audio", row.tts_ttfb)):
-        if value is None:
-            break
-        stages.append((name, value))
-    total = row.voice_to_voice
-    if total is not None and len(stages) == 3:
-        stages.append(("to playout", max(0.0, total - sum(s for _, s in stages))))
-    return TurnLatency(row.user_text, tuple(stages), total)
+def _event_latencies(
+    events: list[TimelineEvent],
+    decisions: list[TurnDecided],
+    to_clock: Callable[[float], float | None],
+) -> list[TurnLatency]:
+    """Per user turn: the generation, first TTS audio and playout that answered it.
+
+    Generations are matched to turns by the clock time they started; TTS first-audio times
+    and playout starts are matched to replies in order.
+    """
+    generations = [e for e in events if isinstance(e, LLMGenerated)]
+    step0 = [g for g in generations if g.step == 0]
+    replies = [e.start for e in events if isinstance(e, ReplyStarted)]
+    ttfbs = [e.ttfb for e in events if isinstance(e, TTSFirstAudio)]
+    out = []
+    for d in decisions:
+        decided = d.time
+        speech_end = to_clock(d.speech_end)
+        gen = next((g for g in step0 if g.started >= decided - 1e-6), None)
+        ttft = None
+        if gen is not None:
+            step0.remove(gen)
+            later = [g for g in generations if g.started >= gen.started and g.ttft is not None]
+            if later and later[0].ttft is not None:
+                ttft = later[0].started + later[0].ttft - gen.started
+        tts = v2v = None
+        if speech_end is not None and replies:
+            start = next((r for r in replies if r >= decided - 1e-6), None)
+            if start is not None:
+                index = replies.index(start)
+                replies = replies[index + 1 :]
+                tts = ttfbs[index] if index < len(ttfbs) else None
+                ttfbs = ttfbs[index + 1 :]
+                v2v = start - speech_end
+        stages: list[tuple[str, float]] = [("end of turn", d.end_of_utterance_delay)]
+        for name, value in (("LLM first token", ttft), ("TTS first audio", tts)):
+            if value is None:
+                break
+            stages.append((name, value))
+        if v2v is not None and len(stages) == 3:
+            stages.append(("to playout", max(0.0, v2v - sum(s for _, s in stages))))
+        out.append(TurnLatency(d.text, tuple(stages), v2v))
+    return out

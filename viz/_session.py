@@ -1,9 +1,11 @@
 """What happened in a voice session, on the run's clock: the rows a timeline draws.
 
-A :class:`Timeline` is built from a recorded trace (:meth:`Timeline.from_trace`), from a
-voice pipeline's stages after (or during) a run (:meth:`Timeline.from_pipeline`), or from both
-(:meth:`Timeline.collect`). :class:`SessionTrace` records a run in memory with everything a
-timeline needs (the text of transcripts, turns and playout marks) but no audio samples.
+A :class:`Timeline` is built from a recorded trace (:meth:`Timeline.from_trace`), from the
+typed timeline events the stages publish on the run's bus (:meth:`Timeline.from_events`; after
+a run, :meth:`Timeline.from_pipeline` reads the ones its graph's stages kept), or from a trace
+and a pipeline (:meth:`Timeline.collect`). :class:`SessionTrace` records a run in memory with
+everything a timeline needs (the text of transcripts, turns and playout marks) but no audio
+samples.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from voicegraph.graph import AudioFrame, ConfigError, Event, Frame, Interrupt
-from voicegraph.runner import Trace
+from voicegraph.graph import AudioFrame, BusEvent, ConfigError, Event, Frame, Interrupt
+from voicegraph.runner import Subscription, Trace
 
 if TYPE_CHECKING:
     from voicegraph.runner._edge import EdgeQueue
@@ -135,17 +137,37 @@ class Timeline:
 
     @classmethod
     def from_pipeline(cls, pipeline: Any) -> Timeline:
-        """Build the timeline from a voice pipeline's stages (``voice_pipeline(...)``, or an
-        ``AgentSession`` with audio: its ``pipeline``).
+        """Build the timeline from the timeline events a voice pipeline's stages published
+        (``voice_pipeline(...)``, an ``AgentSession`` with audio: its ``pipeline``, or a
+        :class:`~voicegraph.graph.Graph`), after or during a run.
 
-        Uses the turn detector's decisions and interruptions, the LLM's generation metrics,
-        the audio output's replies and the per-turn latencies (``pipeline.turn_metrics()``).
-        The stages keep no record of speech or TTS timing; record a :class:`SessionTrace`
-        for those rows.
+        Every node of its graph that is a :class:`~voicegraph.graph.timeline.TimelineSource`
+        keeps the events it published on the run's bus (turn decisions, barge-ins, LLM
+        generations, TTS first audio, replies played, the audio source's start); see
+        :meth:`from_events`. No stage publishes speech or TTS timing; record a
+        :class:`SessionTrace` for those rows.
         """
         from ._collect import timeline_from_pipeline
 
         return timeline_from_pipeline(pipeline)
+
+    @classmethod
+    def from_events(cls, events: Iterable[BusEvent] | Subscription[Any]) -> Timeline:
+        """Build the timeline from bus events (:mod:`voicegraph.graph.timeline` types).
+
+        ``events`` is any iterable of bus events (others are ignored), or a subscription made
+        before the run (``runner.subscribe(TimelineEvent, capacity=...)``): its buffered
+        events are taken. Rows: end-of-turn decisions with their endpointing wait, final
+        transcripts, barge-ins, LLM generations and tool rounds, replies played, and the
+        per-turn latency waterfall.
+
+        >>> from voicegraph.graph.timeline import ReplyPlayed
+        >>> Timeline.from_events([ReplyPlayed(start=1.0, seconds=2.0, text="hi")]).playout
+        [Span(start=1.0, end=3.0, label='hi', kind='')]
+        """
+        from ._collect import timeline_from_events
+
+        return timeline_from_events(events)
 
     @classmethod
     def collect(cls, trace: TraceSource | None = None, pipeline: Any = None) -> Timeline:

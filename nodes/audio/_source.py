@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from voicegraph.graph import AudioFrame, Node, NodeConfig, Out
+from voicegraph.graph.timeline import MediaStarted, TimelineEvent
 
 __all__ = ["PacedSource", "SourceConfig", "frame_samples"]
 
@@ -53,6 +54,8 @@ class PacedSource(Node):
         self._pts0 = 0.0
         self._end: float | None = None
         self._pending: AudioFrame | None = None
+        self.timeline_events: list[TimelineEvent] = []
+        """The :class:`MediaStarted` bus event of each stream it started."""
 
     def rewind(self) -> None:
         """Forget pacing state so the next ``run()`` starts a fresh stream (call in setup)."""
@@ -83,6 +86,7 @@ class PacedSource(Node):
             self._pending = frame  # emitted again if cancelled midway
             if self._t0 is None:
                 self._t0, self._pts0 = clock.now(), frame.pts
+                self.timeline_events[:] = [self.publish(MediaStarted(frame.pts))]
             if realtime:
                 await clock.sleep_until(self._t0 + frame.pts - self._pts0)
             await self.emit(self.audio, frame)

@@ -28,6 +28,7 @@ from voicegraph.graph import (
     UsageError,
     UserTurn,
 )
+from voicegraph.graph.timeline import LLMGenerated, TimelineEvent
 from voicegraph.nodes._host import EngineSlot
 from voicegraph.nodes.tools import (
     FunctionTool,
@@ -161,6 +162,7 @@ class LLMNode(Node):
         if self.config.instructions and self.chat.instructions is None:
             self.chat.set_instructions(self.config.instructions)
         self.metrics: deque[LLMMetrics] = deque(maxlen=1000)
+        self.timeline_events: deque[TimelineEvent] = deque(maxlen=1000)  # LLMGenerated events
         self._pending: dict[str, FunctionCall] = {}
         self._results: dict[str, ToolResult] = {}
         self._step = 0
@@ -466,6 +468,21 @@ class LLMNode(Node):
                     completion_tokens=completion_tokens,
                     tool_calls=len(calls),
                     cancelled=not finished,
+                )
+            )
+            m = self.metrics[-1]
+            self.timeline_events.append(
+                self.publish(
+                    LLMGenerated(
+                        m.step,
+                        m.started,
+                        m.ttft,
+                        m.duration,
+                        m.tool_calls,
+                        m.cancelled,
+                        m.prompt_tokens,
+                        m.completion_tokens,
+                    )
                 )
             )
         if calls:

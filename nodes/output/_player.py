@@ -21,6 +21,7 @@ from voicegraph.graph import (
     PlayoutMark,
     SpeechAudio,
 )
+from voicegraph.graph.timeline import ReplyPlayed, ReplyStarted, TimelineEvent
 from voicegraph.nodes._files import check_output_path
 
 from ._control import PausePlayout, ResumePlayout
@@ -46,6 +47,7 @@ class _Queued:
 @dataclass(slots=True)
 class _Reply:
     epoch: int
+    start: float  # clock time its first frame started playing
     played: float = 0.0
     sentences: list[str] = field(default_factory=list)
     current: tuple[str, float, float] | None = None  # (text, seconds heard, text_duration)
@@ -125,6 +127,8 @@ class AudioOutput(Node):
     Metrics: :attr:`played_replies` ``(text, seconds, interrupted)`` per reply,
     :attr:`reply_started_at` (clock time each reply's first frame started playing, for
     voice-to-voice latency), :attr:`played_seconds`. Histories keep the last 1000 replies.
+    The same facts go on the run's bus as ``ReplyStarted`` / ``ReplyPlayed`` events
+    (:mod:`voicegraph.graph.timeline`), kept in ``timeline_events``.
 
     Config:
         path: WAV file to record to (default ``None``: no recording).
@@ -149,6 +153,8 @@ class AudioOutput(Node):
         """Per reply: (text heard, seconds played, interrupted)."""
         self.reply_started_at: deque[float] = deque(maxlen=MAX_HISTORY)
         """Clock time each reply's first frame started playing."""
+        self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_HISTORY)
+        """The :class:`ReplyStarted` and :class:`ReplyPlayed` bus events it published."""
         self._played = 0.0
         self._queue: deque[_Queued] = deque()
         self._play_end = 0.0
@@ -225,8 +231,9 @@ class AudioOutput(Node):
         if self._reply is not None and start - self._play_end <= LATE_TOLERANCE:
             start = self._play_end  # a late wake-up, not a gap: keep playing back to back
         if self._reply is None:
-            self._reply = _Reply(frame.epoch)
+            self._reply = _Reply(frame.epoch, start)
             self.reply_started_at.append(start)
+            self.timeline_events.append(self.publish(ReplyStarted(start)))
             await self._mark(0.0, "", epoch=frame.epoch)
         end = start + frame.duration
         self._queue.append(_Queued(start, end, frame))
@@ -298,6 +305,7 @@ class AudioOutput(Node):
         assert reply is not None
         text = reply.text_heard()
         self.played_replies.append((text, reply.played, False))
+        self._published(ReplyPlayed(reply.start, reply.played, text, False))
         await self._mark(reply.played, text, final=True, epoch=reply.epoch)
 
     async def _stop(self, now: float) -> None:
@@ -313,7 +321,11 @@ class AudioOutput(Node):
         self._reply = None
         text = reply.text_heard()
         self.played_replies.append((text, reply.played, True))
+        self._published(ReplyPlayed(reply.start, reply.played, text, True))
         await self._mark(reply.played, text, interrupted=True, epoch=reply.epoch)
+
+    def _published(self, event: TimelineEvent) -> None:
+        self.timeline_events.append(self.publish(event))
 
     async def _mark(
         self,

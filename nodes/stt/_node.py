@@ -21,6 +21,7 @@ from voicegraph.graph import (
     SpeechStopped,
     Transcript,
 )
+from voicegraph.graph.timeline import STTDone, TimelineEvent
 from voicegraph.nodes._host import EngineSlot
 
 from ._engine import STTEngine, STTStream
@@ -88,6 +89,8 @@ class STTNode(Node):
         self._slot: EngineSlot[STTEngine] = EngineSlot(self, STTEngine, engine)
         self.latencies: deque[float] = deque(maxlen=MAX_LATENCIES)
         """STT latency in clock seconds of each emitted transcript (most recent last)."""
+        self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_LATENCIES)
+        """The :class:`STTDone` bus event of each emitted transcript (most recent last)."""
         self._stream: STTStream | None = None
         self._stream_engine: STTEngine | None = None
         self._speech_start: float | None = None
@@ -227,3 +230,4 @@ class STTNode(Node):
         )
         await self.emit(self.transcripts, transcript)
         self.latencies.append(self.clock.now() - t0)
+        self.timeline_events.append(self.publish(STTDone(text, self.latencies[-1])))

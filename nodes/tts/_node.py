@@ -24,6 +24,7 @@ from voicegraph.graph import (
     SpeechAudio,
     first_error,
 )
+from voicegraph.graph.timeline import TimelineEvent, TTSFirstAudio
 from voicegraph.nodes._host import EngineSlot
 
 from ._audio import resample_linear, trim_silence
@@ -129,6 +130,8 @@ class TTSNode(Node):
         self.check_engine(engine)
         self.ttfb: deque[float] = deque(maxlen=MAX_HISTORY)
         """Per reply (the last 1000): clock seconds from its first sentence to its first frame."""
+        self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_HISTORY)
+        """The :class:`TTSFirstAudio` bus event of each reply (the last 1000)."""
         self._in_reply = False
         self._reply_t0 = 0.0
         self._pts = 0.0
@@ -327,6 +330,7 @@ class TTSNode(Node):
         if not self._first_sent:
             self._first_sent = True
             self.ttfb.append(self.clock.now() - self._reply_t0)
+            self.timeline_events.append(self.publish(TTSFirstAudio(self.ttfb[-1])))
 
     async def _emit_frames(self, pcm: npt.NDArray[np.int16], text: str, *, final: bool) -> None:
         rate = self.sample_rate

@@ -27,6 +27,12 @@ from voicegraph.graph import (
     Transcript,
     UserTurn,
 )
+from voicegraph.graph.timeline import (
+    TIMELINE_HISTORY,
+    TimelineEvent,
+    TurnDecided,
+    UserInterrupted,
+)
 from voicegraph.nodes._host import EngineSlot
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
@@ -140,6 +146,10 @@ class TurnDetector(Node):
     still speaking (the user asked for the floor). Barge-in works as in automatic mode. No
     preflight turns are sent. Requests take effect at the next input (audio frames arrive
     every few tens of milliseconds).
+
+    Bus events (:mod:`voicegraph.graph.timeline`): each committed turn publishes a
+    ``TurnDecided`` and each barge-in a ``UserInterrupted``; both are kept in
+    ``timeline_events`` (``decisions`` and ``interruptions`` hold the same facts as lists).
     """
 
     class Config(NodeConfig):
@@ -178,6 +188,8 @@ class TurnDetector(Node):
         self._audio: deque[npt.NDArray[np.int16]] = deque()
         self._audio_samples = 0
         self.decisions: list[TurnDecision] = []
+        self.timeline_events: deque[TimelineEvent] = deque(maxlen=TIMELINE_HISTORY)
+        """The :class:`TurnDecided` and :class:`UserInterrupted` bus events it published."""
         self.ignored: list[str] = []
         self.interruptions: list[float] = []
         self._now = 0.0
@@ -426,6 +438,7 @@ class TurnDetector(Node):
         self._reply_pending = False
         self._paused, self._resume_at = False, None
         self.interruptions.append(self._now)
+        self.timeline_events.append(self.publish(UserInterrupted(self._now, "barge-in")))
         self.interrupt("barge-in")
 
     async def _pause(self) -> None:
@@ -504,6 +517,13 @@ class TurnDetector(Node):
         self.decisions.append(
             TurnDecision(
                 text, end, now, delay, probability, self._reported_at, self._transcript_at, decided
+            )
+        )
+        self.timeline_events.append(
+            self.publish(
+                TurnDecided(
+                    text, end, now, delay, probability, self._reported_at, self._transcript_at
+                )
             )
         )
         self._reply_pending = True

@@ -8,8 +8,16 @@ from typing import Any
 import anyio
 import pytest
 
+from voicegraph.graph.timeline import (
+    LLMGenerated,
+    MediaStarted,
+    ReplyPlayed,
+    ReplyStarted,
+    TimelineEvent,
+    TurnDecided,
+)
 from voicegraph.runner import Runner, Trace, VirtualClock
-from voicegraph.viz import ROWS, SessionTrace, Timeline, plot_timeline
+from voicegraph.viz import ROWS, Mark, SessionTrace, Span, Timeline, plot_timeline
 
 USER = ["Tell me a long story about a dragon.", "Wait, stop.", "What's the weather in Paris?"]
 
@@ -137,3 +145,51 @@ def test_fan_out_and_relayed_frames_count_once() -> None:
     assert [m.label for m in tl.turns] == ["hi"]
     assert tl.tokens == pytest.approx([1.1, 1.2, 1.3])
     assert tl.llm[0].start == 1.0 and tl.llm[0].end == pytest.approx(1.3)
+
+
+def test_the_stages_publish_the_timeline_on_the_bus(tmp_path: Path, make_pipeline: Any) -> None:
+    p = make_pipeline("barge_in", tmp_path / "reply.wav")
+    runner = Runner(p.graph, clock=VirtualClock())
+    events = runner.subscribe(TimelineEvent, capacity=4096)
+    anyio.run(runner.run)
+    tl = Timeline.from_events(events)
+    assert tl == Timeline.from_pipeline(p)  # what the stages kept is what they published
+    assert events.dropped == 0 and Timeline.from_events(events) == Timeline()  # taken
+    assert [m.label for m in tl.turns] == [USER[0], f"{USER[1]} {USER[2]}"]
+    assert [s.kind for s in tl.playout] == ["interrupted", ""]
+    assert [m.label for m in tl.interruptions] == ["barge-in"]
+    published = [e for node in p.graph.iter_nodes() for e in getattr(node, "timeline_events", [])]
+    kinds = {type(e).__name__: e.origin for e in published}
+    assert kinds == {
+        "MediaStarted": p.source.path,
+        "TurnDecided": p.turn.path,
+        "UserInterrupted": p.turn.path,
+        "STTDone": p.stt.path,
+        "LLMGenerated": p.llm.path,
+        "TTSFirstAudio": p.tts.path,
+        "ReplyStarted": p.output.path,
+        "ReplyPlayed": p.output.path,
+    }
+    assert all(isinstance(e, TimelineEvent) and e.seq > 0 for e in published)
+
+
+def test_events_build_rows_on_the_clock() -> None:
+    start = MediaStarted(pts=0.0)
+    decided = TurnDecided("hi", speech_end=1.0, decided_at=1.6, transcript_at=1.4)
+    generated = LLMGenerated(step=0, started=2.0, ttft=0.25, duration=1.0)
+    reply = ReplyStarted(start=2.5)
+    played = ReplyPlayed(start=2.5, seconds=1.0, text="hello", interrupted=True)
+    stamps = [(start, 0.5), (decided, 2.0), (generated, 3.0), (reply, 2.5), (played, 3.5)]
+    for seq, (event, t) in enumerate(stamps, 1):  # as the runner stamps them
+        object.__setattr__(event, "seq", seq)
+        object.__setattr__(event, "time", t)
+    tl = Timeline.from_events([e for e, _ in reversed(stamps)])  # put back in publish order
+    assert tl.turns == [Mark(2.0, "hi")] and tl.endpointing == [Span(1.5, 2.0)]
+    assert tl.transcripts == [Mark(1.9, "hi", "final")]
+    assert tl.llm == [Span(2.0, 3.0)] and tl.tools == []
+    assert tl.playout == [Span(2.5, 3.5, "hello", "interrupted")]
+    (latency,) = tl.latencies
+    assert latency.total == pytest.approx(1.0)  # media 1.0 is clock 1.5; heard at 2.5
+    names = [name for name, _ in latency.stages]
+    assert names == ["end of turn", "LLM first token"]  # no TTS event: the waterfall stops
+    assert dict(latency.stages)["LLM first token"] == pytest.approx(0.25)
