@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import anyio
 import numpy as np
 import numpy.typing as npt
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from pydantic import Field
 
 from voicegraph.graph import (
@@ -35,7 +37,6 @@ from ._engine import (
     AudioDelta,
     InputTranscript,
     RealtimeEngine,
-    RealtimeEvent,
     RealtimeSession,
     TextDelta,
     ToolCallRequest,
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 
 MAX_REPLY_WAIT = 30.0
 """Seconds a reply in progress is awaited after the input ended, at most."""
+
+_Inbox = MemoryObjectReceiveStream[tuple[int, SpeechAudio]]  # (generation, frame) to emit
+_Outbox = MemoryObjectSendStream[tuple[int, SpeechAudio]]
 
 
 class RealtimeNode(Node):
@@ -69,7 +73,10 @@ class RealtimeNode(Node):
             :class:`~voicegraph.nodes.output.AudioOutput`); a silent ``frame_ms`` frame with
             ``final=True`` ends each reply. Each audio piece's frames carry the reply text
             that arrived before it (``text``, ``offset`` into the piece, ``text_duration`` the
-            piece's length), so playout marks tell (approximately) what was heard.
+            piece's length), so playout marks tell (approximately) what was heard. Models
+            speak faster than real time: up to ``buffer_seconds`` of audio wait in the node
+            for the output, so the engine's events (an interruption above all) are read
+            while the reply plays.
         text (out): the reply's words as :class:`~voicegraph.graph.LLMText` deltas,
             ``LLMText("", final=True)`` at the end of a reply.
         transcripts (out): the user's words: interim :class:`~voicegraph.graph.Transcript`
@@ -80,9 +87,10 @@ class RealtimeNode(Node):
 
     Events map to voicegraph's control flow: on the engine's :class:`UserInterrupted` the
     node interrupts everything downstream (``self.interrupt("barge-in")``): the audio output
-    stops at once and queued audio of the cut-off reply is dropped (the provider cuts the
-    reply on its side); tool calls still pending are forgotten. :class:`TurnComplete` ends
-    the reply (the final frames). ``pts`` counts seconds since the reply's first frame.
+    stops at once and the cut-off reply's audio still in the node or on the edges is dropped
+    (the provider cuts the reply on its side); tool calls still pending are forgotten.
+    :class:`TurnComplete` ends the reply (the final frames). ``pts`` counts seconds since the
+    reply's first frame.
 
     End of the run: once the audio input has ended (and no tool result is due), the node
     waits until the model has been quiet for ``end_wait`` seconds, counted from the end of
@@ -108,6 +116,8 @@ class RealtimeNode(Node):
         instructions: the system instruction (default: the LLM nodes' brief spoken style).
         tools: import paths of the tools (the constructor also takes FunctionTools/functions).
         frame_ms: longest output frame in milliseconds (default 20).
+        buffer_seconds: reply audio held for the output, at most (default 60; when it is
+            full, reading the engine's events waits).
         end_wait: seconds of quiet to wait for after the input ended (default 1.0).
 
     Raises:
@@ -118,6 +128,7 @@ class RealtimeNode(Node):
         instructions: str = DEFAULT_INSTRUCTIONS
         tools: list[str] = []
         frame_ms: int = Field(20, ge=5, le=200)
+        buffer_seconds: float = Field(60.0, gt=0.0, le=600.0)
         end_wait: float = Field(1.0, ge=0.0)
 
     config: Config
@@ -150,7 +161,9 @@ class RealtimeNode(Node):
         self._pending: set[str] = set()  # ids of tool calls whose results are due
         self._said = ""  # reply text not yet attached to audio
         self._pts = 0.0
-        self._in_reply = False
+        self._in_reply = False  # the model is sending a reply
+        self._playing = 0  # frames queued for the output, or being emitted
+        self._generation = 0  # bumped by each interruption: older queued frames are dropped
         self._last_event = 0.0
 
     @property
@@ -232,13 +245,17 @@ class RealtimeNode(Node):
         engine = await self._slot.ready()
         self._reset_reply()
         self._pending.clear()
+        self._playing = 0
+        frames = math.ceil(self.config.buffer_seconds * 1000 / self.config.frame_ms) + 1
+        outbox, inbox = anyio.create_memory_object_stream[tuple[int, SpeechAudio]](frames)
         session = await engine.connect(self.config.instructions, list(self._tools.values()))
         self._last_event = self.clock.now()
         try:
-            async with session, anyio.create_task_group() as tg:
-                tg.start_soon(self._receive, session)
-                async for port, frame in self.frames():
-                    if port is self.audio:
+            async with session, outbox, inbox, anyio.create_task_group() as tg:
+                tg.start_soon(self._play, inbox)
+                tg.start_soon(self._receive, session, outbox, inbox)
+                async for _port, frame in self.frames():
+                    if isinstance(frame, AudioFrame):
                         await session.push_audio(self._samples(frame))
                     elif isinstance(frame, ToolResult):
                         self._pending.discard(frame.call_id)
@@ -268,57 +285,79 @@ class RealtimeNode(Node):
         give_up = now + MAX_REPLY_WAIT
         while self.clock.now() < give_up:
             quiet = self.clock.now() - self._last_event
-            if not self._in_reply and quiet >= wait:
+            if not self._in_reply and not self._playing and quiet >= wait:
                 return
             await self.clock.sleep(min(0.05, wait) or 0.01)
 
-    async def _receive(self, session: RealtimeSession) -> None:
+    async def _play(self, inbox: _Inbox) -> None:
+        """Emit the queued reply audio (at the output's pace: the edge pushes back)."""
+        async for generation, frame in inbox:
+            if generation == self._generation:
+                await self.emit(self.speech, frame)
+            self._playing -= 1
+
+    async def _receive(
+        self,
+        session: RealtimeSession,
+        outbox: _Outbox,
+        inbox: _Inbox,
+    ) -> None:
         async for event in session:
             self._last_event = self.clock.now()
-            await self._on_event(event)
+            if isinstance(event, AudioDelta):
+                for frame in self._frames(event.pcm):
+                    self._playing += 1
+                    await outbox.send((self._generation, frame))
+            elif isinstance(event, TextDelta):
+                self._said += event.text
+                await self.emit(self.text, LLMText(event.text))
+            elif isinstance(event, InputTranscript):
+                await self.emit(self.transcripts, Transcript(event.text, final=event.final))
+            elif isinstance(event, ToolCallRequest):
+                self._pending.add(event.call_id)
+                await self.emit(
+                    self.tool_calls, ToolCall(event.call_id, event.name, event.arguments)
+                )
+            elif isinstance(event, UserInterrupted):
+                self._generation += 1
+                while True:  # drop the cut-off reply's queued audio
+                    try:
+                        inbox.receive_nowait()
+                    except anyio.WouldBlock:
+                        break
+                    self._playing -= 1
+                self._reset_reply()
+                self._pending.clear()
+                self.interrupt("barge-in")
+            elif isinstance(event, TurnComplete):
+                self._playing += 1
+                await outbox.send((self._generation, self._final_frame()))
+                await self.emit(self.text, LLMText("", final=True))
+                self._reset_reply()
 
-    async def _on_event(self, event: RealtimeEvent) -> None:
-        if isinstance(event, AudioDelta):
-            await self._emit_audio(event.pcm)
-        elif isinstance(event, TextDelta):
-            self._said += event.text
-            await self.emit(self.text, LLMText(event.text))
-        elif isinstance(event, InputTranscript):
-            await self.emit(self.transcripts, Transcript(event.text, final=event.final))
-        elif isinstance(event, ToolCallRequest):
-            self._pending.add(event.call_id)
-            await self.emit(self.tool_calls, ToolCall(event.call_id, event.name, event.arguments))
-        elif isinstance(event, UserInterrupted):
-            self._reset_reply()
-            self._pending.clear()
-            self.interrupt("barge-in")
-        elif isinstance(event, TurnComplete):
-            await self._end_reply()
-
-    async def _emit_audio(self, pcm: npt.NDArray[np.int16]) -> None:
+    def _frames(self, pcm: npt.NDArray[np.int16]) -> list[SpeechAudio]:
+        """One audio piece as frames of at most ``frame_ms``, tagged with the text before it."""
         rate = self.speech.sample_rate or RealtimeEngine.output_rate
         step = max(1, rate * self.config.frame_ms // 1000)
         pcm = pcm.reshape(-1, 1)
         text, self._said = self._said.strip(), ""
         duration = len(pcm) / rate
         self._in_reply = True
+        frames = []
         for start in range(0, len(pcm), step):
             chunk = pcm[start : start + step]
-            frame = SpeechAudio(chunk, rate, pts=self._pts, text=text, offset=start / rate,
-                                text_duration=duration)  # fmt: skip
+            frames.append(SpeechAudio(chunk, rate, pts=self._pts, text=text, offset=start / rate,
+                                      text_duration=duration))  # fmt: skip
             self._pts += len(chunk) / rate
-            await self.emit(self.speech, frame)
+        return frames
 
-    async def _end_reply(self) -> None:
+    def _final_frame(self) -> SpeechAudio:
         rate = self.speech.sample_rate or RealtimeEngine.output_rate
         samples = max(1, rate * self.config.frame_ms // 1000)
         text, self._said = self._said.strip(), ""
         silence = np.zeros((samples, 1), np.int16)
-        final = SpeechAudio(silence, rate, pts=self._pts, text=text, offset=0.0,
-                            text_duration=samples / rate, final=True)  # fmt: skip
-        await self.emit(self.speech, final)
-        await self.emit(self.text, LLMText("", final=True))
-        self._reset_reply()
+        return SpeechAudio(silence, rate, pts=self._pts, text=text, offset=0.0,
+                           text_duration=samples / rate, final=True)  # fmt: skip
 
     def _reset_reply(self) -> None:
         self._said = ""
