@@ -256,7 +256,7 @@ class RealtimeNode(Node):
                 tg.start_soon(self._receive, session, outbox, inbox)
                 async for _port, frame in self.frames():
                     if isinstance(frame, AudioFrame):
-                        await session.push_audio(self._samples(frame))
+                        await session.push_audio(self._samples(frame, engine))
                     elif isinstance(frame, ToolResult):
                         self._pending.discard(frame.call_id)
                         await session.send_tool_result(
@@ -267,11 +267,11 @@ class RealtimeNode(Node):
         except BaseExceptionGroup as group:
             raise first_error(group) from None
 
-    def _samples(self, frame: AudioFrame) -> npt.NDArray[np.int16]:
+    def _samples(self, frame: AudioFrame, engine: RealtimeEngine) -> npt.NDArray[np.int16]:
         rate = self.audio.sample_rate
         if frame.sample_rate != rate or frame.channels != 1:
             raise InputError(
-                f"{self.name}: {self.engine.label()} needs {rate} Hz mono audio, got "
+                f"{self.name}: {engine.label()} needs {rate} Hz mono audio, got "
                 f"{frame.sample_rate} Hz with {frame.channels} channel(s); put a Resampler "
                 "before it"
             )
