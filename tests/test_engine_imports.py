@@ -24,21 +24,28 @@ CONTRACT = "engines import neither the runner, the agent layer, viz nor host nod
 
 
 def engine_modules() -> set[str]:
-    """Every module under voicegraph.nodes (but the agent layer) defining an Engine subclass."""
+    """Every module under voicegraph.nodes (but the agent layer) defining an Engine subclass.
+
+    Found from each module's source (``class X(...)`` statements), not ``__module__``: the
+    packages set re-exported classes' ``__module__`` to their public package.
+    """
     found: set[str] = set()
     for info in pkgutil.walk_packages(voicegraph.nodes.__path__[:1], "voicegraph.nodes."):
         if info.name.startswith("voicegraph.nodes.agent"):
             continue
         module = importlib.import_module(info.name)
-        for obj in vars(module).values():
-            if inspect.isclass(obj) and issubclass(obj, Engine) and obj.__module__ == info.name:
+        tree = ast.parse(Path(inspect.getfile(module)).read_text(encoding="utf-8"))
+        for node in tree.body:
+            obj = getattr(module, node.name, None) if isinstance(node, ast.ClassDef) else None
+            if inspect.isclass(obj) and issubclass(obj, Engine):
                 found.add(info.name)
     return found
 
 
 def imported_names(module_name: str) -> list[tuple[str, str]]:
     """``(module, name)`` for each ``from module import name`` in the module's source."""
-    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    source = Path(inspect.getfile(importlib.import_module(module_name)))
+    tree = ast.parse(source.read_text(encoding="utf-8"))
     return [
         (node.module or "", alias.name)
         for node in ast.walk(tree)
