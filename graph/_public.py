@@ -13,6 +13,7 @@ the defining module's imports.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import sys
 from collections.abc import Iterable, Mapping
@@ -52,7 +53,7 @@ def _move(obj: object, old: str, new: str) -> None:
                 and inner.__qualname__.startswith(f"{obj.__qualname__}.")
             ):
                 _move(inner, old, new)
-    obj.__module__ = new  # type: ignore[attr-defined]
+    obj.__module__ = new
 
 
 def rehome(module: str, namespace: Mapping[str, object], names: Iterable[str]) -> None:
@@ -61,7 +62,11 @@ def rehome(module: str, namespace: Mapping[str, object], names: Iterable[str]) -
     Only names still at home in a private voicegraph module move (a name another package
     already rehomed keeps its home), and only under their own name (an alias such as
     ``load_model as load_whisper_model`` stays where it is, so pickle still finds it).
+    ``module`` is imported if it is not yet (e.g. ``voicegraph.testing``, which loads its
+    names lazily), since graph files look a type up among the modules already loaded.
     """
+    if module not in sys.modules:
+        importlib.import_module(module)
     for name in names:
         obj = namespace[name]
         if not (isinstance(obj, type) or inspect.isfunction(obj)):

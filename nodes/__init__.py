@@ -9,6 +9,9 @@ re-exported here. Model runtimes are imported only when an engine starts.
 The re-exports load on first use (PEP 562), so importing one stage loads only that stage:
 ``import voicegraph.nodes.vad`` does not bring in the agent layer or the runner. Type checkers
 see the names through the ``TYPE_CHECKING`` block below.
+
+The scripted test engines (``ScriptedLLM``, ``ScriptedSTT``, ``ScriptedTTS``) live in
+:mod:`voicegraph.testing`; they still resolve here for this release, outside ``__all__``.
 """
 
 import importlib
@@ -148,9 +151,6 @@ __all__ = [
     "RoomTranscript",
     "STTEngine",
     "STTNode",
-    "ScriptedLLM",
-    "ScriptedSTT",
-    "ScriptedTTS",
     "SentenceSplitter",
     "SileroVAD",
     "TTSEngine",

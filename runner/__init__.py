@@ -1,5 +1,10 @@
 """How a pipeline *runs*: bounded edges, interrupts, clocks, supervision, metrics, traces, the
-event bus."""
+event bus.
+
+``__all__`` is what users build with; the other names imported here are for tests and tools.
+"""
+
+from voicegraph.graph import rehome
 
 from ._bus import EventBus as EventBus
 from ._bus import Subscription as Subscription
@@ -21,9 +26,7 @@ from ._trace import replay_plan as replay_plan
 
 __all__ = [
     "BusStats",
-    "CONTROL_CAPACITY",
     "EdgeStats",
-    "EventBus",
     "NodeStats",
     "RealClock",
     "RunMetrics",
@@ -31,10 +34,9 @@ __all__ = [
     "Subscription",
     "Trace",
     "VirtualClock",
-    "decode_item",
-    "encode_item",
     "load_trace",
-    "replay_plan",
     "run",
     "run_sync",
 ]
+
+rehome(__name__, globals(), __all__)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import doctest
 import importlib
 import importlib.util
+import inspect
 import pkgutil
 import tomllib
 from pathlib import Path
@@ -46,8 +47,28 @@ def module_names() -> list[str]:
     return names
 
 
+def defining_globals(obj: object) -> dict[str, Any] | None:
+    """The globals of the module that defines ``obj`` (a function, or a class via its methods)."""
+    if inspect.isfunction(obj):
+        return inspect.unwrap(obj).__globals__
+    for value in vars(obj).values() if isinstance(obj, type) else ():
+        value = getattr(value, "__func__", getattr(value, "fget", value))
+        if inspect.isfunction(value):
+            return value.__globals__
+    return None
+
+
+class Finder(doctest.DocTestFinder):
+    """Runs each example with the imports of the module that defines it: a re-exported name
+    reports its package as ``__module__`` (where doctest finds it), not its defining module."""
+
+    def _get_test(self, obj: Any, name: str, module: Any, globs: Any, lines: Any) -> Any:
+        own = defining_globals(obj)
+        return super()._get_test(obj, name, module, {**own, **globs} if own else globs, lines)
+
+
 def collect() -> list[Any]:
-    finder = doctest.DocTestFinder(exclude_empty=True)
+    finder = Finder(exclude_empty=True)
     params: list[Any] = []
     for name in module_names():
         try:
@@ -56,6 +77,8 @@ def collect() -> list[Any]:
             skip = pytest.mark.skip(reason=f"cannot import {name}: {exc}")
             params.append(pytest.param(None, id=name, marks=skip))
             continue
+        for public in getattr(module, "__all__", ()):
+            getattr(module, public)  # load lazy re-exports: doctest finds a class in its __module__
         for test in finder.find(module, name):
             if not test.examples or test.filename != module.__file__:
                 continue
@@ -85,7 +108,7 @@ def test_the_docstrings_of_the_whole_package_are_collected() -> None:
     # a sample of modules with examples, from each layer
     names = {p.id for p in DOCTESTS}
     for name in (
-        "voicegraph.graph._frames.AudioFrame",
+        "voicegraph.graph.AudioFrame",  # a class shows its public module
         "voicegraph.nodes.llm._chat",
         "voicegraph.nodes.tools",
         "voicegraph.viz._dot",

@@ -52,6 +52,17 @@ def test_import_voicegraph_loads_only_the_graph_kernel() -> None:
     assert loaded_by("import voicegraph", LAYERS) == ["voicegraph.graph"]
 
 
+def test_the_testing_module_loads_what_a_test_uses() -> None:
+    assert loaded_by("import voicegraph.testing", LAYERS) == ["voicegraph.graph"]
+    assert loaded_by("from voicegraph.testing import ScriptedLLM", LAYERS) == [
+        "voicegraph.graph",
+        "voicegraph.nodes",
+    ]
+    assert "voicegraph.runner" in loaded_by(
+        "from voicegraph.testing import FakeLiveKitServer", LAYERS
+    )
+
+
 def test_a_lazy_name_loads_its_layer_on_first_use() -> None:
     assert loaded_by("import voicegraph; voicegraph.Runner", LAYERS) == [
         "voicegraph.graph",
@@ -62,8 +73,11 @@ def test_a_lazy_name_loads_its_layer_on_first_use() -> None:
 def test_the_facades_resolve_every_lazy_name() -> None:
     import voicegraph.nodes
     import voicegraph.nodes.agent
+    import voicegraph.nodes.llm
     import voicegraph.runner
+    import voicegraph.testing
 
+    assert voicegraph.testing.ScriptedLLM is voicegraph.nodes.llm.ScriptedLLM
     assert voicegraph.Runner is voicegraph.runner.Runner
     assert voicegraph.AgentSession is voicegraph.nodes.agent.AgentSession
     assert voicegraph.nodes.ConversationLog is voicegraph.nodes.agent.ConversationLog
@@ -71,6 +85,10 @@ def test_the_facades_resolve_every_lazy_name() -> None:
         assert getattr(voicegraph.nodes, name) is not None, name
     assert set(voicegraph.__all__) <= set(dir(voicegraph))
     assert set(voicegraph.nodes.__all__) <= set(dir(voicegraph.nodes))
+    for name in voicegraph.testing.__all__:
+        assert getattr(voicegraph.testing, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = voicegraph.testing.Nope
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = voicegraph.nodes.Nope
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):

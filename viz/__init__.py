@@ -13,6 +13,8 @@ Nothing heavy is imported until used: matplotlib, the Graphviz WebAssembly modul
 ipywidgets load on first use.
 """
 
+from voicegraph.graph import rehome
+
 from ._dot import Highlight as Highlight
 from ._dot import Rankdir as Rankdir
 from ._dot import bottleneck as bottleneck
@@ -36,21 +38,16 @@ from ._timeline import plot_timeline as plot_timeline
 __all__ = [
     "Diagram",
     "DiagramWarning",
-    "FORMATS",
-    "Format",
-    "Highlight",
     "LiveView",
     "Mark",
-    "ROWS",
-    "Rankdir",
-    "STAGE_COLORS",
     "SessionTrace",
     "Span",
     "Timeline",
-    "TraceSource",
     "TurnLatency",
     "bottleneck",
     "plot_timeline",
     "render",
     "to_dot",
 ]
+
+rehome(__name__, globals(), __all__)

@@ -10,6 +10,8 @@
 ``soundfile`` and ``livekit`` are imported when a node is set up, not when this package is.
 """
 
+from voicegraph.graph import rehome
+
 from ._apm import AudioProcessor as AudioProcessor
 from ._memory import MemorySink as MemorySink
 from ._memory import MemorySource as MemorySource
@@ -26,6 +28,6 @@ __all__ = [
     "Resampler",
     "WavSink",
     "WavSource",
-    "from_rtc",
-    "to_rtc",
 ]
+
+rehome(__name__, globals(), __all__)

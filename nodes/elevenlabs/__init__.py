@@ -14,6 +14,8 @@ environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError
 engine or node is built. The SDK is imported only when it is used.
 """
 
+from voicegraph.graph import rehome
+
 from ._align import WordAligner as WordAligner
 from ._client import DEFAULT_BASE_URL as DEFAULT_BASE_URL
 from ._client import KEY_VARIABLES as KEY_VARIABLES
@@ -26,14 +28,10 @@ from ._voice import DEFAULT_VOICE as DEFAULT_VOICE
 from ._voice import ElevenLabsVoice as ElevenLabsVoice
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MODEL",
-    "DEFAULT_VOICE",
-    "KEY_VARIABLES",
     "ElevenLabsHTTPTTS",
     "ElevenLabsRealtimeSTT",
     "ElevenLabsSTT",
     "ElevenLabsTTS",
-    "ElevenLabsVoice",
-    "WordAligner",
 ]
+
+rehome(__name__, globals(), __all__)

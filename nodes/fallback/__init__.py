@@ -13,6 +13,8 @@ until it works again. The retries run in the engine's ``background()``, which th
 runs beside its work. Graph files store the providers under the engine's ``parts``.
 """
 
+from voicegraph.graph import rehome
+
 from ._llm import CONTINUE as CONTINUE
 from ._llm import FallbackLLM as FallbackLLM
 from ._status import AvailabilityChanged as AvailabilityChanged
@@ -22,11 +24,11 @@ from ._stt import FallbackSTT as FallbackSTT
 from ._tts import FallbackTTS as FallbackTTS
 
 __all__ = [
-    "CONTINUE",
     "AvailabilityChanged",
-    "FallbackConfig",
     "FallbackLLM",
     "FallbackSTT",
     "FallbackTTS",
     "ProviderStatus",
 ]
+
+rehome(__name__, globals(), __all__)

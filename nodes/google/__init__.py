@@ -12,10 +12,17 @@ environment variable; a missing key raises :class:`~voicegraph.graph.ConfigError
 engine or node is built. The SDK is imported only when it is started (set up).
 """
 
+from voicegraph.graph import rehome
+
 from ._client import KEY_VARIABLES as KEY_VARIABLES
 from ._convert import to_contents as to_contents
 from ._convert import to_tools as to_tools
 from ._live import GeminiLive as GeminiLive
 from ._llm import GeminiLLM as GeminiLLM
 
-__all__ = ["KEY_VARIABLES", "GeminiLLM", "GeminiLive", "to_contents", "to_tools"]
+__all__ = [
+    "GeminiLLM",
+    "GeminiLive",
+]
+
+rehome(__name__, globals(), __all__)

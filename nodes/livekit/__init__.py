@@ -10,9 +10,17 @@
 The nodes take the room as ``room=`` (e.g. ``ctx.room`` in a worker job) or ``attach(room)``.
 """
 
+from voicegraph.graph import rehome
+
 from ._input import RoomInput as RoomInput
 from ._output import RoomOutput as RoomOutput
 from ._room import Room as Room
 from ._transcript import RoomTranscript as RoomTranscript
 
-__all__ = ["Room", "RoomInput", "RoomOutput", "RoomTranscript"]
+__all__ = [
+    "RoomInput",
+    "RoomOutput",
+    "RoomTranscript",
+]
+
+rehome(__name__, globals(), __all__)

@@ -9,6 +9,8 @@ llama.cpp, :class:`ScriptedLLM` plays fixed replies for tests (``GeminiLLM`` is 
     llm = LLMNode(engine=LlamaLLM(), tools=[get_weather], instructions="Be brief.")
 """
 
+from voicegraph.graph import rehome
+
 from ._chat import AgentHandoffItem as AgentHandoffItem
 from ._chat import ChatContext as ChatContext
 from ._chat import ChatItem as ChatItem
@@ -30,13 +32,13 @@ from ._scripted import ScriptedReply as ScriptedReply
 from ._scripted import ScriptedToolCall as ScriptedToolCall
 
 __all__ = [
-    "DEFAULT_INSTRUCTIONS",
     "AgentHandoffItem",
     "CPUUnsupportedError",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
     "ChatRole",
+    "DEFAULT_INSTRUCTIONS",
     "FunctionCall",
     "FunctionCallOutput",
     "LLMChunk",
@@ -45,8 +47,8 @@ __all__ = [
     "LLMNode",
     "LlamaLLM",
     "ReplyRequest",
-    "ScriptedLLM",
-    "ScriptedReply",
-    "ScriptedToolCall",
-    "bundled_model_path",
 ]
+
+rehome(__name__, globals(), __all__)
+# test doubles: their public home is voicegraph.testing
+rehome("voicegraph.testing", globals(), ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"])

@@ -14,6 +14,8 @@
 {'description': 'The first number.', 'type': 'integer'}
 """
 
+from voicegraph.graph import rehome
+
 from ._docstring import Docstring as Docstring
 from ._docstring import parse_docstring as parse_docstring
 from ._errors import StopResponse as StopResponse
@@ -35,8 +37,6 @@ from ._tool import is_tool_context as is_tool_context
 from ._tool import output_text as output_text
 
 __all__ = [
-    "DEFAULT_TOOL_TIMEOUT",
-    "Docstring",
     "FunctionTool",
     "SilentToolResult",
     "StopResponse",
@@ -45,13 +45,7 @@ __all__ = [
     "ToolExecutor",
     "ToolLike",
     "ToolTimeoutError",
-    "error_result",
     "function_tool",
-    "is_tool_context",
-    "load_tool",
-    "load_tools",
-    "output_text",
-    "parse_docstring",
-    "resolve_tools",
-    "tool_path",
 ]
+
+rehome(__name__, globals(), __all__)

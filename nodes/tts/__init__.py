@@ -1,6 +1,8 @@
 """Text to speech: the :class:`TTSNode` host, its engines (embedded hibari, a scripted TTS for
 tests), the :class:`TTSEngine` interface, and sentence splitting."""
 
+from voicegraph.graph import rehome
+
 from ._audio import resample_linear as resample_linear
 from ._audio import trim_silence as trim_silence
 from ._engine import FloatAudio as FloatAudio
@@ -21,18 +23,13 @@ from ._text import filter_markdown as filter_markdown
 __all__ = [
     "FloatAudio",
     "HibariTTS",
-    "ScriptedTTS",
     "SentenceSplitter",
     "SpeechPiece",
     "TTSEngine",
     "TTSNode",
     "TTSStream",
-    "clean_text",
-    "filter_emoji",
-    "filter_markdown",
-    "normalize_words",
-    "resample_linear",
-    "transcribe_audio",
-    "trim_silence",
-    "word_error_rate",
 ]
+
+rehome(__name__, globals(), __all__)
+# test helpers: their public home is voicegraph.testing
+rehome("voicegraph.testing", globals(), ["ScriptedTTS", "word_error_rate"])

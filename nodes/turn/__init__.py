@@ -4,6 +4,8 @@
 with the text heuristic :class:`HeuristicTurn` as the default engine.
 """
 
+from voicegraph.graph import rehome
+
 from ._detector import TurnDecision as TurnDecision
 from ._detector import TurnDetector as TurnDetector
 from ._engine import TurnEngine as TurnEngine
@@ -17,3 +19,5 @@ __all__ = [
     "TurnEngine",
     "end_of_turn_probability",
 ]
+
+rehome(__name__, globals(), __all__)

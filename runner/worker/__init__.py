@@ -5,13 +5,16 @@
 * :class:`JobContext` — what a job's entrypoint receives (room, job, process, shutdown hooks).
 * :class:`ProcPool` / :class:`JobExecutor` — the job processes (prewarm, crash isolation, hang
   and memory limits), usable without a server.
-* :class:`FakeLiveKitServer` — a loopback server speaking the worker protocol, for tests.
+* ``FakeLiveKitServer`` — a loopback server speaking the worker protocol, for tests (import
+  it from :mod:`voicegraph.testing`; it stays importable here for this release).
 * :class:`LocalRoom` — an in-process room with local tracks (console mode, tests).
 * :func:`run_app` — the command line of an agent script (``python agent.py start``); the
   ``voicegraph start|dev|connect|console`` commands run the same code.
 
 Nothing here imports ``voicegraph.nodes``: the worker runs any entrypoint.
 """
+
+from voicegraph.graph import rehome
 
 from ._child import ChildSetup as ChildSetup
 from ._cli import load_server as load_server
@@ -40,23 +43,21 @@ __all__ = [
     "AgentServer",
     "ChildSetup",
     "Credentials",
-    "DispatchedJob",
-    "FakeLiveKitServer",
-    "FakeWorker",
     "JobContext",
     "JobExecutor",
     "JobInfo",
     "JobProcess",
     "JobRequest",
     "JobResult",
-    "LocalParticipant",
-    "LocalPublication",
     "LocalRoom",
     "ProcOptions",
     "ProcPool",
     "SentText",
     "ServerOptions",
     "credentials",
-    "load_server",
     "run_app",
 ]
+
+rehome(__name__, globals(), __all__)
+# the loopback server is a test helper: its public home is voicegraph.testing
+rehome("voicegraph.testing", globals(), ["DispatchedJob", "FakeLiveKitServer", "FakeWorker"])

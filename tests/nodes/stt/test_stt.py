@@ -327,7 +327,7 @@ def test_graph_file_stores_the_engine_under_parts() -> None:
     assert node["name"] == "stt" and node["type"] == "voicegraph.nodes.stt:STTNode"
     assert node["parts"] == {
         "engine": {
-            "type": "voicegraph.nodes.stt:ScriptedSTT",
+            "type": "voicegraph.testing:ScriptedSTT",  # its public home
             "config": {"language": "de", "texts": ["hi"], "delay": 0.2},
         }
     }
