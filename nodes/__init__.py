@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
     from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
     from voicegraph.nodes.google import GeminiLive as GeminiLive
+    from voicegraph.nodes.realtime import RealtimeEngine as RealtimeEngine
+    from voicegraph.nodes.realtime import RealtimeNode as RealtimeNode
     from voicegraph.nodes.google import GeminiLLM as GeminiLLM
     from voicegraph.nodes.livekit import RoomInput as RoomInput
     from voicegraph.nodes.livekit import RoomOutput as RoomOutput
@@ -78,6 +80,8 @@ _LAZY = {
     "FunctionTool": "voicegraph.nodes.tools",
     "GeminiLLM": "voicegraph.nodes.google",
     "GeminiLive": "voicegraph.nodes.google",
+    "RealtimeEngine": "voicegraph.nodes.realtime",
+    "RealtimeNode": "voicegraph.nodes.realtime",
     "HibariTTS": "voicegraph.nodes.tts",
     "LLMEngine": "voicegraph.nodes.llm",
     "LLMNode": "voicegraph.nodes.llm",
@@ -145,6 +149,8 @@ __all__ = [
     "LlamaLLM",
     "MemorySink",
     "MemorySource",
+    "RealtimeEngine",
+    "RealtimeNode",
     "Resampler",
     "RoomInput",
     "RoomOutput",

@@ -203,6 +203,8 @@ SURFACE: dict[str, list[str]] = {
         "LlamaLLM",
         "MemorySink",
         "MemorySource",
+        "RealtimeEngine",
+        "RealtimeNode",
         "Resampler",
         "RoomInput",
         "RoomOutput",
