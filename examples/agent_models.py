@@ -80,23 +80,32 @@ async def main(scripted: bool) -> AgentSession[Any]:
 
     session: AgentSession[Any] = AgentSession(clock=VirtualClock(), **session_models)
 
+    front = FrontDesk(quick_voice, Expert(expert_llm))
+    agents: dict[str, Agent] = {front.id: front, front.expert.id: front.expert}
+    speaking: list[Agent] = [front]  # whose messages follow (events arrive in order)
+
+    def built_with(host: Any) -> Engine:
+        engine: Engine = host.parts()["engine"]
+        return engine
+
     @session.on("conversation_item_added")
     def show(event: SessionEvent) -> None:
         item: Any = getattr(event, "item", None)
         if item.type == "agent_handoff":
+            speaking.append(agents[item.new_agent_id])
             print(f"[{event.created_at:5.2f}s] handoff: {item.old_agent_id} -> {item.new_agent_id}")
         elif item.role == "assistant":
             assert session.pipeline is not None
-            agent = session.current_agent
-            voice = whose(session.pipeline.tts.engine, agent.tts)
-            llm = whose(session.llm.engine, agent.llm)
+            agent = speaking[-1]
+            voice = whose(agent.tts or built_with(session.pipeline.tts), agent.tts)
+            llm = whose(agent.llm or built_with(session.llm), agent.llm)
             print(f"[{event.created_at:5.2f}s] {agent.id} (voice {voice}, llm {llm}): {item.text}")
         else:
             print(f"[{event.created_at:5.2f}s] {item.role}: {item.text}")
 
     pcm, rate = caller_audio()
     await session.start(
-        FrontDesk(quick_voice, Expert(expert_llm)),
+        front,
         audio=MemorySource(pcm=pcm, sample_rate=rate, realtime=True),
     )
     await session.wait()

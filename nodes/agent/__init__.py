@@ -9,7 +9,8 @@
   (``AgentSession(llm=ScriptedLLM(...), stt=WhisperSTT())``), as LiveKit's are plugins: the
   session builds the host node of each stage around them; an agent's own engines
   (``Agent(llm=...)``) are swapped into those hosts while it is active.
-* :class:`RunResult` and its expectations for tests.
+* :class:`RunResult` and its expectations for tests; :func:`mock_tools` replaces an agent
+  class's tools within a ``with`` block (LiveKit's ``mock_tools``).
 * The standard voice graph (:func:`voice_pipeline`), :class:`ConversationLog` and per-turn
   metrics, used by ``voicegraph run``.
 
@@ -19,6 +20,8 @@ See ``docs/agents.md`` for the guide, the options with their defaults and the sc
 from ._agent import Agent as Agent
 from ._agent import AgentHandoff as AgentHandoff
 from ._agent import AgentTask as AgentTask
+from ._bus import SessionBusEvent as SessionBusEvent
+from ._commands import SessionCommands as SessionCommands
 from ._context import RunContext as RunContext
 from ._controller import AgentController as AgentController
 from ._conversation import ConversationLog as ConversationLog
@@ -43,6 +46,7 @@ from ._executor import AgentToolExecutor as AgentToolExecutor
 from ._metrics import TurnMetrics as TurnMetrics
 from ._metrics import format_turn_metrics as format_turn_metrics
 from ._metrics import turn_metrics as turn_metrics
+from ._mock import mock_tools as mock_tools
 from ._options import SessionOptions as SessionOptions
 from ._options import UserTurnLimit as UserTurnLimit
 from ._session import AgentSession as AgentSession
@@ -87,6 +91,8 @@ __all__ = [
     "RunContext",
     "RunEvent",
     "RunResult",
+    "SessionBusEvent",
+    "SessionCommands",
     "SessionEvent",
     "SessionOptions",
     "SpeechCreatedEvent",
@@ -102,6 +108,7 @@ __all__ = [
     "Utterance",
     "VoicePipeline",
     "format_turn_metrics",
+    "mock_tools",
     "turn_metrics",
     "voice_pipeline",
 ]

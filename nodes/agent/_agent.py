@@ -18,6 +18,7 @@ from ._context import current_session
 from ._stages import check_engine_kind
 
 if TYPE_CHECKING:
+    from ._ports import AgentHost
     from ._session import AgentSession
 
 __all__ = ["Agent", "AgentHandoff", "AgentTask"]
@@ -99,6 +100,7 @@ class Agent:
         self.id = id or _snake(type(self).__name__)
         self.allow_interruptions = allow_interruptions
         self._session: AgentSession[Any] | None = None
+        self._host: AgentHost | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id}>"
@@ -141,6 +143,15 @@ class Agent:
         return self._chat_ctx.copy() if self._chat_ctx is not None else ChatContext()
 
     @property
+    def initial_chat_ctx(self) -> ChatContext | None:
+        """The ``chat_ctx`` the agent was created with (``None``: it continues the session's)."""
+        return self._chat_ctx
+
+    def bind(self, session: AgentSession[Any], host: AgentHost) -> None:
+        """Run in ``session`` (the session calls this when the agent becomes active)."""
+        self._session, self._host = session, host
+
+    @property
     def session(self) -> AgentSession[Any]:
         """The session running this agent.
 
@@ -158,15 +169,15 @@ class Agent:
     async def update_instructions(self, instructions: str) -> None:
         """Change the instructions (from the next reply on, if the agent is active)."""
         self._instructions = instructions
-        if self._session is not None and self._session.current_agent is self:
-            self._session._apply_agent(self)
+        if self._host is not None:
+            self._host.refresh(self)
 
     async def update_tools(self, tools: Sequence[ToolLike]) -> None:
         """Replace the tools (from the next reply on, if the agent is active)."""
         paths, extra = resolve_tools(tools)
         self._tools = load_tools(paths, extra)
-        if self._session is not None and self._session.current_agent is self:
-            self._session._apply_agent(self)
+        if self._host is not None:
+            self._host.refresh(self)
 
     # ------------------------------------------------------------------ hooks
 
@@ -238,8 +249,8 @@ class AgentTask(Agent, Generic[T]):
             self._error = result
         else:
             self._result = result
-        if self._session is not None:
-            self._session._task_completed(self)
+        if self._host is not None:
+            self._host.task_completed(self)
 
     def result(self) -> T:
         """The result (raises the exception the task completed with).
@@ -264,8 +275,11 @@ class AgentTask(Agent, Generic[T]):
             )
         if self._awaited:
             raise UsageError(f"{self!r} was already awaited; create a new task to run it again")
+        host = session.current_agent._host
+        if host is None:  # pragma: no cover - the active agent is always bound
+            raise UsageError(f"{self!r}: the session has no active agent")
         self._awaited = True
-        return session._run_task(self).__await__()
+        return host.run_task(self).__await__()
 
 
 @dataclass

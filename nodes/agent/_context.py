@@ -15,6 +15,7 @@ from voicegraph.nodes.tts import clean_text
 
 if TYPE_CHECKING:
     from ._agent import Agent
+    from ._ports import ReplyHost
     from ._session import AgentSession
     from ._speech import SpeechHandle
 
@@ -79,8 +80,10 @@ class RunContext(Generic[Userdata_T]):
         speech_handle: SpeechHandle | None,
         function_call: ToolCall,
         agent: Agent,
+        host: ReplyHost | None = None,
     ) -> None:
         self.session = session
+        self._host = host
         self.speech_handle = speech_handle
         self.function_call = function_call
         self.agent = agent
@@ -88,27 +91,31 @@ class RunContext(Generic[Userdata_T]):
         """How many ``AgentTask`` this call is awaiting (its timeout does not run meanwhile)."""
         self._task_time = 0.0
         self._task_since = 0.0
-        self._no_task = anyio.Event()
-        self._no_task.set()
+        self.no_task = anyio.Event()
+        """Set while the call awaits no ``AgentTask``."""
+        self.no_task.set()
 
     @property
     def userdata(self) -> Userdata_T:
         """The session's ``userdata`` (raises if the session has none)."""
         return self.session.userdata
 
-    def _enter_task(self, now: float) -> None:
+    def enter_task(self, now: float) -> None:
+        """The call starts awaiting an ``AgentTask`` (its timeout pauses)."""
         if not self.tasks_running:
             self._task_since = now
-            self._no_task = anyio.Event()
+            self.no_task = anyio.Event()
         self.tasks_running += 1
 
-    def _exit_task(self, now: float) -> None:
+    def exit_task(self, now: float) -> None:
+        """The ``AgentTask`` it awaited returned."""
         self.tasks_running -= 1
         if not self.tasks_running:
             self._task_time += now - self._task_since
-            self._no_task.set()
+            self.no_task.set()
 
-    def _time_in_tasks(self, now: float) -> float:
+    def time_in_tasks(self, now: float) -> float:
+        r"""Seconds the call has spent awaiting ``AgentTask``\ s so far."""
         running = now - self._task_since if self.tasks_running else 0.0
         return self._task_time + running
 
@@ -129,13 +136,14 @@ class RunContext(Generic[Userdata_T]):
         words the audio output reports heard. The wait counts toward the tool's timeout.
         """
         speech = self.speech_handle
-        if speech is None or not self.session._controller.has_audio:
+        if speech is None or self._host is None or not self._host.audio:
             return
         said = clean_text(self.session.llm.reply_text(speech.epoch))
-        await speech._wait_heard(len(said.split()))
+        await speech.wait_heard(len(said.split()))
 
     def disallow_interruptions(self) -> None:
         """Make the current reply uninterruptible from here on (LiveKit's method)."""
         if self.speech_handle is not None:
             self.speech_handle.allow_interruptions = False
-            self.session._update_interruptions()
+            if self._host is not None:
+                self._host.update_interruptions()

@@ -19,9 +19,11 @@ from voicegraph.nodes.tools import (
 
 from ._agent import AgentHandoff, AgentTask
 from ._context import RunContext, session_scope
+from ._mock import mocked
 from ._speech import SpeechHandle
 
 if TYPE_CHECKING:
+    from ._ports import ToolPort
     from ._session import AgentSession
 
 __all__ = ["AgentToolExecutor"]
@@ -50,31 +52,30 @@ class AgentToolExecutor(ToolExecutor):
     * an interrupt cancels the calls of the interrupted reply, not those of a reply set
       aside while an ``AgentTask`` runs.
 
-    In a graph you build for ``AgentSession.start(agent, graph=...)``, create it without a
-    session (``AgentToolExecutor()``); the session binds it.
+    Create it without a session (``AgentToolExecutor()``): the session attaches itself
+    when it starts (:meth:`attach`), also in a graph you build for
+    ``AgentSession.start(agent, graph=...)``.
     """
 
     restart_on_interrupt = False
 
-    def __init__(
-        self,
-        session: AgentSession[Any] | None = None,
-        config: NodeConfig | None = None,
-        /,
-        **settings: Any,
-    ) -> None:
+    def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
-        self._bound = session
+        self._port: ToolPort | None = None
+        self._session: AgentSession[Any] | None = None
         self._calls: dict[str, tuple[anyio.CancelScope, SpeechHandle | None]] = {}
 
-    @property
-    def _session(self) -> AgentSession[Any]:
-        if self._bound is None:
+    def attach(self, session: AgentSession[Any], port: ToolPort) -> None:
+        """Run the tools of ``session``'s active agent (the session calls this)."""
+        self._session, self._port = session, port
+
+    def _bound(self) -> tuple[AgentSession[Any], ToolPort]:
+        if self._session is None or self._port is None:
             raise UsageError(
                 f"AgentToolExecutor {self.name!r} is not part of a session; run its graph with "
                 "AgentSession.start(agent, graph=...)"
             )
-        return self._bound
+        return self._session, self._port
 
     def default_name(self) -> str:
         """``"tools"``."""
@@ -82,18 +83,19 @@ class AgentToolExecutor(ToolExecutor):
 
     async def execute(self, call: ToolCall) -> ToolResult:
         """Run one call for the active agent; every failure becomes an error result."""
-        session = self._session
-        tools = session._offered_tools()
+        session, port = self._bound()
+        tools = port.offered_tools()
         tool = tools.get(call.name)
         if tool is None:
             available = ", ".join(tools) or "none"
             message = f"unknown tool {call.name!r}; available tools: {available}"
             return ToolResult(call.call_id, call.name, message, is_error=True)
-        speech = session._controller.speech_for_tools()
+        speech = port.tool_speech()
         if speech is not None:
             await speech.authorized()
-        agent = session.current_agent
-        context: RunContext[Any] = RunContext(session, speech, call, agent)
+        context = port.run_context(speech, call)
+        agent = context.agent
+        tool = mocked(agent, tool)
         try:
             with session_scope(session, context):
                 value = await self._invoke(tool, call, context)
@@ -105,7 +107,7 @@ class AgentToolExecutor(ToolExecutor):
         except Exception as exc:
             return error_result(call, exc, tool.name)
         if handoff is not None:
-            session._request_handoff(handoff, speech)
+            port.request_handoff(handoff, speech)
             return SilentToolResult(call.call_id, call.name, output)
         if isinstance(agent, AgentTask) and agent.done():
             return SilentToolResult(call.call_id, call.name, output)
@@ -124,9 +126,9 @@ class AgentToolExecutor(ToolExecutor):
             async def watchdog() -> None:
                 nonlocal timed_out
                 while True:
-                    await context._no_task.wait()
+                    await context.no_task.wait()
                     now = clock.now()
-                    remaining = limit - (now - start - context._time_in_tasks(now))
+                    remaining = limit - (now - start - context.time_in_tasks(now))
                     if remaining <= 0:
                         timed_out = True
                         tg.cancel_scope.cancel()
@@ -156,7 +158,7 @@ class AgentToolExecutor(ToolExecutor):
                 tg.start_soon(self._call, frame, limiter)
 
     async def _call(self, call: ToolCall, limiter: anyio.Semaphore) -> None:
-        speech = self._session._controller.speech_for_tools()
+        speech = self._bound()[1].tool_speech()
         try:
             with anyio.CancelScope() as scope:
                 self._calls[call.call_id] = (scope, speech)
@@ -168,7 +170,7 @@ class AgentToolExecutor(ToolExecutor):
 
     async def on_interrupt(self, event: Any) -> None:
         """Cancel the calls in flight, except those of replies set aside by a task."""
-        suspended = self._session._controller.suspended
+        port = self._bound()[1]
         for scope, speech in list(self._calls.values()):
-            if speech is None or speech not in suspended:
+            if speech is None or not port.is_suspended(speech):
                 scope.cancel()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from voicegraph.graph import ConfigError, Graph, GraphError, Node
@@ -14,6 +14,7 @@ from voicegraph.nodes.tts import TTSNode
 from voicegraph.nodes.turn import TurnDetector
 from voicegraph.nodes.vad import VADNode
 
+from ._commands import SessionCommands
 from ._controller import AgentController
 from ._executor import AgentToolExecutor
 from ._stages import SessionStages
@@ -39,8 +40,10 @@ class SessionGraph:
 
     graph: Graph
     controller: AgentController
+    commands: SessionCommands
     llm: LLMNode
     pipeline: VoicePipeline | None = None
+    executors: list[AgentToolExecutor] = field(default_factory=list)
 
 
 def controller_settings(options: SessionOptions) -> dict[str, Any]:
@@ -59,13 +62,13 @@ def build_session_graph(
 ) -> SessionGraph:
     """The graph ``session`` builds around its ``stages`` (see :func:`build_graph`)."""
     llm = stages.llm if stages.llm is not None else _default_llm()
-    controller = AgentController(session, **controller_settings(session.options))
-    executor = AgentToolExecutor(session, timeout=session.options.tool_timeout)
+    controller = AgentController(**controller_settings(session.options))
+    executor = AgentToolExecutor(timeout=session.options.tool_timeout)
     graph, pipeline = build_graph(
         stages, session.options, session.turn_mode, controller, llm, executor,
         audio=audio, output=output,
     )  # fmt: skip
-    return SessionGraph(graph, controller, llm, pipeline)
+    return adopt_graph(pipeline if pipeline is not None else graph)
 
 
 def bind_user_graph(
@@ -90,15 +93,12 @@ def bind_user_graph(
             f"{', '.join(extra)} (put those nodes in your graph)"
         )
     found = adopt_graph(graph)
-    found.controller._session = session
     found.controller.config = found.controller.config.model_copy(
         update=controller_settings(session.options)
     )
     timeout = {"timeout": session.options.tool_timeout}
-    for node in found.graph.iter_nodes():
-        if isinstance(node, AgentToolExecutor):
-            node._bound = session
-            node.config = node.config.model_copy(update=timeout)
+    for executor in found.executors:
+        executor.config = executor.config.model_copy(update=timeout)
     return found
 
 
@@ -129,14 +129,33 @@ def adopt_graph(built: Graph | VoicePipeline) -> SessionGraph:
             f"AgentSession.start(graph=...): {controller.path}.user_turns must feed exactly one "
             f"LLM node's 'turn' input, found {len(llms)}; {fix}"
         )
+    executors: list[AgentToolExecutor] = []
     for node in graph.iter_nodes():
-        if isinstance(node, ToolExecutor) and not isinstance(node, AgentToolExecutor):
+        if isinstance(node, AgentToolExecutor):
+            executors.append(node)
+        elif isinstance(node, ToolExecutor):
             raise GraphError(
                 f"AgentSession.start(graph=...): {node.path} is a plain {type(node).__name__}; "
                 "an agent's tools need an AgentToolExecutor (it runs the active agent's tools)"
             )
+    commands = _commands_of(graph, controller)
     graph.check()
-    return SessionGraph(graph, controller, llms[0], pipeline)
+    return SessionGraph(graph, controller, commands, llms[0], pipeline, executors)
+
+
+def _commands_of(graph: Graph, controller: AgentController) -> SessionCommands:
+    """The command node feeding ``controller`` (one is added to ``graph`` if none does)."""
+    for edge in graph.iter_edges():
+        source = edge.src.node
+        if edge.dst is controller.commands and isinstance(source, SessionCommands):
+            return source
+    taken = {member.name for member in graph.members}
+    name = "commands"
+    while name in taken:
+        name = f"_{name}"
+    commands = graph.add(SessionCommands(), name=name)
+    graph.connect(commands.commands, controller.commands, feedback=True)
+    return commands
 
 
 def stages_of(found: SessionGraph) -> dict[str, Node]:
@@ -177,7 +196,9 @@ def build_graph(
     """
     if audio is None:
         g = Graph("agent_session")
+        commands = g.add(SessionCommands(), name="commands")
         agent = g.add(controller, name="agent")
+        g.connect(commands.commands, agent.commands, feedback=True)
         llm_node = g.add(llm, name="llm")
         tools = g.add(executor, name="tools")
         g.connect(agent.user_turns, llm_node.turn)

@@ -1,4 +1,4 @@
-""":class:`Preemption`: the controller's preemptive generation (LiveKit's
+""":class:`Preemption`: the scheduler's preemptive generation (LiveKit's
 ``preemptive_generation``): start replying on a tentative turn, keep or discard the reply."""
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from voicegraph.graph import LLMText, UserTurn
 from ._agent import Agent
 
 if TYPE_CHECKING:
-    from ._controller import AgentController
+    from ._scheduler import SpeechScheduler
     from ._speech import SpeechHandle
 
 __all__ = ["Preemption"]
 
 
 class Preemption:
-    """A reply generated ahead of the end of the user's turn, for an :class:`AgentController`.
+    """A reply generated ahead of the end of the user's turn, for a :class:`SpeechScheduler`.
 
     A tentative turn (:meth:`preflight`, the turn detector's final transcript before its
     endpointing delay has passed) starts the LLM at once, while nothing else runs; the
@@ -29,12 +29,14 @@ class Preemption:
     ``on_user_turn_completed`` (the hook may change the message).
 
     Attributes:
+        enabled: generate ahead at all (the controller's ``preemptive_generation``).
         speech: the reply being generated ahead (``None`` if none).
         outcomes: each preemptive generation: ``(text, kept)``.
     """
 
-    def __init__(self, controller: AgentController) -> None:
-        self._controller = controller
+    def __init__(self, scheduler: SpeechScheduler) -> None:
+        self._scheduler = scheduler
+        self.enabled = True
         self.speech: SpeechHandle | None = None
         self.outcomes: list[tuple[str, bool]] = []
         self._held: list[LLMText] = []
@@ -42,21 +44,25 @@ class Preemption:
 
     async def preflight(self, frame: UserTurn) -> None:
         """A tentative turn: start generating for it if nothing else runs."""
-        c = self._controller
-        agent = c.session.current_agent
-        hooked = type(agent).on_user_turn_completed is not Agent.on_user_turn_completed
-        if not c.config.preemptive_generation or hooked or not frame.text.strip():
+        s = self._scheduler
+        agent = s.port.agent()
+        hooked = (
+            agent is not None
+            and type(agent).on_user_turn_completed is not Agent.on_user_turn_completed
+        )
+        if not self.enabled or hooked or not frame.text.strip():
             return
         self.discard()
-        if c.current is not None or c._queue or c._closing:
+        if s.current is not None or s.waiting or s.closing:
             return
-        speech = c.session._turn_speech(frame, user_initiated=False)
-        speech._speculate()
+        speech = s.port.reply_to_turn(frame, announce=False)
+        speech.speculate()
         speech.agent = agent
-        speech.epoch = c.epoch
+        speech.epoch = s.io.epoch
         self.speech, self._held = speech, []
-        self._known = {item.id for item in c.session.history.items}
-        await c.emit(c.user_turns, frame)
+        history = s.port.history()
+        self._known = {item.id for item in history.items} if history is not None else set()
+        await s.io.send_turn(frame)
 
     async def settle(self, frame: UserTurn) -> bool:
         """The turn ended: keep the reply if it was generated for these words (returns
@@ -65,21 +71,19 @@ class Preemption:
         if speech is None:
             return False
         assert isinstance(speech.frame, UserTurn)
-        c = self._controller
-        if speech.frame.text != frame.text or c.current is not None:
+        s = self._scheduler
+        if speech.frame.text != frame.text or s.current is not None:
             self.discard()
             return False
         self.speech = None
         self.outcomes.append((frame.text, True))
         speech.frame = frame
-        speech._confirm()
-        c.current = speech
-        c.session._announce(speech)
-        c._set_agent_state("thinking")
-        c.session._update_interruptions()
+        speech.confirm()
+        s.port.announce(speech)
+        s.adopt(speech, "thinking")
         held, self._held = self._held, []
         for text in held:
-            await c._relay(text)
+            await s.relay(text)
         return True
 
     def discard(self) -> None:
@@ -88,13 +92,14 @@ class Preemption:
         if speech is None:
             return
         assert isinstance(speech.frame, UserTurn)
-        c = self._controller
+        s = self._scheduler
         self.outcomes.append((speech.frame.text, False))
-        c.interrupt("preemptive generation discarded")
-        chat = c.session.history
-        chat.items = [item for item in chat.items if item.id in self._known]
-        speech._mark_done(interrupted=True)
-        c._poke()
+        s.io.interrupt("preemptive generation discarded")
+        history = s.port.history()
+        if history is not None:
+            history.items = [item for item in history.items if item.id in self._known]
+        speech.mark_done(interrupted=True)
+        s.poke()
 
     def hold(self, frame: LLMText) -> bool:
         """Keep ``frame`` back if it belongs to the reply generated ahead."""

@@ -24,18 +24,24 @@ from voicegraph.nodes.turn import TurnDetector, TurnEngine
 from voicegraph.nodes.vad import VADEngine, VADNode
 from voicegraph.runner import Runner, VirtualClock
 
-from ._activity import Activity
+from ._activity import AgentActivity
 from ._agent import Agent
+from ._bus import ControllerStopped, SessionBusEvent
+from ._context import session_scope
 from ._events import (
     AgentState,
+    AgentStateChangedEvent,
     CloseEvent,
     ErrorEvent,
     EventEmitter,
     SessionEvent,
-    SpeechCreatedEvent,
     UserState,
+    UserStateChangedEvent,
 )
 from ._graph import bind_user_graph, build_session_graph, stages_of
+from ._history import HistoryScanner
+from ._hooks import HookRunner
+from ._link import SessionLink
 from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._stages import SessionStages
@@ -48,10 +54,12 @@ log = logging.getLogger(__name__)
 
 Userdata_T = TypeVar("Userdata_T", default=Any)
 _CLOSE_GRACE = 1.0  # clock seconds close() lets the current reply's cut-off settle
+SESSION_BUS_CAPACITY = 4096
+"""Session events the session's bus subscription buffers (it reads them as they come)."""
 
 
-class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
-    """Run an :class:`Agent` on the standard voice graph, or on text turns for tests.
+class AgentSession(EventEmitter, Generic[Userdata_T]):
+    r"""Run an :class:`Agent` on the standard voice graph, or on text turns for tests.
 
     ::
 
@@ -63,6 +71,12 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
     Without ``audio``, the session has no audio at all (LLM and tools only): drive it with
     :meth:`run` (``result = await session.run(user_input="...")``), ``say``,
     ``generate_reply``. The graph it built is :attr:`graph` (render it with ``voicegraph.viz``).
+
+    The session drives its graph through ports and listens on the run's bus: its commands
+    (``say``, ``generate_reply``, ``interrupt``, ``update_agent``, agent switches) are
+    frames of its :class:`SessionCommands` node, wired to the controller; states,
+    transcripts and its own events come back as :class:`SessionBusEvent`\ s, in one
+    order, from ``runner.subscribe``. The graph runs under a plain :class:`Runner`.
 
     The models are **engines**, as LiveKit's session takes plugins: the session builds the
     host node of each stage around its engine (``LLMNode(engine=llm)``, ``STTNode``,
@@ -134,7 +148,18 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         self._given = SessionStages.of(llm=llm, stt=stt, tts=tts, vad=vad, turn=turn)
         self._userdata = userdata
         self.clock = clock
-        Activity.__init__(self)
+        self._agent_state: AgentState = "initializing"
+        self._user_state: UserState = "listening"
+        self._closing = False
+        self._idle = anyio.Event()
+        self._idle.set()
+        self._ready = anyio.Event()
+        self._stopped = anyio.Event()
+        self._hooks = HookRunner(self._emit, self._hooks_changed, lambda: session_scope(self))
+        self._link: SessionLink | None = None
+        self._activity: AgentActivity | None = None
+        self._results: list[RunResult] = []
+        self._events_sub: Any = None
         self.graph: Graph | None = None
         """The graph the session runs (built by :meth:`start`)."""
         self.pipeline: VoicePipeline | None = None
@@ -204,19 +229,33 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             found = bind_user_graph(self, self._given, graph, audio=audio, output=output)
         else:
             found = build_session_graph(self, self._given, audio=audio, output=output)
-        found.llm.config = found.llm.config.model_copy(
-            update={"max_tool_steps": self.options.max_tool_steps}
+        llm = found.llm
+        llm.config = llm.config.model_copy(update={"max_tool_steps": self.options.max_tool_steps})
+        stages = stages_of(found)
+        link = SessionLink(
+            self, found.commands, llm, allow_interruptions=self.options.allow_interruptions,
+            emit_now=self._emit_now, changed=self._check_idle,
+        )  # fmt: skip
+        scanner = HistoryScanner(llm, stages, self._emit)
+        scanner.results = self._results
+        activity = AgentActivity(
+            self, llm, stages, scanner, self._hooks, self._emit, link.switch, link.suspend
         )
-        self._bind(agent, found.llm, found.controller)
-        self._stages = stages_of(found)
-        self._check_models(agent)  # before the session counts as started
+        activity.check_models(agent)  # before the session counts as started
+        link.activity = activity
+        turn = stages.get("turn")
+        if isinstance(turn, TurnDetector):
+            link.turn = turn
+            if self.turn_mode == "manual":
+                turn.config = turn.config.model_copy(update={"mode": "manual"})
+        llm.on_tool_round = scanner.tools
+        found.controller.attach(link)
+        for executor in found.executors:
+            executor.attach(self, link)
+        found.commands.attach()
+        self._llm, self._stages, self._link, self._activity = llm, stages, link, activity
         self.graph, self.pipeline = found.graph, found.pipeline
-        turn = self._stages.get("turn")
-        if self.turn_mode == "manual" and isinstance(turn, TurnDetector):
-            turn.config = turn.config.model_copy(update={"mode": "manual"})
-        self._agent = agent
-        agent._session = self
-        self._activate(agent, agent._chat_ctx)
+        activity.activate(agent, agent.initial_chat_ctx)
         if self._tg is not None:
             await self._tg.start(self._main)
         else:
@@ -226,7 +265,8 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             await started.wait()
             if self.runner is None and self._error is not None:
                 raise self._error
-        self._spawn_hooks((f"{agent.id}.on_enter", agent.on_enter))
+        await self._ready.wait()
+        self._hooks.spawn((f"{agent.id}.on_enter", agent.on_enter))
 
     async def _main_owned(self, started: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
@@ -247,31 +287,77 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         clock = self.clock
         if isinstance(clock, VirtualClock) and clock.on_deadlock is None:
             clock.on_deadlock = self._on_deadlock
+        runner = Runner(self.graph, clock=clock)
+        events = runner.subscribe(SessionBusEvent, capacity=SESSION_BUS_CAPACITY)
+        stops = runner.subscribe(ControllerStopped, capacity=1)
+        self._events_sub = events
         try:
-            async with Runner(self.graph, clock=clock) as runner:
+            async with runner:
                 self.runner = runner
                 self.clock = runner.clock
-                async with anyio.create_task_group() as hooks:
-                    self._hooks = hooks
+                async with anyio.create_task_group() as tasks:
+                    self._hooks.group = tasks
+                    tasks.start_soon(self._read_events, events)
+                    tasks.start_soon(self._read_stops, stops)
                     running = True
                     task_status.started()
                     if started is not None:
                         started.set()
                     await runner.wait()
                     self._close_reason = "input_ended" if not self._closing else "closed"
-                    hooks.cancel_scope.cancel()
+                    tasks.cancel_scope.cancel()
         except Exception as exc:
             if not running and started is None:
                 raise
             self._error = exc
             self._close_reason = "error"
             log.error("the agent session failed: %s", exc, exc_info=exc)
-            self._emit(ErrorEvent(error=exc, source=getattr(exc, "node", "") or "session"))
+            self._drain(events)
+            self._emit_now(ErrorEvent(error=exc, source=getattr(exc, "node", "") or "session"))
         finally:
-            self._hooks = None
-            self._emit(CloseEvent(reason=self._close_reason, error=self._error))
+            self._hooks.group = None
+            self._drain(events)
+            self._emit_now(CloseEvent(reason=self._close_reason, error=self._error))
             self._done.set()
+            self._ready.set()
+            self._stopped.set()
             self._idle.set()
+
+    async def _read_events(self, events: Any) -> None:
+        async for published in events:
+            self._deliver(published)
+            self._drain(events)
+
+    def _drain(self, events: Any) -> None:
+        while True:
+            try:
+                published = events.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                return
+            self._deliver(published)
+
+    def _deliver(self, published: SessionBusEvent) -> None:
+        event = published.event
+        if isinstance(event, AgentStateChangedEvent):
+            self._agent_state = event.new_state
+            self._ready.set()
+        elif isinstance(event, UserStateChangedEvent):
+            self._user_state = event.new_state
+        self.emit(dataclasses.replace(event, created_at=published.time))
+
+    async def _read_stops(self, stops: Any) -> None:
+        async for _ in stops:
+            self._stopped.set()
+            if self._link is not None:
+                self._link.commands.end()
+            return
+
+    async def _caught_up(self) -> None:
+        """Wait until the events published so far have been delivered."""
+        events = self._events_sub
+        while events is not None and events.pending and not self._done.is_set():
+            await anyio.sleep(0)
+        await anyio.sleep(0)
 
     def _on_deadlock(self) -> None:
         """Virtual time cannot move: a deadlock only if a reply or hook is waiting.
@@ -279,8 +365,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         An idle session waits for input by design (your code may be doing something else,
         such as awaiting real time), so that is not an error.
         """
-        if self._controller.busy or self._hooks_running:
-            speech = self._controller.current
+        link = self._link
+        if (link is not None and link.busy) or self._hooks.running:
+            speech = link.running if link is not None else None
             raise DeadlockError(
                 "the agent session is stuck: every node is blocked and no timer is pending "
                 f"while {'reply ' + speech.id if speech else 'a reply or hook'} waits "
@@ -304,7 +391,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             await self._join_main()
             return
         self._closing = True
-        self._controller.shutdown()
+        link = self._link
+        assert link is not None
+        link.shutdown()
         clock = self.runner.clock
         with anyio.move_on_after(5.0):  # real-time bound, in case the clock cannot advance
             with anyio.CancelScope() as scope:
@@ -315,8 +404,9 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
                 async with anyio.create_task_group() as tg:
                     tg.start_soon(grace)
-                    await self._controller.wait_ended()
+                    await self._stopped.wait()
                     tg.cancel_scope.cancel()
+        link.commands.end()
         self.runner.stop()
         await self._done.wait()
         await self._join_main()
@@ -355,19 +445,21 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         Raises:
             RuntimeError: the session has not started.
         """
-        if self._agent is None:
+        agent = self._activity.agent if self._activity is not None else None
+        if agent is None:
             raise UsageError("the session has not started: await session.start(agent)")
-        return self._agent
+        return agent
 
     @property
     def agent_state(self) -> AgentState:
-        """``"initializing"``, ``"listening"``, ``"thinking"`` or ``"speaking"``."""
-        return self._controller.agent_state if self._bound else "initializing"
+        """``"initializing"``, ``"listening"``, ``"thinking"`` or ``"speaking"`` (as the
+        controller last published it on the bus)."""
+        return self._agent_state
 
     @property
     def user_state(self) -> UserState:
-        """``"listening"``, ``"speaking"`` or ``"away"``."""
-        return self._controller.user_state if self._bound else "listening"
+        """``"listening"``, ``"speaking"`` or ``"away"`` (as last published on the bus)."""
+        return self._user_state
 
     @property
     def llm(self) -> LLMNode:
@@ -376,7 +468,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         Raises:
             RuntimeError: the session has not been started.
         """
-        if not self._bound:
+        if self._link is None:
             raise UsageError("the session has not started: await session.start(agent)")
         return self._llm
 
@@ -399,7 +491,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
                 ``True``).
         """
         request = ReplyRequest(say=text, add_to_chat=add_to_chat_ctx)
-        return self._schedule(request, "say", True, allow_interruptions)
+        return self._schedule(request, "say", allow_interruptions)
 
     def generate_reply(
         self,
@@ -422,12 +514,11 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             instructions=instructions or "",
             allow_tools=tool_choice != "none",
         )
-        return self._schedule(request, "generate_reply", True, allow_interruptions)
+        return self._schedule(request, "generate_reply", allow_interruptions)
 
     def interrupt(self) -> None:
         """Cut the agent off now and drop the replies waiting after it."""
-        self._require_started()
-        self._controller.interrupt_all("session.interrupt")
+        self._require_link().interrupt("session.interrupt")
 
     def commit_user_turn(self, *, transcript_timeout: float = 2.0) -> None:
         """End the user's turn now and reply to it (``turn_detection="manual"``: push to talk).
@@ -464,8 +555,14 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         """Switch to ``agent`` once the replies already scheduled have played (as LiveKit
         drains the old agent's speech); ``on_exit`` of the active agent, then ``on_enter``
         of the new one run. Replies scheduled later are the new agent's."""
-        self._require_started()
-        self._controller.switch(lambda: self._handoff(agent, keep_history=True), first=False)
+        link = self._require_link()
+        activity = self._activity
+        assert activity is not None
+
+        def apply() -> None:
+            activity.handoff(agent, keep_history=True)
+
+        link.switch(apply, False)
 
     async def run(self, *, user_input: str) -> RunResult:
         """Send ``user_input`` as a user turn and wait until the agent has finished with it.
@@ -483,10 +580,7 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         result = RunResult(user_input)
         self._results.append(result)
         try:
-            speech = self._turn_speech(UserTurn(user_input), user_initiated=True)
-            self._announce(speech)
-            self._controller.submit(speech)
-            self._check_idle()
+            self._schedule(UserTurn(user_input), "generate_reply", None)
             await self._wait_idle()
         finally:
             self._results.remove(result)
@@ -496,41 +590,19 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
 
     def _schedule(
         self, frame: UserTurn | ReplyRequest, source: Literal["say", "generate_reply"],
-        user_initiated: bool, allow: bool | None,
+        allow: bool | None,
     ) -> SpeechHandle:  # fmt: skip
-        self._require_started()
-        if allow is None:
-            agent_allow = self._agent.allow_interruptions if self._agent is not None else None
-            allow = agent_allow if agent_allow is not None else self.options.allow_interruptions
-        speech = SpeechHandle(
-            frame, source=source, user_initiated=user_initiated, allow_interruptions=allow
-        )
-        self._announce(speech)
-        self._controller.submit(speech)
+        speech = self._require_link().schedule(frame, source, allow)
         self._check_idle()
         return speech
 
-    def _turn_speech(self, frame: UserTurn, *, user_initiated: bool) -> SpeechHandle:
-        """A reply to a user turn (not announced yet)."""
-        allow = self._agent.allow_interruptions if self._agent is not None else None
-        allow = allow if allow is not None else self.options.allow_interruptions
-        return SpeechHandle(
-            frame, source="generate_reply", user_initiated=user_initiated, allow_interruptions=allow
-        )
-
-    def _announce(self, speech: SpeechHandle) -> None:
-        self._emit(SpeechCreatedEvent(user_initiated=speech.user_initiated, source=speech.source,
-                                      speech_handle=speech))  # fmt: skip
-
-    def _user_turn(self, frame: UserTurn) -> None:
-        """A turn from the turn detector: schedule the reply to it."""
-        speech = self._turn_speech(frame, user_initiated=False)
-        self._announce(speech)
-        self._controller.submit(speech)
-        self._check_idle()
+    def _require_link(self) -> SessionLink:
+        self._require_started()
+        assert self._link is not None
+        return self._link
 
     def _require_started(self) -> None:
-        if self.runner is None or self._agent is None:
+        if self.runner is None or self._activity is None:
             raise UsageError("the session is not running: await session.start(agent) first")
         if self._done.is_set():
             raise UsageError(f"the session has ended ({self._close_reason})")
@@ -539,7 +611,42 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
         return self.clock.now() if self.clock is not None else 0.0
 
     def _emit(self, event: SessionEvent) -> None:
+        """Report ``event`` in order with the graph's events (through the run's bus)."""
+        if self._link is not None:
+            self._link.emit(event)
+        else:
+            self._emit_now(event)
+
+    def _emit_now(self, event: SessionEvent) -> None:
         self.emit(dataclasses.replace(event, created_at=self._now()))
+
+    def _hooks_changed(self) -> None:
+        if self._link is not None:
+            self._link.sync_entering()
+        self._check_idle()
+
+    def _check_idle(self) -> None:
+        if self._done.is_set():
+            self._idle.set()
+            return
+        link = self._link
+        busy = (link is not None and link.busy) or self._hooks.running > 0
+        if busy and self._idle.is_set():
+            self._idle = anyio.Event()
+        elif not busy:
+            if self._activity is not None:
+                self._activity.scanner.items()
+            self._idle.set()
+
+    async def _wait_idle(self) -> None:
+        while True:
+            await self._idle.wait()
+            self._check_idle()
+            if self._idle.is_set():
+                break
+        await self._caught_up()
+        if self._error is not None:
+            raise self._error
 
     def _spawn_callback(self, awaitable: Awaitable[None], name: str) -> None:
         async def run() -> None:
@@ -548,5 +655,6 @@ class AgentSession(EventEmitter, Activity, Generic[Userdata_T]):
             except Exception:
                 log.exception("an async %r callback raised", name)
 
-        if self._hooks is not None:
-            self._hooks.start_soon(run)
+        group = self._hooks.group
+        if group is not None:
+            group.start_soon(run)

@@ -90,11 +90,13 @@ class SpeechHandle:
         """Wait until a speculative reply is confirmed (returns at once for others)."""
         await self._authorized.wait()
 
-    def _speculate(self) -> None:
+    def speculate(self) -> None:
+        """Mark it generated ahead of the end of the user's turn (tool calls wait)."""
         self.speculative = True
         self._authorized = anyio.Event()
 
-    def _confirm(self) -> None:
+    def confirm(self) -> None:
+        """The user's turn was confirmed: its tool calls may run."""
         self.speculative = False
         self._authorized.set()
 
@@ -113,6 +115,10 @@ class SpeechHandle:
             self._interrupter(self)
         return self
 
+    def bind_interrupter(self, interrupter: Callable[[SpeechHandle], None]) -> None:
+        """What :meth:`interrupt` calls (the session sets it when it schedules the reply)."""
+        self._interrupter = interrupter
+
     def add_done_callback(self, callback: Callable[[SpeechHandle], Any]) -> None:
         """Call ``callback(handle)`` when the reply finishes (at once if it has)."""
         if self.done():
@@ -120,7 +126,7 @@ class SpeechHandle:
         else:
             self._callbacks.append(callback)
 
-    def _heard(self, text: str) -> None:
+    def heard(self, text: str) -> None:
         """A playout mark: ``text`` of this reply has been heard."""
         self.played_text = text
         words = len(text.split())
@@ -132,7 +138,7 @@ class SpeechHandle:
                 waiting.append((wanted, event))
         self._hearing = waiting
 
-    async def _wait_heard(self, words: int) -> None:
+    async def wait_heard(self, words: int) -> None:
         """Wait until ``words`` words of this reply have been heard, or it is done."""
         if self.done() or len(self.played_text.split()) >= words:
             return
@@ -140,7 +146,8 @@ class SpeechHandle:
         self._hearing.append((words, event))
         await event.wait()
 
-    def _mark_done(self, *, interrupted: bool = False) -> None:
+    def mark_done(self, *, interrupted: bool = False) -> None:
+        """Finish the reply (the scheduler calls it); callbacks run, waiters wake."""
         if self.done():
             return
         self.interrupted = self.interrupted or interrupted

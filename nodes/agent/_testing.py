@@ -144,7 +144,8 @@ class RunResult:
             self._expect = RunAssert(self.events)
         return self._expect
 
-    def _add(self, item: Any, old: Agent | None = None, new: Agent | None = None) -> None:
+    def add(self, item: Any, old: Agent | None = None, new: Agent | None = None) -> None:
+        """Record a history item the agent added (the session calls this)."""
         if isinstance(item, ChatMessage):
             self.events.append(ChatMessageEvent(item))
         elif isinstance(item, FunctionCall):

@@ -11,6 +11,7 @@
 With an :class:`AgentController` (what ``AgentSession`` builds), the controller sits between
 the turn detector and the LLM and relays the LLM's text to the splitter::
 
+    commands ─> agent    (the session's say / generate_reply / interrupt / update_agent)
     turn ─> agent ─(user_turns, requests)─> llm ─(text, feedback)─> agent ─(text)─> splitter
     stt ─(transcripts)─> agent      vad ─(segments)─> agent      output ─(marks)─> agent
 """
@@ -30,6 +31,7 @@ from voicegraph.nodes.tts import SentenceSplitter, TTSEngine, TTSNode
 from voicegraph.nodes.turn import TurnDetector, TurnEngine
 from voicegraph.nodes.vad import VADEngine, VADNode
 
+from ._commands import SessionCommands
 from ._conversation import ConversationLog
 from ._metrics import TurnMetrics, turn_metrics
 from ._stages import as_host
@@ -61,6 +63,7 @@ class VoicePipeline:
     tools: ToolExecutor | None = None
     extra: dict[str, Node] = field(default_factory=dict)
     controller: AgentController | None = None
+    commands: SessionCommands | None = None
 
     def turn_metrics(self) -> list[TurnMetrics]:
         """Per-turn latencies of the last run (see :class:`TurnMetrics`)."""
@@ -130,6 +133,8 @@ def voice_pipeline(
         g.connect(out.marks, llm_node.playout, feedback=True)
     else:
         agent = g.add(controller, name="agent")
+        commands = g.add(SessionCommands(), name="commands")
+        g.connect(commands.commands, agent.commands, feedback=True)
         g.connect(turn_node.turns, agent.turns)
         g.connect(turn_node.preflight, agent.preflight)
         g.connect(stt_node.transcripts, agent.transcripts)
@@ -154,6 +159,7 @@ def voice_pipeline(
     return VoicePipeline(
         g, src, resampler, vad_node, stt_node, turn_node, llm_node, split, tts_node, out,
         log_node, executor, controller=controller,
+        commands=commands if controller is not None else None,
     )  # fmt: skip
 
 

@@ -10,15 +10,15 @@ import anyio
 from ._events import UserTranscriptionTimeoutEvent, UserTurnExceededEvent
 
 if TYPE_CHECKING:
-    from ._controller import AgentController
     from ._options import UserTurnLimit
+    from ._ports import ControllerIO
 
 __all__ = ["UserSpeechWatch"]
 
 
 class UserSpeechWatch:
     """Watch the user's speech for the session's ``user_turn_limit`` and
-    ``transcription_timeout``, on the controller's clock.
+    ``transcription_timeout``, on the controller's clock (``io``).
 
     A turn starts with the first speech after the previous user turn; its words are those of
     the transcripts since then. ``user_turn_exceeded`` is emitted once per turn: when a
@@ -29,11 +29,11 @@ class UserSpeechWatch:
 
     def __init__(
         self,
-        controller: AgentController,
+        io: ControllerIO,
         limit: UserTurnLimit | None,
         transcription_timeout: float | None,
     ) -> None:
-        self._controller = controller
+        self._io = io
         self._limit = limit
         self._transcription_timeout = transcription_timeout
         self._started: float | None = None  # clock time of the turn's first speech
@@ -44,7 +44,7 @@ class UserSpeechWatch:
 
     def speech_started(self) -> None:
         if self._started is None:
-            self._started = self._controller.clock.now()
+            self._started = self._io.clock.now()
             if self._limit is not None and self._limit.max_duration is not None:
                 self._turn_timer = self._after(self._limit.max_duration, self._exceed)
 
@@ -77,10 +77,10 @@ class UserSpeechWatch:
         if self._exceeded:
             return
         self._exceeded = True
-        now = self._controller.clock.now()
+        now = self._io.clock.now()
         transcript = " ".join(self._texts)
         duration = now - self._started if self._started is not None else 0.0
-        self._controller.session._emit(
+        self._io.publish_event(
             UserTurnExceededEvent(
                 transcript=transcript, words=len(transcript.split()), duration=duration
             )
@@ -88,7 +88,7 @@ class UserSpeechWatch:
 
     def _timed_out(self, timeout: float) -> None:
         self._transcript_timer = None
-        self._controller.session._emit(UserTranscriptionTimeoutEvent(timeout=timeout))
+        self._io.publish_event(UserTranscriptionTimeoutEvent(timeout=timeout))
 
     def _cancel_transcript_timer(self) -> None:
         if self._transcript_timer is not None:
@@ -96,16 +96,12 @@ class UserSpeechWatch:
             self._transcript_timer = None
 
     def _after(self, seconds: float, then: Callable[[], None]) -> anyio.CancelScope | None:
-        tg = self._controller._tg
-        if tg is None:
-            return None
         scope = anyio.CancelScope()
-        clock = self._controller.clock
+        clock = self._io.clock
 
         async def timer() -> None:
             with scope:
                 await clock.sleep(seconds)
                 then()
 
-        tg.start_soon(timer)
-        return scope
+        return scope if self._io.start_soon(timer) else None

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from agent_helpers import Voice, at, timeline
 
-from voicegraph.nodes.agent import Agent, AgentTask, RunContext
+from voicegraph.nodes.agent import Agent, AgentController, AgentSession, AgentTask, RunContext
 from voicegraph.nodes.llm import ChatMessage, FunctionCallOutput, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.tools import ToolError, function_tool
 
@@ -140,6 +140,12 @@ async def test_end_of_turn_after_the_max_delay_when_unfinished(voice: Voice) -> 
     assert abs(at(session, "speech:generate_reply") - stopped - 3.0) <= 0.021
 
 
+def controller(session: AgentSession[Any]) -> AgentController:
+    """The session's controller node (found in its graph)."""
+    assert session.pipeline is not None and session.pipeline.controller is not None
+    return session.pipeline.controller
+
+
 async def test_preemptive_generation_kept(voice: Voice) -> None:
     said = [(0.5, 1.5, "What is the weather?")]
     ahead = await voice.converse(Agent(instructions="x"), said=said, seconds=6, replies=["Sunny."])
@@ -150,8 +156,8 @@ async def test_preemptive_generation_kept(voice: Voice) -> None:
         replies=["Sunny."],
         preemptive_generation=False,
     )
-    assert ahead._controller.preemptive == [("What is the weather?", True)]
-    assert late._controller.preemptive == []
+    assert controller(ahead).preemptive == [("What is the weather?", True)]
+    assert controller(late).preemptive == []
     for session in (ahead, late):
         assert [m.text for m in assistant_messages(session)] == ["Sunny."]
     # generated ahead: the reply plays the moment the turn ends; else after the LLM's 0.1 s
@@ -169,7 +175,7 @@ async def test_preemptive_generation_discarded_when_the_user_goes_on(voice: Voic
         seconds=8,
         replies=["(generated ahead, then discarded)", "A table for two, noted."],
     )
-    assert session._controller.preemptive == [
+    assert controller(session).preemptive == [
         ("I would like a table", False),
         ("I would like a table for two people.", True),
     ]

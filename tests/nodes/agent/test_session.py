@@ -52,6 +52,7 @@ async def test_text_session_runs_turns_and_keeps_the_history() -> None:
             ("assistant", "Fine, thanks."),
         ]
         assert session.graph is not None and {n.path for n in session.graph.iter_nodes()} == {
+            "commands",
             "agent",
             "llm",
             "tools",

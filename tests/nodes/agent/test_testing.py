@@ -30,10 +30,10 @@ def tool(name: str, **arguments: Any) -> ScriptedReply:
 
 def made_up_result() -> RunResult:
     result = RunResult("hi")
-    result._add(ChatMessage(role="assistant", text="Let me look."))
-    result._add(FunctionCall(call_id="c1", name="lookup", arguments='{"q": "tea", "n": 2}'))
-    result._add(FunctionCallOutput(call_id="c1", name="lookup", output="green tea"))
-    result._add(ChatMessage(role="assistant", text="Green tea it is."))
+    result.add(ChatMessage(role="assistant", text="Let me look."))
+    result.add(FunctionCall(call_id="c1", name="lookup", arguments='{"q": "tea", "n": 2}'))
+    result.add(FunctionCallOutput(call_id="c1", name="lookup", output="green tea"))
+    result.add(ChatMessage(role="assistant", text="Green tea it is."))
     return result
 
 

@@ -7,12 +7,22 @@ from typing import Any
 import pytest
 from agent_helpers import RATE, Voice, timeline
 
-from voicegraph.graph import ConfigError, Graph, GraphError, In, Node, NodeError, Transcript
+from voicegraph.graph import (
+    ConfigError,
+    Graph,
+    GraphError,
+    In,
+    Node,
+    Transcript,
+    graph_from_dict,
+    graph_to_dict,
+)
 from voicegraph.nodes.agent import (
     Agent,
     AgentController,
     AgentSession,
     AgentToolExecutor,
+    SessionBusEvent,
     voice_pipeline,
 )
 from voicegraph.nodes.audio import MemorySource
@@ -21,6 +31,7 @@ from voicegraph.nodes.stt import ScriptedSTT
 from voicegraph.nodes.tools import ToolExecutor, function_tool
 from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import Runner, VirtualClock
+from voicegraph.viz import to_dot
 
 
 class TranscriptLog(Node):
@@ -122,7 +133,38 @@ async def test_graph_and_stages_together_are_refused() -> None:
         await session.start(Agent(instructions="x"), graph=controller_graph())
 
 
-async def test_a_controller_run_without_a_session_says_what_to_do() -> None:
-    g = controller_graph(AgentToolExecutor())
-    with pytest.raises(NodeError, match=r"AgentSession.start\(agent, graph=...\)"):
-        await Runner(g, clock=VirtualClock()).run()
+async def test_the_session_graph_runs_serializes_and_renders_like_any_graph() -> None:
+    """The session's graph holds no back-pointers: it round-trips through a graph file,
+    renders, and runs under a plain Runner (the command node, with no session, sends
+    nothing and ends; the controller answers turns with plain replies)."""
+    async with AgentSession(
+        llm=ScriptedLLM(replies=["Hi."]), clock=VirtualClock(), user_away_timeout=None
+    ) as session:
+        await session.start(Agent(instructions="x"))
+        assert session.graph is not None
+        data = graph_to_dict(session.graph)
+        await session.run(user_input="Hello")
+    names = {node["name"] for node in data["nodes"]}
+    assert names == {"commands", "agent", "llm", "tools"}
+    loaded = graph_from_dict(data)
+    assert graph_to_dict(loaded) == data
+    assert "commands" in to_dot(loaded) and "agent" in to_dot(loaded)
+    metrics = await Runner(loaded, clock=VirtualClock()).run()
+    assert metrics is not None
+
+
+async def test_the_session_talks_to_its_graph_through_commands_and_the_bus() -> None:
+    """say() enters the graph as a frame of the command node; states come back on the bus."""
+    async with AgentSession(llm=ScriptedLLM(replies=[]), clock=VirtualClock()) as session:
+        await session.start(Agent(instructions="x"))
+        runner = session.runner
+        assert runner is not None
+        seen = runner.subscribe(SessionBusEvent)
+        await session.say("Hello there.")
+        stats = runner.metrics()
+    edge = next(e for name, e in stats.edges.items() if name.startswith("commands.commands"))
+    assert edge.frames >= 1  # the say() command went through the graph
+    published = [e.event.type for e in [seen.receive_nowait() for _ in range(seen.pending)]]
+    assert "speech_created" in published and "agent_state_changed" in published
+    states = [e for e in session.events if e.type == "agent_state_changed"]
+    assert [e.new_state for e in states] == ["listening", "thinking", "speaking", "listening"]  # type: ignore[attr-defined]

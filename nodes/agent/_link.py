@@ -1,0 +1,317 @@
+""":class:`SessionLink`: the session's side of its graph: commands out, ports for the nodes.
+
+The session sends its commands through its :class:`SessionCommands` node and publishes its
+events on the run's bus through it; the controller and the tool executor ask the session
+for what they need through this object (it implements :class:`SchedulerPort` and
+:class:`ToolPort`). It also knows which replies are open, so the session can tell when it
+is idle without reading the controller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from voicegraph.graph import Clock, PlayoutMark, ToolCall, UserTurn
+from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode, ReplyRequest
+from voicegraph.nodes.tools import FunctionTool, StopResponse
+from voicegraph.nodes.turn import TurnDetector
+
+from ._activity import AgentActivity
+from ._agent import Agent, AgentHandoff
+from ._bus import SessionBusEvent
+from ._commands import (
+    EnteringCommand,
+    InterruptCommand,
+    SessionCommands,
+    ShutdownCommand,
+    SpeakCommand,
+    SuspendCommand,
+    SwitchCommand,
+)
+from ._context import RunContext, session_scope
+from ._events import ErrorEvent, SessionEvent, SpeechCreatedEvent
+from ._ports import Switch
+from ._speech import SpeechHandle, SpeechSource
+
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
+__all__ = ["SessionLink"]
+
+log = logging.getLogger(__name__)
+
+
+class SessionLink:
+    """The session's commands, events and open replies (see the module docstring).
+
+    Args:
+        session: the session.
+        commands: its command node.
+        llm: its LLM node.
+        allow_interruptions: the session's default for replies.
+        emit_now: delivers an event at once (when no run carries it on its bus).
+        changed: called when a reply opens or closes (the session checks its idleness).
+    """
+
+    def __init__(
+        self,
+        session: AgentSession[Any],
+        commands: SessionCommands,
+        llm: LLMNode,
+        *,
+        allow_interruptions: bool,
+        emit_now: Callable[[SessionEvent], None],
+        changed: Callable[[], None],
+    ) -> None:
+        self.session = session
+        self.commands = commands
+        self.llm = llm
+        self.allow_interruptions = allow_interruptions
+        self.emit_now = emit_now
+        self.changed = changed
+        self.activity: AgentActivity | None = None
+        self.turn: TurnDetector | None = None
+        self.audio = False
+        self.running: SpeechHandle | None = None
+        """The reply the controller runs (as it last said)."""
+        self.open: dict[str, SpeechHandle] = {}
+        """Replies scheduled and not done, by id (set-aside ones too)."""
+        self.suspended: set[str] = set()
+        self._switches: dict[int, Switch] = {}
+        self._next_switch = 0
+        self._entering_sent = False
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reply runs or waits, or an agent switch waits (set-aside replies of
+        running ``AgentTask``\\ s do not count)."""
+        if self._switches:
+            return True
+        return any(sid not in self.suspended for sid in self.open)
+
+    def emit(self, event: SessionEvent) -> None:
+        """Report ``event``: on the run's bus (in order with the nodes' events), or at once."""
+        try:
+            self.commands.publish(SessionBusEvent(event))
+        except Exception:  # not running (before the run, or after it)
+            self.emit_now(event)
+
+    # ------------------------------------------------------------------ commands
+
+    def schedule(
+        self, frame: UserTurn | ReplyRequest, source: SpeechSource, allow: bool | None
+    ) -> SpeechHandle:
+        """Schedule a reply for ``frame`` (``say``, ``generate_reply``, ``run``)."""
+        speech = self._new(frame, source=source, user_initiated=True, allow=allow)
+        self.announce(speech)
+        self.commands.push(
+            SpeakCommand.of(
+                speech.id, frame, source=source, user_initiated=True,
+                allow_interruptions=speech.allow_interruptions, entering=self.entering(),
+            )
+        )  # fmt: skip
+        return speech
+
+    def interrupt(self, reason: str, speech_id: str = "") -> None:
+        """Cut the running reply off and drop the waiting ones (or just ``speech_id``)."""
+        self.commands.push(InterruptCommand(reason, speech_id))
+
+    def switch(self, apply: Switch, first: bool) -> None:
+        """Run ``apply`` between replies (before the queued ones if ``first``)."""
+        self._next_switch += 1
+        self._switches[self._next_switch] = apply
+        self.commands.push(SwitchCommand(self._next_switch, first))
+        self.changed()
+
+    def suspend(self, speech: SpeechHandle) -> None:
+        """Set ``speech`` aside while an ``AgentTask`` it started runs."""
+        self.suspended.add(speech.id)
+        self.commands.push(SuspendCommand(speech.id))
+        self.changed()
+
+    def sync_entering(self) -> None:
+        """Tell the controller when agents start or stop entering (``on_enter`` running)."""
+        entering = self.entering()
+        if entering != self._entering_sent and not self.commands.ended:
+            self._entering_sent = entering
+            self.commands.push(EnteringCommand(entering))
+
+    def shutdown(self) -> None:
+        """Close: cut everything off."""
+        if not self.commands.ended:
+            self.commands.push(ShutdownCommand())
+
+    # ------------------------------------------------------------------ replies
+
+    def _allow(self, allow: bool | None) -> bool:
+        if allow is None:
+            agent = self.activity.agent if self.activity is not None else None
+            allow = agent.allow_interruptions if agent is not None else None
+        return self.allow_interruptions if allow is None else allow
+
+    def _new(
+        self, frame: UserTurn | ReplyRequest, *, source: SpeechSource, user_initiated: bool,
+        allow: bool | None,
+    ) -> SpeechHandle:  # fmt: skip
+        speech = SpeechHandle(
+            frame, source=source, user_initiated=user_initiated,
+            allow_interruptions=self._allow(allow),
+        )  # fmt: skip
+        speech.bind_interrupter(lambda s: self.interrupt("interrupt", s.id))
+        self.open[speech.id] = speech
+        speech.add_done_callback(self._closed)
+        self.changed()
+        return speech
+
+    def _closed(self, speech: SpeechHandle) -> None:
+        if self.open.pop(speech.id, None) is not None:  # not reported by speech_done
+            self.suspended.discard(speech.id)
+            self.changed()
+
+    # ------------------------------------------------------------------ SchedulerPort
+
+    def claim(self, command: SpeakCommand) -> SpeechHandle:
+        """The handle of the reply ``command`` schedules."""
+        speech = self.open.get(command.speech_id)
+        if speech is None:  # not ours (a replayed command): a plain reply
+            speech = SpeechHandle(
+                command.request(), source=command.source,
+                user_initiated=command.user_initiated,
+                allow_interruptions=command.allow_interruptions,
+            )  # fmt: skip
+        return speech
+
+    def reply_to_turn(self, frame: UserTurn, *, announce: bool = True) -> SpeechHandle:
+        """A new reply to a user turn."""
+        speech = self._new(frame, source="generate_reply", user_initiated=False, allow=None)
+        if announce:
+            self.announce(speech)
+        return speech
+
+    def announce(self, speech: SpeechHandle) -> None:
+        """Report ``speech`` as created."""
+        self.emit(SpeechCreatedEvent(user_initiated=speech.user_initiated, source=speech.source,
+                                     speech_handle=speech))  # fmt: skip
+
+    def switch_for(self, switch_id: int) -> Switch | None:
+        """The switch a ``SwitchCommand`` names (it counts as waiting until it ran)."""
+        apply = self._switches.get(switch_id)
+        if apply is None:
+            return None
+
+        def run() -> SpeechHandle | None:
+            try:
+                return apply()
+            finally:
+                self._switches.pop(switch_id, None)
+                self.changed()
+
+        return run
+
+    def suspended_speech(self, speech_id: str) -> SpeechHandle | None:
+        """The reply a ``SuspendCommand`` names."""
+        return self.open.get(speech_id)
+
+    def entering(self) -> bool:
+        """Whether an agent's ``on_enter`` runs."""
+        return self.activity is not None and self.activity.hooks.entering > 0
+
+    def agent(self) -> Agent | None:
+        """The active agent."""
+        return self.activity.agent if self.activity is not None else None
+
+    def history(self) -> ChatContext | None:
+        """The conversation."""
+        return self.llm.chat
+
+    async def user_turn_completed(self, agent: Agent, message: ChatMessage) -> bool:
+        """Run ``agent.on_user_turn_completed``; ``False``: recorded, no reply."""
+        try:
+            with session_scope(self.session):
+                await agent.on_user_turn_completed(self.llm.chat.copy(), message)
+        except StopResponse:
+            self.llm.chat.add(message)
+            return False
+        except Exception as exc:
+            log.exception("%r: on_user_turn_completed failed", agent)
+            self.emit(ErrorEvent(error=exc, source=f"{agent.id}.on_user_turn_completed"))
+        return True
+
+    def speech_running(self, speech: SpeechHandle | None) -> None:
+        """The controller runs ``speech`` now."""
+        self.running = speech
+        if speech is not None:
+            self.suspended.discard(speech.id)
+            self.update_interruptions()
+
+    def step_input_taken(self) -> None:
+        """Report the LLM's step input (user message, tool round)."""
+        if self.activity is not None:
+            self.activity.scanner.tools()
+
+    def speech_done(self, speech: SpeechHandle) -> Switch | None:
+        """``speech`` finished: report it; the handoff it asked for runs first."""
+        self.open.pop(speech.id, None)
+        self.suspended.discard(speech.id)
+        run = None
+        apply = self.activity.speech_done(speech) if self.activity is not None else None
+        if apply is not None:
+            self._next_switch += 1
+            self._switches[self._next_switch] = apply
+            run = self.switch_for(self._next_switch)
+        self.changed()
+        return run
+
+    def apply_playout(self, mark: PlayoutMark) -> None:
+        """Trim the reply's message to what was heard."""
+        self.llm.apply_playout(mark)
+
+    def has_audio(self, audio: bool) -> None:
+        """Whether playout marks come back."""
+        self.audio = audio
+
+    def update_interruptions(self) -> None:
+        """Tell the turn detector whether the running reply may be interrupted."""
+        if self.turn is not None:
+            speech = self.running
+            allowed = self.allow_interruptions if speech is None else speech.allow_interruptions
+            self.turn.set_interruptions_allowed(allowed)
+
+    # ------------------------------------------------------------------ ToolPort
+
+    def offered_tools(self) -> dict[str, FunctionTool]:
+        """The tools the LLM offers now (the active agent's)."""
+        return self.llm.tools
+
+    def tool_speech(self) -> SpeechHandle | None:
+        """The reply whose tool calls are made: the running one (or one generated ahead)."""
+        if self.running is not None:
+            return self.running
+        ahead = [s for s in self.open.values() if s.speculative]
+        return ahead[-1] if ahead else None
+
+    def is_suspended(self, speech: SpeechHandle) -> bool:
+        """Whether ``speech`` is set aside by a running task."""
+        return speech.id in self.suspended
+
+    def request_handoff(self, handoff: AgentHandoff, speech: SpeechHandle | None) -> None:
+        """A tool asked for a handoff."""
+        if self.activity is not None:
+            self.activity.request_handoff(handoff, speech)
+
+    def run_context(self, speech: SpeechHandle | None, call: ToolCall) -> RunContext[Any]:
+        """The context of a tool call."""
+        return RunContext(self.session, speech, call, self.session.current_agent, self)
+
+    def now(self, clock: Clock | None) -> float:
+        """``clock``'s time (0 without one)."""
+        return clock.now() if clock is not None else 0.0
+
+    def with_time(self, event: SessionEvent, at: float) -> SessionEvent:
+        """``event`` stamped ``created_at=at``."""
+        return dataclasses.replace(event, created_at=at)
