@@ -245,6 +245,8 @@ SURFACE: dict[str, list[str]] = {
         "MetricsCollectedEvent",
         "RunContext",
         "RunResult",
+        "SessionBusEvent",
+        "SessionCommands",
         "SessionEvent",
         "SessionOptions",
         "SpeechCreatedEvent",
@@ -388,6 +390,7 @@ SURFACE: dict[str, list[str]] = {
         "ScriptedSTT",
         "ScriptedTTS",
         "ScriptedToolCall",
+        "mock_tools",
         "word_error_rate",
     ],
 }

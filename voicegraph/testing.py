@@ -19,6 +19,7 @@ test helpers apart from the API agents are built with):
   instructions (``JUDGE_INSTRUCTIONS``).
 * :class:`FakeLiveKitServer` (with :class:`FakeWorker`, :class:`DispatchedJob`): a loopback
   server speaking the agent worker protocol, to test an ``AgentServer`` without LiveKit.
+* :func:`mock_tools`: replace an agent class's tools within a ``with`` block (LiveKit's).
 * :func:`word_error_rate`: how far a transcript is from the text that was spoken.
 
 The names load on first use, so importing this module costs only what a test uses. Until the
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from voicegraph.nodes.agent import RunAssert as RunAssert
     from voicegraph.nodes.agent import RunEvent as RunEvent
     from voicegraph.nodes.agent import RunResult as RunResult
+    from voicegraph.nodes.agent import mock_tools as mock_tools
     from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
     from voicegraph.nodes.llm import ScriptedReply as ScriptedReply
     from voicegraph.nodes.llm import ScriptedToolCall as ScriptedToolCall
@@ -70,6 +72,7 @@ _LAZY = {
     "ScriptedSTT": "voicegraph.nodes.stt",
     "ScriptedTTS": "voicegraph.nodes.tts",
     "ScriptedToolCall": "voicegraph.nodes.llm",
+    "mock_tools": "voicegraph.nodes.agent",
     "word_error_rate": "voicegraph.nodes.tts",
 }
 
@@ -105,5 +108,6 @@ __all__ = [
     "ScriptedSTT",
     "ScriptedTTS",
     "ScriptedToolCall",
+    "mock_tools",
     "word_error_rate",
 ]

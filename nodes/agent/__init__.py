@@ -9,13 +9,16 @@
   (``AgentSession(llm=ScriptedLLM(...), stt=WhisperSTT())``), as LiveKit's are plugins: the
   session builds the host node of each stage around them; an agent's own engines
   (``Agent(llm=...)``) are swapped into those hosts while it is active.
-* :class:`RunResult` and its expectations for tests; :func:`mock_tools` replaces an agent
-  class's tools within a ``with`` block (LiveKit's ``mock_tools``).
+* :class:`RunResult`, what ``session.run()`` returns; its expectations (``result.expect``),
+  :func:`mock_tools` (LiveKit's: replace an agent class's tools within a ``with`` block) and
+  the other test helpers are in :mod:`voicegraph.testing`.
 * The standard voice graph (:func:`voice_pipeline`), :class:`ConversationLog` and per-turn
   metrics, used by ``voicegraph run``.
 
 See ``docs/agents.md`` for the guide, the options with their defaults and the scenario table.
 """
+
+from voicegraph.graph import rehome
 
 from ._agent import Agent as Agent
 from ._agent import AgentHandoff as AgentHandoff
@@ -65,31 +68,22 @@ from ._voice import VoicePipeline as VoicePipeline
 from ._voice import voice_pipeline as voice_pipeline
 
 __all__ = [
-    "JUDGE_INSTRUCTIONS",
-    "MIC_CAPACITY",
     "Agent",
     "AgentController",
     "AgentFalseInterruptionEvent",
     "AgentHandoff",
-    "AgentHandoffEvent",
     "AgentSession",
     "AgentState",
     "AgentStateChangedEvent",
     "AgentTask",
     "AgentToolExecutor",
-    "ChatMessageEvent",
     "CloseEvent",
     "ConversationItemAddedEvent",
     "ConversationLog",
     "ErrorEvent",
-    "EventAssert",
-    "FunctionCallEvent",
-    "FunctionCallOutputEvent",
     "FunctionToolsExecutedEvent",
     "MetricsCollectedEvent",
-    "RunAssert",
     "RunContext",
-    "RunEvent",
     "RunResult",
     "SessionBusEvent",
     "SessionCommands",
@@ -105,10 +99,24 @@ __all__ = [
     "UserTranscriptionTimeoutEvent",
     "UserTurnExceededEvent",
     "UserTurnLimit",
-    "Utterance",
     "VoicePipeline",
     "format_turn_metrics",
-    "mock_tools",
     "turn_metrics",
     "voice_pipeline",
 ]
+
+rehome(__name__, globals(), __all__)
+# the run expectations and mock_tools are test helpers: their public home is voicegraph.testing
+rehome(
+    "voicegraph.testing",
+    globals(),
+    [
+        "AgentHandoffEvent",
+        "ChatMessageEvent",
+        "EventAssert",
+        "FunctionCallEvent",
+        "FunctionCallOutputEvent",
+        "RunAssert",
+        "mock_tools",
+    ],
+)
