@@ -2,6 +2,9 @@
 
 * ``docs/images/voice_graph.svg``: the standard voice graph (``voice_pipeline``) as the
   diagram ``voicegraph.viz.render`` draws it.
+* ``docs/images/architecture.svg``: the graph an ``AgentSession`` runs (the standard voice
+  graph with the agent controller, the session's command node and the tool executor), each
+  host node naming its engine: the diagram of ``docs/architecture.md``.
 * ``docs/images/timeline.png``: the session timeline of a real run of the embedded models
   (Silero VAD, Whisper tiny.en, SmolLM2, hibari TTS) on the bundled barge-in recording,
   under the virtual clock (deterministic; model compute takes no virtual time).
@@ -17,6 +20,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,6 +34,30 @@ def voice_graph_svg(target: Path) -> None:
 
     pipeline = voice_pipeline(WavSource(path=sample_path("question")))
     diagram = render(pipeline.graph, "svg", rankdir="TB", title="the standard voice graph")
+    if not diagram.rendered:
+        raise SystemExit(f"cannot render the diagram: {diagram.message}")
+    target.write_text(diagram.text, encoding="utf-8")
+
+
+def session_graph() -> Any:
+    """The graph an AgentSession runs on audio (what ``session.graph`` holds once started)."""
+    from voicegraph.nodes.agent import AgentController, AgentToolExecutor, voice_pipeline
+    from voicegraph.nodes.audio import WavSource
+    from voicegraph.nodes.samples import sample_path
+
+    return voice_pipeline(
+        WavSource(path=sample_path("question")),
+        controller=AgentController(),
+        tools=AgentToolExecutor(),
+    ).graph
+
+
+def architecture_svg(target: Path) -> None:
+    """The session graph: host nodes and their engines, the controller and the command node."""
+    from voicegraph.viz import render
+
+    title = "an AgentSession's graph: host nodes and their engines"
+    diagram = render(session_graph(), "svg", rankdir="TB", title=title)
     if not diagram.rendered:
         raise SystemExit(f"cannot render the diagram: {diagram.message}")
     target.write_text(diagram.text, encoding="utf-8")
@@ -74,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     voice_graph_svg(args.out / "voice_graph.svg")
     print(f"wrote {args.out / 'voice_graph.svg'}")
+    architecture_svg(args.out / "architecture.svg")
+    print(f"wrote {args.out / 'architecture.svg'}")
     timeline_png(args.out / "timeline.png", real_clock=args.real_clock)
     print(f"wrote {args.out / 'timeline.png'}")
     return 0

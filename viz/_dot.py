@@ -193,9 +193,9 @@ def _node(node: Node, style: _Style, target: graphviz.Digraph) -> None:
     if hot:
         fill, border = BOTTLENECK_STYLE
     # a record of stacked compartments: rankdir=LR stacks "a|b|c" top to bottom, TB "{a|b|c}"
-    fields = [
-        _rec(node.name or type(node).__name__) + r"\n" + _rec(f"{type(node).__name__} · {kind}")
-    ]
+    title = [node.name or type(node).__name__, f"{type(node).__name__} · {kind}"]
+    title += [f"{key}: {label}" for key, label in _engine_labels(node)]
+    fields = [r"\n".join(_rec(line) for line in title)]
     settings = _config_lines(node) if style.config else []
     if settings:
         fields.append(_left(settings))
@@ -219,6 +219,15 @@ def _node(node: Node, style: _Style, target: graphviz.Digraph) -> None:
     target.node(_id(path), label=_nohtml(label), **attrs)
 
 
+def _engine_labels(node: Node) -> list[tuple[str, str]]:
+    """``(keyword, label)`` of each engine a host node calls (``("engine", "LlamaLLM")``)."""
+    labels = []
+    for key, part in node.parts().items():
+        engines = part if isinstance(part, list | tuple) else [part]
+        labels.append((key, ", ".join(e.label() for e in engines)))
+    return labels
+
+
 def _config_lines(node: Node) -> list[str]:
     data = node.config.model_dump(mode="json", exclude_defaults=True)
     lines = []
@@ -227,6 +236,10 @@ def _config_lines(node: Node) -> list[str]:
         lines.append(f"on_error={sup.policy}")
     for key, value in data.items():
         lines.append(f"{key}={_short(value)}")
+    for name, part in node.parts().items():
+        if not isinstance(part, list | tuple):  # a single engine: its own non-default settings
+            settings = part.config.model_dump(mode="json", exclude_defaults=True)
+            lines += [f"{name}.{key}={_short(value)}" for key, value in settings.items()]
     if len(lines) > _MAX_CONFIG_LINES:
         lines = [*lines[: _MAX_CONFIG_LINES - 1], f"(+{len(lines) - _MAX_CONFIG_LINES + 1} more)"]
     return lines

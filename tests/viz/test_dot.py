@@ -193,3 +193,18 @@ def test_an_invalid_graph_can_still_be_drawn() -> None:
     g.add(Show(), name="show")  # its required input is not connected
     assert g.problems()
     node_line(to_dot(g), "show")
+
+
+def test_host_nodes_name_their_engine_and_its_settings() -> None:
+    from voicegraph.nodes.llm import LLMNode
+    from voicegraph.nodes.tts import TTSNode
+    from voicegraph.testing import ScriptedLLM, ScriptedTTS
+
+    g = Graph("g")
+    g.add(LLMNode(engine=ScriptedLLM(replies=["Hi."], token_delay=0.5)), name="llm")
+    g.add(TTSNode(engine=ScriptedTTS()), name="tts")
+    dot = to_dot(g)
+
+    assert "engine: ScriptedLLM" in dot and "engine: ScriptedTTS" in dot
+    assert "engine.token_delay=0.5" in dot
+    assert "engine.seconds_per_char" not in dot  # defaults stay out, as for node settings
