@@ -29,11 +29,14 @@ events (default :data:`BUS_CAPACITY`); when a new event arrives at a full buffer
 ``capacity`` events.
 
 Publishing and receiving happen on the event loop's thread (publish from a node's task, not
-from a worker thread).
+from a worker thread). The bus is on every node's hot path, so it stays cheap: publishing
+stamps in place and appends to each matching buffer; a waiting reader is woken once (a bare
+loop future, as the runner's edges use), not once per event, and does not yield again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import deque
 from types import TracebackType
@@ -41,7 +44,6 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
-import anyio.lowlevel
 
 from voicegraph.graph import UNPUBLISHED, BusEvent, Clock, Event, RunnerError
 
@@ -76,7 +78,7 @@ class Subscription(anyio.abc.ObjectReceiveStream[E_co]):
         self.dropped = 0
         self._bus = bus
         self._buffer: deque[E_co] = deque(maxlen=capacity)
-        self._ready: anyio.Event | None = None
+        self._waiters: list[asyncio.Future[None]] = []  # readers waiting for an event
         self._ended = False  # the bus closed: nothing more will arrive
         self._closed = False  # the subscriber closed it
 
@@ -107,10 +109,12 @@ class Subscription(anyio.abc.ObjectReceiveStream[E_co]):
         self._wake()
 
     def _wake(self) -> None:
-        ready = self._ready
-        if ready is not None:
-            self._ready = None
-            ready.set()
+        waiters = self._waiters
+        if waiters:
+            self._waiters = []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def receive_nowait(self) -> E_co:
         """The next buffered event.
@@ -129,18 +133,26 @@ class Subscription(anyio.abc.ObjectReceiveStream[E_co]):
         raise anyio.WouldBlock
 
     async def receive(self) -> E_co:
-        """Wait for the next event (see :meth:`receive_nowait` for how it ends)."""
-        await anyio.lowlevel.checkpoint_if_cancelled()
+        """Wait for the next event (see :meth:`receive_nowait` for how it ends).
+
+        Always a checkpoint: it yields once (waiting for an event is that yield), so a
+        reader that always finds events buffered still lets other tasks run. A reader
+        cancelled while it waits loses no event (it stays buffered).
+        """
+        if self._buffer or self._ended or self._closed:
+            await asyncio.sleep(0)  # what anyio's checkpoint() is on asyncio, minus a lookup
         while True:
             try:
-                event = self.receive_nowait()
+                return self.receive_nowait()
             except anyio.WouldBlock:
-                if self._ready is None:
-                    self._ready = anyio.Event()
-                await self._ready.wait()
-            else:
-                await anyio.lowlevel.cancel_shielded_checkpoint()  # fair; the event is kept
-                return event
+                pass
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiters:  # cancelled while waiting
+                    self._waiters.remove(waiter)
 
     def close(self) -> None:
         """Unsubscribe: no more events arrive and buffered ones are discarded."""

@@ -166,9 +166,12 @@ class SpeechScheduler:
     # ------------------------------------------------------------------ the loop
 
     def poke(self) -> None:
-        """Look at the queue again."""
-        if self._wake is not None:
-            self._wake.set()
+        """Look at the queue again (the loop wakes only if something waits in it)."""
+        if self._queue:
+            if self._wake is not None:
+                self._wake.set()
+        elif not self.busy:
+            self.set_agent_state("listening")
         self.io.wake()
 
     async def run(self) -> None:

@@ -352,12 +352,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 self._link.commands.end()
             return
 
-    async def _caught_up(self) -> None:
-        """Wait until the events published so far have been delivered."""
-        events = self._events_sub
-        while events is not None and events.pending and not self._done.is_set():
-            await anyio.sleep(0)
-        await anyio.sleep(0)
+    def _caught_up(self) -> None:
+        """Deliver the events published so far (in order: the reader task and this share
+        one subscription, and each delivery is synchronous)."""
+        if self._events_sub is not None:
+            self._drain(self._events_sub)
 
     def _on_deadlock(self) -> None:
         """Virtual time cannot move: a deadlock only if a reply or hook is waiting.
@@ -644,7 +643,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             self._check_idle()
             if self._idle.is_set():
                 break
-        await self._caught_up()
+        self._caught_up()
         if self._error is not None:
             raise self._error
 
