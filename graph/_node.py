@@ -20,7 +20,11 @@ type checkers know ``self.config``'s fields; ``Upper(threshold=0.5)`` validates 
 
 Lifecycle: ``setup()`` once before the graph starts (load models here), ``on_interrupt(event)``
 after an :class:`Interrupt` cancelled the node's in-flight work, ``on_end_of_stream()`` when
-every input has ended (flush buffers here), ``close()`` when the run is over.
+every input has ended (flush buffers here), ``aclose()`` when the run is over (a node that
+still defines the old ``close()`` hook is closed through it, with a ``DeprecationWarning``).
+Close methods follow one rule across voicegraph: an async one is ``aclose()`` (nodes, engines,
+sessions, the worker; objects users hold also support ``async with``), a sync one that releases
+a resource is ``close()``, as for files.
 
 Interrupts cancel the node's current activity: the handler in progress, or the whole ``run()``
 coroutine, which the runner then starts again in the new epoch (state kept on ``self``
@@ -35,6 +39,7 @@ import inspect
 import re
 import sys
 import typing
+import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar
 
@@ -125,6 +130,20 @@ def runtime_of(node: Node) -> NodeRuntime | None:
     return None if isinstance(runtime, _NotRunning) else runtime
 
 
+def _closes_by_close(cls: type) -> bool:
+    """Whether ``cls`` (a Node subclass) overrides the old ``close()`` hook below its ``aclose()``.
+
+    True when a class defines ``close`` and no class as derived or more defines ``aclose``;
+    a class defining both (``close`` then means something else, or is an alias) is not legacy.
+    """
+    mro = cls.__mro__
+    close_at = next((i for i, k in enumerate(mro) if k is Node or "close" in vars(k)), None)
+    aclose_at = next((i for i, k in enumerate(mro) if k is Node or "aclose" in vars(k)), None)
+    if close_at is None or mro[close_at] is Node:
+        return False
+    return aclose_at is None or close_at < aclose_at
+
+
 class Node:
     """Base class of every pipeline stage. See the module docstring for the two styles."""
 
@@ -136,6 +155,7 @@ class Node:
 
     _port_specs: ClassVar[dict[str, tuple[Port[Any], tuple[type[Frame], ...]]]] = {}
     _spec_error: ClassVar[str | None] = None
+    _legacy_close: ClassVar[bool] = False
 
     config: NodeConfig
     name: str
@@ -150,6 +170,14 @@ class Node:
         except NameError as exc:  # a forward reference we cannot resolve yet
             cls._port_specs = {}
             cls._spec_error = str(exc)
+        cls._legacy_close = _closes_by_close(cls)
+        if cls._legacy_close and "close" in vars(cls):
+            warnings.warn(
+                f"{cls.__qualname__} defines close(), the lifecycle hook's old name: rename it "
+                "to aclose() (the runner still calls close() for now)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
 
     @classmethod
     def _collect_ports(cls) -> dict[str, tuple[Port[Any], tuple[type[Frame], ...]]]:
@@ -381,5 +409,29 @@ class Node:
     async def on_end_of_stream(self) -> None:
         """Called once every input has ended, before end of stream goes downstream."""
 
+    async def aclose(self) -> None:
+        """Release resources when the run is over (also after errors).
+
+        The runner calls it once per run, shielded from cancellation for at most the runner's
+        ``close_timeout``. Overrides end with ``await super().aclose()``: for a subclass that
+        still defines the old ``close()`` hook, this base method is what calls it.
+        """
+        if type(self)._legacy_close:
+            result = self.close()
+            if inspect.isawaitable(result):
+                await result
+
     async def close(self) -> None:
-        """Release resources when the run is over (also after errors)."""
+        """Deprecated: the lifecycle hook is :meth:`aclose`.
+
+        Calling it runs :meth:`aclose` (with a ``DeprecationWarning``). In a subclass still
+        overriding ``close()``, its ``await super().close()`` lands here and does nothing more:
+        :meth:`aclose` already runs the rest of the chain.
+        """
+        if type(self).close is Node.close:
+            warnings.warn(
+                f"{type(self).__name__}.close() is deprecated: call aclose()",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            await self.aclose()

@@ -5,7 +5,7 @@ Public names:
 * :class:`SDKClient` — an SDK client and the HTTP client under it, made on first use and
   closed once. Engines and nodes hold one by composition
   (``self._sdk = SDKClient(lambda: make_client(...))``; ``self._sdk.client`` in a call,
-  ``await self._sdk.aclose()`` in ``aclose``/``close``).
+  ``await self._sdk.aclose()`` in their ``aclose``).
 * :func:`key_from_env` — an API key given, or the first environment variable that is set.
 * :func:`provider_message` / :data:`PROVIDER_MESSAGE_LIMIT` — a provider's error text, masked
   and capped, fit for a ``ProviderError``.
@@ -22,6 +22,7 @@ import email.utils
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
+from types import TracebackType
 from typing import Any
 
 import anyio
@@ -92,7 +93,7 @@ class ResponseTracker:
     The SDK's streaming generators only release their connection when they are iterated to
     the end (or cancelled while reading); closing them while suspended leaves the socket open
     until garbage collection. This tracker records every response opened inside
-    :meth:`track` (an httpx response hook) and :meth:`close` shuts them, so an interrupt
+    :meth:`track` (an httpx response hook) and :meth:`aclose` shuts them, so an interrupt
     really hangs up on the server.
     """
 
@@ -109,7 +110,7 @@ class ResponseTracker:
             with contextlib.suppress(ValueError):  # reset from another context: harmless
                 _RESPONSES.reset(token)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every recorded response (shielded: runs even while being cancelled)."""
         with anyio.CancelScope(shield=True):
             while self.responses:
@@ -132,9 +133,9 @@ class SDKClient:
         make: builds ``(sdk_client, http_client)``, as the providers' ``make_client`` do
             (called without arguments: bind the key and settings with a lambda or partial).
 
-    Not a Node and not an Engine: hold one as an attribute. :meth:`aclose` closes the HTTP
-    connections; the next use of :attr:`client` makes a new pair (an engine entered again
-    after closing works again).
+    Not a Node and not an Engine: hold one as an attribute. :meth:`aclose` (or leaving an
+    ``async with sdk:`` block) closes the HTTP connections; the next use of :attr:`client`
+    makes a new pair (an engine entered again after closing works again).
 
     >>> made = []
     >>> sdk = SDKClient(lambda: made.append(1) or ("sdk", None))
@@ -168,3 +169,14 @@ class SDKClient:
         http, self._http, self._client = self._http, None, None
         if http is not None:
             await http.aclose()
+
+    async def __aenter__(self) -> SDKClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

@@ -4,9 +4,9 @@ runner's ``close_timeout``.
 
 Each function runs in its own asyncio task, watched by a task in the run's task group. When
 the watcher is cancelled it cancels the work (its cancel scope, so shields inside it hold as
-they do for ``close()``) and waits for it (shielded) at most
+they do for ``aclose()``) and waits for it (shielded) at most
 ``close_timeout`` seconds on the run's clock and in real time; work still running then is
-abandoned with an error logged naming the node, so a stop never hangs (as for ``close()``).
+abandoned with an error logged naming the node, so a stop never hangs (as for ``aclose()``).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Closing nodes within a grace period: a close that hangs is abandoned, one that raises reported.
 
-Every ``close()`` runs at once, each in its own task, shielded from the run's cancellation for
-at most ``timeout`` seconds, as trio's ``move_on_after(t, shield=True)`` and OTP's shutdown
-timeout do. A close still running then is cancelled and abandoned, with an error logged naming
-the node, so shutdown always ends. A second Ctrl-C (asyncio cancels the task natively, which
-no shield stops) abandons them at once.
+Every node's ``aclose()`` runs at once, each in its own task, shielded from the run's
+cancellation for at most ``timeout`` seconds, as trio's ``move_on_after(t, shield=True)`` and
+OTP's shutdown timeout do. A close still running then is cancelled and abandoned, with an
+error logged naming the node, so shutdown always ends. A second Ctrl-C (asyncio cancels the
+task natively, which no shield stops) abandons them at once.
 
 The deadline is measured on the run's clock *and* in real time, whichever ends first. Under a
 :class:`~voicegraph.runner.VirtualClock` a close that waits forever lets virtual time jump to
@@ -46,9 +46,10 @@ async def close_nodes(
 
     Returns a :class:`NodeError` for each close that raised, in the order of ``nodes``. A close
     still running after ``timeout`` seconds is cancelled and abandoned (an error is logged); it
-    is not an error of the run. Nodes that keep :meth:`Node.close`'s no-op are skipped.
+    is not an error of the run. Nodes that keep :meth:`Node.aclose`'s no-op (and do not define
+    the old ``close()`` hook) are skipped.
     """
-    nodes = [(path, node) for path, node in nodes if type(node).close is not Node.close]
+    nodes = [(path, node) for path, node in nodes if _closes(type(node))]
     if not nodes:
         return []
     loop = asyncio.get_running_loop()
@@ -88,8 +89,13 @@ async def wait_within(
                 _abandon(path, task, timeout, cut_short, what)
 
 
+def _closes(cls: type[Node]) -> bool:
+    """Whether nodes of ``cls`` have something to close (an ``aclose`` or old ``close`` hook)."""
+    return cls.aclose is not Node.aclose or cls.close is not Node.close
+
+
 async def _close(node: Node) -> None:
-    await node.close()
+    await node.aclose()
 
 
 async def _expire_on(clock: Clock, timeout: float, scope: anyio.CancelScope) -> None:

@@ -506,7 +506,7 @@ class NodeDriver:
         Its close error cannot hide the failure that is being recovered from: it is logged.
         """
         for error in await close_nodes([(self.path, node)], self.clock, self.runner.close_timeout):
-            log.error("node %r: close() after a failure raised", self.path, exc_info=error)
+            log.error("node %r: aclose() after a failure raised", self.path, exc_info=error)
 
     async def _setup_or_fail(self, node: Node) -> None:
         try:

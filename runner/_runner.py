@@ -68,7 +68,7 @@ class Runner:
             emitted again at the recorded times.
         detect_deadlock: with a virtual clock, raise :class:`DeadlockError` when every task is
             blocked and no timer is pending.
-        close_timeout: seconds every node's ``close()`` gets when the run ends (they run at
+        close_timeout: seconds every node's ``aclose()`` gets when the run ends (they run at
             once, shielded from cancellation). A close still running then is cancelled and
             abandoned with an error logged naming the node, so shutdown (and Ctrl-C) always
             ends. Measured on the run's clock and in real time, whichever ends first: under a
@@ -81,7 +81,7 @@ class Runner:
             :meth:`subscribe`; its counters are in ``metrics().bus``).
 
     Errors: the run raises the first failure (a :class:`NodeError` naming node, input port and
-    frame). No error is lost: other failures, and ``close()`` errors that follow, are attached to
+    frame). No error is lost: other failures, and ``aclose()`` errors that follow, are attached to
     it as exception notes (shown under its traceback); a close error after a successful run is
     raised itself. If the run was cancelled (Ctrl-C), close errors are logged.
     """
@@ -242,13 +242,13 @@ class Runner:
             elif self._close_errors:
                 first, *rest = self._close_errors
                 for other in rest:
-                    _attach(first, other, "another close() failed too")
+                    _attach(first, other, "another aclose() failed too")
                 raise first
         finally:
             for driver in self.drivers.values():
                 attach_runtime(driver.node, None)
                 attach_runtime(driver.primary, None)
-            self.bus.close()  # last, so events published by close() reach subscribers
+            self.bus.close()  # last, so events published by aclose() reach subscribers
 
     def stop(self) -> None:
         """Cancel every node now (e.g. on a user's hang-up); ``async with`` then returns."""

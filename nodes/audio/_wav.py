@@ -117,9 +117,10 @@ class WavSource(PacedSource):
         if self._reader is not None:
             self._reader.close()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the file."""
         self._close_reader()
+        await super().aclose()
 
 
 def _peek_rate(path: Path) -> int | None:
@@ -142,7 +143,7 @@ class WavSink(Node):
     The file is created on the first frame with that frame's rate and channel count (unless
     ``sample_rate``/``channels`` fix them), written in streaming mode (each frame is appended
     as it arrives, no buffering in Python), and finalized (header sizes written) on end of
-    stream and on ``close()`` — which the runner also calls after errors, so audio received
+    stream and on ``aclose()`` — which the runner also calls after errors, so audio received
     before a failure is kept. Missing parent folders are created. A run that receives no
     audio but ends normally still leaves a valid, empty WAV (at ``sample_rate`` or 16 kHz,
     ``channels`` or 1).
@@ -251,6 +252,9 @@ class WavSink(Node):
         """Finalize the file."""
         self._finish(ended=True)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Finalize the file if end of stream did not (e.g. after an error)."""
-        self._finish(ended=False)
+        try:
+            self._finish(ended=False)
+        finally:
+            await super().aclose()

@@ -203,7 +203,7 @@ class ElevenLabsVoice(TTSEngine):
                 )
             yield aligner.finish(text)
         finally:
-            await tracker.close()
+            await tracker.aclose()
 
     def _sdk_voice_settings(self) -> Any:
         settings = self.voice_settings()

@@ -174,7 +174,7 @@ class GeminiLLM(LLMEngine):
                     completion_tokens=usage.candidates_token_count or 0,
                 )
         finally:
-            await tracker.close()
+            await tracker.aclose()
 
     def _chunks(self, response: Any) -> list[LLMChunk]:
         candidates = response.candidates

@@ -121,7 +121,7 @@ class RoomOutput(AudioOutput):
         self._clear()
         await super().on_interrupt(event)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Unpublish the track and release the source."""
         room, source = self._room, self._source
         self._source = None
@@ -131,7 +131,7 @@ class RoomOutput(AudioOutput):
         if source is not None:
             with contextlib.suppress(Exception):
                 await source.aclose()
-        await super().close()
+        await super().aclose()
 
     # ------------------------------------------------------------------ internals
 

@@ -280,10 +280,10 @@ class LLMNode(Node):
         engine = await self._slot.ready()
         await engine.prewarm(self.chat.copy())
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every engine this node entered."""
         await self._slot.aclose()
-        await super().close()
+        await super().aclose()
 
     # ------------------------------------------------------------------ inputs
 

@@ -256,9 +256,15 @@ class AudioOutput(Node):
         if self._reply is not None:
             await self._end_reply()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Pad the recording to the run's end and move it into place (if the run reached the
         node; else drop it, leaving the file at ``path`` as it was)."""
+        try:
+            self._save_recording()
+        finally:
+            await super().aclose()
+
+    def _save_recording(self) -> None:
         wav, self._wav = self._wav, None
         if wav is None:
             return

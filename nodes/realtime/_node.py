@@ -229,10 +229,10 @@ class RealtimeNode(Node):
             )
         await self._slot.ready()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every engine this node entered."""
         await self._slot.aclose()
-        await super().close()
+        await super().aclose()
 
     def awaiting_feedback(self) -> bool:
         """Keep running at the end of the input while tool results are due."""

@@ -141,13 +141,13 @@ class STTNode(Node):
         """Enter the engine (load its model) before the first segment."""
         await self._slot.ready()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """End a live session and close every engine this node entered."""
         try:
             await self._end_stream()
         finally:
             await self._slot.aclose()
-            await super().close()
+            await super().aclose()
 
     async def _end_stream(self) -> None:
         stream, self._stream, self._stream_engine = self._stream, None, None

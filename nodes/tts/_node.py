@@ -192,11 +192,11 @@ class TTSNode(Node):
         """Enter the engine (load its model) before the first reply."""
         await self._slot.ready()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every engine this node used."""
         await self._close_stream()
         await self._slot.aclose()
-        await super().close()
+        await super().aclose()
 
     # ------------------------------------------------------------------ running
 

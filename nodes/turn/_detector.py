@@ -288,10 +288,10 @@ class TurnDetector(Node):
         """Enter the engine (load its model) before the first turn."""
         await self._slot.ready()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every engine this node entered."""
         await self._slot.aclose()
-        await super().close()
+        await super().aclose()
 
     async def _probability(self, text: str) -> float:
         """The engine's end-of-turn probability of ``text`` (asked once per text and speech)."""

@@ -166,10 +166,10 @@ class VADNode(Node):
         self._pending = np.empty(0, np.int16)
         await self._activate()
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close every engine this node entered."""
         await self._slot.aclose()
-        await super().close()
+        await super().aclose()
 
     async def _activate(self) -> None:
         """Decide with the slot's current engine from a fresh state (between utterances)."""

@@ -119,7 +119,7 @@ class WorkerConnection:
             return self.outbox.empty() and self._inflight is None
         return False
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         """Close the connection; :meth:`run` returns."""
         self._closing = True
         if self._ws is not None:
@@ -128,7 +128,7 @@ class WorkerConnection:
     # ------------------------------------------------------------------ running
 
     async def run(self, http: aiohttp.ClientSession) -> None:
-        """Connect and serve until :meth:`close`, reconnecting on failures.
+        """Connect and serve until :meth:`aclose`, reconnecting on failures.
 
         Raises:
             ProviderError: the server refused the credentials, or ``max_retry`` attempts

@@ -18,6 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -85,6 +86,9 @@ class AgentServer:
 
         server = AgentServer(entrypoint, prewarm=prewarm, load_threshold=0.8)
         await server.run()
+
+    ``async with server:`` calls :meth:`aclose` when the block ends (it does not start
+    :meth:`run`): jobs still running are shut down and ``run()`` returns.
     """
 
     def __init__(
@@ -260,7 +264,7 @@ class AgentServer:
                     with anyio.CancelScope(shield=True):
                         await pool.aclose()
                         await conn.flush(2.0)
-                        await conn.close()
+                        await conn.aclose()
         except BaseExceptionGroup as group:
             raise _error_of(group) from None
         finally:
@@ -314,6 +318,17 @@ class AgentServer:
             await self._conn.flush(2.0)
         if self._stop is not None:
             self._stop.set()
+
+    async def __aenter__(self) -> AgentServer:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
     async def _watch_signals(self) -> None:
         assert self._tg is not None

@@ -144,7 +144,7 @@ class SlotHost(Node):
     async def on_interrupt(self, event: object) -> None:
         self.interrupts += 1
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         await self.slot.aclose()
 
 

@@ -67,7 +67,7 @@ class Worker(Node):
     async def on_interrupt(self, event: object) -> None:
         self.log.append((self.clock.now(), "interrupted"))
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.log.append((self.clock.now(), "close"))
 
 
@@ -224,7 +224,7 @@ async def test_run_in_background_needs_a_running_node() -> None:
         lone.run_in_background(nothing)
 
     class LateStarter(Worker):
-        async def close(self) -> None:
+        async def aclose(self) -> None:
             try:
                 self.run_in_background(nothing)
             except UsageError as exc:

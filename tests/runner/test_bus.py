@@ -284,6 +284,17 @@ async def test_a_reader_can_close_its_subscription_early() -> None:
     assert runner.metrics().bus.published == 4 and runner.metrics().bus.delivered == 1
 
 
+async def test_leaving_async_with_closes_a_subscription() -> None:
+    bus = EventBus(VirtualClock())
+    async with bus.subscribe(Tick) as sub:
+        bus.publish(Tick(1), "a")
+        assert (await sub.receive()).n == 1
+        assert bus.stats().subscriptions == 1
+    assert bus.stats().subscriptions == 0
+    with pytest.raises(anyio.ClosedResourceError):
+        await sub.receive()
+
+
 # ---------------------------------------------------------------------------------- slow readers
 
 

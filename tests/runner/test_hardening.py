@@ -70,7 +70,7 @@ class Endless(Node):
 
 
 class Sink(Node):
-    """Records what it gets; its close() behaves as ``close`` says.
+    """Records what it gets; its aclose() behaves as ``close`` says.
 
     ``normal`` returns, ``raise`` raises, ``hang`` waits forever (cancellable), ``shielded``
     waits for ``release`` and ignores cancellation meanwhile, ``thread`` waits for
@@ -100,7 +100,7 @@ class Sink(Node):
             raise ValueError(f"handler of {self.name} cannot take {frame.text!r}")
         self.got.append(frame.text)
 
-    async def close(self) -> None:
+    async def aclose(self) -> None:
         self.close_started = True
         kind = self.config.close
         try:
@@ -226,7 +226,7 @@ class Stuck(Node):
         if frame.text == "tick" and not getattr(self, "said", False):
             self.said = True
             print("running", flush=True)
-    async def close(self):
+    async def aclose(self):
         with anyio.CancelScope(shield=True):
             await anyio.sleep_forever()
 

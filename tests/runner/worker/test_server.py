@@ -63,6 +63,20 @@ async def test_registers_reports_status_and_answers_pings(fake_lk: FakeLiveKitSe
     assert {"update_worker", "ping"} <= set(kinds)
 
 
+async def test_leaving_async_with_closes_the_server(fake_lk: FakeLiveKitServer) -> None:
+    server = AgentServer(
+        "worker_jobs:sleeper", num_idle_processes=0, process=FAST, load_fnc=lambda: 0.0
+    )
+    with anyio.fail_after(10):
+        # the task group ends only once run() has returned, after the server's block closed it
+        async with anyio.create_task_group() as tg, server as entered:
+            assert entered is server
+            tg.start_soon(server.run, fake_lk.url, fake_lk.api_key, fake_lk.api_secret)
+            await server.wait_registered()
+            [worker] = await fake_lk.wait_for_workers(1)
+        await fake_lk.wait_until(lambda: not worker.connected)
+
+
 async def test_wrong_secret_is_a_clear_error(fake_lk: FakeLiveKitServer) -> None:
     server = AgentServer("worker_jobs:sleeper", num_idle_processes=0)
     with pytest.raises(ProviderError, match="rejected the worker's token.*LIVEKIT_API_SECRET"):
