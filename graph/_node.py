@@ -133,15 +133,13 @@ def runtime_of(node: Node) -> NodeRuntime | None:
 def _closes_by_close(cls: type) -> bool:
     """Whether ``cls`` (a Node subclass) overrides the old ``close()`` hook below its ``aclose()``.
 
-    True when a class defines ``close`` and no class as derived or more defines ``aclose``;
-    a class defining both (``close`` then means something else, or is an alias) is not legacy.
+    True when a class between ``cls`` and Node defines ``close`` and none as derived or more
+    defines ``aclose``; a class defining both (``close`` then means something else) is not.
     """
     mro = cls.__mro__
-    close_at = next((i for i, k in enumerate(mro) if k is Node or "close" in vars(k)), None)
-    aclose_at = next((i for i, k in enumerate(mro) if k is Node or "aclose" in vars(k)), None)
-    if close_at is None or mro[close_at] is Node:
-        return False
-    return aclose_at is None or close_at < aclose_at
+    close_at = next(i for i, k in enumerate(mro) if k is Node or "close" in vars(k))
+    aclose_at = next(i for i, k in enumerate(mro) if k is Node or "aclose" in vars(k))
+    return close_at < aclose_at
 
 
 class Node:
