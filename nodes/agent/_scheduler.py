@@ -281,7 +281,7 @@ class SpeechScheduler:
         elif self._scanned is not speech:  # a step's first text: the LLM has taken its input up
             self._scanned = speech
             self.port.step_input_taken()
-        if frame.text and not self.audio:
+        if frame.text and not self.audio and self.agent_state != "speaking":
             self.set_agent_state("speaking")
         if frame.final:
             speech.generated = True

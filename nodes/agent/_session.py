@@ -324,12 +324,17 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             self._idle.set()
 
     async def _read_events(self, events: Any) -> None:
-        async for published in events:
+        receive = events.receive
+        while True:
+            try:
+                published = await receive()
+            except anyio.EndOfStream:
+                return
             self._deliver(published)
             self._drain(events)
 
     def _drain(self, events: Any) -> None:
-        while True:
+        while events.pending:
             try:
                 published = events.receive_nowait()
             except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
