@@ -23,7 +23,7 @@ from typing import Any, Literal
 import graphviz
 from graphviz.quoting import attr_list, quote
 
-from voicegraph.graph import ConfigError, Edge, Graph, Node
+from voicegraph.graph import ConfigError, Edge, Engine, Graph, Node
 from voicegraph.runner import EdgeStats, NodeStats, RunMetrics
 
 __all__ = ["Highlight", "Rankdir", "bottleneck", "to_dot"]
@@ -223,7 +223,7 @@ def _engine_labels(node: Node) -> list[tuple[str, str]]:
     """``(keyword, label)`` of each engine a host node calls (``("engine", "LlamaLLM")``)."""
     labels = []
     for key, part in node.parts().items():
-        engines = part if isinstance(part, list | tuple) else [part]
+        engines = [part] if isinstance(part, Engine) else list(part)
         labels.append((key, ", ".join(e.label() for e in engines)))
     return labels
 
@@ -237,7 +237,7 @@ def _config_lines(node: Node) -> list[str]:
     for key, value in data.items():
         lines.append(f"{key}={_short(value)}")
     for name, part in node.parts().items():
-        if not isinstance(part, list | tuple):  # a single engine: its own non-default settings
+        if isinstance(part, Engine):  # a single engine: its own non-default settings
             settings = part.config.model_dump(mode="json", exclude_defaults=True)
             lines += [f"{name}.{key}={_short(value)}" for key, value in settings.items()]
     if len(lines) > _MAX_CONFIG_LINES:

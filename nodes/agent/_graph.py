@@ -153,7 +153,8 @@ def _commands_of(graph: Graph, controller: AgentController) -> SessionCommands:
     name = "commands"
     while name in taken:
         name = f"_{name}"
-    commands = graph.add(SessionCommands(), name=name)
+    commands = SessionCommands()
+    graph.add(commands, name=name)
     graph.connect(commands.commands, controller.commands, feedback=True)
     return commands
 
