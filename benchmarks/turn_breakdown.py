@@ -10,12 +10,17 @@ absolute figures.
 
     python -m benchmarks.turn_breakdown [--quick] [--clock virtual] [--peers PYTHON]
 
-prints ``turn_cost``'s rows (with the peers when ``--peers`` is given), then the breakdown.
+prints ``turn_cost``'s rows (with the peers when ``--peers`` is given), then the breakdown,
+then the **task steps** of a turn: how many times each task was resumed by the event loop
+(:class:`StepCounter`), labelled by where it was waiting. Every resumption costs a loop
+callback and a walk down the task's coroutine stack, so a hop added to a turn shows up here
+first (an extra reader, a command node, a ``sleep(0)`` loop), whatever the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import math
 import pstats
@@ -23,6 +28,7 @@ import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import anyio
@@ -31,7 +37,7 @@ from . import turn_cost
 from .common import Settings
 from .report import machine, render
 
-__all__ = ["Breakdown", "main", "profile_voicegraph"]
+__all__ = ["Breakdown", "StepCounter", "count_steps", "main", "profile_voicegraph"]
 
 _ROOT = Path(__file__).resolve().parents[1]
 _PACKAGES = ("graph", "runner", "nodes", "viz", "voicegraph")
@@ -117,6 +123,83 @@ async def profile_voicegraph(clock: str, warmup: int, turns: int) -> Breakdown:
     return Breakdown(turns, groups_sorted, functions)
 
 
+class StepCounter:
+    """Count the event loop's callbacks (task resumptions) while enabled, by label.
+
+    A task's step is labelled with the innermost frames of the coroutine chain it resumes
+    (where it was waiting), e.g. ``AgentController._read``; any other callback by its name.
+    It wraps ``asyncio.Handle._run`` while enabled (a diagnostic for benchmarks and
+    tests, not for production); ``enable``/``disable`` as a ``cProfile.Profile``, so
+    ``turn_cost.run_turns`` can run it around each measured turn.
+    """
+
+    def __init__(self, depth: int = 2) -> None:
+        self.depth = depth
+        self.steps: dict[str, int] = defaultdict(int)
+        self._original: Any = None
+
+    @property
+    def total(self) -> int:
+        """Steps counted so far."""
+        return sum(self.steps.values())
+
+    def enable(self) -> None:
+        """Start counting (the loop's callbacks from now on)."""
+        if self._original is not None:
+            return
+        original = asyncio.Handle._run
+        counter = self
+
+        def _run(handle: asyncio.Handle) -> None:
+            counter.steps[counter.label(handle)] += 1
+            original(handle)
+
+        self._original = original
+        asyncio.Handle._run = _run  # type: ignore[method-assign]
+
+    def disable(self) -> None:
+        """Stop counting."""
+        if self._original is not None:
+            asyncio.Handle._run = self._original  # type: ignore[method-assign]
+            self._original = None
+
+    def label(self, handle: asyncio.Handle) -> str:
+        """Where the callback of ``handle`` resumes."""
+        callback = handle._callback  # type: ignore[attr-defined]
+        task = getattr(callback, "__self__", None)
+        if not isinstance(task, asyncio.Task):
+            return f"callback {getattr(callback, '__qualname__', repr(callback))}"
+        codes: list[CodeType] = []
+        awaited: Any = task.get_coro()
+        while awaited is not None:
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "ag_frame", None)
+            if frame is None:
+                break
+            if group_of(frame.f_code.co_filename).startswith("vg "):
+                codes.append(frame.f_code)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+        names = [code.co_qualname for code in codes[-self.depth :]]
+        return "task " + (" > ".join(names) if names else task.get_coro().__qualname__)
+
+    def render(self, turns: int) -> str:
+        """Steps per turn by label, as a short table."""
+        out = [
+            f"task steps per turn ({turns} turns; {self.total / turns:.1f} a turn): "
+            "where each resumed task was waiting",
+            "",
+        ]
+        for name, n in sorted(self.steps.items(), key=lambda kv: -kv[1]):
+            out.append(f"  {name[:88]:<88} {n / turns:6.2f}")
+        return "\n".join(out)
+
+
+async def count_steps(clock: str, warmup: int, turns: int) -> StepCounter:
+    """Run ``turn_cost``'s turns, counting the loop's task steps during the measured ones."""
+    counter = StepCounter()
+    await turn_cost.run_turns(clock, warmup, turns, counter)
+    return counter
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.turn_breakdown``: ``turn_cost``'s rows, then the breakdown."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.turn_breakdown")
@@ -135,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     breakdown = anyio.run(profile_voicegraph, args.clock, warmup, turns)
     print()
     print(f"{args.clock} clock, " + breakdown.render(args.top))
+    counter = anyio.run(count_steps, args.clock, warmup, turns)
+    print()
+    print(f"{args.clock} clock, " + counter.render(turns))
     return 0
 
 

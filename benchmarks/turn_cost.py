@@ -19,7 +19,6 @@ The breakdown of where a turn's time goes is ``turn_breakdown.py``; run both alo
 
 from __future__ import annotations
 
-import cProfile
 import gc
 import json
 import math
@@ -27,7 +26,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
@@ -42,6 +41,7 @@ from .common import Row, Settings, at_most, mean, median, percentile
 __all__ = [
     "CHUNKS",
     "NOTE",
+    "Probe",
     "SECTION",
     "TwentyChunks",
     "measure_peer",
@@ -96,12 +96,20 @@ def _clock(kind: str) -> Clock:
     return VirtualClock() if kind == "virtual" else RealClock()
 
 
+class Probe(Protocol):
+    """What ``run_turns`` switches on around each measured turn (a ``cProfile.Profile``)."""
+
+    def enable(self) -> None: ...
+    def disable(self) -> None: ...
+
+
 async def run_turns(
-    clock: str, warmup: int, turns: int, profiler: cProfile.Profile | None = None
+    clock: str, warmup: int, turns: int, profiler: Probe | None = None
 ) -> list[float]:
     """Run ``warmup + turns`` text turns in one session; the measured turns' seconds.
 
-    With ``profiler``, it is enabled around each measured turn only.
+    With ``profiler`` (a ``cProfile.Profile``, or any :class:`Probe`), it is enabled around
+    each measured turn only.
     """
     times: list[float] = []
     async with AgentSession(llm=TwentyChunks(), clock=_clock(clock)) as session:
