@@ -155,7 +155,7 @@ class StepCounter:
             original(handle)
 
         self._original = original
-        asyncio.Handle._run = _run  # type: ignore[method-assign]
+        asyncio.Handle._run = _run  # type: ignore[method-assign,assignment]
 
     def disable(self) -> None:
         """Stop counting."""
@@ -179,7 +179,9 @@ class StepCounter:
                 codes.append(frame.f_code)
             awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
         names = [code.co_qualname for code in codes[-self.depth :]]
-        return "task " + (" > ".join(names) if names else task.get_coro().__qualname__)
+        return "task " + (
+            " > ".join(names) if names else getattr(task.get_coro(), "__qualname__", "?")
+        )
 
     def render(self, turns: int) -> str:
         """Steps per turn by label, as a short table."""
