@@ -65,7 +65,7 @@ def edge_problems(graph: Graph, e: Edge) -> list[str]:
     if not isinstance(e.capacity, int) or e.capacity < 1:
         problems.append(f"edge {label}: capacity must be an integer >= 1, got {e.capacity!r}")
     for port in (e.src, e.dst):
-        if not graph._contains(port.node):
+        if port.node not in graph:
             problems.append(
                 f"edge {label}: node {port.node!r} is not in this graph; "
                 "add it with Graph.add first"

@@ -13,14 +13,14 @@ __all__ = ["connect_operands"]
 
 
 def _operand_graph(item: Node | Graph) -> Graph | None:
-    return item._graph if isinstance(item, Node) else item._parent
+    return item.owner
 
 
 def _ancestors(g: Graph | None) -> list[Graph]:
     chain = []
     while g is not None:
         chain.append(g)
-        g = g._parent
+        g = g.owner
     return chain
 
 

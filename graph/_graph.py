@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._display import svg_of
 from ._errors import GraphError
-from ._node import Node
+from ._node import Node, join_graph
 from ._ports import In, Out, Port
 
 if TYPE_CHECKING:
@@ -126,11 +126,11 @@ class Graph:
             name: unique name in this graph; defaults to the class name in snake case.
             on_error: supervision policy (``"fail"``, ``"restart"``, or a :class:`Supervision`).
         """
-        if item._graph_owner() is not None:
-            if item._graph_owner() is self:
+        if item.owner is not None:
+            if item.owner is self:
                 return item
             raise GraphError(f"{item!r} already belongs to another graph; create a new instance")
-        if item is self or (isinstance(item, Graph) and item._contains(self)):
+        if item is self or (isinstance(item, Graph) and self in item):
             raise GraphError("a graph cannot contain itself or a graph that contains it")
         if name is None:
             name = item.name or (item.default_name() if isinstance(item, Node) else "subgraph")
@@ -146,9 +146,7 @@ class Graph:
         # checked above; from here on nothing raises, so owner and membership agree
         item.name = name
         if isinstance(item, Node):
-            item._graph = self
-            if supervision is not None:
-                item._supervision = supervision
+            join_graph(item, self, supervision)
         else:
             item._parent = self
         self._members.append(item)
@@ -178,7 +176,7 @@ class Graph:
 
     def expose(self, name: str, port: Port[Any]) -> None:
         """Make an inner node's ``port`` available as ``self.<name>`` when used as a subgraph."""
-        if not self._contains(port.node):
+        if port.node not in self:
             raise GraphError(f"cannot expose {port!r}: its node is not in graph {self.name!r}")
         self._exposed[name] = port
 
@@ -257,7 +255,17 @@ class Graph:
         raise KeyError(name)
 
     def __contains__(self, item: object) -> bool:
-        return isinstance(item, Node | Graph) and self._contains(item)
+        """Whether ``item`` (a node or subgraph) is in this graph or one of its subgraphs: its
+        owners, walked up to the root (``add`` sets the owner), so the cost is the nesting
+        depth, not the graph's size."""
+        if not isinstance(item, Node | Graph):
+            return False
+        owner = item.owner
+        while owner is not None:
+            if owner is self:
+                return True
+            owner = owner._parent
+        return False
 
     def __repr__(self) -> str:
         name = self.name or "(root)"
@@ -271,20 +279,10 @@ class Graph:
         """
         return svg_of(self)
 
-    def _graph_owner(self) -> Graph | None:
+    @property
+    def owner(self) -> Graph | None:
+        """The graph this subgraph was added to (``None`` for a root graph)."""
         return self._parent
-
-    def _contains(self, node: object) -> bool:
-        """Whether ``node`` is in this graph or a subgraph: its owners, walked up to the root
-        (``add`` sets the owner), so the cost is the nesting depth, not the graph's size."""
-        if not isinstance(node, Node | Graph):
-            return False
-        owner = node._graph_owner()
-        while owner is not None:
-            if owner is self:
-                return True
-            owner = owner._parent
-        return False
 
     def iter_nodes(self) -> Iterator[Node]:
         """Every node, subgraphs expanded, in insertion order."""

@@ -49,7 +49,7 @@ from ._bus_events import BusEvent
 from ._clock import Clock
 from ._errors import ConfigError, GraphError, UsageError
 from ._frames import Event, Frame
-from ._ports import In, Out, Port, frame_types
+from ._ports import In, Out, Port, bound_port, frame_types
 
 if typing.TYPE_CHECKING:
     from ._engine import Engine
@@ -122,6 +122,21 @@ def attach_runtime(node: Node, runtime: NodeRuntime | None) -> None:
     :class:`~voicegraph.graph.UsageError` again.
     """
     node._rt = runtime if runtime is not None else _NotRunning(node)
+
+
+def join_graph(node: Node, graph: Graph, supervision: Supervision | None) -> None:
+    """For ``Graph.add``: ``node`` now belongs to ``graph``, supervised by ``supervision``.
+
+    (Set here, beside the class, so no other module writes a node's private state.)
+    """
+    node._graph = graph
+    if supervision is not None:
+        node._supervision = supervision
+
+
+def set_supervision(node: Node, supervision: Supervision | None) -> None:
+    """For graph-file loading: the supervision written under the node's ``on_error``."""
+    node._supervision = supervision
 
 
 def runtime_of(node: Node) -> NodeRuntime | None:
@@ -220,7 +235,7 @@ class Node:
         self._supervision = None
         self._rt: NodeRuntime = _NotRunning(self)
         for attr, (template, types_) in cls._port_specs.items():
-            setattr(self, attr, template._bind(self, attr, types_))
+            setattr(self, attr, bound_port(template, self, attr, types_))
 
     # ------------------------------------------------------------------ introspection
 
@@ -235,13 +250,19 @@ class Node:
         return {n: p for n in self._port_specs if isinstance(p := getattr(self, n), Out)}
 
     @property
+    def supervision(self) -> Supervision | None:
+        """What happens when this node fails (``Graph.add(..., on_error=...)``); ``None``: the
+        run fails (the default policy)."""
+        return self._supervision
+
+    @property
     def path(self) -> str:
         """The node's name qualified by its enclosing subgraphs, e.g. ``"asr/vad"``."""
         parts = [self.name]
         graph = self._graph
-        while graph is not None and graph._parent is not None:
+        while graph is not None and graph.owner is not None:
             parts.insert(0, graph.name)
-            graph = graph._parent
+            graph = graph.owner
         return "/".join(parts)
 
     @classmethod
@@ -276,7 +297,9 @@ class Node:
         """
         return {}
 
-    def _graph_owner(self) -> Graph | None:
+    @property
+    def owner(self) -> Graph | None:
+        """The graph this node was added to (``None`` until ``Graph.add``)."""
         return self._graph
 
     def __repr__(self) -> str:

@@ -21,7 +21,7 @@ from ._frames import Frame
 if TYPE_CHECKING:
     from ._node import Node
 
-__all__ = ["In", "Out", "Port", "frame_types", "type_label"]
+__all__ = ["In", "Out", "Port", "bound_port", "frame_types", "type_label"]
 
 T = TypeVar("T", bound=Frame)
 
@@ -59,11 +59,6 @@ class Port(Generic[T]):
         self.sample_rate = sample_rate
         """Audio sample rate this port produces/expects, if fixed (checked by ``Graph.check``)."""
 
-    def _bind(self, node: Node, name: str, types_: tuple[type[Frame], ...]) -> Port[T]:
-        port = type(self)(required=self.required, sample_rate=self.sample_rate)
-        port.name, port.node, port.types = name, node, types_
-        return port
-
     @property
     def type_name(self) -> str:
         """The frame type(s) as text, e.g. ``"AudioFrame"``."""
@@ -100,3 +95,12 @@ class Out(Port[T]):
 
     direction = "out"
     __slots__ = ()
+
+
+def bound_port(
+    template: Port[T], node: Node, name: str, types_: tuple[type[Frame], ...]
+) -> Port[T]:
+    """The port ``node`` gets for the class-level ``template`` declared as ``name``."""
+    port = type(template)(required=template.required, sample_rate=template.sample_rate)
+    port.name, port.node, port.types = name, node, types_
+    return port

@@ -53,7 +53,7 @@ from pydantic import ValidationError
 from ._engine import Engine
 from ._errors import GraphError
 from ._graph import DEFAULT_CAPACITY, Graph, Policy, Supervision
-from ._node import Node
+from ._node import Node, set_supervision
 from ._ports import In, Out, Port
 from ._redact import clip, listing
 from ._untrusted import (
@@ -142,7 +142,7 @@ def _node_data(node: Node, problems: list[str]) -> dict[str, Any]:
     parts = _parts_data(node, node.parts(), problems)
     if parts:
         data["parts"] = parts
-    sup = node._supervision
+    sup = node.supervision
     if sup is not None:
         on_error = sup.model_dump(mode="json", exclude={"fallback"})
         if sup.fallback is not None:
@@ -217,9 +217,9 @@ def _port_ref(graph: Graph, port: Port[Any], problems: list[str], exposed_names:
     """
     node = port.node
     member: Node | Graph | None = node
-    owner = node._graph_owner() if node is not None else None
+    owner = node.owner if node is not None else None
     while owner is not None and owner is not graph:
-        member, owner = owner, owner._graph_owner()
+        member, owner = owner, owner.owner
     if owner is None or member is None:
         problems.append(f"port {port!r} is not in graph {graph.path or '(root)'!r}")
         return f"?.{port.name}"
@@ -357,7 +357,7 @@ class _Loader:
             self.broken[id(graph)].add(name)
             return
         self._add(graph, node, name, where)
-        node._supervision = supervision
+        set_supervision(node, supervision)
 
     def _node(self, item: Mapping[str, Any], where: str) -> Node | None:
         ref = item.get("type")

@@ -142,7 +142,7 @@ class NodeDriver:
 
     # ------------------------------------------------------------------ wiring
 
-    def _bind(self, node: Node) -> None:
+    def bind(self, node: Node) -> None:
         """Attach ``node`` to this driver (again after a fallback swap)."""
         old_outs = {port.name: edges for port, edges in self.outs.items()}
         self.node = node
@@ -453,7 +453,7 @@ class NodeDriver:
         port = current[0].dst.name if current else None
         frame = describe(current[1]) if current else _IN_BACKGROUND if background else None
         error = NodeError(self.path, exc, port=port, frame=frame)
-        sup = self.primary._supervision or _FAIL
+        sup = self.primary.supervision or _FAIL
         attempt = self.stats.failures
         self.runner.record_failure(
             NodeFailed(self.path, f"{type(exc).__name__}: {exc}", sup.policy, attempt)
@@ -487,7 +487,7 @@ class NodeDriver:
             await self._background.stop()
             await self._close_failed(self.node)
             alternate.name = f"{self.primary.name}~fallback"
-            self._bind(alternate)
+            self.bind(alternate)
             await self._setup_or_fail(alternate)
         if current is not None:  # hand the failed frame to the restarted/alternate node
             edge, item = current

@@ -136,7 +136,7 @@ class Runner:
             self.edges.append(edge)
         problems = []
         for driver in self.drivers.values():
-            driver._bind(driver.node)
+            driver.bind(driver.node)
             problems.extend(_fallback_problems(driver))
         if problems:
             raise GraphError(problems)
@@ -439,7 +439,7 @@ class Runner:
 
 
 def _fallback_problems(driver: NodeDriver) -> list[str]:
-    sup = driver.primary._supervision
+    sup = driver.primary.supervision
     if sup is None or sup.policy != "fallback":
         return []
     alt = sup.fallback

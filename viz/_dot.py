@@ -231,7 +231,7 @@ def _engine_labels(node: Node) -> list[tuple[str, str]]:
 def _config_lines(node: Node) -> list[str]:
     data = node.config.model_dump(mode="json", exclude_defaults=True)
     lines = []
-    sup = node._supervision
+    sup = node.supervision
     if sup is not None and sup.policy != "fail":
         lines.append(f"on_error={sup.policy}")
     for key, value in data.items():

@@ -215,5 +215,5 @@ async def run_job(
             tg.start_soon(watch)
         reason = await ctx.wait_for_shutdown()
         tg.cancel_scope.cancel()
-    await ctx._run_shutdown_callbacks(reason)
+    await ctx.run_shutdown_callbacks(reason)
     return outcome[0], outcome[1]

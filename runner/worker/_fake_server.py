@@ -161,8 +161,7 @@ class FakeLiveKitServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1]
+        self.port = self._runner.addresses[0][1]  # the port the OS chose for port 0
         return self
 
     async def __aexit__(

@@ -289,7 +289,11 @@ class JobContext:
         await self._shutdown.wait()
         return self.shutdown_reason
 
-    async def _run_shutdown_callbacks(self, reason: str) -> None:
+    async def run_shutdown_callbacks(self, reason: str) -> None:
+        """Run the shutdown callbacks in order (errors logged), then leave the room.
+
+        The job process calls this once the entrypoint has returned or failed.
+        """
         with anyio.move_on_after(SHUTDOWN_CALLBACK_TIMEOUT) as scope:
             for callback in self._callbacks:
                 try:

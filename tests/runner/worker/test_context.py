@@ -40,7 +40,7 @@ async def test_wait_for_participant_and_disconnect_ends_the_job() -> None:
     assert (await ctx.wait_for_participant(identity="bot", kinds=[4])).identity == "bot"
     await room.disconnect()
     assert ctx.shutting_down and await ctx.wait_for_shutdown() == "room disconnected"
-    await ctx._run_shutdown_callbacks(ctx.shutdown_reason)
+    await ctx.run_shutdown_callbacks(ctx.shutdown_reason)
     assert reasons == ["room disconnected"]
 
 
@@ -59,7 +59,7 @@ async def test_shutdown_callbacks_run_in_order_and_errors_do_not_stop_them() -> 
     ctx.add_shutdown_callback(lambda reason: calls.append("last"))
     ctx.shutdown("done")
     ctx.shutdown("ignored: already shutting down")
-    await ctx._run_shutdown_callbacks(ctx.shutdown_reason)
+    await ctx.run_shutdown_callbacks(ctx.shutdown_reason)
     assert calls == ["first:done", "last"]
 
 
