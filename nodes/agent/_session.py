@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import warnings
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -184,7 +185,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         self, et: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            await self.close()
+            await self.aclose()
         finally:
             stack, self._stack, self._tg = self._stack, None, None
             if stack is not None:  # the body's own exception propagates as it is
@@ -390,6 +391,15 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             raise self._error
 
     async def close(self) -> None:
+        """Deprecated name of :meth:`aclose` (LiveKit's and voicegraph's name for it)."""
+        warnings.warn(
+            "AgentSession.close() is deprecated: use await session.aclose()",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        await self.aclose()
+
+    async def aclose(self) -> None:
         """Stop the session: cut the agent off and stop the graph. Safe to call twice."""
         if self.runner is None or self._done.is_set():
             await self._join_main()

@@ -281,8 +281,10 @@ async def test_start_without_async_with_and_close_twice() -> None:
     await session.start(Agent(instructions="x"))
     result = await session.run(user_input="Hello")
     result.expect.next_event().is_message(role="assistant")
-    await session.close()
-    await session.close()
+    await session.aclose()
+    await session.aclose()
+    with pytest.warns(DeprecationWarning, match="use await session.aclose"):
+        await session.close()  # the old name still works
     assert session.events[-1].type == "close"
 
 
