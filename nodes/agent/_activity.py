@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -175,38 +176,34 @@ class AgentActivity:
         """Run ``task`` until it completes; the caller's reply waits meanwhile."""
         context = current_run_context()
         speech = context.speech_handle if context is not None else None
-        clock = self.session.clock
-        now: Callable[[], float] = clock.now if clock is not None else (lambda: 0.0)
         parent = self.session.current_agent
         self.check_models(task)
-        if context is not None:
-            context.enter_task(now())
         paused_entering = context is None and self.hooks.entering > 0  # awaited in on_enter
         done = anyio.Event()
         self._tasks[id(task)] = done
-        try:
-            if speech is not None:
-                self._suspend(speech)
-            start = task.initial_chat_ctx
-            chat = start.copy() if start is not None else self.llm.chat.copy()
-            self.llm.push_context(chat, task.tools)
-            self._callers.append((parent, speech))
-            self.activate(task, None)
-            self.scanner.record_handoff(parent, task)
-            self.hooks.spawn((f"{task.id}.on_enter", task.on_enter))
-            if paused_entering:  # the caller's on_enter waits for the task: let turns in
-                self.hooks.entering -= 1
-                self.hooks.changed()
-            if task.done():  # completed before it was awaited
-                self.task_completed(task)
-            await done.wait()
-        finally:
-            self._tasks.pop(id(task), None)
-            if context is not None:
-                context.exit_task(now())
-            if paused_entering:
-                self.hooks.entering += 1
-                self.hooks.changed()
+        waiting = context.awaiting_task() if context is not None else nullcontext()
+        with waiting:  # the calling tool's timeout does not run meanwhile
+            try:
+                if speech is not None:
+                    self._suspend(speech)
+                start = task.initial_chat_ctx
+                chat = start.copy() if start is not None else self.llm.chat.copy()
+                self.llm.push_context(chat, task.tools)
+                self._callers.append((parent, speech))
+                self.activate(task, None)
+                self.scanner.record_handoff(parent, task)
+                self.hooks.spawn((f"{task.id}.on_enter", task.on_enter))
+                if paused_entering:  # the caller's on_enter waits for the task: let turns in
+                    self.hooks.entering -= 1
+                    self.hooks.changed()
+                if task.done():  # completed before it was awaited
+                    self.task_completed(task)
+                await done.wait()
+            finally:
+                self._tasks.pop(id(task), None)
+                if paused_entering:
+                    self.hooks.entering += 1
+                    self.hooks.changed()
         return task.result()
 
     def task_completed(self, task: AgentTask[Any]) -> None:

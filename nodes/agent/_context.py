@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-import anyio
 from typing_extensions import TypeVar
 
-from voicegraph.graph import ToolCall
+from voicegraph.graph import Deadline, ToolCall
 from voicegraph.nodes.tts import clean_text
 
 if TYPE_CHECKING:
@@ -89,35 +88,26 @@ class RunContext(Generic[Userdata_T]):
         self.agent = agent
         self.tasks_running = 0
         """How many ``AgentTask`` this call is awaiting (its timeout does not run meanwhile)."""
-        self._task_time = 0.0
-        self._task_since = 0.0
-        self.no_task = anyio.Event()
-        """Set while the call awaits no ``AgentTask``."""
-        self.no_task.set()
+        self._limit: Deadline | None = None
 
     @property
     def userdata(self) -> Userdata_T:
         """The session's ``userdata`` (raises if the session has none)."""
         return self.session.userdata
 
-    def enter_task(self, now: float) -> None:
-        """The call starts awaiting an ``AgentTask`` (its timeout pauses)."""
-        if not self.tasks_running:
-            self._task_since = now
-            self.no_task = anyio.Event()
+    def limit_time(self, countdown: Deadline) -> None:
+        """The tool executor's time limit for this call (paused by :meth:`awaiting_task`)."""
+        self._limit = countdown
+
+    @contextmanager
+    def awaiting_task(self) -> Iterator[None]:
+        """The call awaits an ``AgentTask`` inside the block: its timeout does not run."""
         self.tasks_running += 1
-
-    def exit_task(self, now: float) -> None:
-        """The ``AgentTask`` it awaited returned."""
-        self.tasks_running -= 1
-        if not self.tasks_running:
-            self._task_time += now - self._task_since
-            self.no_task.set()
-
-    def time_in_tasks(self, now: float) -> float:
-        r"""Seconds the call has spent awaiting ``AgentTask``\ s so far."""
-        running = now - self._task_since if self.tasks_running else 0.0
-        return self._task_time + running
+        try:
+            with self._limit.paused() if self._limit is not None else nullcontext():
+                yield
+        finally:
+            self.tasks_running -= 1
 
     async def wait_for_playout(self) -> None:
         """Wait until what the agent said before this tool call has been heard.

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from voicegraph.graph import NodeConfig, ToolCall, ToolResult, UsageError
+from voicegraph.graph import NodeConfig, ToolCall, ToolResult, UsageError, deadline
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -114,38 +114,15 @@ class AgentToolExecutor(ToolExecutor):
         return ToolResult(call.call_id, call.name, output)
 
     async def _invoke(self, tool: FunctionTool, call: ToolCall, context: RunContext[Any]) -> Any:
-        """Run the tool with its timeout, not counting time spent awaiting AgentTasks."""
-        clock = self.clock
+        """Run the tool with its timeout on the run's clock, paused while it awaits AgentTasks."""
         limit = tool.timeout or self.config.timeout
-        start = clock.now()
-        box: list[Any] = []
-        error: Exception | None = None
-        timed_out = False
-        async with anyio.create_task_group() as tg:
 
-            async def watchdog() -> None:
-                nonlocal timed_out
-                while True:
-                    await context.no_task.wait()
-                    now = clock.now()
-                    remaining = limit - (now - start - context.time_in_tasks(now))
-                    if remaining <= 0:
-                        timed_out = True
-                        tg.cancel_scope.cancel()
-                        return
-                    await clock.sleep(remaining)
+        def timed_out() -> ToolTimeoutError:
+            return ToolTimeoutError(f"tool {tool.name!r} timed out after {limit:g} s")
 
-            tg.start_soon(watchdog)
-            try:
-                box.append(await tool.invoke(call.arguments, clock=clock, context=context))
-            except Exception as exc:  # re-raised outside the task group (no ExceptionGroup)
-                error = exc
-            tg.cancel_scope.cancel()
-        if timed_out:
-            raise ToolTimeoutError(f"tool {tool.name!r} timed out after {limit:g} s")
-        if error is not None:
-            raise error
-        return box[0]
+        async with deadline(self.clock, limit, error=timed_out) as countdown:
+            context.limit_time(countdown)
+            return await tool.invoke(call.arguments, clock=self.clock, context=context)
 
     async def run(self) -> None:
         """Start each call as it arrives; emit each result as soon as it is ready."""

@@ -452,6 +452,53 @@ class Host(Agent):
         return f"confirmation sent to {email}"
 
 
+async def test_time_awaiting_an_agent_task_does_not_count_against_the_tools_timeout(
+    voice: Voice,
+) -> None:
+    # the task talks to the user for ~6 s of the tool's 2 s limit: the countdown is paused
+    host = Host()
+    await voice.converse(
+        host,
+        said=[(0.5, 1.5, "Please confirm."), (6.0, 1.5, "It is ann at example dot com.")],
+        seconds=14,
+        replies=[
+            ScriptedReply(preamble="Sure.", tool_calls=[call("confirm")], text="Done, sent!"),
+            "What is your email?",
+            ScriptedReply(tool_calls=[call("record_email", email="ann@example.com")]),
+        ],
+        tool_timeout=2.0,
+    )
+    assert host.emails == ["ann@example.com"]
+
+
+class SlowHost(Host):
+    @function_tool
+    async def confirm(self, context: RunContext[Any]) -> str:
+        """Send a confirmation."""
+        email = await GetEmail()
+        await context.session.clock.sleep(3.0)  # not in a task: this counts
+        self.emails.append(email)
+        return "sent"
+
+
+async def test_the_tools_time_outside_the_task_still_counts(voice: Voice) -> None:
+    host = SlowHost()
+    session = await voice.converse(
+        host,
+        said=[(0.5, 1.5, "Please confirm."), (6.0, 1.5, "It is ann at example dot com.")],
+        seconds=16,
+        replies=[
+            ScriptedReply(preamble="Sure.", tool_calls=[call("confirm")], text="Done, sent!"),
+            "What is your email?",
+            ScriptedReply(tool_calls=[call("record_email", email="ann@example.com")]),
+        ],
+        tool_timeout=2.0,
+    )
+    assert host.emails == []
+    outputs = [i for i in session.history.items if i.type == "function_call_output"]
+    assert any(o.name == "confirm" and "timed out after 2 s" in o.output for o in outputs)
+
+
 async def test_agent_task_returns_a_typed_result(voice: Voice) -> None:
     host = Host()
     session = await voice.converse(
