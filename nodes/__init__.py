@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from voicegraph.nodes.fallback import FallbackSTT as FallbackSTT
     from voicegraph.nodes.fallback import FallbackTTS as FallbackTTS
     from voicegraph.nodes.google import GeminiLive as GeminiLive
-    from voicegraph.nodes.realtime import RealtimeEngine as RealtimeEngine
-    from voicegraph.nodes.realtime import RealtimeNode as RealtimeNode
     from voicegraph.nodes.google import GeminiLLM as GeminiLLM
     from voicegraph.nodes.livekit import RoomInput as RoomInput
     from voicegraph.nodes.livekit import RoomOutput as RoomOutput
@@ -47,6 +45,8 @@ if TYPE_CHECKING:
     from voicegraph.nodes.llm import LLMNode as LLMNode
     from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
     from voicegraph.nodes.output import AudioOutput as AudioOutput
+    from voicegraph.nodes.realtime import RealtimeEngine as RealtimeEngine
+    from voicegraph.nodes.realtime import RealtimeNode as RealtimeNode
     from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
     from voicegraph.nodes.stt import STTEngine as STTEngine
     from voicegraph.nodes.stt import STTNode as STTNode

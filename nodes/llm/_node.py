@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,12 +14,10 @@ from pydantic import Field
 from voicegraph.graph import (
     ConfigError,
     Control,
-    Engine,
     Event,
     Flush,
     In,
     LLMText,
-    Node,
     NodeConfig,
     Out,
     PlayoutMark,
@@ -29,7 +27,7 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.graph.timeline import LLMGenerated, TimelineEvent
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -57,7 +55,7 @@ _KEEP_REPLIES = 16  # replies whose assistant messages a late playout mark may s
 _KEEP_EVENTS = 64  # recently forwarded events, recognised if a feedback cycle brings them back
 
 
-class LLMNode(Node):
+class LLMNode(EngineHost[LLMEngine]):
     """The LLM stage's host node: keeps the chat context, streams replies, runs tool rounds.
 
     Its :class:`~voicegraph.nodes.llm.LLMEngine` (``LlamaLLM``, ``GeminiLLM``,
@@ -156,7 +154,9 @@ class LLMNode(Node):
             paths, extra = resolve_tools(tools)
             settings["tools"] = paths
         super().__init__(config, **settings)
-        self._slot: EngineSlot[LLMEngine] = EngineSlot(self, LLMEngine, engine)
+        self._slot: EngineSlot[LLMEngine] = EngineSlot(
+            self, LLMEngine, engine, "LlamaLLM, GeminiLLM"
+        )
         self._tools = load_tools(self.config.tools, extra)
         self.chat = chat if chat is not None else ChatContext()
         if self.config.instructions and self.chat.instructions is None:
@@ -196,38 +196,6 @@ class LLMNode(Node):
     def default_name(self) -> str:
         """``"llm"``."""
         return "llm"
-
-    @property
-    def engine(self) -> LLMEngine:
-        """The engine that generates now (the one built with, unless :meth:`set_engine`
-        chose another)."""
-        return self._slot.current
-
-    def set_engine(self, engine: LLMEngine | None) -> None:
-        """Have ``engine`` generate from the next generation on (``None``: the engine this
-        node was built with).
-
-        This node keeps the conversation, the tools, the tool rounds and the metrics; the
-        engine only streams responses (its own model, temperature and ``max_tokens``). It
-        is entered on first use and closed with this node. Call it between replies.
-
-        Raises:
-            ConfigError: ``engine`` is not an :class:`~voicegraph.nodes.llm.LLMEngine`.
-        """
-        self._slot.select(engine)
-
-    def check_engine(self, engine: LLMEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not an :class:`~voicegraph.nodes.llm.LLMEngine`.
-        """
-        if engine is not None:
-            EngineSlot(self, LLMEngine, engine)  # checks the kind, as select() does
-
-    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
-        """``{"engine": the engine built with}`` (a graph file stores its type and config)."""
-        return {"engine": self._slot.default}
 
     def push_context(self, chat: ChatContext, tools: Sequence[ToolLike] = ()) -> None:
         """Set the current conversation aside and continue with ``chat`` and ``tools``.

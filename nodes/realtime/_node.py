@@ -16,11 +16,9 @@ from pydantic import Field
 from voicegraph.graph import (
     AudioFrame,
     ConfigError,
-    Engine,
     In,
     InputError,
     LLMText,
-    Node,
     NodeConfig,
     Out,
     SpeechAudio,
@@ -29,7 +27,7 @@ from voicegraph.graph import (
     Transcript,
     first_error,
 )
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
 
@@ -55,7 +53,7 @@ _Inbox = MemoryObjectReceiveStream[tuple[int, SpeechAudio]]  # (generation, fram
 _Outbox = MemoryObjectSendStream[tuple[int, SpeechAudio]]
 
 
-class RealtimeNode(Node):
+class RealtimeNode(EngineHost[RealtimeEngine]):
     """The realtime (speech-to-speech) stage: a :class:`RealtimeEngine`'s session in a graph.
 
     ``RealtimeNode(engine=GeminiLive(), tools=[get_weather], instructions="Be brief.")``: the
@@ -154,7 +152,9 @@ class RealtimeNode(Node):
             paths, extra = resolve_tools(tools)
             settings["tools"] = paths
         super().__init__(config, **settings)
-        self._slot: EngineSlot[RealtimeEngine] = EngineSlot(self, RealtimeEngine, engine)
+        self._slot: EngineSlot[RealtimeEngine] = EngineSlot(
+            self, RealtimeEngine, engine, "GeminiLive"
+        )
         self._tools = load_tools(self.config.tools, extra)
         self.audio.sample_rate = engine.input_rate
         self.speech.sample_rate = engine.output_rate
@@ -177,34 +177,10 @@ class RealtimeNode(Node):
 
     # ------------------------------------------------------------------ engines
 
-    @property
-    def engine(self) -> RealtimeEngine:
-        """The engine the next session opens with."""
-        return self._slot.current
-
-    def set_engine(self, engine: RealtimeEngine | None) -> None:
-        """Open the next session with ``engine`` (``None``: the built-with engine).
-
-        Raises:
-            ConfigError: see :meth:`check_engine`.
-        """
-        self.check_engine(engine)
-        self._slot.select(engine)
-
-    def check_engine(self, engine: RealtimeEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not a :class:`RealtimeEngine`, or its rates are not
-                this node's (the ports' rates are fixed when the node is built).
-        """
-        if engine is None:
-            return
+    def check_fit(self, engine: RealtimeEngine) -> None:
+        """Refuse an engine whose rates are not this node's (the ports' rates are fixed when
+        the node is built)."""
         name = self.name or type(self).__name__
-        if not isinstance(engine, RealtimeEngine):
-            raise ConfigError(
-                f"{name}: expected a RealtimeEngine (GeminiLive, ...), got {type(engine).__name__}"
-            )
         rates = (engine.input_rate, engine.output_rate)
         if rates != (self.audio.sample_rate, self.speech.sample_rate):
             raise ConfigError(
@@ -212,10 +188,6 @@ class RealtimeNode(Node):
                 f"this node was built for {self.audio.sample_rate} Hz in and "
                 f"{self.speech.sample_rate} Hz out (build another RealtimeNode for it)"
             )
-
-    def parts(self) -> dict[str, Engine]:
-        """``{"engine": <the built-with engine>}`` (what a graph file stores)."""
-        return {"engine": self._slot.default}
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicegraph.graph import (
     AudioFrame,
-    ConfigError,
-    Engine,
     Event,
     In,
     InputError,
-    Node,
     NodeConfig,
     Out,
     SpeechSegment,
@@ -22,7 +18,7 @@ from voicegraph.graph import (
     Transcript,
 )
 from voicegraph.graph.timeline import STTDone, TimelineEvent
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 
 from ._engine import STTEngine, STTStream
 
@@ -34,7 +30,7 @@ MAX_LATENCIES = 1000
 """How many recent latencies :attr:`STTNode.latencies` keeps."""
 
 
-class STTNode(Node):
+class STTNode(EngineHost[STTEngine]):
     """Speech to text: transcribe each VAD segment with an :class:`STTEngine`.
 
     For every ``SpeechSegment`` on ``speech`` the node asks its engine for the words and
@@ -86,7 +82,9 @@ class STTNode(Node):
         self, config: NodeConfig | None = None, /, *, engine: STTEngine, **settings: Any
     ) -> None:
         super().__init__(config, **settings)
-        self._slot: EngineSlot[STTEngine] = EngineSlot(self, STTEngine, engine)
+        self._slot: EngineSlot[STTEngine] = EngineSlot(
+            self, STTEngine, engine, "WhisperSTT, ElevenLabsSTT"
+        )
         self.latencies: deque[float] = deque(maxlen=MAX_LATENCIES)
         """STT latency in clock seconds of each emitted transcript (most recent last)."""
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_LATENCIES)
@@ -102,38 +100,6 @@ class STTNode(Node):
         return "stt"
 
     # ------------------------------------------------------------------ engine
-
-    @property
-    def engine(self) -> STTEngine:
-        """The engine that transcribes the next segment."""
-        return self._slot.current
-
-    def check_engine(self, engine: STTEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not an :class:`STTEngine`.
-        """
-        if engine is not None and not isinstance(engine, STTEngine):
-            raise ConfigError(
-                f"{self.name or type(self).__name__}: expected an STTEngine (such as WhisperSTT), "
-                f"got {type(engine).__name__}"
-            )
-
-    def set_engine(self, engine: STTEngine | None) -> None:
-        """Transcribe with ``engine`` from the next segment on (``None``: the one built with).
-
-        The engine is entered on first use and closed with this node.
-
-        Raises:
-            ConfigError: ``engine`` is not an :class:`STTEngine`.
-        """
-        self.check_engine(engine)
-        self._slot.select(engine)
-
-    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
-        """``{"engine": <the engine built with>}`` (what a graph file stores)."""
-        return {"engine": self._slot.default}
 
     # ------------------------------------------------------------------ lifecycle
 

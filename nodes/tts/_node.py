@@ -15,9 +15,7 @@ from pydantic import Field
 
 from voicegraph.graph import (
     ConfigError,
-    Engine,
     In,
-    Node,
     NodeConfig,
     Out,
     Sentence,
@@ -25,7 +23,7 @@ from voicegraph.graph import (
     first_error,
 )
 from voicegraph.graph.timeline import TimelineEvent, TTSFirstAudio
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 
 from ._audio import resample_linear, trim_silence
 from ._engine import FloatAudio, SpeechPiece, TTSEngine, TTSStream
@@ -38,7 +36,7 @@ MAX_HISTORY = 1000
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 
 
-class TTSNode(Node):
+class TTSNode(EngineHost[TTSEngine]):
     """The TTS stage: sentences in, :class:`SpeechAudio` frames out, spoken by an engine.
 
     ``TTSNode(engine=HibariTTS())``: the engine (a :class:`TTSEngine`) makes the audio; this
@@ -123,7 +121,9 @@ class TTSNode(Node):
         self, config: NodeConfig | None = None, /, *, engine: TTSEngine, **settings: Any
     ) -> None:
         super().__init__(config, **settings)
-        self._slot: EngineSlot[TTSEngine] = EngineSlot(self, TTSEngine, engine)
+        self._slot: EngineSlot[TTSEngine] = EngineSlot(
+            self, TTSEngine, engine, "HibariTTS, ElevenLabsTTS"
+        )
         self.sample_rate: int = self.config.sample_rate or engine.sample_rate
         """Samples per second of the audio this node produces (see the class docstring)."""
         self.audio.sample_rate = self.sample_rate
@@ -147,35 +147,10 @@ class TTSNode(Node):
 
     # ------------------------------------------------------------------ engines
 
-    @property
-    def engine(self) -> TTSEngine:
-        """The engine that speaks from the next reply on."""
-        return self._slot.current
-
-    def set_engine(self, engine: TTSEngine | None) -> None:
-        """Speak with ``engine`` from the next reply on (``None``: the built-with engine).
-
-        Raises:
-            ConfigError: see :meth:`check_engine`.
-        """
-        self.check_engine(engine)
-        self._slot.select(engine)
-
-    def check_engine(self, engine: TTSEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not a :class:`TTSEngine`, or it streams its own audio
-                at a rate other than this node's (streamed audio is not resampled).
-        """
-        if engine is None:
-            return
+    def check_fit(self, engine: TTSEngine) -> None:
+        """Refuse an engine that streams its own audio at a rate other than this node's
+        (streamed audio is not resampled)."""
         name = self.name or type(self).__name__
-        if not isinstance(engine, TTSEngine):
-            raise ConfigError(
-                f"{name}: expected a TTSEngine (HibariTTS, ElevenLabsTTS, ...), "
-                f"got {type(engine).__name__}"
-            )
         if engine.streaming and engine.sample_rate != self.sample_rate:
             raise ConfigError(
                 f"{name}: {engine.label()} streams its own audio at {engine.sample_rate} Hz "
@@ -183,10 +158,6 @@ class TTSNode(Node):
                 f"resampled); give it sample_rate={self.sample_rate}, or use an engine that "
                 "synthesizes per sentence (HibariTTS, FallbackTTS...)"
             )
-
-    def parts(self) -> dict[str, Engine]:
-        """``{"engine": <the built-with engine>}`` (what a graph file stores)."""
-        return {"engine": self._slot.default}
 
     async def setup(self) -> None:
         """Enter the engine (load its model) before the first reply."""

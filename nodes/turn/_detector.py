@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,12 +12,9 @@ from pydantic import Field
 
 from voicegraph.graph import (
     AudioFrame,
-    ConfigError,
     Control,
-    Engine,
     Event,
     In,
-    Node,
     NodeConfig,
     Out,
     PlayoutMark,
@@ -33,7 +29,7 @@ from voicegraph.graph.timeline import (
     TurnDecided,
     UserInterrupted,
 )
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
@@ -80,7 +76,7 @@ class TurnDecision:
         return self.decided_at - self.speech_end
 
 
-class TurnDetector(Node):
+class TurnDetector(EngineHost[TurnEngine]):
     """Decide when the user's turn is over, and cut the agent off when the user barges in.
 
     Decisions use **media time**: the ``pts`` of the audio frames arriving on ``audio`` (connect
@@ -180,9 +176,8 @@ class TurnDetector(Node):
         **settings: Any,
     ) -> None:
         super().__init__(config, **settings)
-        self.check_engine(engine)
         self._slot: EngineSlot[TurnEngine] = EngineSlot(
-            self, TurnEngine, engine if engine is not None else HeuristicTurn()
+            self, TurnEngine, engine if engine is not None else HeuristicTurn(), "HeuristicTurn"
         )
         self._asked: tuple[str, float | None, TurnEngine, float] | None = None  # last answer
         self._audio: deque[npt.NDArray[np.int16]] = deque()
@@ -251,38 +246,6 @@ class TurnDetector(Node):
             self._commit_timeout = None
 
     # ------------------------------------------------------------------ engine
-
-    @property
-    def engine(self) -> TurnEngine:
-        """The engine giving the end-of-turn probability from the next decision on."""
-        return self._slot.current
-
-    def check_engine(self, engine: TurnEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not a :class:`TurnEngine`.
-        """
-        if engine is not None and not isinstance(engine, TurnEngine):
-            raise ConfigError(
-                f"{self.name or type(self).__name__}: expected a TurnEngine (such as "
-                f"HeuristicTurn), got {type(engine).__name__}"
-            )
-
-    def set_engine(self, engine: TurnEngine | None) -> None:
-        """Ask ``engine`` from the next decision on (``None``: the engine built with).
-
-        It is entered on first use and closed with this node.
-
-        Raises:
-            ConfigError: ``engine`` is not a :class:`TurnEngine`.
-        """
-        self.check_engine(engine)
-        self._slot.select(engine)
-
-    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
-        """``{"engine": <the engine built with>}`` (what a graph file stores)."""
-        return {"engine": self._slot.default}
 
     async def setup(self) -> None:
         """Enter the engine (load its model) before the first turn."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,15 +10,13 @@ import numpy.typing as npt
 from voicegraph.graph import (
     AudioFrame,
     ConfigError,
-    Engine,
     In,
     InputError,
-    Node,
     NodeConfig,
     Out,
     SpeechSegment,
 )
-from voicegraph.nodes._host import EngineSlot
+from voicegraph.nodes._host import EngineHost, EngineSlot
 
 from ._engine import VADEngine
 from ._segmenter import Segmenter
@@ -44,7 +41,7 @@ def _segmenter(engine: VADEngine) -> Segmenter:
     )
 
 
-class VADNode(Node):
+class VADNode(EngineHost[VADEngine]):
     """Detect speech in 16 kHz mono audio with a :class:`VADEngine` (e.g. ``SileroVAD()``).
 
     >>> from voicegraph.nodes.vad import SileroVAD
@@ -101,8 +98,8 @@ class VADNode(Node):
         self, config: NodeConfig | None = None, /, *, engine: VADEngine, **settings: Any
     ) -> None:
         super().__init__(config, **settings)
+        self._slot: EngineSlot[VADEngine] = EngineSlot(self, VADEngine, engine, "SileroVAD")
         self.check_engine(engine)
-        self._slot: EngineSlot[VADEngine] = EngineSlot(self, VADEngine, engine)
         self._active: VADEngine | None = None  # the engine deciding the current utterance
         self._segmenter = _segmenter(engine)
         self._pending: npt.NDArray[np.int16] = np.empty(0, np.int16)
@@ -121,43 +118,13 @@ class VADNode(Node):
 
     # ------------------------------------------------------------------ engine
 
-    @property
-    def engine(self) -> VADEngine:
-        """The engine that decides from the next utterance on."""
-        return self._slot.current
-
-    def check_engine(self, engine: VADEngine | None) -> None:
-        """Raise what :meth:`set_engine` would raise for ``engine``, without switching.
-
-        Raises:
-            ConfigError: ``engine`` is not a :class:`VADEngine`, or not a 16 kHz one.
-        """
-        if engine is None:
-            return
-        name = self.name or type(self).__name__
-        if not isinstance(engine, VADEngine):
-            raise ConfigError(
-                f"{name}: expected a VADEngine (such as SileroVAD), got {type(engine).__name__}"
-            )
+    def check_fit(self, engine: VADEngine) -> None:
+        """Refuse an engine whose windows are not 16 kHz (this node takes 16 kHz audio)."""
         if engine.sample_rate != SAMPLE_RATE:
             raise ConfigError(
-                f"{name}: {type(engine).__name__} takes {engine.sample_rate} Hz windows; "
-                f"VADNode takes {SAMPLE_RATE} Hz audio"
+                f"{self.name or type(self).__name__}: {type(engine).__name__} takes "
+                f"{engine.sample_rate} Hz windows; VADNode takes {SAMPLE_RATE} Hz audio"
             )
-
-    def set_engine(self, engine: VADEngine | None) -> None:
-        """Decide with ``engine`` from the next window outside an utterance on (``None``: the
-        engine built with). It is entered on first use and closed with this node.
-
-        Raises:
-            ConfigError: as :meth:`check_engine`.
-        """
-        self.check_engine(engine)
-        self._slot.select(engine)
-
-    def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
-        """``{"engine": <the engine built with>}`` (what a graph file stores)."""
-        return {"engine": self._slot.default}
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -482,12 +482,12 @@ def test_generate_is_abstract_and_the_host_takes_only_llm_engines() -> None:
 
     with pytest.raises(NotImplementedError, match="Bare must implement generate"):
         Bare().generate(ChatContext(), [])
-    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+    with pytest.raises(ConfigError, match="expected an LLMEngine"):
         LLMNode(engine=NotAnLLM())  # type: ignore[arg-type]
     llm = LLMNode(engine=ScriptedLLM())
-    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+    with pytest.raises(ConfigError, match="expected an LLMEngine"):
         llm.check_engine(NotAnLLM())  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match="expected a LLMEngine"):
+    with pytest.raises(ConfigError, match="expected an LLMEngine"):
         llm.set_engine(NotAnLLM())  # type: ignore[arg-type]
     assert isinstance(llm.engine, ScriptedLLM)  # unchanged
     llm.check_engine(Bare())
