@@ -5,6 +5,11 @@ switches of handoffs and tasks) enter the graph here, as plain-data frames on th
 node's ``commands`` port, wired to the controller's ``commands`` input. They are plain data
 so a run can be traced and replayed: the controller looks the reply handle up by
 ``speech_id`` from the session driving it, or builds one when none does.
+
+``commit_user_turn()``, ``clear_user_turn()`` and barge-in switched per reply go to the turn
+detector instead, as the control events of :mod:`voicegraph.nodes.turn` (``CommitTurn``,
+``ClearTurn``, ``AllowInterruptions``) on the ``turn`` port, wired to the detector's
+``commands`` input: they overtake the audio queued for it, as the direct calls did.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import anyio
 
 from voicegraph.graph import Frame, Node, NodeConfig, Out, UsageError, UserTurn
 from voicegraph.nodes.llm import ReplyRequest
+from voicegraph.nodes.turn import TurnCommand, TurnControl
 
 __all__ = [
     "COMMAND_CAPACITY",
@@ -118,7 +124,8 @@ class EnteringCommand(Command):
 
 
 class SessionCommands(Node):
-    """The source of an agent session's commands (``commands`` -> the controller's input).
+    """The source of an agent session's commands (``commands`` -> the controller's input;
+    ``turn`` -> the turn detector's ``commands`` input, in a graph with one).
 
     The session :meth:`push`\\ es commands and :meth:`end`\\ s the stream when it is over. Run
     without a session (a plain ``Runner``, a graph loaded from a file, a replay), it sends
@@ -130,10 +137,11 @@ class SessionCommands(Node):
 
     config: Config
     commands: Out[Command]
+    turn: Out[TurnControl]
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)
-        self._queue: deque[Command] = deque()
+        self._queue: deque[Command | TurnCommand] = deque()
         self._wake = anyio.Event()
         self._attached = False
         self._ended = False
@@ -151,8 +159,9 @@ class SessionCommands(Node):
         """Whether the stream was ended."""
         return self._ended
 
-    def push(self, command: Command) -> None:
-        """Send ``command`` (without waiting).
+    def push(self, command: Command | TurnCommand) -> None:
+        """Send ``command`` (without waiting): a :class:`Command` on ``commands``, a turn
+        command as a control event on ``turn`` (in the order pushed).
 
         Raises:
             UsageError: the stream has ended, or ``COMMAND_CAPACITY`` commands are waiting.
@@ -178,7 +187,11 @@ class SessionCommands(Node):
             return
         while True:
             while self._queue:
-                await self.emit(self.commands, self._queue.popleft())
+                command = self._queue.popleft()
+                if isinstance(command, Command):
+                    await self.emit(self.commands, command)
+                else:
+                    await self.send_event(command, self.turn)
             if self._ended:
                 return
             await self._wake.wait()

@@ -139,6 +139,7 @@ def adopt_graph(built: Graph | VoicePipeline) -> SessionGraph:
                 "an agent's tools need an AgentToolExecutor (it runs the active agent's tools)"
             )
     commands = _commands_of(graph, controller)
+    _wire_turn(graph, commands, pipeline.turn if pipeline is not None else None)
     graph.check()
     return SessionGraph(graph, controller, commands, llms[0], pipeline, executors)
 
@@ -157,6 +158,18 @@ def _commands_of(graph: Graph, controller: AgentController) -> SessionCommands:
     graph.add(commands, name=name)
     graph.connect(commands.commands, controller.commands, feedback=True)
     return commands
+
+
+def _wire_turn(graph: Graph, commands: SessionCommands, turn: TurnDetector | None) -> None:
+    """Connect ``commands.turn`` to ``turn`` (default: the graph's one turn detector, if it
+    has exactly one), unless it is connected already."""
+    if turn is None:
+        turns = [n for n in graph.iter_nodes() if isinstance(n, TurnDetector)]
+        if len(turns) != 1:
+            return
+        (turn,) = turns
+    if not any(e.src is commands.turn and e.dst is turn.commands for e in graph.iter_edges()):
+        graph.connect(commands.turn, turn.commands, feedback=True)
 
 
 def stages_of(found: SessionGraph) -> dict[str, Node]:

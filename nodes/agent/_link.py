@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from voicegraph.graph import Clock, PlayoutMark, ToolCall, UserTurn
 from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode, ReplyRequest
 from voicegraph.nodes.tools import FunctionTool, StopResponse
-from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.turn import AllowInterruptions, TurnCommand
 
 from ._activity import AgentActivity
 from ._agent import Agent, AgentHandoff
@@ -73,7 +73,9 @@ class SessionLink:
         self.emit_now = emit_now
         self.changed = changed
         self.activity: AgentActivity | None = None
-        self.turn: TurnDetector | None = None
+        self.turn = False
+        """Whether the commands node reaches a turn detector (a session with audio)."""
+        self._allowed_sent: bool | None = None  # what the turn detector was last told
         self.audio = False
         self.running: SpeechHandle | None = None
         """The reply the controller runs (as it last said)."""
@@ -276,11 +278,19 @@ class SessionLink:
         self.audio = audio
 
     def update_interruptions(self) -> None:
-        """Tell the turn detector whether the running reply may be interrupted."""
-        if self.turn is not None:
+        """Tell the turn detector whether the running reply may be interrupted (when that
+        changes)."""
+        if self.turn:
             speech = self.running
             allowed = self.allow_interruptions if speech is None else speech.allow_interruptions
-            self.turn.set_interruptions_allowed(allowed)
+            if allowed != self._allowed_sent:
+                self._allowed_sent = allowed
+                self.send_turn(AllowInterruptions(allowed))
+
+    def send_turn(self, command: TurnCommand) -> None:
+        """Send ``command`` to the turn detector (nothing once the commands have ended)."""
+        if self.turn and not self.commands.ended:
+            self.commands.push(command)
 
     # ------------------------------------------------------------------ ToolPort
 

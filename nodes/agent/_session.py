@@ -21,7 +21,7 @@ from voicegraph.nodes.llm import ChatContext, LLMEngine, LLMNode, ReplyRequest
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import STTEngine, STTNode
 from voicegraph.nodes.tts import TTSEngine, TTSNode
-from voicegraph.nodes.turn import TurnDetector, TurnEngine
+from voicegraph.nodes.turn import ClearTurn, CommitTurn, TurnDetector, TurnEngine
 from voicegraph.nodes.vad import VADEngine, VADNode
 from voicegraph.runner import Runner, VirtualClock
 
@@ -246,7 +246,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         link.activity = activity
         turn = stages.get("turn")
         if isinstance(turn, TurnDetector):
-            link.turn = turn
+            link.turn = True
             if self.turn_mode == "manual":
                 turn.config = turn.config.model_copy(update={"mode": "manual"})
         llm.on_tool_round = scanner.tools
@@ -545,7 +545,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         Raises:
             RuntimeError: the session is not running, or has no audio (no turn detector).
         """
-        self._turn_detector("commit_user_turn").commit_user_turn(transcript_timeout)
+        self._turn_link("commit_user_turn").send_turn(CommitTurn(transcript_timeout))
 
     def clear_user_turn(self) -> None:
         """Forget what the user said since the last turn (e.g. a push-to-talk cancelled).
@@ -553,17 +553,17 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         Raises:
             RuntimeError: the session is not running, or has no audio (no turn detector).
         """
-        self._turn_detector("clear_user_turn").clear_user_turn()
+        self._turn_link("clear_user_turn").send_turn(ClearTurn())
 
-    def _turn_detector(self, what: str) -> TurnDetector:
-        self._require_started()
-        turn = self._stages.get("turn")
-        if not isinstance(turn, TurnDetector):
+    def _turn_link(self, what: str) -> SessionLink:
+        """The link, for a command to the turn detector (sent by the command node)."""
+        link = self._require_link()
+        if not link.turn:
             raise UsageError(
                 f"{what}() needs a session with audio (a turn detector); in a text session "
                 "use run(user_input=...) or generate_reply(user_input=...)"
             )
-        return turn
+        return link
 
     def update_agent(self, agent: Agent) -> None:
         """Switch to ``agent`` once the replies already scheduled have played (as LiveKit

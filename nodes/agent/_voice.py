@@ -12,6 +12,7 @@ With an :class:`AgentController` (what ``AgentSession`` builds), the controller 
 the turn detector and the LLM and relays the LLM's text to the splitter::
 
     commands ─> agent    (the session's say / generate_reply / interrupt / update_agent)
+    commands ─> turn     (commit_user_turn / clear_user_turn, barge-in allowed per reply)
     turn ─> agent ─(user_turns, requests)─> llm ─(text, feedback)─> agent ─(text)─> splitter
     stt ─(transcripts)─> agent      vad ─(segments)─> agent      output ─(marks)─> agent
 """
@@ -135,6 +136,7 @@ def voice_pipeline(
         agent = g.add(controller, name="agent")
         commands = g.add(SessionCommands(), name="commands")
         g.connect(commands.commands, agent.commands, feedback=True)
+        g.connect(commands.turn, turn_node.commands, feedback=True)
         g.connect(turn_node.turns, agent.turns)
         g.connect(turn_node.preflight, agent.preflight)
         g.connect(stt_node.transcripts, agent.transcripts)

@@ -1,11 +1,19 @@
 """Turn detection: when has the user finished, and when do they barge in.
 
 :class:`TurnDetector` is the host node; :class:`TurnEngine` the end-of-turn model interface,
-with the text heuristic :class:`HeuristicTurn` as the default engine.
+with the text heuristic :class:`HeuristicTurn` as the default engine. The detector's
+``commands`` input takes :class:`CommitTurn`, :class:`ClearTurn` and
+:class:`AllowInterruptions` control events (what an agent session sends it); they are
+importable here and not in ``__all__``.
 """
 
 from voicegraph.graph import rehome
 
+from ._commands import AllowInterruptions as AllowInterruptions
+from ._commands import ClearTurn as ClearTurn
+from ._commands import CommitTurn as CommitTurn
+from ._commands import TurnCommand as TurnCommand
+from ._commands import TurnControl as TurnControl
 from ._detector import TurnDecision as TurnDecision
 from ._detector import TurnDetector as TurnDetector
 from ._engine import TurnEngine as TurnEngine
@@ -20,4 +28,6 @@ __all__ = [
     "end_of_turn_probability",
 ]
 
-rehome(__name__, globals(), __all__)
+_COMMANDS = ["AllowInterruptions", "ClearTurn", "CommitTurn", "TurnCommand", "TurnControl"]
+
+rehome(__name__, globals(), [*__all__, *_COMMANDS])

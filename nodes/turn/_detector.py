@@ -33,6 +33,7 @@ from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
+from ._commands import AllowInterruptions, ClearTurn, CommitTurn, TurnCommand, TurnControl
 from ._engine import TurnEngine
 from ._heuristic import HeuristicTurn
 
@@ -143,6 +144,11 @@ class TurnDetector(EngineHost[TurnEngine]):
     preflight turns are sent. Requests take effect at the next input (audio frames arrive
     every few tens of milliseconds).
 
+    Commands: the same three requests arrive as control events on ``commands`` (an agent
+    session's command node sends them there): :class:`CommitTurn`, :class:`ClearTurn` and
+    :class:`AllowInterruptions` do what the methods of the same meaning do, ahead of queued
+    audio. Connect that edge with ``feedback=True`` so it does not keep the node open.
+
     Bus events (:mod:`voicegraph.graph.timeline`): each committed turn publishes a
     ``TurnDecided`` and each barge-in a ``UserInterrupted``; both are kept in
     ``timeline_events`` (``decisions`` and ``interruptions`` hold the same facts as lists).
@@ -163,6 +169,7 @@ class TurnDetector(EngineHost[TurnEngine]):
     audio: In[AudioFrame]
     transcripts: In[Transcript]
     playout: In[Control] = In(required=False)
+    commands: In[TurnControl] = In(required=False)
     turns: Out[UserTurn]
     preflight: Out[UserTurn]
     playout_control: Out[Control]
@@ -232,6 +239,16 @@ class TurnDetector(EngineHost[TurnEngine]):
         """Forget what the user has said since the last turn (transcripts still on their
         way for that speech included)."""
         self._clear_requested = True
+
+    def on_command(self, command: TurnCommand) -> None:
+        """Apply a command from ``commands`` (see :meth:`commit_user_turn`,
+        :meth:`clear_user_turn`, :meth:`set_interruptions_allowed`)."""
+        if isinstance(command, AllowInterruptions):
+            self.set_interruptions_allowed(command.allowed)
+        elif isinstance(command, CommitTurn):
+            self.commit_user_turn(command.transcript_timeout)
+        elif isinstance(command, ClearTurn):
+            self.clear_user_turn()
 
     async def _take_requests(self) -> None:
         if self._clear_requested:
@@ -354,6 +371,8 @@ class TurnDetector(EngineHost[TurnEngine]):
                 self._agent_speaking = True
                 if self._speaking_since is None:
                     self._speaking_since = self._now
+        elif isinstance(event, TurnCommand):
+            self.on_command(event)
 
     async def on_end_of_stream(self) -> None:
         """Input ended: resume a paused agent; commit whatever the user said at once."""
