@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, ClassVar
 
+import anyio
 from pydantic import ValidationError
 
 from ._clock import Clock, RealClock
@@ -72,6 +73,9 @@ class Engine:
             )
         self._clock: Clock | None = None
         self._users = 0
+        self._entering: anyio.Lock | None = None  # made on first use, in the running loop
+        self._serving: anyio.Event | None = None  # set when the background() running ends
+        self._served = False  # background() returned by itself: nothing left to run
 
     # ------------------------------------------------------------------ clock
 
@@ -101,9 +105,12 @@ class Engine:
         """
 
     async def __aenter__(self) -> Engine:
-        if self._users == 0:
-            await self.start()
-        self._users += 1
+        if self._entering is None:
+            self._entering = anyio.Lock()
+        async with self._entering:  # hosts set up concurrently: the first one starts it
+            if self._users == 0:
+                await self.start()
+            self._users += 1
         return self
 
     async def __aexit__(
@@ -123,6 +130,24 @@ class Engine:
         ``Node.run_in_background``) from the engine's first use until the run stops; interrupts
         do not cancel it. It may run until cancelled (a fallback combinator retries here).
         """
+
+    async def serve_background(self) -> None:
+        """Run :meth:`background` once however many hosts ask (what ``EngineSlot`` calls).
+
+        The first caller runs it; later callers wait and take over if it is cancelled (its
+        host stopped) while they still run. Once it returns by itself, every caller returns.
+        """
+        while not self._served:
+            if self._serving is not None:
+                await self._serving.wait()
+                continue
+            self._serving = anyio.Event()
+            try:
+                await self.background()
+                self._served = True
+            finally:
+                serving, self._serving = self._serving, None
+                serving.set()
 
     @property
     def started(self) -> bool:

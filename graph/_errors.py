@@ -212,11 +212,22 @@ def first_error(error: BaseException) -> BaseException:
 
     Cancellations (and ``KeyboardInterrupt`` etc.) are passed over; if there is nothing else,
     ``error`` itself is returned, so ``raise first_error(group) from None`` never loses one.
+    The group's other ``Exception`` leaves are noted on it (``also failed: ...``), so a second
+    fault is never hidden by the first.
 
-    >>> first_error(ExceptionGroup("tasks", [KeyError("k"), ValueError("v")]))
-    KeyError('k')
+    >>> error = first_error(ExceptionGroup("tasks", [KeyError("k"), ValueError("v")]))
+    >>> error, error.__notes__
+    (KeyError('k'), ['also failed: ValueError: v'])
     """
-    return next((e for e in _leaves(error) if isinstance(e, Exception)), error)
+    leaves = [e for e in _leaves(error) if isinstance(e, Exception)]
+    if not leaves:
+        return error
+    first = leaves[0]
+    for other in leaves[1:]:
+        note = f"also failed: {type(other).__name__}: {other}"
+        if note not in getattr(first, "__notes__", ()):
+            first.add_note(note)
+    return first
 
 
 def _leaves(error: BaseException) -> Iterator[BaseException]:

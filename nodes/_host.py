@@ -89,7 +89,7 @@ class EngineSlot(Generic[E]):
             self._entered.append(engine)
             has_background = type(engine).background is not Engine.background
             if has_background and runtime_of(self._host) is not None:
-                self._host.run_in_background(engine.background)
+                self._host.run_in_background(engine.serve_background)
         return engine
 
     async def aclose(self) -> None:

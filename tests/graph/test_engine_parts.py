@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import anyio
 import pytest
 
 from voicegraph.graph import (
@@ -164,3 +165,67 @@ def test_hostile_parts(parts: Any, fragment: str) -> None:
     with pytest.raises(GraphError) as info:
         graph_from_dict(data, allow=[MODULE])
     assert fragment in str(info.value)
+
+
+class SlowStart(Echo):
+    async def start(self) -> None:
+        await anyio.sleep(0.01)  # another host enters meanwhile
+        self.events.append("start")
+
+
+async def test_hosts_entering_at_once_start_it_once() -> None:
+    engine = SlowStart()
+
+    async def host() -> None:
+        async with engine:
+            await anyio.sleep(0.02)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(host)
+        tg.start_soon(host)
+    assert engine.events == ["start", "close"]
+
+
+class Retrying(Engine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    async def background(self) -> None:
+        self.runs += 1
+        await anyio.sleep_forever()
+
+
+async def test_background_runs_once_for_several_hosts_and_another_takes_over() -> None:
+    engine = Retrying()
+    async with anyio.create_task_group() as tg:
+        first = anyio.CancelScope()
+
+        async def host_one() -> None:
+            with first:
+                await engine.serve_background()
+
+        tg.start_soon(host_one)
+        tg.start_soon(engine.serve_background)
+        await anyio.sleep(0.01)
+        assert engine.runs == 1  # the second host waits
+        first.cancel()  # the host running it stops: the other one takes over
+        await anyio.sleep(0.01)
+        assert engine.runs == 2
+        tg.cancel_scope.cancel()
+
+
+class Finishing(Engine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs = 0
+
+    async def background(self) -> None:
+        self.runs += 1
+
+
+async def test_background_that_returns_is_not_run_again_by_the_next_host() -> None:
+    engine = Finishing()
+    await engine.serve_background()
+    await engine.serve_background()
+    assert engine.runs == 1

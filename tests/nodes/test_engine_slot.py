@@ -188,5 +188,5 @@ async def test_engines_without_background_work_start_no_task() -> None:
     plain, retrying = Counting(), Retrying()
     host = Recording(plain, other=retrying)
     await run_host(host)
-    assert host.started == [retrying.background]  # the plain engine's no-op is not run
+    assert host.started == [retrying.serve_background]  # the plain engine's no-op is not run
     assert plain.log == ["start", "close"]
