@@ -9,10 +9,25 @@ same count by task.
 
 from __future__ import annotations
 
-from benchmarks.turn_breakdown import StepCounter
-from benchmarks.turn_cost import WORDS, TwentyChunks
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
 from voicegraph.nodes.agent import Agent, AgentSession
 from voicegraph.runner import VirtualClock
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def bench(name: str) -> ModuleType:
+    """``benchmarks.<name>`` from the checkout (benchmarks/ is not in the installed package)."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        return __import__(f"benchmarks.{name}", fromlist=["_"])
+    finally:
+        sys.path.remove(str(ROOT))
+
 
 TURNS = 10
 STEP_BUDGET = 16
@@ -21,8 +36,9 @@ controller, the scheduler, the LLM, the session's bus reader and ``run`` itself)
 _CLOCK_DRIVER = "task VirtualClock._drive"  # the virtual clock's own task (not a turn's work)
 
 
-async def _count(turns: int) -> tuple[StepCounter, list[str]]:
-    counter = StepCounter()
+async def _count(turns: int) -> tuple[Any, list[str]]:
+    counter = bench("turn_breakdown").StepCounter()
+    TwentyChunks = bench("turn_cost").TwentyChunks
     texts: list[str] = []
     async with AgentSession(llm=TwentyChunks(), clock=VirtualClock()) as session:
         await session.start(Agent(instructions="Count my steps."))
@@ -40,7 +56,8 @@ async def _count(turns: int) -> tuple[StepCounter, list[str]]:
 
 async def test_a_text_turn_takes_a_bounded_number_of_task_steps() -> None:
     counter, texts = await _count(TURNS)
-    assert [t.strip() for t in texts] == ["".join(WORDS).strip()] * TURNS  # each turn replied
+    words = bench("turn_cost").WORDS
+    assert [t.strip() for t in texts] == ["".join(words).strip()] * TURNS  # each turn replied
     steps = {k: v for k, v in counter.steps.items() if k != _CLOCK_DRIVER}
     per_turn = sum(steps.values()) / TURNS
     table = "\n".join(
