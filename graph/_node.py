@@ -375,10 +375,13 @@ class Node:
         return self._rt.connected(port)
 
     def run_in_background(self, func: Callable[[], Awaitable[object]]) -> None:
-        """Run ``await func()`` beside this node until the run stops, e.g. an engine's retries::
+        """Run ``await func()`` beside this node until the run stops, e.g. a keep-alive::
 
             async def setup(self) -> None:
-                self.run_in_background(self.engine.background)
+                self.run_in_background(self._keep_alive)
+
+        (Host nodes need not do this for their engines' ``background()``: their
+        ``EngineSlot`` starts it.)
 
         The work is not cancelled by interrupts (unlike handlers and ``run()``); the run's end
         cancels it before the nodes close, and work that does not end within the runner's

@@ -2,8 +2,8 @@
 
 A host node (``LLMNode``, ``STTNode``, ``TTSNode``, ``VADNode``, ``TurnDetector``) is built
 with an engine and keeps it in an :class:`EngineSlot`. The agent layer swaps engines for an
-agent's own models (``slot.select(agent_llm)``; ``select(None)`` goes back to the one the
-host was built with). Every engine the host used is entered (``async with``) on first use,
+agent's own models (``host.set_engine(agent_llm)``, which checks the engine and calls
+``slot.select``; ``None`` goes back to the one the host was built with). Every engine the host used is entered (``async with``) on first use,
 on the host's clock, and exited when the host closes. While the host runs, each engine's
 :meth:`~voicegraph.graph.Engine.background` work (e.g. a fallback engine retrying failed
 providers) runs beside it from its first use until the run stops (``Node.run_in_background``),

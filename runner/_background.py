@@ -59,7 +59,9 @@ class BackgroundWork:
         """Stop every function running now and wait until each has ended or been abandoned."""
         if not self._scopes:
             return
-        self._idle = idle = anyio.Event()
+        if self._idle is None or self._idle.is_set():  # a concurrent stop() shares the event
+            self._idle = anyio.Event()
+        idle = self._idle
         for scope in self._scopes:
             scope.cancel()
         await idle.wait()

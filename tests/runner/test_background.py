@@ -239,3 +239,25 @@ async def test_run_in_background_needs_a_running_node() -> None:
     assert "the run is stopping" in late.log[-1][1]
     with pytest.raises(UsageError, match="not running"):
         late.run_in_background(nothing)
+
+
+async def test_two_concurrent_stops_both_return() -> None:
+    from voicegraph.runner._background import BackgroundWork
+
+    clock = VirtualClock()
+    errors: list[BaseException] = []
+    async with clock.running(), anyio.create_task_group() as tg:
+        work = BackgroundWork("n", clock, 1.0, lambda error, stopped: errors.append(error))
+        work.start(tg, anyio.sleep_forever)
+        await anyio.sleep(0)
+        stopped: list[int] = []
+
+        async def stop(i: int) -> None:
+            await work.stop()
+            stopped.append(i)
+
+        with anyio.fail_after(5):  # real time: a hang fails the test
+            async with anyio.create_task_group() as stops:
+                stops.start_soon(stop, 1)
+                stops.start_soon(stop, 2)
+    assert sorted(stopped) == [1, 2] and not errors
