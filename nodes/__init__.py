@@ -18,6 +18,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from voicegraph.nodes._host import EngineHost as EngineHost
+    from voicegraph.nodes._host import EngineSlot as EngineSlot
     from voicegraph.nodes.agent import ConversationLog as ConversationLog
     from voicegraph.nodes.agent import VoicePipeline as VoicePipeline
     from voicegraph.nodes.agent import voice_pipeline as voice_pipeline
@@ -66,6 +68,8 @@ if TYPE_CHECKING:
     from voicegraph.nodes.vad import VADNode as VADNode
 
 _LAZY = {
+    "EngineHost": "voicegraph.nodes._host",
+    "EngineSlot": "voicegraph.nodes._host",
     "AudioOutput": "voicegraph.nodes.output",
     "AudioProcessor": "voicegraph.nodes.audio",
     "ChatContext": "voicegraph.nodes.llm",
@@ -137,6 +141,8 @@ __all__ = [
     "ElevenLabsRealtimeSTT",
     "ElevenLabsSTT",
     "ElevenLabsTTS",
+    "EngineHost",
+    "EngineSlot",
     "FallbackLLM",
     "FallbackSTT",
     "FallbackTTS",

@@ -1,13 +1,13 @@
 """The host side of an engine: which engine a host node calls now, entered once, closed once.
 
-A host node (``LLMNode``, ``STTNode``, ``TTSNode``, ``VADNode``, ``TurnDetector``) is built
-with an engine and keeps it in an :class:`EngineSlot`. The agent layer swaps engines for an
-agent's own models (``host.set_engine(agent_llm)``, which checks the engine and calls
-``slot.select``; ``None`` goes back to the one the host was built with). Every engine the host used is entered (``async with``) on first use,
-on the host's clock, and exited when the host closes. While the host runs, each engine's
-:meth:`~voicegraph.graph.Engine.background` work (e.g. a fallback engine retrying failed
-providers) runs beside it from its first use until the run stops (``Node.run_in_background``),
-so hosts need no code for it.
+A host node (``LLMNode``, ``STTNode``, ``TTSNode``, ``VADNode``, ``TurnDetector``) is built with
+an engine and keeps it in an :class:`EngineSlot`. The agent layer swaps engines for an agent's
+own models (``host.set_engine(agent_llm)``, which checks the engine and calls ``slot.select``;
+``None`` goes back to the one the host was built with). Every engine the host used is entered
+(``async with``) on first use, on the host's clock, and exited when the host closes. While the
+host runs, each engine's :meth:`~voicegraph.graph.Engine.background` work (e.g. a fallback
+engine retrying failed providers) runs beside it from its first use until the run stops
+(``Node.run_in_background``), so hosts need no code for it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Generic, TypeVar
 
-from voicegraph.graph import ConfigError, Engine, Node, runtime_of
+from voicegraph.graph import ConfigError, Engine, Node, rehome, runtime_of
 
 __all__ = ["EngineHost", "EngineSlot"]
 
@@ -146,3 +146,7 @@ class EngineHost(Node, Generic[E]):
     def parts(self) -> Mapping[str, Engine | Sequence[Engine]]:
         """``{"engine": the engine built with}`` (a graph file stores its type and config)."""
         return {"engine": self._slot.default}
+
+
+# public as voicegraph.nodes.EngineHost / EngineSlot (for writing a host node of your own)
+rehome("voicegraph.nodes", globals(), __all__)

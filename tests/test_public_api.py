@@ -191,6 +191,8 @@ SURFACE: dict[str, list[str]] = {
         "ElevenLabsRealtimeSTT",
         "ElevenLabsSTT",
         "ElevenLabsTTS",
+        "EngineHost",
+        "EngineSlot",
         "FallbackLLM",
         "FallbackSTT",
         "FallbackTTS",
