@@ -57,6 +57,7 @@ Userdata_T = TypeVar("Userdata_T", default=Any)
 _CLOSE_GRACE = 1.0  # clock seconds close() lets the current reply's cut-off settle
 SESSION_BUS_CAPACITY = 4096
 """Session events the session's bus subscription buffers (it reads them as they come)."""
+_LATE_CALLBACK_SECONDS = 1.0  # real seconds an async callback may run once the session ended
 
 
 class AgentSession(EventEmitter, Generic[Userdata_T]):
@@ -172,6 +173,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         self._done = anyio.Event()
         self._error: BaseException | None = None
         self._close_reason = "closed"
+        self._late_callbacks: set[asyncio.Task[None]] = set()  # run outside the session's tasks
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -296,17 +298,20 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             async with runner:
                 self.runner = runner
                 self.clock = runner.clock
-                async with anyio.create_task_group() as tasks:
-                    self._hooks.group = tasks
-                    tasks.start_soon(self._read_events, events)
-                    tasks.start_soon(self._read_stops, stops)
-                    running = True
-                    task_status.started()
-                    if started is not None:
-                        started.set()
-                    await runner.wait()
-                    self._close_reason = "input_ended" if not self._closing else "closed"
-                    tasks.cancel_scope.cancel()
+                try:
+                    async with anyio.create_task_group() as tasks:
+                        self._hooks.group = tasks
+                        tasks.start_soon(self._read_events, events)
+                        tasks.start_soon(self._read_stops, stops)
+                        running = True
+                        task_status.started()
+                        if started is not None:
+                            started.set()
+                        await runner.wait()
+                        self._close_reason = "input_ended" if not self._closing else "closed"
+                        tasks.cancel_scope.cancel()
+                finally:
+                    self._hooks.group = None  # callbacks from now on run as late tasks
         except Exception as exc:
             if not running and started is None:
                 raise
@@ -319,6 +324,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             self._hooks.group = None
             self._drain(events)
             self._emit_now(CloseEvent(reason=self._close_reason, error=self._error))
+            await self._join_late_callbacks()
             self._done.set()
             self._ready.set()
             self._stopped.set()
@@ -672,3 +678,30 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         group = self._hooks.group
         if group is not None:
             group.start_soon(run)
+            return
+        # no session task group (before the run, or while it ends): a task of its own,
+        # bounded in (real) time, which the session's end awaits
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not in the event loop: nothing can run it
+            close = getattr(awaitable, "close", None)
+            if close is not None:
+                close()
+            log.warning("an async %r callback was dropped: no event loop runs", name)
+            return
+
+        async def bounded() -> None:
+            with anyio.move_on_after(_LATE_CALLBACK_SECONDS) as scope:
+                await run()
+            if scope.cancelled_caught:
+                log.warning("an async %r callback was cut off after the session ended", name)
+
+        task = loop.create_task(bounded(), name=f"session callback {name}")
+        self._late_callbacks.add(task)
+        task.add_done_callback(self._late_callbacks.discard)
+
+    async def _join_late_callbacks(self) -> None:
+        """Wait for the async callbacks of the last events (each is bounded in time)."""
+        if self._late_callbacks:
+            with anyio.CancelScope(shield=True):
+                await asyncio.wait(set(self._late_callbacks))
