@@ -59,13 +59,14 @@ def build_session(seconds: float) -> tuple[Any, Any, Any, Any]:
 
     from voicegraph.graph import AudioFrame, Graph
     from voicegraph.nodes.audio import MemorySource
-    from voicegraph.nodes.llm import LLMNode, ScriptedLLM
+    from voicegraph.nodes.llm import LLMNode
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.nodes.samples import sample_path
-    from voicegraph.nodes.stt import ScriptedSTT, STTNode
-    from voicegraph.nodes.tts import ScriptedTTS, SentenceSplitter, TTSNode
+    from voicegraph.nodes.stt import STTNode
+    from voicegraph.nodes.tts import SentenceSplitter, TTSNode
     from voicegraph.nodes.turn import TurnDetector
     from voicegraph.nodes.vad import VADEngine, VADNode
+    from voicegraph.testing import ScriptedLLM, ScriptedSTT, ScriptedTTS
 
     class EnergyVAD(VADEngine):
         """A VAD engine that reads speech from frame energy instead of a model."""

@@ -24,11 +24,11 @@ import soundfile as sf
 from voicegraph.graph import Engine
 from voicegraph.nodes.agent import Agent, AgentSession, SessionEvent
 from voicegraph.nodes.audio import MemorySource
-from voicegraph.nodes.llm import LLMEngine, ScriptedLLM
+from voicegraph.nodes.llm import LLMEngine
 from voicegraph.nodes.samples import sample_path
-from voicegraph.nodes.stt import ScriptedSTT
-from voicegraph.nodes.tts import ScriptedTTS, TTSEngine
+from voicegraph.nodes.tts import TTSEngine
 from voicegraph.runner import VirtualClock
+from voicegraph.testing import ScriptedLLM, ScriptedSTT, ScriptedTTS
 
 
 class Expert(Agent):

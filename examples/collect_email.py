@@ -16,9 +16,10 @@ import re
 import anyio
 
 from voicegraph.nodes.agent import Agent, AgentSession, AgentTask, RunContext
-from voicegraph.nodes.llm import LLMEngine, ScriptedLLM, ScriptedReply, ScriptedToolCall
+from voicegraph.nodes.llm import LLMEngine
 from voicegraph.nodes.tools import ToolError, function_tool
 from voicegraph.runner import VirtualClock
+from voicegraph.testing import ScriptedLLM, ScriptedReply, ScriptedToolCall
 
 EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(\.[\w-]+)+$")
 

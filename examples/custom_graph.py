@@ -25,11 +25,10 @@ from voicegraph.nodes.agent import (
     voice_pipeline,
 )
 from voicegraph.nodes.audio import WavSource
-from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS, ScriptedLLM
+from voicegraph.nodes.llm import DEFAULT_INSTRUCTIONS
 from voicegraph.nodes.samples import sample_path
-from voicegraph.nodes.stt import ScriptedSTT
-from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import VirtualClock
+from voicegraph.testing import ScriptedLLM, ScriptedSTT, ScriptedTTS
 
 
 class Captions(Node):

@@ -13,9 +13,9 @@ from __future__ import annotations
 import anyio
 
 from voicegraph.nodes.agent import Agent, AgentSession
-from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.tools import function_tool
 from voicegraph.runner import VirtualClock
+from voicegraph.testing import ScriptedLLM, ScriptedReply, ScriptedToolCall
 
 
 @function_tool

@@ -21,12 +21,10 @@ import anyio
 
 from voicegraph.nodes.agent import Agent, AgentSession, SessionEvent
 from voicegraph.nodes.audio import WavSource
-from voicegraph.nodes.llm import ScriptedLLM
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.samples import sample_path
-from voicegraph.nodes.stt import ScriptedSTT
-from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import VirtualClock
+from voicegraph.testing import ScriptedLLM, ScriptedSTT, ScriptedTTS
 
 
 class Storyteller(Agent):
