@@ -48,6 +48,8 @@ class SpeechScheduler:
         self.on_state = on_state
         self.current: SpeechHandle | None = None
         """The reply being generated or played."""
+        self.starting: SpeechHandle | None = None
+        """The reply taken from the queue whose ``on_user_turn_completed`` runs."""
         self.agent_state: AgentState = "initializing"
         self.audio = False
         """Whether playout marks come back (a reply is done when it has played)."""
@@ -66,8 +68,14 @@ class SpeechScheduler:
 
     @property
     def busy(self) -> bool:
-        """Whether a reply is running or waiting (replies set aside by tasks do not count)."""
-        return self.current is not None or bool(self._queue) or self.preemption.speech is not None
+        """Whether a reply is starting, running or waiting (replies set aside by tasks do
+        not count)."""
+        return (
+            self.current is not None
+            or self.starting is not None
+            or bool(self._queue)
+            or self.preemption.speech is not None
+        )
 
     @property
     def waiting(self) -> bool:
@@ -105,7 +113,7 @@ class SpeechScheduler:
 
     def find(self, speech_id: str) -> SpeechHandle | None:
         """The running or waiting reply ``speech_id``."""
-        for item in (self.current, *self._queue):
+        for item in (self.current, self.starting, *self._queue):
             if isinstance(item, SpeechHandle) and item.id == speech_id:
                 return item
         return None
@@ -114,6 +122,8 @@ class SpeechScheduler:
         """Cut ``speech`` off if it is running, or drop it if it waits."""
         if speech is self.current:
             self.interrupt_current("interrupt")
+        elif speech is self.starting:
+            speech.mark_done(interrupted=True)  # its start stops after the hook
         elif speech in self._queue:
             self._queue.remove(speech)
             speech.mark_done(interrupted=True)
@@ -133,6 +143,8 @@ class SpeechScheduler:
             if isinstance(item, SpeechHandle):
                 self._queue.remove(item)
                 item.mark_done(interrupted=True)
+        if self.starting is not None:
+            self.starting.mark_done(interrupted=True)  # its start stops after the hook
         self.interrupt_current(reason)
         self.poke()
 
@@ -188,7 +200,11 @@ class SpeechScheduler:
                     break
                 if isinstance(item, SpeechHandle):
                     if not item.done():
-                        await self._start(item)
+                        self.starting = item  # busy while its turn hook runs
+                        try:
+                            await self._start(item)
+                        finally:
+                            self.starting = None
                     continue
                 try:
                     self._resume(item())
@@ -226,6 +242,8 @@ class SpeechScheduler:
             message = ChatMessage(role="user", text=frame.text)
             if not await self.port.user_turn_completed(agent, message):
                 self._done(speech)
+                return
+            if speech.done():  # interrupted (or the session closed) while the hook ran
                 return
             if message.text != frame.text:
                 frame = dataclasses.replace(frame, text=message.text)

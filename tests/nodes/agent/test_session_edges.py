@@ -8,10 +8,15 @@ from typing import Any
 
 import anyio
 import pytest
+from agent_helpers import Voice
 
 from voicegraph.graph import NodeError
-from voicegraph.nodes.agent import Agent, AgentSession
+from voicegraph.nodes.agent import Agent, AgentSession, SpeechHandle
+from voicegraph.nodes.audio import MemorySource
 from voicegraph.nodes.llm import ScriptedLLM
+from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.stt import ScriptedSTT
+from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import VirtualClock
 
 
@@ -45,3 +50,51 @@ async def test_async_error_and_close_callbacks_run_when_the_session_fails() -> N
     assert seen == ["error:NodeError", "close:error"]
     with pytest.raises(NodeError, match="model crashed"):
         await session.wait()
+
+
+async def test_a_reply_whose_turn_hook_runs_when_the_input_ends_is_still_sent(
+    voice: Voice,
+) -> None:
+    class Slow(Agent):
+        async def on_user_turn_completed(self, chat: Any, message: Any) -> None:
+            assert self.session.clock is not None
+            await self.session.clock.sleep(2.0)  # the audio input ends meanwhile
+
+    session: AgentSession[Any] = AgentSession(
+        stt=ScriptedSTT(texts=["Hello?"]), llm=ScriptedLLM(replies=["Hi there."]),
+        tts=ScriptedTTS(), clock=VirtualClock(),
+    )  # fmt: skip
+    handles: list[SpeechHandle] = []
+    session.on("speech_created", lambda e: handles.append(e.speech_handle))
+    source = MemorySource(pcm=voice.pcm([(0.2, 1.0)], 3.0), sample_rate=16000, realtime=True)
+    await session.start(Slow(instructions="x"), audio=source, output=AudioOutput())
+    with anyio.fail_after(10):
+        await session.wait()
+    assert [(m.role, m.text) for m in session.history.messages] == [
+        ("system", "x"), ("user", "Hello?"), ("assistant", "Hi there."),
+    ]  # fmt: skip
+    assert len(handles) == 1 and handles[0].done()
+
+
+async def test_interrupting_a_reply_while_its_turn_hook_runs_drops_it() -> None:
+    class Slow(Agent):
+        async def on_user_turn_completed(self, chat: Any, message: Any) -> None:
+            assert self.session.clock is not None
+            await self.session.clock.sleep(2.0)
+
+    handles: list[SpeechHandle] = []
+    clock = VirtualClock()
+    async with AgentSession(llm=ScriptedLLM(replies=["Hi there."]), clock=clock) as session:
+        session.on("speech_created", lambda e: handles.append(e.speech_handle))
+        await session.start(Slow(instructions="x"))
+        async with anyio.create_task_group() as tg:
+
+            async def cut() -> None:
+                await clock.sleep(1.0)  # the hook runs
+                session.interrupt()
+
+            tg.start_soon(cut)
+            result = await session.run(user_input="Hello?")
+        result.expect.no_more_events()
+        assert len(handles) == 1 and handles[0].done() and handles[0].interrupted
+        assert [m.role for m in session.history.messages] == ["system"]
