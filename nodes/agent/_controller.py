@@ -174,8 +174,11 @@ class AgentController(Node):
         await self.emit(self.text, frame)
 
     def publish_event(self, event: SessionEvent) -> None:
-        """Publish a session event on the run's bus."""
+        """Publish a session event on the run's bus (the session reads it, at once if its
+        buffer fills)."""
         self.publish(SessionBusEvent(event))
+        if self._port is not None:
+            self._port.published()
 
     def start_soon(self, func: Callable[[], Any]) -> bool:
         """Run ``func`` as a task of this run (``False``: the node is not running)."""

@@ -54,6 +54,8 @@ class SessionLink:
         allow_interruptions: the session's default for replies.
         emit_now: delivers an event at once (when no run carries it on its bus).
         changed: called when a reply opens or closes (the session checks its idleness).
+        published: called after each session event published on the bus (the session
+            reads its subscription at once when it fills, so it loses no event).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class SessionLink:
         allow_interruptions: bool,
         emit_now: Callable[[SessionEvent], None],
         changed: Callable[[], None],
+        published: Callable[[], None],
     ) -> None:
         self.session = session
         self.commands = commands
@@ -72,6 +75,7 @@ class SessionLink:
         self.allow_interruptions = allow_interruptions
         self.emit_now = emit_now
         self.changed = changed
+        self.published = published
         self.activity: AgentActivity | None = None
         self.turn = False
         """Whether the commands node reaches a turn detector (a session with audio)."""
@@ -102,6 +106,8 @@ class SessionLink:
             self.commands.publish(SessionBusEvent(event))
         except Exception:  # not running (before the run, or after it)
             self.emit_now(event)
+            return
+        self.published()
 
     # ------------------------------------------------------------------ commands
 

@@ -98,6 +98,10 @@ class SchedulerPort(Protocol):
         """Whether the graph's playout marks come back (a session with audio)."""
         ...
 
+    def published(self) -> None:
+        """A session event was published on the bus (the session reads it in time)."""
+        ...
+
 
 class ControllerIO(Protocol):
     """What the scheduler and the presence tracker use of the controller node."""
@@ -189,4 +193,7 @@ class DetachedPort:
         pass
 
     def has_audio(self, audio: bool) -> None:
+        pass
+
+    def published(self) -> None:
         pass

@@ -16,7 +16,16 @@ import anyio.abc
 from pydantic import ValidationError
 from typing_extensions import TypeVar
 
-from voicegraph.graph import Clock, ConfigError, DeadlockError, Graph, Node, UsageError, UserTurn
+from voicegraph.graph import (
+    Clock,
+    ConfigError,
+    DeadlockError,
+    Graph,
+    Node,
+    RunnerError,
+    UsageError,
+    UserTurn,
+)
 from voicegraph.nodes.llm import ChatContext, LLMEngine, LLMNode, ReplyRequest
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import STTEngine, STTNode
@@ -56,7 +65,9 @@ log = logging.getLogger(__name__)
 Userdata_T = TypeVar("Userdata_T", default=Any)
 _CLOSE_GRACE = 1.0  # clock seconds close() lets the current reply's cut-off settle
 SESSION_BUS_CAPACITY = 4096
-"""Session events the session's bus subscription buffers (it reads them as they come)."""
+"""Session events the session's bus subscription buffers. It loses none: its reader task
+takes them as they come, and once half of it is full (many published with no await in
+between) the publisher's next event has the session deliver them at once."""
 _LATE_CALLBACK_SECONDS = 1.0  # real seconds an async callback may run once the session ended
 
 
@@ -162,6 +173,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         self._activity: AgentActivity | None = None
         self._results: list[RunResult] = []
         self._events_sub: Any = None
+        self._relieve_at = SESSION_BUS_CAPACITY
+        self._relieving = False
         self.graph: Graph | None = None
         """The graph the session runs (built by :meth:`start`)."""
         self.pipeline: VoicePipeline | None = None
@@ -237,7 +250,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         stages = stages_of(found)
         link = SessionLink(
             self, found.commands, llm, allow_interruptions=self.options.allow_interruptions,
-            emit_now=self._emit_now, changed=self._check_idle,
+            emit_now=self._emit_now, changed=self._check_idle, published=self._relieve,
         )  # fmt: skip
         scanner = HistoryScanner(llm, stages, self._emit)
         scanner.results = self._results
@@ -292,6 +305,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             clock.on_deadlock = self._on_deadlock
         runner = Runner(self.graph, clock=clock)
         events = runner.subscribe(SessionBusEvent, capacity=SESSION_BUS_CAPACITY)
+        self._relieve_at = max(1, SESSION_BUS_CAPACITY // 2)
         stops = runner.subscribe(ControllerStopped, capacity=1)
         self._events_sub = events
         try:
@@ -339,6 +353,22 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 return
             self._deliver(published)
             self._drain(events)
+            if events.dropped:  # a publisher that does not tell the session (not ours)
+                raise RunnerError(
+                    f"the agent session lost {events.dropped} of its events: more than "
+                    f"{events.capacity} were published on the bus with no await in between"
+                )
+
+    def _relieve(self) -> None:
+        """A session event was published: deliver the buffered ones now if the buffer is
+        half full (the reader task had no chance to run), so none is dropped."""
+        events = self._events_sub
+        if events is not None and events.pending >= self._relieve_at and not self._relieving:
+            self._relieving = True
+            try:
+                self._drain(events)
+            finally:
+                self._relieving = False
 
     def _drain(self, events: Any) -> None:
         while events.pending:

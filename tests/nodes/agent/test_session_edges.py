@@ -20,6 +20,12 @@ from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import VirtualClock
 
 
+def _session_module() -> Any:
+    import importlib
+
+    return importlib.import_module("voicegraph.nodes.agent._session")
+
+
 class Broken(ScriptedLLM):
     async def generate(self, chat: Any, tools: Any, *, step: int = 0) -> Any:
         raise RuntimeError("model crashed")
@@ -98,3 +104,37 @@ async def test_interrupting_a_reply_while_its_turn_hook_runs_drops_it() -> None:
         result.expect.no_more_events()
         assert len(handles) == 1 and handles[0].done() and handles[0].interrupted
         assert [m.role for m in session.history.messages] == ["system"]
+
+
+async def test_the_session_loses_no_event_when_many_come_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        _session_module(), "SESSION_BUS_CAPACITY", 8
+    )  # 20 events in one go overflow it
+    async with AgentSession(llm=ScriptedLLM(replies=[]), clock=VirtualClock()) as session:
+        await session.start(Agent(instructions="x"))
+        handles = [session.say(f"line {i}") for i in range(20)]  # no await in between
+        for handle in handles:
+            await handle
+        created = [e.speech_handle for e in session.events if e.type == "speech_created"]  # type: ignore[attr-defined]
+        assert created == handles
+        said = [m.text for m in session.history.messages if m.role == "assistant"]
+        assert said == [f"line {i}" for i in range(20)]
+
+
+async def test_session_events_dropped_by_another_publisher_end_the_session_loudly(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from voicegraph.graph import RunnerError
+    from voicegraph.nodes.agent import ErrorEvent, SessionBusEvent
+
+    monkeypatch.setattr(_session_module(), "SESSION_BUS_CAPACITY", 8)
+    async with AgentSession(llm=ScriptedLLM(replies=[]), clock=VirtualClock()) as session:
+        await session.start(Agent(instructions="x"))
+        assert session.runner is not None
+        for _ in range(20):  # not through the session: it cannot read them in time
+            session.runner.bus.publish(SessionBusEvent(ErrorEvent(error=ValueError("x"))))
+        with pytest.raises(RunnerError, match="lost 12 of its events"):
+            await session.wait()
+    assert session.events[-1].type == "close"
