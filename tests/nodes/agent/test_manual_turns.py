@@ -15,6 +15,13 @@ from voicegraph.nodes.audio import MemorySource
 from voicegraph.nodes.llm import ScriptedLLM
 from voicegraph.nodes.stt import ScriptedSTT
 from voicegraph.nodes.tts import ScriptedTTS
+from voicegraph.nodes.turn import (
+    AllowInterruptions,
+    ClearTurn,
+    CommitTurn,
+    TurnCommand,
+    TurnDetector,
+)
 from voicegraph.runner import VirtualClock
 
 
@@ -129,3 +136,58 @@ async def test_a_commit_takes_the_floor_from_the_agent(voice: Voice) -> None:
     assert first.interrupted and story.startswith(first.text) and first.text != story
     assert second.text == "Yes?"
     assert [d for _, d in user_turns(session)] == ["user:Tell me a story.", "user:Wait."]
+
+
+async def test_turn_commands_enter_the_graph_through_the_command_node(
+    voice: Voice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """commit_user_turn, clear_user_turn and an uninterruptible say reach the turn detector
+    as control events of the session's command node, never as direct calls."""
+    received: list[TurnCommand] = []
+    direct: list[str] = []
+    handling = False
+    on_command = TurnDetector.on_command
+
+    def recording(self: TurnDetector, command: TurnCommand) -> None:
+        nonlocal handling
+        received.append(command)
+        handling = True
+        try:
+            on_command(self, command)
+        finally:
+            handling = False
+
+    def guard(name: str) -> Callable[..., None]:
+        method = getattr(TurnDetector, name)
+
+        def called(self: TurnDetector, *args: Any) -> None:
+            if not handling:
+                direct.append(name)
+            method(self, *args)
+
+        return called
+
+    monkeypatch.setattr(TurnDetector, "on_command", recording)
+    for name in ("commit_user_turn", "clear_user_turn", "set_interruptions_allowed"):
+        monkeypatch.setattr(TurnDetector, name, guard(name))
+    session = await push_to_talk(
+        voice,
+        said=[(1.0, 0.5, "Forget it."), (3.5, 1.0, "Book a table.")],
+        actions=[
+            (0.2, lambda s: s.say("One moment.", allow_interruptions=False)),
+            (2.5, lambda s: s.clear_user_turn()),
+            (5.0, lambda s: s.commit_user_turn(transcript_timeout=1.0)),
+        ],
+    )
+    assert direct == []
+    assert received == [
+        AllowInterruptions(False),
+        ClearTurn(),
+        CommitTurn(transcript_timeout=1.0),
+        AllowInterruptions(True),  # the reply to the turn may be interrupted again
+    ]
+    assert [d for _, d in user_turns(session)] == ["user:Book a table."]
+    pipeline = session.pipeline
+    assert pipeline is not None
+    (edge,) = [e for e in pipeline.graph.iter_edges() if e.dst is pipeline.turn.commands]
+    assert edge.src.node is pipeline.commands and edge.feedback

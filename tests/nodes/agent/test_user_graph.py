@@ -8,11 +8,13 @@ import pytest
 from agent_helpers import RATE, Voice, timeline
 
 from voicegraph.graph import (
+    AudioFrame,
     ConfigError,
     Graph,
     GraphError,
     In,
     Node,
+    Out,
     Transcript,
     graph_from_dict,
     graph_to_dict,
@@ -23,6 +25,7 @@ from voicegraph.nodes.agent import (
     AgentSession,
     AgentToolExecutor,
     SessionBusEvent,
+    SessionCommands,
     voice_pipeline,
 )
 from voicegraph.nodes.audio import MemorySource
@@ -30,6 +33,7 @@ from voicegraph.nodes.llm import LLMNode, ScriptedLLM, ScriptedReply, ScriptedTo
 from voicegraph.nodes.stt import ScriptedSTT
 from voicegraph.nodes.tools import ToolExecutor, function_tool
 from voicegraph.nodes.tts import ScriptedTTS
+from voicegraph.nodes.turn import TurnDetector
 from voicegraph.runner import Runner, VirtualClock
 from voicegraph.viz import to_dot
 
@@ -168,3 +172,36 @@ async def test_the_session_talks_to_its_graph_through_commands_and_the_bus() -> 
     assert "speech_created" in published and "agent_state_changed" in published
     states = [e for e in session.events if e.type == "agent_state_changed"]
     assert [e.new_state for e in states] == ["listening", "thinking", "speaking", "listening"]  # type: ignore[attr-defined]
+
+
+class SilentMic(Node):
+    """A source the user adds that ends at once (audio and transcripts for the detector)."""
+
+    audio: Out[AudioFrame]
+    transcripts: Out[Transcript]
+
+    async def run(self) -> None:
+        return
+
+
+async def test_a_hand_built_graph_gets_its_turn_detector_wired_to_the_commands() -> None:
+    g = controller_graph()
+    mic = g.add(SilentMic(), name="mic")
+    turn = g.add(TurnDetector(), name="turn")
+    g.connect(mic.audio, turn.audio)
+    g.connect(mic.transcripts, turn.transcripts)
+    async with AgentSession(clock=VirtualClock(), user_away_timeout=None) as session:
+        await session.start(Agent(instructions="x"), graph=g)
+        session.commit_user_turn()  # sent through the command node, not refused
+    (edge,) = [e for e in g.iter_edges() if e.dst is turn.commands]
+    assert isinstance(edge.src.node, SessionCommands) and edge.feedback
+    assert any(e.src is edge.src.node.commands for e in g.iter_edges())  # the same node
+
+
+async def test_a_graph_without_a_turn_detector_refuses_turn_commands() -> None:
+    g = controller_graph()
+    async with AgentSession(clock=VirtualClock(), user_away_timeout=None) as session:
+        await session.start(Agent(instructions="x"), graph=g)
+        with pytest.raises(RuntimeError, match=r"needs a session with audio"):
+            session.clear_user_turn()
+    assert not any(e.src.name == "turn" for e in g.iter_edges())

@@ -24,7 +24,14 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
-from voicegraph.nodes.turn import TurnDetector
+from voicegraph.nodes.turn import (
+    AllowInterruptions,
+    ClearTurn,
+    CommitTurn,
+    TurnCommand,
+    TurnControl,
+    TurnDetector,
+)
 from voicegraph.nodes.vad import SpeechPaused
 from voicegraph.runner import Runner, VirtualClock
 
@@ -172,3 +179,99 @@ def test_speech_during_an_uninterruptible_reply_is_discarded() -> None:
     anyio.run(Runner(g, clock=VirtualClock()).run)
     assert agent.heard == ["Tell me a story."] and g_turn.ignored == ["Hello?"]
     assert not g_turn.interruptions
+
+
+# --------------------------------------------------------------------------- commands
+
+
+class Commander(Node):
+    """Sends turn commands at their clock times on ``turn`` (as an agent session's command
+    node does); with ``direct``, calls the detector's ``on_command`` instead (the old path)."""
+
+    turn: Out[TurnControl]
+
+    def __init__(
+        self, at: list[tuple[float, TurnCommand]], direct: TurnDetector | None = None
+    ) -> None:
+        super().__init__()
+        self.at = at
+        self.direct = direct
+
+    async def run(self) -> None:
+        for t, command in self.at:
+            await self.clock.sleep_until(t)
+            if self.direct is not None:
+                self.direct.on_command(command)
+            else:
+                await self.send_event(command, self.turn)
+
+
+def run_commanded(
+    script: Script, at: list[tuple[float, TurnCommand]], *, direct: bool, **settings: Any
+) -> tuple[TurnDetector, Agent]:
+    g = Graph()
+    vad = g.add(FakeVAD(script))
+    turn = g.add(TurnDetector(**settings), name="turn")
+    agent = g.add(Agent(), name="agent")
+    commander = g.add(Commander(at, turn if direct else None), name="commander")
+    g.connect(vad.audio, turn.audio)
+    g.connect(vad.transcripts, turn.transcripts)
+    g.connect(turn.turns, agent.turns)
+    g.connect(agent.marks, turn.playout, feedback=True)
+    if not direct:
+        g.connect(commander.turn, turn.commands, feedback=True)
+    anyio.run(Runner(g, clock=VirtualClock()).run)
+    return turn, agent
+
+
+def both_ways(
+    script: Script, at: list[tuple[float, TurnCommand]], **settings: Any
+) -> tuple[TurnDetector, Agent]:
+    """Run with the commands as events on ``commands``; check the direct calls did the same."""
+    turn, agent = run_commanded(script, at, direct=False, **settings)
+    d_turn, d_agent = run_commanded(script, at, direct=True, **settings)
+    assert turn.decisions == d_turn.decisions and turn.ignored == d_turn.ignored
+    assert turn.interruptions == d_turn.interruptions and agent.heard == d_agent.heard
+    return turn, agent
+
+
+def test_a_commit_on_commands_ends_a_manual_turn_at_the_next_audio_frame() -> None:
+    script = Script(speech=[(0.5, 1.5)], transcripts=[(1.6, "Book a table.", 0.5)])
+    turn, agent = both_ways(script, [(3.0, CommitTurn())], mode="manual")
+    assert agent.heard == ["Book a table."]
+    assert turn.decisions[0].decided_at == pytest.approx(3.0, abs=0.021)
+    idle, _ = run_commanded(script, [], direct=False, mode="manual")
+    assert [d.decided_at for d in idle.decisions] == [8.0]  # manual: only the end of input
+
+
+def test_a_commit_waits_for_the_transcript_up_to_its_timeout() -> None:
+    script = Script(speech=[(0.5, 1.5)], transcripts=[(4.5, "Late words.", 0.5)])
+    turn, agent = both_ways(script, [(2.0, CommitTurn(transcript_timeout=1.0))], mode="manual")
+    # gave up at 3.0 with no words: the late words wait for the end of input
+    assert [d.decided_at for d in turn.decisions] == [8.0]
+    turn, agent = both_ways(script, [(2.0, CommitTurn(transcript_timeout=3.0))], mode="manual")
+    assert agent.heard == ["Late words."]
+    assert turn.decisions[0].decided_at == pytest.approx(4.5, abs=0.021)
+
+
+def test_a_clear_on_commands_forgets_what_was_said() -> None:
+    script = Script(
+        speech=[(0.5, 1.0), (3.0, 3.5)],
+        transcripts=[(1.1, "Forget it.", 0.5), (3.6, "Book a table.", 3.0)],
+    )
+    turn, agent = both_ways(script, [(2.0, ClearTurn()), (5.0, CommitTurn())], mode="manual")
+    assert agent.heard == ["Book a table."]
+    assert turn.decisions[0].decided_at == pytest.approx(5.0, abs=0.021)
+
+
+def test_allow_interruptions_on_commands_switches_barge_in() -> None:
+    script = Script(
+        speech=[*STORY, (2.0, 2.8), (4.0, 4.8)],
+        transcripts=[ASK, (2.9, "Hello?", 2.0), (4.9, "Stop.", 4.0)],
+    )
+    turn, agent = both_ways(
+        script, [(0.0, AllowInterruptions(False)), (3.5, AllowInterruptions(True))]
+    )
+    assert turn.ignored == ["Hello?"]  # said while barge-in was off: discarded
+    assert agent.cut == [pytest.approx(4.5, abs=0.021)]  # on again: the user cuts in
+    assert agent.heard == ["Tell me a story.", "Stop."]
