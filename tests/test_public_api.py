@@ -325,10 +325,10 @@ SURFACE: dict[str, list[str]] = {
         "RealtimeEvent",
         "RealtimeNode",
         "RealtimeSession",
+        "ResponseInterrupted",
         "TextDelta",
         "ToolCallRequest",
         "TurnComplete",
-        "UserInterrupted",
     ],
     "voicegraph.nodes.samples": [
         "SAMPLES",

@@ -23,10 +23,10 @@ from voicegraph.nodes.realtime import (
     RealtimeEngine,
     RealtimeEvent,
     RealtimeSession,
+    ResponseInterrupted,
     TextDelta,
     ToolCallRequest,
     TurnComplete,
-    UserInterrupted,
 )
 from voicegraph.nodes.tools import FunctionTool
 
@@ -61,9 +61,14 @@ class GeminiLive(RealtimeEngine):
     as :class:`~voicegraph.nodes.realtime.InputTranscript` (the text so far; final when the
     model starts answering or the turn completes), function calls as
     :class:`~voicegraph.nodes.realtime.ToolCallRequest` (Gemini's ids),
-    ``serverContent.interrupted`` as :class:`~voicegraph.nodes.realtime.UserInterrupted`
+    ``serverContent.interrupted`` as :class:`~voicegraph.nodes.realtime.ResponseInterrupted`
     (Gemini cuts the reply on its side) and ``turnComplete`` as
     :class:`~voicegraph.nodes.realtime.TurnComplete`.
+
+    The Live API has no message that cancels a reply while the model's own voice activity
+    detection is on (``activityStart`` is for manual activity detection only), so
+    :meth:`GeminiLiveSession.cancel_response` is the default no-op: a reply the graph cut
+    off runs to its end on the server and the host drops the rest of it.
 
     Session resumption lives here (it is Gemini's protocol): the session asks for
     resumption handles; if the connection drops (or the server sends ``goAway`` and
@@ -279,9 +284,14 @@ class GeminiLiveSession(RealtimeSession):
     async def _events(self) -> AsyncIterator[RealtimeEvent]:
         drops = 0
         while True:
+            if self._closed:  # receive() ends normally after each turn: do not reopen
+                return
             try:
                 if self._live is None:
                     await self.open()
+                    if self._closed:  # closed while reconnecting
+                        await self._drop_connection()
+                        return
                     self._signal()
                 async for message in self._live.receive():  # returns after each turn
                     drops = 0
@@ -324,7 +334,7 @@ class GeminiLiveSession(RealtimeSession):
             self._user += content.input_transcription.text
             events.append(InputTranscript(self._user.strip()))
         if content.interrupted:  # the user spoke over the reply: Gemini has cut it
-            events.append(UserInterrupted())
+            events.append(ResponseInterrupted())
             return events
         if content.output_transcription is not None and content.output_transcription.text:
             events.append(TextDelta(content.output_transcription.text))

@@ -14,10 +14,10 @@ from ._engine import InputTranscript as InputTranscript
 from ._engine import RealtimeEngine as RealtimeEngine
 from ._engine import RealtimeEvent as RealtimeEvent
 from ._engine import RealtimeSession as RealtimeSession
+from ._engine import ResponseInterrupted as ResponseInterrupted
 from ._engine import TextDelta as TextDelta
 from ._engine import ToolCallRequest as ToolCallRequest
 from ._engine import TurnComplete as TurnComplete
-from ._engine import UserInterrupted as UserInterrupted
 from ._node import RealtimeNode as RealtimeNode
 
 __all__ = [
@@ -27,10 +27,10 @@ __all__ = [
     "RealtimeEvent",
     "RealtimeNode",
     "RealtimeSession",
+    "ResponseInterrupted",
     "TextDelta",
     "ToolCallRequest",
     "TurnComplete",
-    "UserInterrupted",
 ]
 
 rehome(__name__, globals(), __all__)

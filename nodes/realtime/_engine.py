@@ -25,10 +25,10 @@ __all__ = [
     "RealtimeEngine",
     "RealtimeEvent",
     "RealtimeSession",
+    "ResponseInterrupted",
     "TextDelta",
     "ToolCallRequest",
     "TurnComplete",
-    "UserInterrupted",
 ]
 
 
@@ -72,8 +72,11 @@ class ToolCallRequest:
 
 
 @dataclass(frozen=True, slots=True)
-class UserInterrupted:
-    """The user spoke over the reply: the provider has cut it off; stop playing it."""
+class ResponseInterrupted:
+    """The provider cut the reply off (the user spoke over it): stop playing it.
+
+    (Not :class:`voicegraph.graph.timeline.UserInterrupted`, the turn detector's bus event.)
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +85,7 @@ class TurnComplete:
 
 
 RealtimeEvent = (
-    AudioDelta | TextDelta | InputTranscript | ToolCallRequest | UserInterrupted | TurnComplete
+    AudioDelta | TextDelta | InputTranscript | ToolCallRequest | ResponseInterrupted | TurnComplete
 )
 """What a :class:`RealtimeSession` yields."""
 
@@ -110,6 +113,13 @@ class RealtimeSession:
     ) -> None:
         """Answer the tool call ``call_id`` (``is_error``: ``output`` is an error message)."""
         raise NotImplementedError(f"{type(self).__name__} must implement send_tool_result()")
+
+    async def cancel_response(self) -> None:
+        """Ask the model to stop the reply in progress (the host calls it when the graph
+        interrupted the reply: a barge-in the model did not see, or the runner's
+        interrupt). An engine that can cancel ends the reply with :class:`TurnComplete` or
+        :class:`ResponseInterrupted`; the default does nothing (the host then drops the rest
+        of the reply's audio and text until the model ends it)."""
 
     def __aiter__(self) -> AsyncIterator[RealtimeEvent]:
         raise NotImplementedError(f"{type(self).__name__} must implement __aiter__()")

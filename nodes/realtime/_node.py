@@ -36,10 +36,10 @@ from ._engine import (
     InputTranscript,
     RealtimeEngine,
     RealtimeSession,
+    ResponseInterrupted,
     TextDelta,
     ToolCallRequest,
     TurnComplete,
-    UserInterrupted,
 )
 
 __all__ = ["MAX_REPLY_WAIT", "RealtimeNode"]
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 MAX_REPLY_WAIT = 30.0
 """Seconds a reply in progress is awaited after the input ended, at most."""
 
-_Inbox = MemoryObjectReceiveStream[tuple[int, SpeechAudio]]  # (generation, frame) to emit
+_Inbox = MemoryObjectReceiveStream[tuple[int, SpeechAudio]]  # (epoch, frame) to emit
 _Outbox = MemoryObjectSendStream[tuple[int, SpeechAudio]]
 
 
@@ -83,12 +83,20 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
         tool_calls (out): the model's calls as :class:`~voicegraph.graph.ToolCall` (with the
             provider's ids; results go back by id).
 
-    Events map to voicegraph's control flow: on the engine's :class:`UserInterrupted` the
+    Events map to voicegraph's control flow: on the engine's :class:`ResponseInterrupted` the
     node interrupts everything downstream (``self.interrupt("barge-in")``): the audio output
     stops at once and the cut-off reply's audio still in the node or on the edges is dropped
     (the provider cuts the reply on its side); tool calls still pending are forgotten.
     :class:`TurnComplete` ends the reply (the final frames). ``pts`` counts seconds since the
     reply's first frame.
+
+    An interrupt that reaches the node from the graph (an upstream node's barge-in, the
+    runner's ``interrupt``) cuts the reply the same way: the queued audio (frames are
+    queued with the epoch they belong to, so none of them goes out in the new epoch), the
+    reply's text and the pending tool calls are dropped, and the session is asked to stop
+    the reply (:meth:`RealtimeSession.cancel_response`). Until the engine ends that reply
+    (:class:`TurnComplete` or :class:`ResponseInterrupted`) its further audio and text are
+    dropped too, so an engine that cannot cancel (Gemini Live) is muted instead.
 
     End of the run: once the audio input has ended (and no tool result is due), the node
     waits until the model has been quiet for ``end_wait`` seconds, counted from the end of
@@ -163,7 +171,9 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
         self._pts = 0.0
         self._in_reply = False  # the model is sending a reply
         self._playing = 0  # frames queued for the output, or being emitted
-        self._generation = 0  # bumped by each interruption: older queued frames are dropped
+        self._inbox: _Inbox | None = None  # the queued frames, while a session runs
+        self._session: RealtimeSession | None = None
+        self._muted = False  # the graph cut the reply: drop its rest until the engine ends it
         self._last_event = 0.0
 
     @property
@@ -218,14 +228,16 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
         self._reset_reply()
         self._pending.clear()
         self._playing = 0
+        self._muted = False
         frames = math.ceil(self.config.buffer_seconds * 1000 / self.config.frame_ms) + 1
         outbox, inbox = anyio.create_memory_object_stream[tuple[int, SpeechAudio]](frames)
         session = await engine.connect(self.config.instructions, list(self._tools.values()))
         self._last_event = self.clock.now()
+        self._inbox, self._session = inbox, session
         try:
             async with session, outbox, inbox, anyio.create_task_group() as tg:
                 tg.start_soon(self._play, inbox)
-                tg.start_soon(self._receive, session, outbox, inbox)
+                tg.start_soon(self._receive, session, outbox)
                 async for _port, frame in self.frames():
                     if isinstance(frame, AudioFrame):
                         await session.push_audio(self._samples(frame, engine))
@@ -238,6 +250,22 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
                 tg.cancel_scope.cancel()
         except BaseExceptionGroup as group:
             raise first_error(group) from None
+        finally:
+            self._inbox = self._session = None
+
+    async def on_interrupt(self, event: Any) -> None:
+        """The graph cut the reply (not the engine): drop its queued audio, text and tool
+        calls, ask the session to stop it and drop the rest of it until the engine ends it."""
+        reply = self._in_reply or bool(self._said)  # the engine has not ended it
+        self._drop_reply()
+        session = self._session
+        if session is None or not reply:
+            return
+        self._muted = True
+        try:
+            await session.cancel_response()
+        except Exception as exc:  # the reply is muted anyway; the iteration reports failures
+            log.warning("%s: cancelling the reply failed: %r", self.name, exc)
 
     def _samples(self, frame: AudioFrame, engine: RealtimeEngine) -> npt.NDArray[np.int16]:
         rate = self.audio.sample_rate
@@ -262,24 +290,26 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
             await self.clock.sleep(min(0.05, wait) or 0.01)
 
     async def _play(self, inbox: _Inbox) -> None:
-        """Emit the queued reply audio (at the output's pace: the edge pushes back)."""
-        async for generation, frame in inbox:
-            if generation == self._generation:
+        """Emit the queued reply audio (at the output's pace: the edge pushes back); frames
+        queued before an interrupt (an older epoch) are dropped."""
+        async for epoch, frame in inbox:
+            if epoch == self.epoch:
                 await self.emit(self.speech, frame)
             self._playing -= 1
 
-    async def _receive(
-        self,
-        session: RealtimeSession,
-        outbox: _Outbox,
-        inbox: _Inbox,
-    ) -> None:
+    async def _receive(self, session: RealtimeSession, outbox: _Outbox) -> None:
         async for event in session:
             self._last_event = self.clock.now()
+            if self._muted:
+                if isinstance(event, TurnComplete | ResponseInterrupted):
+                    self._muted = False
+                    self._reset_reply()
+                if not isinstance(event, InputTranscript | ToolCallRequest):
+                    continue  # the rest of the reply the graph cut off
             if isinstance(event, AudioDelta):
                 for frame in self._frames(event.pcm):
                     self._playing += 1
-                    await outbox.send((self._generation, frame))
+                    await outbox.send((self.epoch, frame))
             elif isinstance(event, TextDelta):
                 self._said += event.text
                 await self.emit(self.text, LLMText(event.text))
@@ -290,20 +320,12 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
                 await self.emit(
                     self.tool_calls, ToolCall(event.call_id, event.name, event.arguments)
                 )
-            elif isinstance(event, UserInterrupted):
-                self._generation += 1
-                while True:  # drop the cut-off reply's queued audio
-                    try:
-                        inbox.receive_nowait()
-                    except anyio.WouldBlock:
-                        break
-                    self._playing -= 1
-                self._reset_reply()
-                self._pending.clear()
+            elif isinstance(event, ResponseInterrupted):
+                self._drop_reply()
                 self.interrupt("barge-in")
             elif isinstance(event, TurnComplete):
                 self._playing += 1
-                await outbox.send((self._generation, self._final_frame()))
+                await outbox.send((self.epoch, self._final_frame()))
                 await self.emit(self.text, LLMText("", final=True))
                 self._reset_reply()
 
@@ -330,6 +352,18 @@ class RealtimeNode(EngineHost[RealtimeEngine]):
         silence = np.zeros((samples, 1), np.int16)
         return SpeechAudio(silence, rate, pts=self._pts, text=text, offset=0.0,
                            text_duration=samples / rate, final=True)  # fmt: skip
+
+    def _drop_reply(self) -> None:
+        """Forget the reply in progress: its queued audio, its text, its pending tool calls."""
+        inbox = self._inbox
+        while inbox is not None:
+            try:
+                inbox.receive_nowait()
+            except (anyio.WouldBlock, anyio.EndOfStream, anyio.ClosedResourceError):
+                break
+            self._playing -= 1
+        self._reset_reply()
+        self._pending.clear()
 
     def _reset_reply(self) -> None:
         self._said = ""

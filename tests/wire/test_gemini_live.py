@@ -16,7 +16,7 @@ from wiring import AudioFeed, AudioSink, MarkSink, TextSink, TranscriptSink, run
 from voicegraph.graph import AudioFrame, Graph, NodeError, PlayoutMark, ProviderError
 from voicegraph.nodes.google import GeminiLive
 from voicegraph.nodes.output import AudioOutput
-from voicegraph.nodes.realtime import RealtimeNode
+from voicegraph.nodes.realtime import RealtimeNode, TurnComplete
 from voicegraph.nodes.tools import ToolExecutor, function_tool
 
 SPEECH_24K = (np.sin(np.arange(2400) / 5) * 8000).astype("<i2").tobytes()  # 100 ms of "voice"
@@ -269,3 +269,31 @@ async def test_a_reply_after_the_input_ended_is_awaited(gemini_live: FakeLive, t
     rig = Rig(live_node(gemini_live, tls), 0.3)
     await run(rig.g)
     assert rig.text.text() == "Here I am." and rig.speech.finals() == 1
+
+
+async def test_a_closed_session_does_not_reconnect(gemini_live: FakeLive, tls: TLS) -> None:
+    async def script(ws: Any, session: Session, fake: FakeLive) -> None:
+        await answer(ws, "Hello.", chunks=1)  # receive() returns after the turn
+        await fake.drain(ws, session)
+
+    gemini_live.script = script
+    engine = GeminiLive(
+        api_key="test-key",
+        base_url=gemini_live.base_url,
+        api_version="v1beta",
+        ssl_context=tls.client,
+    )
+    async with engine:
+        session = await engine.connect("", [])
+        events = aiter(session)
+        with anyio.fail_after(5):
+            while not isinstance(await anext(events), TurnComplete):
+                pass
+        await session.aclose()  # between turns: the iteration's receive() ended normally
+        ended = False
+        with anyio.move_on_after(1):
+            async for _ in events:
+                pass
+            ended = True
+    assert engine.sessions == 1 and len(gemini_live.setups) == 1  # no reconnection ...
+    assert ended  # ... and the iteration ends

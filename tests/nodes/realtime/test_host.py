@@ -38,10 +38,10 @@ from voicegraph.nodes.realtime import (
     RealtimeEvent,
     RealtimeNode,
     RealtimeSession,
+    ResponseInterrupted,
     TextDelta,
     ToolCallRequest,
     TurnComplete,
-    UserInterrupted,
 )
 from voicegraph.nodes.tools import FunctionTool, ToolExecutor, function_tool
 from voicegraph.runner import Runner, VirtualClock
@@ -106,6 +106,7 @@ class ScriptedSession(RealtimeSession):
         self.pushed = 0
         self.results: list[tuple[str, str, str, bool]] = []
         self.closed = 0
+        self.cancels: list[float] = []  # clock times of cancel_response()
         self._changed = anyio.Event()
 
     async def push_audio(self, pcm: npt.NDArray[np.int16]) -> None:
@@ -117,6 +118,9 @@ class ScriptedSession(RealtimeSession):
     ) -> None:
         self.results.append((call_id, name, output, is_error))
         self._poke()
+
+    async def cancel_response(self) -> None:
+        self.cancels.append(self.engine.clock.now())
 
     def _poke(self) -> None:
         changed, self._changed = self._changed, anyio.Event()
@@ -150,17 +154,24 @@ class ScriptedSession(RealtimeSession):
 
 
 class Mic(Node):
-    """``seconds`` of 16 kHz audio in 20 ms frames, in real time."""
+    """``seconds`` of 16 kHz audio in 20 ms frames, in real time; interrupts everything
+    downstream at the clock times in ``interrupt_at`` (as a barge-in upstream would)."""
 
     audio: Out[AudioFrame]
 
-    def __init__(self, seconds: float, rate: int = 16000) -> None:
+    def __init__(
+        self, seconds: float, rate: int = 16000, interrupt_at: Sequence[float] = ()
+    ) -> None:
         super().__init__()
         self.seconds, self.rate = seconds, rate
+        self.interrupt_at = list(interrupt_at)
 
     async def run(self) -> None:
         pcm = np.zeros((self.rate // 50, 1), np.int16)
         for i in range(round(self.seconds / 0.02)):
+            if self.interrupt_at and self.clock.now() >= self.interrupt_at[0] - 1e-9:
+                self.interrupt_at.pop(0)
+                self.interrupt("barge-in")
             await self.emit(self.audio, AudioFrame(pcm, self.rate, pts=i * 0.02))
             await self.clock.sleep(0.02)
 
@@ -202,10 +213,10 @@ class Collect(Node):
 
 
 def build(
-    node: RealtimeNode, seconds: float, *, output: bool = False
+    node: RealtimeNode, seconds: float, *, output: bool = False, interrupt_at: Sequence[float] = ()
 ) -> tuple[Graph, Collect, AudioOutput | None]:
     g = Graph("realtime")
-    mic = g.add(Mic(seconds), name="mic")
+    mic = g.add(Mic(seconds, interrupt_at=interrupt_at), name="mic")
     g.add(node, name="live")
     sink = g.add(Collect(), name="sink")
     g.connect(mic.audio, node.audio)
@@ -306,7 +317,7 @@ async def test_the_engines_interrupted_event_interrupts_downstream() -> None:
             TextDelta("Once upon a time"),
             speech(1.0),  # a second of speech, at once
             0.25,
-            UserInterrupted(),
+            ResponseInterrupted(),
             TextDelta("Sure."),
             speech(0.1),
             TurnComplete(),
@@ -329,6 +340,62 @@ async def test_the_engines_interrupted_event_interrupts_downstream() -> None:
     assert epochs == {cut[0].epoch + 1}  # the next reply is in the new epoch
     assert out.played_replies[-1][2] is False  # ... and played to its end
     assert marks[-1].final
+
+
+async def test_an_interrupt_from_upstream_drops_the_queued_reply() -> None:
+    engine = Scripted(
+        script=[
+            ("heard", 0.2),
+            TextDelta("Once upon a time"),
+            speech(1.0),  # a second of speech, at once: it waits in the node
+            0.5,
+            TextDelta(" there was"),  # the rest of the cut-off reply (the engine cannot cancel)
+            speech(0.2),
+            TurnComplete(),
+            ("heard", 1.2),
+            TextDelta("Sure."),
+            speech(0.1),
+            TurnComplete(),
+        ]
+    )
+    node = RealtimeNode(engine=engine)
+    g, sink, out = build(node, 1.6, output=True, interrupt_at=[0.5])
+    await run(g)
+    assert out is not None
+    marks = [e for e in sink.events if isinstance(e, PlayoutMark)]
+    cut = [m for m in marks if m.interrupted]
+    assert len(cut) == 1 and cut[0].played < 0.35
+    # nothing of the cut-off reply in the new epoch: neither its queued audio nor the rest
+    # the engine sent afterwards (nor its final frame)
+    old = {"Once upon a time", "there was"}
+    assert [f for _, epoch, f in sink.frames if epoch > 0 and f.text in old] == []
+    assert [f.final for _, epoch, f in sink.frames if epoch > 0] == [False] * 5 + [True]
+    assert {f.text for _, epoch, f in sink.frames if epoch > 0} == {"Sure.", ""}
+    assert "there was" not in "".join(t.text for t in sink.texts)
+    assert out.played_replies[-1][2] is False and marks[-1].final  # the next reply plays
+    [session] = engine.sessions
+    assert session.cancels == pytest.approx([0.5], abs=0.021)  # the engine was asked to stop
+
+
+async def test_an_interrupt_after_the_reply_ended_drops_its_audio_only() -> None:
+    engine = Scripted(
+        script=[
+            ("heard", 0.2),
+            TextDelta("One."),
+            speech(0.6),
+            TurnComplete(),  # the engine is done; the audio still plays
+            ("heard", 0.8),
+            TextDelta("Two."),
+            speech(0.1),
+            TurnComplete(),
+        ]
+    )
+    node = RealtimeNode(engine=engine)
+    g, sink, _ = build(node, 1.0, output=True, interrupt_at=[0.4])
+    await run(g)
+    assert engine.sessions[0].cancels == []  # no reply in progress to cancel
+    later = [(f.text, f.final) for _, epoch, f in sink.frames if epoch > 0]
+    assert later == [("Two.", False)] * 5 + [("", True)]  # the next reply is not muted
 
 
 async def test_tool_calls_go_out_and_results_come_back() -> None:
