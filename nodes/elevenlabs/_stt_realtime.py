@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import logging
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 import anyio
 import numpy as np
@@ -77,19 +76,14 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._conn: Any = None
+        self._broken: list[Any] = []  # connections dropped after a failure, to be closed
         self._events = EventQueue()
         self._late: list[str] = []  # interim texts that arrived while a commit waited
 
     async def aclose(self) -> None:
         """Close the realtime connection and the HTTP client."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with (
-                anyio.CancelScope(shield=True),
-                anyio.move_on_after(2),
-                contextlib.suppress(Exception),
-            ):
-                await conn.close()
+        self._drop()
+        await self._close_broken()
         await super().aclose()
 
     async def stream(self) -> STTStream:
@@ -124,6 +118,8 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
         try:
             await conn.commit()
         except Exception as exc:
+            self._drop()
+            await self._close_broken()
             raise to_provider_error(exc) from exc
         with anyio.move_on_after(self.config.timeout) as scope:
             while True:
@@ -131,6 +127,8 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
                 if kind == "committed":
                     return str(data.get("text", ""))
                 if kind != "partial":
+                    self._drop()
+                    await self._close_broken()
                     self._raise(kind, data)
                 if self.config.interim:
                     self._late.append(str(data.get("text", "")))
@@ -152,6 +150,7 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
         return texts
 
     async def _connection(self) -> Any:
+        await self._close_broken()
         if self._conn is not None:
             return self._conn
         from elevenlabs.realtime.connection import RealtimeEvents
@@ -186,11 +185,32 @@ class ElevenLabsRealtimeSTT(ElevenLabsSTT):
         try:
             await conn.send({"audio_base_64": data})
         except Exception as exc:
-            self._conn = None
+            self._drop()
+            await self._close_broken()
             raise to_provider_error(exc) from exc
 
-    def _raise(self, kind: str, data: dict[str, Any]) -> None:
-        self._conn = None
+    def _drop(self) -> None:
+        """Stop using the connection (it failed); :meth:`_close_broken` closes it."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            self._broken.append(conn)
+
+    async def _close_broken(self) -> None:
+        """Close the dropped connections, each within 2 s (failures are logged)."""
+        while self._broken:
+            conn = self._broken.pop()
+            with anyio.CancelScope(shield=True), anyio.move_on_after(2) as scope:
+                try:
+                    await conn.close()
+                except Exception as exc:
+                    log.debug("elevenlabs realtime: closing the connection failed: %r", exc)
+            if scope.cancelled_caught:
+                log.warning("elevenlabs realtime: the connection did not close within 2 s")
+
+    def _raise(self, kind: str, data: dict[str, Any]) -> NoReturn:
+        """Raise the server's error (or close) as a ProviderError; the connection is dropped
+        (closed at the next await: the caller's, the next send or :meth:`aclose`)."""
+        self._drop()
         if kind == "close":
             code = data.get("code")
             raise provider_error(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 from fake_elevenlabs import FakeElevenLabs, FakeElevenLabsWS, error_body, stt_result
@@ -223,3 +224,48 @@ async def test_realtime_commit_timeout(eleven_ws: FakeElevenLabsWS) -> None:
     with pytest.raises(NodeError) as info:
         await run(chain(SegmentFeed([(0, segment())]), stt, TranscriptSink()))
     assert isinstance(info.value.error, ProviderTimeoutError)
+
+
+async def closed_by_client(fake: FakeElevenLabsWS) -> list[int | None]:
+    """The close codes of the STT sessions, each awaited for up to 2 s (a connection the
+    engine dropped without closing stays open: the wait times out, ``None``)."""
+    codes: list[int | None] = []
+    for session in fake.stt.sessions:
+        with anyio.move_on_after(2):
+            await session.closed.wait()
+        codes.append(session.close_code if session.closed.is_set() else None)
+    return codes
+
+
+@pytest.mark.parametrize("mode", ["segment", "streaming"])
+async def test_realtime_a_failed_connection_is_closed(
+    eleven_ws: FakeElevenLabsWS, mode: str
+) -> None:
+    eleven_ws.stt_plan.push(Reply(extra={"error_type": "rate_limited"}))
+    if mode == "segment":  # the error answers the commit
+        engine = ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url)
+        graph = chain(SegmentFeed([(0, segment())]), STTNode(engine=engine), TranscriptSink())
+    else:  # the error arrives among the interim transcripts
+        script: list[tuple[float, object]] = [(0, SpeechStarted(0.0))]
+        script += [(0.005, f) for f in frames(0.5)]
+        graph, _ = streaming(eleven_ws, script)
+    with pytest.raises(NodeError) as info:
+        await run(graph)
+    assert "rate_limited" in str(provider_error(info.value))
+    assert await closed_by_client(eleven_ws) == [1000]
+
+
+async def test_realtime_a_failed_send_closes_the_connection(
+    eleven_ws: FakeElevenLabsWS, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from elevenlabs.realtime.connection import RealtimeConnection
+
+    async def broken_send(self: RealtimeConnection, data: dict[str, object]) -> None:
+        raise OSError("broken pipe")
+
+    monkeypatch.setattr(RealtimeConnection, "send", broken_send)
+    async with ElevenLabsRealtimeSTT(api_key="test-key", base_url=eleven_ws.stt_url) as engine:
+        with pytest.raises(ProviderError, match="broken pipe"):
+            await engine.transcribe(segment())
+        # the engine is still open: the failure itself closed the connection
+        assert await closed_by_client(eleven_ws) == [1000]
