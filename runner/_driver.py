@@ -209,7 +209,7 @@ class NodeDriver:
         for edge in edges:
             if edge.trace is not None:
                 edge.trace.record_event(edge, event)
-            await edge.inbox.put_control(event, stamp)
+            await edge.inbox.put_control(event, stamp, edge)
 
     async def receive(self) -> tuple[In[Any], Frame] | None:
         """Next ``(port, frame)`` for run-style nodes; control events are handled on the way."""

@@ -67,17 +67,30 @@ class Inbox:
             if self._waiter is waiter:
                 self._waiter = None
 
-    async def put_control(self, event: Event, stamp: int) -> None:
+    async def put_control(self, event: Event, stamp: int, edge: EdgeQueue | None = None) -> None:
         """Queue a control event ahead of all data (waits if the lane is full).
 
         ``stamp`` identifies the send (0: none, e.g. an interrupt, which is never de-duplicated).
+        Sent along ``edge``, it is dropped once that edge's receiver has finished (nobody will
+        read it, so a sender never waits for it).
         """
         while len(self.control) >= CONTROL_CAPACITY:
+            if edge is not None and edge.closed:
+                return
             fut = asyncio.get_running_loop().create_future()
             self.control_putters.append(fut)
             await fut
+        if edge is not None and edge.closed:
+            return
         self.control.append((event, stamp))
         self.wake()
+
+    def release_control_putters(self) -> None:
+        """Wake every sender waiting for room on the control lane (the node has finished)."""
+        while self.control_putters:
+            fut = self.control_putters.popleft()
+            if not fut.done():
+                fut.set_result(None)
 
     def pop_control(self) -> tuple[Event, int]:
         """Take the next control event and let a waiting sender in."""
@@ -179,6 +192,7 @@ class EdgeQueue:
         self.closed = True
         while self.putters:
             self._wake_putter()
+        self.inbox.release_control_putters()
 
     def take(self) -> None:
         """Account for one of this edge's frames leaving the inbox."""

@@ -110,3 +110,44 @@ def test_one_event_sent_on_two_ports_reaches_a_fan_in_node_twice() -> None:
     g.connect(src.right, sink.b)
     anyio.run(Runner(g, clock=VirtualClock()).run)
     assert [e for _, e in sink.got] == [Ping(1), Ping(1)]
+
+
+class Ender(Node):
+    out: Out[Control]
+
+    async def run(self) -> None:
+        return  # its stream ends at once
+
+
+class Flood(Node):
+    """Sends many events, after the receiver has finished."""
+
+    out: Out[Control]
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+        self.sent = 0
+
+    async def run(self) -> None:
+        await self.clock.sleep(1.0)
+        for n in range(self.count):
+            await self.send_event(Ping(n), self.out)  # a broadcast skips feedback edges
+            self.sent += 1
+
+
+class Finished(Node):
+    data: In[Control]
+    late: In[Control] = In(required=False)
+
+
+async def test_events_to_a_finished_node_never_block_the_sender() -> None:
+    # more events than the control lane holds, sent after the receiver's input ended:
+    # nobody reads them, so the sender must not wait for room
+    g = Graph("g")
+    ender, flood, done = g.add(Ender()), g.add(Flood(500)), g.add(Finished())
+    g.connect(ender.out, done.data)
+    g.connect(flood.out, done.late, feedback=True)  # does not keep the receiver running
+    with anyio.fail_after(10):  # real time: a blocked sender would hang the run
+        await Runner(g, clock=VirtualClock()).run()
+    assert flood.sent == 500
