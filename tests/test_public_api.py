@@ -361,7 +361,12 @@ SURFACE: dict[str, list[str]] = {
         "TTSStream",
     ],
     "voicegraph.nodes.turn": [
+        "AllowInterruptions",
+        "ClearTurn",
+        "CommitTurn",
         "HeuristicTurn",
+        "TurnCommand",
+        "TurnControl",
         "TurnDecision",
         "TurnDetector",
         "TurnEngine",

@@ -2,9 +2,9 @@
 
 :class:`TurnDetector` is the host node; :class:`TurnEngine` the end-of-turn model interface,
 with the text heuristic :class:`HeuristicTurn` as the default engine. The detector's
-``commands`` input takes :class:`CommitTurn`, :class:`ClearTurn` and
-:class:`AllowInterruptions` control events (what an agent session sends it); they are
-importable here and not in ``__all__``.
+``commands`` input (a :class:`TurnControl` port) takes :class:`CommitTurn`, :class:`ClearTurn`
+and :class:`AllowInterruptions` control events: what an agent session sends it, and what a
+graph of your own can send it.
 """
 
 from voicegraph.graph import rehome
@@ -21,13 +21,16 @@ from ._heuristic import HeuristicTurn as HeuristicTurn
 from ._heuristic import end_of_turn_probability as end_of_turn_probability
 
 __all__ = [
+    "AllowInterruptions",
+    "ClearTurn",
+    "CommitTurn",
     "HeuristicTurn",
+    "TurnCommand",
+    "TurnControl",
     "TurnDecision",
     "TurnDetector",
     "TurnEngine",
     "end_of_turn_probability",
 ]
 
-_COMMANDS = ["AllowInterruptions", "ClearTurn", "CommitTurn", "TurnCommand", "TurnControl"]
-
-rehome(__name__, globals(), [*__all__, *_COMMANDS])
+rehome(__name__, globals(), __all__)
