@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from voicegraph.graph import ConfigError, Engine, Node
+from voicegraph.graph import ConfigError, Engine, Node, UsageError
 from voicegraph.nodes.llm import AgentHandoffItem, ChatContext, ChatMessage, LLMNode
 
 from ._agent import Agent, AgentHandoff, AgentTask
@@ -137,7 +137,7 @@ class AgentActivity:
         """Switch to ``new`` (in the scheduler, between replies)."""
         old = self.agent
         if self._callers:
-            error = RuntimeError(f"cannot hand off to {new!r} while a task runs; complete it")
+            error = UsageError(f"cannot hand off to {new!r} while a task runs; complete it")
             self.emit(ErrorEvent(error=error, source="handoff"))
             return
         try:
@@ -173,7 +173,11 @@ class AgentActivity:
     # ------------------------------------------------------------------ tasks
 
     async def run_task(self, task: AgentTask[Any]) -> Any:
-        """Run ``task`` until it completes; the caller's reply waits meanwhile."""
+        """Run ``task`` until it completes; the caller's reply waits meanwhile.
+
+        If the caller stops waiting (its tool call is cancelled), the session returns to
+        the caller's agent between replies, as if the task had completed.
+        """
         context = current_run_context()
         speech = context.speech_handle if context is not None else None
         parent = self.session.current_agent
@@ -182,6 +186,7 @@ class AgentActivity:
         done = anyio.Event()
         self._tasks[id(task)] = done
         waiting = context.awaiting_task() if context is not None else nullcontext()
+        entered = finished = False
         with waiting:  # the calling tool's timeout does not run meanwhile
             try:
                 if speech is not None:
@@ -190,6 +195,7 @@ class AgentActivity:
                 chat = start.copy() if start is not None else self.llm.chat.copy()
                 self.llm.push_context(chat, task.tools)
                 self._callers.append((parent, speech))
+                entered = True
                 self.activate(task, None)
                 self.scanner.record_handoff(parent, task)
                 self.hooks.spawn((f"{task.id}.on_enter", task.on_enter))
@@ -199,8 +205,11 @@ class AgentActivity:
                 if task.done():  # completed before it was awaited
                     self.task_completed(task)
                 await done.wait()
+                finished = True
             finally:
                 self._tasks.pop(id(task), None)
+                if entered and not finished:
+                    self._abandon(task)
                 if paused_entering:
                     self.hooks.entering += 1
                     self.hooks.changed()
@@ -209,6 +218,16 @@ class AgentActivity:
     def task_completed(self, task: AgentTask[Any]) -> None:
         """``task`` called ``complete``: return to its caller between replies."""
         if id(task) in self._tasks:
+            self._switch(lambda: self._finish_task(task), True)
+
+    def _abandon(self, task: AgentTask[Any]) -> None:
+        """The caller stopped awaiting ``task``: return to the caller between replies."""
+        if self.agent is not task:  # it failed to start: undo at once (nothing ran)
+            parent, _ = self._callers.pop()
+            self.llm.pop_context()
+            self.activate(parent, None)
+            return
+        with suppress(UsageError):  # the session has ended: nothing runs any more
             self._switch(lambda: self._finish_task(task), True)
 
     def _finish_task(self, task: AgentTask[Any]) -> SpeechHandle | None:

@@ -10,12 +10,13 @@ import anyio
 import pytest
 from agent_helpers import Voice
 
-from voicegraph.graph import NodeError
-from voicegraph.nodes.agent import Agent, AgentSession, SpeechHandle
+from voicegraph.graph import NodeError, UsageError
+from voicegraph.nodes.agent import Agent, AgentSession, AgentTask, RunContext, SpeechHandle
 from voicegraph.nodes.audio import MemorySource
-from voicegraph.nodes.llm import ScriptedLLM
+from voicegraph.nodes.llm import ScriptedLLM, ScriptedReply, ScriptedToolCall
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import ScriptedSTT
+from voicegraph.nodes.tools import function_tool
 from voicegraph.nodes.tts import ScriptedTTS
 from voicegraph.runner import VirtualClock
 
@@ -138,3 +139,63 @@ async def test_session_events_dropped_by_another_publisher_end_the_session_loudl
         with pytest.raises(RunnerError, match="lost 12 of its events"):
             await session.wait()
     assert session.events[-1].type == "close"
+
+
+class AskEmail(AgentTask[str]):
+    def __init__(self) -> None:
+        super().__init__(instructions="Ask for an email address.", llm=ScriptedLLM(replies=[]))
+
+    async def on_enter(self) -> None:
+        self.session.say("What is your email?")
+
+
+class Impatient(Agent):
+    def __init__(self) -> None:
+        super().__init__(instructions="You confirm bookings.")
+
+    @function_tool
+    async def confirm(self, context: RunContext[Any]) -> str:
+        """Send a confirmation."""
+        clock = context.session.clock
+        assert clock is not None
+        with anyio.CancelScope() as scope:  # the tool gives up on the task after 1 s
+
+            async def give_up() -> None:
+                await clock.sleep(1.0)
+                scope.cancel()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(give_up)
+                await AskEmail()
+        return "gave up"
+
+
+async def test_a_tool_that_stops_awaiting_its_task_returns_to_its_agent() -> None:
+    host = Impatient()
+    confirm = ScriptedToolCall(name="confirm", arguments={})
+    llm = ScriptedLLM(replies=[ScriptedReply(tool_calls=[confirm], text="No confirmation.")])
+    async with AgentSession(llm=llm, clock=VirtualClock()) as session:
+        handles: list[SpeechHandle] = []
+        session.on("speech_created", lambda e: handles.append(e.speech_handle))
+        await session.start(host)
+        errors: list[BaseException] = []
+        session.on("error", lambda e: errors.append(e.error))
+        await session.run(user_input="Please confirm.")  # ends while the task waits
+        assert session.current_agent is not host
+        session.update_agent(Agent(instructions="other"))  # refused while the task runs
+        assert session.clock is not None
+        with anyio.fail_after(10):
+            await session.clock.sleep(1.5)
+            for handle in handles:
+                await handle
+        assert [type(e) for e in errors] == [UsageError]
+        assert "while a task runs" in str(errors[0])
+        assert session.current_agent is host
+        assert session.history.instructions == "You confirm bookings."
+        assert set(session.llm.tools) == {"confirm"}
+        assert session.llm.engine is llm  # the task's own LLM is swapped out again
+        said = [m.text for m in session.history.messages if m.role == "assistant"]
+        assert said == ["What is your email?", "No confirmation."]
+        session.update_agent(Agent(instructions="next"))  # no task runs: a handoff works
+        await session.run(user_input="Thanks.")
+        assert session.current_agent.instructions == "next"
