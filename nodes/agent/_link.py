@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from voicegraph.graph import Clock, PlayoutMark, ToolCall, UserTurn
+from voicegraph.graph import Clock, PlayoutMark, RunnerError, ToolCall, UsageError, UserTurn
 from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode, ReplyRequest
 from voicegraph.nodes.tools import FunctionTool, StopResponse
 from voicegraph.nodes.turn import AllowInterruptions, TurnCommand
@@ -104,7 +104,7 @@ class SessionLink:
         """Report ``event``: on the run's bus (in order with the nodes' events), or at once."""
         try:
             self.commands.publish(SessionBusEvent(event))
-        except Exception:  # not running (before the run, or after it)
+        except (UsageError, RunnerError):  # not running yet, or the run is over
             self.emit_now(event)
             return
         self.published()
@@ -114,15 +114,24 @@ class SessionLink:
     def schedule(
         self, frame: UserTurn | ReplyRequest, source: SpeechSource, allow: bool | None
     ) -> SpeechHandle:
-        """Schedule a reply for ``frame`` (``say``, ``generate_reply``, ``run``)."""
+        """Schedule a reply for ``frame`` (``say``, ``generate_reply``, ``run``).
+
+        Raises:
+            UsageError: the graph takes no more commands (nothing is left scheduled).
+        """
         speech = self._new(frame, source=source, user_initiated=True, allow=allow)
+        try:
+            self.commands.push(
+                SpeakCommand.of(
+                    speech.id, frame, source=source, user_initiated=True,
+                    allow_interruptions=speech.allow_interruptions, entering=self.entering(),
+                )
+            )  # fmt: skip
+        except UsageError:
+            del self.open[speech.id]
+            self.changed()
+            raise
         self.announce(speech)
-        self.commands.push(
-            SpeakCommand.of(
-                speech.id, frame, source=source, user_initiated=True,
-                allow_interruptions=speech.allow_interruptions, entering=self.entering(),
-            )
-        )  # fmt: skip
         return speech
 
     def interrupt(self, reason: str, speech_id: str = "") -> None:
@@ -130,16 +139,20 @@ class SessionLink:
         self.commands.push(InterruptCommand(reason, speech_id))
 
     def switch(self, apply: Switch, first: bool) -> None:
-        """Run ``apply`` between replies (before the queued ones if ``first``)."""
+        """Run ``apply`` between replies (before the queued ones if ``first``).
+
+        Raises:
+            UsageError: the graph takes no more commands (nothing is left waiting).
+        """
+        self.commands.push(SwitchCommand(self._next_switch + 1, first))
         self._next_switch += 1
         self._switches[self._next_switch] = apply
-        self.commands.push(SwitchCommand(self._next_switch, first))
         self.changed()
 
     def suspend(self, speech: SpeechHandle) -> None:
         """Set ``speech`` aside while an ``AgentTask`` it started runs."""
-        self.suspended.add(speech.id)
         self.commands.push(SuspendCommand(speech.id))
+        self.suspended.add(speech.id)
         self.changed()
 
     def sync_entering(self) -> None:

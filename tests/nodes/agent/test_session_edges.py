@@ -199,3 +199,31 @@ async def test_a_tool_that_stops_awaiting_its_task_returns_to_its_agent() -> Non
         session.update_agent(Agent(instructions="next"))  # no task runs: a handoff works
         await session.run(user_input="Thanks.")
         assert session.current_agent.instructions == "next"
+
+
+async def test_a_command_the_graph_refuses_leaves_nothing_waiting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib
+
+    commands = importlib.import_module("voicegraph.nodes.agent._commands")
+    monkeypatch.setattr(commands, "COMMAND_CAPACITY", 3)
+    created: list[SpeechHandle] = []
+    async with AgentSession(llm=ScriptedLLM(replies=["Sure."]), clock=VirtualClock()) as session:
+        session.on("speech_created", lambda e: created.append(e.speech_handle))
+        await session.start(Agent(instructions="x"))
+        handles: list[SpeechHandle] = []
+        with pytest.raises(UsageError, match="waiting for the graph"):
+            for i in range(10):  # no await in between: the command queue fills
+                handles.append(session.say(f"line {i}"))
+        assert 1 <= len(handles) <= 3
+        with pytest.raises(UsageError, match="waiting for the graph"):
+            session.update_agent(Agent(instructions="other"))
+        with anyio.fail_after(10):
+            for handle in handles:
+                await handle
+            result = await session.run(user_input="Hello?")  # nothing refused waits
+        result.expect.next_event().is_message(role="assistant")
+        assert created[:-1] == handles  # the refused reply was not announced
+        assert all(handle.done() for handle in created)
+        assert session.current_agent.instructions == "x"
