@@ -50,14 +50,17 @@ class HookRunner:
         if group is None or not hooks:
             return
         self.running += 1
-        self.entering += sum(name.endswith(".on_enter") for name, _ in hooks)  # from now on
+        pending = sum(name.endswith(".on_enter") for name, _ in hooks)
+        self.entering += pending  # from now on
         self.changed()
 
         async def run() -> None:
+            nonlocal pending
             try:
                 with self.scope():
                     for name, hook in hooks:
                         entering = name.endswith(".on_enter")
+                        pending -= entering
                         try:
                             await hook()
                         except Exception as exc:
@@ -67,6 +70,7 @@ class HookRunner:
                             self.entering -= entering
                             self.changed()
             finally:
+                self.entering -= pending  # the on_enter hooks that never ran (cancelled)
                 self.running -= 1
                 self.changed()
 

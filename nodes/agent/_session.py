@@ -301,7 +301,9 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         assert self.graph is not None
         running = False
         clock = self.clock
-        if isinstance(clock, VirtualClock) and clock.on_deadlock is None:
+        watch = isinstance(clock, VirtualClock) and clock.on_deadlock is None
+        if watch:
+            assert isinstance(clock, VirtualClock)
             clock.on_deadlock = self._on_deadlock
         runner = Runner(self.graph, clock=clock)
         events = runner.subscribe(SessionBusEvent, capacity=SESSION_BUS_CAPACITY)
@@ -339,6 +341,9 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             self._drain(events)
             self._emit_now(CloseEvent(reason=self._close_reason, error=self._error))
             await self._join_late_callbacks()
+            if watch:
+                assert isinstance(clock, VirtualClock)
+                clock.on_deadlock = None  # the clock may run other graphs after the session
             self._done.set()
             self._ready.set()
             self._stopped.set()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import warnings
+from contextlib import nullcontext
 from typing import Any
 
 import anyio
@@ -22,8 +24,6 @@ from voicegraph.runner import VirtualClock
 
 
 def _session_module() -> Any:
-    import importlib
-
     return importlib.import_module("voicegraph.nodes.agent._session")
 
 
@@ -204,8 +204,6 @@ async def test_a_tool_that_stops_awaiting_its_task_returns_to_its_agent() -> Non
 async def test_a_command_the_graph_refuses_leaves_nothing_waiting(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import importlib
-
     commands = importlib.import_module("voicegraph.nodes.agent._commands")
     monkeypatch.setattr(commands, "COMMAND_CAPACITY", 3)
     created: list[SpeechHandle] = []
@@ -227,3 +225,45 @@ async def test_a_command_the_graph_refuses_leaves_nothing_waiting(
         assert created[:-1] == handles  # the refused reply was not announced
         assert all(handle.done() for handle in created)
         assert session.current_agent.instructions == "x"
+
+
+async def test_the_session_gives_its_clock_back() -> None:
+    clock = VirtualClock()
+    async with AgentSession(llm=ScriptedLLM(replies=["Hi."]), clock=clock) as session:
+        await session.start(Agent(instructions="x"))
+        await session.run(user_input="Hello?")
+        assert clock.on_deadlock is not None  # the session watches for stuck replies
+    assert clock.on_deadlock is None
+
+    def mine() -> None:
+        pass
+
+    clock = VirtualClock(on_deadlock=mine)
+    async with AgentSession(llm=ScriptedLLM(replies=["Hi."]), clock=clock) as session:
+        await session.start(Agent(instructions="x"))
+    assert clock.on_deadlock is mine  # a handler of your own is left alone
+
+
+async def test_hooks_cancelled_before_an_on_enter_runs_do_not_count_as_entering() -> None:
+    hooks_module = importlib.import_module("voicegraph.nodes.agent._hooks")
+    changes: list[tuple[int, int]] = []
+    runner = hooks_module.HookRunner(
+        lambda event: None, lambda: changes.append((runner.running, runner.entering)), nullcontext
+    )
+    started = anyio.Event()
+
+    async def on_exit() -> None:
+        started.set()
+        await anyio.sleep_forever()
+
+    async def on_enter() -> None:
+        raise AssertionError("never runs")  # pragma: no cover
+
+    async with anyio.create_task_group() as tg:
+        runner.group = tg
+        runner.spawn(("old.on_exit", on_exit), ("new.on_enter", on_enter))
+        assert (runner.running, runner.entering) == (1, 1)
+        await started.wait()
+        tg.cancel_scope.cancel()  # the session ends during on_exit
+    assert (runner.running, runner.entering) == (0, 0)
+    assert changes[-1] == (0, 0)
