@@ -234,7 +234,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 one of each kind).
 
         Raises:
-            RuntimeError: the session was already started.
+            UsageError: the session was already started.
             ConfigError: ``graph`` together with stages or ``audio``; ``agent`` has a model
                 the session's nodes cannot use.
             GraphError: the stages do not fit together (every problem listed).
@@ -498,7 +498,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         """The active agent (an ``AgentTask`` while one runs).
 
         Raises:
-            RuntimeError: the session has not started.
+            UsageError: the session has not started.
         """
         agent = self._activity.agent if self._activity is not None else None
         if agent is None:
@@ -521,7 +521,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         """The LLM node in the session's graph (its engine: ``session.llm.engine``).
 
         Raises:
-            RuntimeError: the session has not been started.
+            UsageError: the session has not been started.
         """
         if self._link is None:
             raise UsageError("the session has not started: await session.start(agent)")
@@ -544,6 +544,9 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 setting.
             add_to_chat_ctx: record it in the history as an assistant message (default
                 ``True``).
+
+        Raises:
+            UsageError: the session is not running, or its graph takes no more commands.
         """
         request = ReplyRequest(say=text, add_to_chat=add_to_chat_ctx)
         return self._schedule(request, "say", allow_interruptions)
@@ -563,6 +566,9 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             instructions: extra instructions for this reply only (default none).
             allow_interruptions: as for :meth:`say`.
             tool_choice: ``"auto"`` (default) or ``"none"`` (no tools for this reply).
+
+        Raises:
+            UsageError: as for :meth:`say`.
         """
         request = ReplyRequest(
             user_input=user_input or "",
@@ -584,7 +590,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         speaking. Works in ``"vad"`` mode too (ends the turn without the endpointing delay).
 
         Raises:
-            RuntimeError: the session is not running, or has no audio (no turn detector).
+            UsageError: the session is not running, or has no audio (no turn detector).
         """
         self._turn_link("commit_user_turn").send_turn(CommitTurn(transcript_timeout))
 
@@ -592,7 +598,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         """Forget what the user said since the last turn (e.g. a push-to-talk cancelled).
 
         Raises:
-            RuntimeError: the session is not running, or has no audio (no turn detector).
+            UsageError: the session is not running, or has no audio (no turn detector).
         """
         self._turn_link("clear_user_turn").send_turn(ClearTurn())
 
@@ -609,7 +615,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
     def update_agent(self, agent: Agent) -> None:
         """Switch to ``agent`` once the replies already scheduled have played (as LiveKit
         drains the old agent's speech); ``on_exit`` of the active agent, then ``on_enter``
-        of the new one run. Replies scheduled later are the new agent's."""
+        of the new one run. Replies scheduled later are the new agent's.
+
+        Raises:
+            UsageError: as for :meth:`say`.
+        """
         link = self._require_link()
         activity = self._activity
         assert activity is not None
@@ -628,7 +638,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         an ``AgentTask`` talks to the user does not count).
 
         Raises:
-            RuntimeError: the session is not running.
+            UsageError: the session is not running.
             Exception: the error that ended the session during the run.
         """
         self._require_started()

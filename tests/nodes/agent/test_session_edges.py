@@ -267,3 +267,17 @@ async def test_hooks_cancelled_before_an_on_enter_runs_do_not_count_as_entering(
         tg.cancel_scope.cancel()  # the session ends during on_exit
     assert (runner.running, runner.entering) == (0, 0)
     assert changes[-1] == (0, 0)
+
+
+def test_the_session_documents_the_usage_errors_it_raises() -> None:
+    import inspect
+
+    names = ["start", "current_agent", "llm", "commit_user_turn", "clear_user_turn", "run"]
+    for name in [*names, "say", "generate_reply", "update_agent"]:
+        doc = inspect.getdoc(getattr(AgentSession, name)) or ""
+        assert "UsageError:" in doc and "RuntimeError:" not in doc, name
+    session = AgentSession(llm=ScriptedLLM(replies=[]))
+    with pytest.raises(UsageError, match="not started"):
+        session.current_agent  # noqa: B018
+    with pytest.raises(UsageError, match="not running"):
+        session.say("hi")
