@@ -3,7 +3,8 @@
 ::
 
     source ─> resampler ─> vad ─┬─(audio)──────────> turn ─> llm ─> splitter ─> tts ─> output
-                                └─(segments)─> stt ──┘  ▲     ▲ │                       │
+                                ├─(segments)─> stt ──┘  ▲     ▲ │                       │
+                                └─(audio)────> stt      │     │ │                       │
                                                          │     │ └─> tools ─┐ (feedback) │
                                                          │     └────────────┘            │
                                                          └──── playout marks (feedback) ─┘
@@ -15,6 +16,11 @@ the turn detector and the LLM and relays the LLM's text to the splitter::
     commands ─> turn     (commit_user_turn / clear_user_turn, barge-in allowed per reply)
     turn ─> agent ─(user_turns, requests)─> llm ─(text, feedback)─> agent ─(text)─> splitter
     stt ─(transcripts)─> agent      vad ─(segments)─> agent      output ─(marks)─> agent
+
+The STT node takes the VAD's ``audio_out`` too: a streaming engine (``ElevenLabsRealtimeSTT``)
+transcribes it live, a batch engine ignores it. That edge drops its oldest frame when full
+for a live input (as the input edge does: a busy STT never stalls the VAD and the turn
+detector) and blocks for a file read as fast as possible (nothing lost).
 """
 
 from __future__ import annotations
@@ -127,6 +133,7 @@ def voice_pipeline(
     g.connect(resampler.audio_out, vad_node.audio)
     g.connect(vad_node.audio_out, turn_node.audio)
     g.connect(vad_node.segments, stt_node.speech)
+    g.connect(vad_node.audio_out, stt_node.audio, capacity=MIC_CAPACITY, policy=policy)
     g.connect(stt_node.transcripts, turn_node.transcripts)
     if controller is None:
         g.connect(turn_node.turns, llm_node.turn)
