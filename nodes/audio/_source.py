@@ -58,7 +58,11 @@ class PacedSource(Node):
         """The :class:`MediaStarted` bus event of each stream it started."""
 
     def rewind(self) -> None:
-        """Forget pacing state so the next ``run()`` starts a fresh stream (call in setup)."""
+        """Forget pacing state so the next ``run()`` starts a fresh stream (call in setup).
+
+        The stream's :class:`MediaStarted` event goes too (a new one comes with its first
+        frame), so a source run again keeps no event of an earlier run."""
+        self.timeline_events.clear()
         self._t0 = None
         self._end = None
         self._pending = None

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
-import anyio
-
 from voicegraph.graph import Engine, NodeConfig
+from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes.llm import ChatContext, LLMChunk, LLMEngine
 from voicegraph.nodes.tools import FunctionTool
 
@@ -122,7 +120,7 @@ class FallbackLLM(FallbackEngine[LLMEngine], LLMEngine):
                     raise
                 continue
             finally:
-                await _close(stream)
+                await close_stream(stream, provider.label(), clock=self.clock)
             self.succeeded(index)
             return
         raise self.all_failed(errors)
@@ -147,7 +145,7 @@ class FallbackLLM(FallbackEngine[LLMEngine], LLMEngine):
                     if chunk.text or chunk.tool_call is not None:
                         return
             finally:
-                await _close(stream)
+                await close_stream(stream, provider.label(), clock=self.clock)
 
         return probe
 
@@ -157,9 +155,3 @@ def _continuation(chat: ChatContext, said: str) -> ChatContext:
     instructions = request.instructions or ""
     request.set_instructions((instructions + "\n\n" + CONTINUE.format(said=said.strip())).strip())
     return request
-
-
-async def _close(stream: AsyncIterator[LLMChunk]) -> None:
-    if isinstance(stream, AsyncGenerator):
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            await stream.aclose()

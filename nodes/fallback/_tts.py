@@ -9,8 +9,7 @@ import numpy as np
 from pydantic import Field
 
 from voicegraph.graph import Engine, NodeConfig
-from voicegraph.nodes.tts import resample_linear
-from voicegraph.nodes.tts._engine import FloatAudio, TTSEngine
+from voicegraph.nodes.tts import FloatAudio, TTSEngine, resample_linear
 
 from ._pool import FallbackEngine, Probe
 from ._status import FallbackConfig, describe

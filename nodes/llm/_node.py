@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import anyio
 from pydantic import Field
 
 from voicegraph.graph import (
@@ -27,7 +26,9 @@ from voicegraph.graph import (
     UserTurn,
 )
 from voicegraph.graph.timeline import LLMGenerated, TimelineEvent
+from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes._host import EngineHost, EngineSlot
+from voicegraph.nodes._runs import RunStarts
 from voicegraph.nodes.tools import (
     FunctionTool,
     SilentToolResult,
@@ -52,7 +53,6 @@ DEFAULT_INSTRUCTIONS = (
 """The default system prompt: brief spoken answers without markdown."""
 
 _KEEP_REPLIES = 16  # replies whose assistant messages a late playout mark may still correct
-_KEEP_EVENTS = 64  # recently forwarded events, recognised if a feedback cycle brings them back
 
 
 class LLMNode(EngineHost[LLMEngine]):
@@ -163,12 +163,12 @@ class LLMNode(EngineHost[LLMEngine]):
             self.chat.set_instructions(self.config.instructions)
         self.metrics: deque[LLMMetrics] = deque(maxlen=1000)
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=1000)  # LLMGenerated events
+        self._runs = RunStarts()
         self._pending: dict[str, FunctionCall] = {}
         self._results: dict[str, ToolResult] = {}
         self._step = 0
         self._tail = ""  # the last text emitted in the current reply
         self._replies: deque[tuple[int, list[str]]] = deque(maxlen=_KEEP_REPLIES)
-        self._forwarded: deque[Event] = deque(maxlen=_KEEP_EVENTS)
         self._extra = ""  # extra instructions of the current reply (from a ReplyRequest)
         self._allow_tools = True
         self._stack: list[_Saved] = []
@@ -218,7 +218,7 @@ class LLMNode(EngineHost[LLMEngine]):
         """Return to the conversation set aside by :meth:`push_context`; returns the nested one.
 
         Raises:
-            RuntimeError: no conversation was set aside.
+            UsageError: no conversation was set aside.
         """
         if not self._stack:
             raise UsageError(
@@ -238,7 +238,11 @@ class LLMNode(EngineHost[LLMEngine]):
 
     async def setup(self) -> None:
         """Check that tool calls can come back (``tool_results`` is connected), then enter
-        the engine (its model loads now, not on the first turn) and prewarm it."""
+        the engine (its model loads now, not on the first turn) and prewarm it.
+
+        A new run starts a new :attr:`timeline_events` (a supervised restart keeps it)."""
+        if self._runs.new_run(self):
+            self.timeline_events.clear()
         if self._tools and not self.connected(self.tool_results):
             raise ConfigError(
                 f"LLM node {self.name!r} has tools but its tool_results input is not connected; "
@@ -331,19 +335,18 @@ class LLMNode(EngineHost[LLMEngine]):
         """The playout port carries only events (see :meth:`on_event`)."""
 
     async def on_event(self, event: Event) -> None:
-        """Apply playout marks to the chat; forward other events on ``text`` once.
+        """Apply playout marks to the chat; forward other events on ``text``.
 
         Playout marks are consumed. Other events (``SpeechStarted``, ``Flush``, ...) go on to
-        the ``text`` output only (never to ``tool_calls``), and an event that comes back
-        around a feedback cycle is not forwarded again, so events cannot circle forever.
+        the ``text`` output only (never to ``tool_calls``). An event cannot circle a feedback
+        cycle: forwarding keeps the runner's stamp of its send, and every node handles a
+        send once, so one that comes back around is not handed to a node again (the node
+        that first sent it forwards it once more, and nobody downstream takes it up).
         """
         if isinstance(event, PlayoutMark):
             if event.interrupted:
                 self.apply_playout(event)
             return
-        if any(seen is event for seen in self._forwarded):
-            return
-        self._forwarded.append(event)
         await self.send_event(event, self.text)
 
     async def on_interrupt(self, event: Any) -> None:
@@ -422,9 +425,8 @@ class LLMNode(EngineHost[LLMEngine]):
             ended = self.clock.now()
             if message is not None and not finished and self.chat.get(message) is not None:
                 self.chat.replace(message, interrupted=True)
-            if isinstance(stream, AsyncGenerator):  # stop the engine before anything else
-                with anyio.CancelScope(shield=True):
-                    await stream.aclose()
+            # stop the engine before anything else (bounded: a stuck close cannot block barge-in)
+            await close_stream(stream, engine.label(), clock=self.clock)
             self.metrics.append(
                 LLMMetrics(
                     epoch=epoch,
@@ -456,9 +458,7 @@ class LLMNode(EngineHost[LLMEngine]):
         if calls:
             self._pending = {call.call_id: call for call in calls}
             if message is not None:  # let TTS speak the text said before the tool calls
-                flush = Flush()
-                self._forwarded.append(flush)
-                await self.send_event(flush, self.text)
+                await self.send_event(Flush(), self.text)
                 await self.emit(self.text, LLMText(""))  # the same, in order with the text
             for call in calls:
                 await self.emit(self.tool_calls, ToolCall(call.call_id, call.name, call.arguments))

@@ -23,6 +23,7 @@ from voicegraph.graph import (
 )
 from voicegraph.graph.timeline import ReplyPlayed, ReplyStarted, TimelineEvent
 from voicegraph.nodes._files import check_output_path
+from voicegraph.nodes._runs import RunStarts
 
 from ._control import PausePlayout, ResumePlayout
 from ._wav import TimelineWav
@@ -154,7 +155,8 @@ class AudioOutput(Node):
         self.reply_started_at: deque[float] = deque(maxlen=MAX_HISTORY)
         """Clock time each reply's first frame started playing."""
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_HISTORY)
-        """The :class:`ReplyStarted` and :class:`ReplyPlayed` bus events it published."""
+        """The :class:`ReplyStarted` and :class:`ReplyPlayed` events it published in its run."""
+        self._runs = RunStarts()
         self._played = 0.0
         self._queue: deque[_Queued] = deque()
         self._play_end = 0.0
@@ -216,7 +218,11 @@ class AudioOutput(Node):
             self._play_end += shift
 
     async def setup(self) -> None:
-        """Create the recording file, if ``path`` is set (fails early if it cannot)."""
+        """Create the recording file, if ``path`` is set (fails early if it cannot).
+
+        A new run starts a new :attr:`timeline_events` (a supervised restart keeps it)."""
+        if self._runs.new_run(self):
+            self.timeline_events.clear()
         if self.config.path is not None and self._wav is None:
             self._wav = TimelineWav(self.config.path)
         self._reached = False

@@ -14,11 +14,11 @@ from voicegraph.graph import (
     Out,
     SpeechSegment,
     SpeechStarted,
-    SpeechStopped,
     Transcript,
 )
 from voicegraph.graph.timeline import STTDone, TimelineEvent
 from voicegraph.nodes._host import EngineHost, EngineSlot
+from voicegraph.nodes._runs import RunStarts
 
 from ._engine import STTEngine, STTStream
 
@@ -89,22 +89,24 @@ class STTNode(EngineHost[STTEngine]):
         """STT latency in clock seconds of each emitted transcript (most recent last)."""
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_LATENCIES)
         """The :class:`STTDone` bus event of each emitted transcript (most recent last)."""
+        self._runs = RunStarts()
         self._stream: STTStream | None = None
         self._stream_engine: STTEngine | None = None
         self._speech_start: float | None = None
         self._last_pts = 0.0
-        self._seen: deque[tuple[str, float]] = deque(maxlen=8)
 
     def default_name(self) -> str:
         """``"stt"``."""
         return "stt"
 
-    # ------------------------------------------------------------------ engine
-
     # ------------------------------------------------------------------ lifecycle
 
     async def setup(self) -> None:
-        """Enter the engine (load its model) before the first segment."""
+        """Enter the engine (load its model) before the first segment.
+
+        A new run starts a new :attr:`timeline_events` (a supervised restart keeps it)."""
+        if self._runs.new_run(self):
+            self.timeline_events.clear()
         await self._slot.ready()
 
     async def aclose(self) -> None:
@@ -123,16 +125,15 @@ class STTNode(EngineHost[STTEngine]):
     # ------------------------------------------------------------------ inputs
 
     async def on_event(self, event: Event) -> None:
-        """Note where speech starts; forward each VAD event once (it may come on both inputs)."""
-        if isinstance(event, SpeechStarted | SpeechStopped):
-            key = (type(event).__name__, event.pts)
-            if key in self._seen:
-                return
-            self._seen.append(key)
-            if isinstance(event, SpeechStarted):
-                self._speech_start = event.pts
-                if self._stream is not None and self._stream_engine is not self._slot.current:
-                    await self._end_stream()  # set_engine between utterances
+        """Note where speech starts, then forward the event.
+
+        The VAD sends each event once to both inputs; the runner hands that send to this node
+        once, so it is forwarded once.
+        """
+        if isinstance(event, SpeechStarted):
+            self._speech_start = event.pts
+            if self._stream is not None and self._stream_engine is not self._slot.current:
+                await self._end_stream()  # set_engine between utterances
         await super().on_event(event)
 
     async def on_audio(self, frame: AudioFrame) -> None:

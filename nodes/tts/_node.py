@@ -23,7 +23,9 @@ from voicegraph.graph import (
     first_error,
 )
 from voicegraph.graph.timeline import TimelineEvent, TTSFirstAudio
+from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes._host import EngineHost, EngineSlot
+from voicegraph.nodes._runs import RunStarts
 
 from ._audio import resample_linear, trim_silence
 from ._engine import FloatAudio, SpeechPiece, TTSEngine, TTSStream
@@ -132,11 +134,16 @@ class TTSNode(EngineHost[TTSEngine]):
         """Per reply (the last 1000): clock seconds from its first sentence to its first frame."""
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=MAX_HISTORY)
         """The :class:`TTSFirstAudio` bus event of each reply (the last 1000)."""
+        self._runs = RunStarts()
+        self._speaker: TTSEngine = engine  # the engine of the reply in progress
+        self._reset_reply()
+
+    def _reset_reply(self) -> None:
+        """No reply in progress: the next sentence starts one (pts 0, its TTFB recorded)."""
         self._in_reply = False
         self._reply_t0 = 0.0
         self._pts = 0.0
         self._first_sent = False
-        self._speaker: TTSEngine = engine  # the engine of the reply in progress
         self._stream: TTSStream | None = None  # the streamed reply being spoken
         self._ended = False  # whether the streamed reply's text is complete
         self._played: anyio.Event | None = None  # set when the streamed reply is all out
@@ -160,8 +167,15 @@ class TTSNode(EngineHost[TTSEngine]):
             )
 
     async def setup(self) -> None:
-        """Enter the engine (load its model) before the first reply."""
-        await self._slot.ready()
+        """Enter the engine (load its model) before the first reply.
+
+        Also called when supervision restarts the node: a reply cut off by the failure is
+        forgotten, so the next sentence starts a new one. A new run starts a new
+        :attr:`timeline_events` (a restart keeps it)."""
+        if self._runs.new_run(self):
+            self.timeline_events.clear()
+        self._reset_reply()
+        self._speaker = await self._slot.ready()
 
     async def aclose(self) -> None:
         """Close every engine this node used."""
@@ -255,9 +269,8 @@ class TTSNode(EngineHost[TTSEngine]):
         stream, self._stream = self._stream, None
         if self._played is not None:
             self._played.set()
-        if stream is not None:
-            with anyio.CancelScope(shield=True):
-                await stream.aclose()
+        if stream is not None:  # bounded: a stuck close cannot block barge-in
+            await close_stream(stream, self._speaker.label(), clock=self.clock)
 
     def _pause_after(self, text: str, final: bool) -> float:
         cfg = self.config

@@ -91,3 +91,13 @@ def test_sink_audio_refuses_mixed_formats_and_is_empty_without_frames() -> None:
     sink.received.append(AudioFrame(np.zeros((10, 1), np.int16), 8000))
     with pytest.raises(InputError, match="different formats"):
         sink.audio()
+
+
+async def test_setup_starts_the_timeline_of_a_new_run() -> None:
+    """A source set up again (a new run) keeps no MediaStarted of an earlier run: viz sorts a
+    run's timeline events by the bus seq, which restarts at 1 each run."""
+    source = MemorySource(pcm=np.zeros(800, np.int16), sample_rate=8000)
+    await collect(source)
+    assert [type(e).__name__ for e in source.timeline_events] == ["MediaStarted"]
+    await source.setup()
+    assert source.timeline_events == []

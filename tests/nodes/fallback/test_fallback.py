@@ -6,6 +6,7 @@ The engines are driven as a host node drives them: bound to the run's clock, ent
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -33,6 +34,7 @@ from voicegraph.graph import (
     graph_from_dict,
     graph_to_dict,
 )
+from voicegraph.nodes._closing import CLOSE_TIMEOUT
 from voicegraph.nodes.fallback import CONTINUE, FallbackLLM, FallbackSTT, FallbackTTS
 from voicegraph.nodes.llm import (
     ChatContext,
@@ -259,6 +261,43 @@ async def test_llm_interrupted_reply_closes_the_provider_stream() -> None:
 
     assert await serve(llm, [(0.0, interrupted)], linger=1.0) == ["one"]
     assert primary.closed == 1 and llm.status[0].available
+
+
+class StuckOnClose(LLMEngine):
+    """Streams words; its cleanup waits on a network that never answers."""
+
+    async def generate(
+        self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0
+    ) -> AsyncIterator[LLMChunk]:
+        try:
+            for word in ("one", "two", "three"):
+                yield LLMChunk(text=word)
+        finally:
+            await anyio.Event().wait()  # e.g. telling a server to stop, and it never replies
+
+
+@pytest.mark.timeout(30, method="thread")  # before the fix: the shielded close hung forever
+async def test_llm_provider_stuck_closing_its_stream_is_abandoned_in_bounded_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    llm = FallbackLLM(providers=[StuckOnClose()])
+    took: list[float] = []
+
+    async def interrupted() -> str:
+        stream = llm.generate(ChatContext(), [])
+        first = await anext(stream)
+        assert isinstance(stream, AsyncGenerator)
+        t0 = llm.clock.now()
+        await stream.aclose()  # what the host does on barge-in
+        took.append(llm.clock.now() - t0)
+        return first.text
+
+    with caplog.at_level(logging.ERROR, logger="voicegraph.nodes"):
+        assert await serve(llm, [(0.0, interrupted)], linger=1.0) == ["one"]
+    assert took == [pytest.approx(CLOSE_TIMEOUT)]
+    assert any(
+        "StuckOnClose" in r.getMessage() and "abandoned" in r.getMessage() for r in caplog.records
+    )
 
 
 async def test_llm_used_alone_retries_a_failed_provider_in_place_after_its_backoff() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -25,6 +27,7 @@ from voicegraph.graph import (
     UserTurn,
     graph_to_dict,
 )
+from voicegraph.nodes._closing import CLOSE_TIMEOUT
 from voicegraph.nodes.llm import (
     DEFAULT_INSTRUCTIONS,
     ChatContext,
@@ -32,6 +35,7 @@ from voicegraph.nodes.llm import (
     FunctionCall,
     FunctionCallOutput,
     LlamaLLM,
+    LLMChunk,
     LLMEngine,
     LLMNode,
     ScriptedLLM,
@@ -412,6 +416,56 @@ async def test_events_are_forwarded_once_even_around_a_feedback_cycle() -> None:
     assert [type(e).__name__ for e in speaker.events].count("SpeechStarted") == 1
 
 
+class LoopSpeaker(Speaker):
+    """Sends every event it gets back to the LLM on ``played`` (a feedback edge), as a node
+    sending events on a chosen port may: the events go around the cycle."""
+
+    async def on_event(self, event: Event) -> None:
+        self.events.append(event)
+        await self.send_event(event, self.played)
+
+
+class CountingLLM(LLMNode):
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.handled: list[str] = []
+
+    async def on_event(self, event: Event) -> None:
+        self.handled.append(type(event).__name__)
+        await super().on_event(event)
+
+
+async def test_events_around_a_feedback_cycle_are_handled_once_and_stop() -> None:
+    calls = [ScriptedToolCall(name="get_time")]
+    reply = ScriptedReply(preamble="Let me check.", tool_calls=calls, text="Noon.")
+    llm = CountingLLM(engine=ScriptedLLM(replies=[reply]), tools=[get_time])
+    turns = Turns([(0.0, "Time?")], events=((0.5, SpeechStarted(0.5)),))
+    executor = ToolExecutor(tools=[get_time])
+    g, speaker, _ = build(llm, turns, executor=executor, speaker=LoopSpeaker(heard=100))
+    await run_until_replies(g, speaker, 1)
+    # the SpeechStarted from upstream and the LLM's own Flush (before the tool call) both came
+    # back around llm -> speaker -> llm: each reached the speaker once and the LLM once
+    assert llm.handled.count("SpeechStarted") == 1 and llm.handled.count("Flush") == 1
+    assert [type(e).__name__ for e in speaker.events].count("SpeechStarted") == 1
+    assert [type(e).__name__ for e in speaker.events].count("Flush") == 1
+    assert speaker.replies() == ["Let me check. Noon."]
+
+
+async def test_a_second_run_keeps_only_its_own_timeline_events() -> None:
+    """timeline_events are the run's (viz sorts them by the bus seq, which restarts at 1)."""
+
+    class EachRun(Turns):  # the same script every run
+        async def setup(self) -> None:
+            self.script = [(0.0, "turn", "Hi")]
+
+    llm = LLMNode(engine=ScriptedLLM(replies=["One.", "Two."]))
+    g, speaker, _ = build(llm, EachRun([]))
+    for run in (1, 2):
+        await run_until_replies(g, speaker, run)
+        assert [type(e).__name__ for e in llm.timeline_events] == ["LLMGenerated"]
+    assert speaker.replies() == ["One.", "Two."]
+
+
 async def test_empty_turns_are_ignored_and_missing_replies_are_empty() -> None:
     llm = LLMNode(engine=ScriptedLLM(replies=[]))
     g, speaker, _ = build(llm, Turns([(0.0, "  "), (1.0, "Hello?")]))
@@ -596,3 +650,60 @@ async def test_input_ending_during_a_tool_round_still_gets_the_reply() -> None:
     with anyio.fail_after(10):
         await Runner(g, clock=VirtualClock()).run()  # ends on its own once the input ends
     assert speaker.replies() == ["It is sunny in Paris."]
+
+
+class StuckOnClose(LLMEngine):
+    """Streams words at once for the first request; its cleanup waits on a network that never
+    answers (an ``anyio.Event`` nobody sets). Later requests answer at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    async def generate(
+        self, chat: ChatContext, tools: Any, *, step: int = 0
+    ) -> AsyncIterator[LLMChunk]:
+        self.calls += 1
+        if self.calls > 1:
+            yield LLMChunk(text="Fresh answer.")
+            return
+        try:
+            for word in STORY.split():
+                yield LLMChunk(text=word + " ")
+        finally:
+            await anyio.Event().wait()  # e.g. telling a server to stop, and it never replies
+
+
+class SlowSpeaker(Speaker):
+    """Takes a second of clock time per text frame, so the LLM waits to emit (out of its
+    engine's generator) when the interrupt comes: the host then closes the generator."""
+
+    async def on_text(self, frame: LLMText) -> None:
+        if frame.text:
+            await self.clock.sleep(1.0)
+        await super().on_text(frame)
+
+
+@pytest.mark.timeout(30, method="thread")  # before the fix: the shielded close hung forever
+async def test_an_engine_stuck_closing_its_stream_does_not_block_barge_in(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    llm = LLMNode(engine=StuckOnClose())
+    turns = Turns([(0.0, "Tell me a story"), (3.0, "Never mind")], interrupts=(2.5,))
+    g = Graph()
+    g.add(turns, name="turns")
+    g.add(llm, name="llm")
+    speaker = g.add(SlowSpeaker(), name="speaker")
+    g.connect(turns.out, llm.turn)
+    g.connect(llm.text, speaker.text, capacity=1)
+    with caplog.at_level(logging.ERROR, logger="voicegraph.nodes"):
+        at = await run_until_replies(g, speaker, 1)
+    assert [f.text for _, f in speaker.frames][-2:] == ["Fresh answer.", ""]
+    # the close was abandoned after CLOSE_TIMEOUT of the run's clock, so the reply to the
+    # second turn came then (not never)
+    assert at == pytest.approx(2.5 + CLOSE_TIMEOUT + 1.0 + 0.5)
+    cut, fresh = llm.metrics
+    assert (cut.cancelled, fresh.cancelled) == (True, False)
+    assert any(
+        "StuckOnClose" in r.getMessage() and "abandoned" in r.getMessage() for r in caplog.records
+    )

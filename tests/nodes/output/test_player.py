@@ -243,3 +243,13 @@ async def test_timer_jitter_is_absorbed_but_a_real_gap_is_a_pause(
     # `late - 0.04` s after A has ended: 3 ms is jitter, 30 ms a pause
     assert clock.now() == pytest.approx(ends_at)
     assert marks.got[-1][1].played == pytest.approx(0.4)
+
+
+async def test_a_second_run_keeps_only_its_own_timeline_events() -> None:
+    """timeline_events are the run's (viz sorts them by the bus seq, which restarts at 1)."""
+    g, out, _ = build([("frames", reply_frames([(A, 1.0)]))])
+    for _ in range(2):
+        await Runner(g, clock=VirtualClock()).run()
+        names = [type(e).__name__ for e in out.timeline_events]
+        assert names == ["ReplyStarted", "ReplyPlayed"]
+        assert [e.seq for e in out.timeline_events] == sorted({e.seq for e in out.timeline_events})

@@ -451,7 +451,8 @@ class LiveSession(STTStream):
 
 
 class FakeVAD(Node):
-    """Per utterance: SpeechStarted, 20 ms frames, SpeechStopped on both outputs, the segment;
+    """Per utterance: SpeechStarted, 20 ms frames, SpeechStopped (each sent once to both
+    outputs, as ``VADNode`` sends them), the segment;
     calls ``between`` after each utterance."""
 
     audio_out: Out[AudioFrame]
@@ -462,16 +463,12 @@ class FakeVAD(Node):
     async def run(self) -> None:
         silence = np.zeros((320, 1), np.int16)
         for start, end in type(self).utterances:
-            for event in (SpeechStarted(start),):
-                await self.send_event(event, self.audio_out)
-                await self.send_event(event, self.segments)
+            await self.send_event(SpeechStarted(start))  # once, to both outputs (as VADNode)
             for i in range(round((end - start) / 0.02)):
                 pts = start + i * 0.02
                 await self.clock.sleep_until(pts)
                 await self.emit(self.audio_out, AudioFrame(silence, 16000, pts))
-            stopped = SpeechStopped(end, end - start)
-            await self.send_event(stopped, self.audio_out)
-            await self.send_event(stopped, self.segments)
+            await self.send_event(SpeechStopped(end, end - start))
             await self.emit(self.segments, segment("question", start, end))
             await self.clock.sleep(0.5)
             if type(self).between is not None:
@@ -502,6 +499,23 @@ async def test_a_streaming_engine_gives_interim_words_then_the_final_at_the_segm
     (session,) = live.sessions
     assert session.commits == 1 and session.closed  # closed with the host
     assert len(stt.latencies) == 1
+
+
+async def test_a_host_run_again_forwards_events_with_the_same_media_times() -> None:
+    """Each send is forwarded once, however often its media time recurs: a second run of a
+    file starts at pts 0 again (the old per-node de-duplication on (type, pts) dropped
+    those events)."""
+    FakeVAD.utterances, FakeVAD.between = [(1.0, 1.6)], None
+    g = Graph()
+    vad, sink, stt = g.add(FakeVAD()), g.add(Collect()), g.add(STTNode(engine=Live()))
+    g.connect(vad.audio_out, stt.audio)
+    g.connect(vad.segments, stt.speech)
+    g.connect(stt.transcripts, sink.transcripts)
+    for run in (1, 2):
+        await Runner(g, clock=VirtualClock()).run()
+        assert [type(e) for e in sink.events] == [SpeechStarted, SpeechStopped] * run
+        assert [(t.text, t.final) for t in sink.got if t.final] == [("what is", True)] * run
+        assert len(stt.timeline_events) == 1  # the run's own (the bus seq restarts each run)
 
 
 async def test_swapping_between_streaming_and_batch_engines() -> None:

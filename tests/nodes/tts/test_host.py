@@ -3,6 +3,7 @@ and the optional streaming path."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar
 
@@ -300,6 +301,47 @@ async def test_an_interrupt_closes_the_streamed_reply() -> None:
     assert not any(f.final for f in keep.frames if f.epoch == 0)
 
 
+class StuckStream(FakeStream):
+    """Its close waits on a network that never answers (an ``anyio.Event`` nobody sets)."""
+
+    async def aclose(self) -> None:
+        await super().aclose()
+        await anyio.Event().wait()
+
+
+class StuckClosing(Streaming):
+    """Its first streamed reply cannot be closed; later ones close at once."""
+
+    async def stream(self, frame_samples: int) -> TTSStream:
+        if self.streams:
+            return await super().stream(frame_samples)
+        stream = StuckStream(self, frame_samples)
+        self.streams.append(stream)
+        return stream
+
+
+@pytest.mark.timeout(30, method="thread")  # before the fix: the shielded close hung forever
+async def test_a_stream_stuck_closing_on_interrupt_does_not_block_the_next_reply(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = StuckClosing(delay=0.2)
+    steps: list[Step] = [
+        Sentence("one two three four five six", final=True),
+        0.5,
+        "interrupt",
+        Sentence("fresh start", final=True),
+    ]
+    with caplog.at_level(logging.ERROR, logger="voicegraph.nodes"):
+        keep = await speak(TTSNode(engine=engine), steps)
+    first, second = engine.streams
+    assert first.closed == 1 and second.closed == 1
+    late = [f for f in keep.frames if f.epoch > 0]
+    assert [f.text for f in late] == ["fresh", "start"] and late[-1].final
+    assert any(
+        "StuckClosing" in r.getMessage() and "abandoned" in r.getMessage() for r in caplog.records
+    )
+
+
 async def test_input_ending_mid_reply_finishes_the_stream() -> None:
     engine = Streaming()
     keep = await speak(TTSNode(engine=engine), [Sentence("half a")])
@@ -340,3 +382,53 @@ async def test_engine_background_work_runs_beside_the_host_until_the_run_ends() 
         await speak(tts, steps)
     assert session.ticks[:3] == pytest.approx([0.0, 1.0, 2.0])  # from setup on
     assert agent.ticks == pytest.approx([2.5, 3.5])  # from its first use on
+
+
+# --------------------------------------------------------------------------- restarts and runs
+
+
+class FailsOnce(ScriptedTTS):
+    """Raises the first time it is asked to say ``fail_on``."""
+
+    def __init__(self, fail_on: str, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.fail_on = fail_on
+        self.failed = False
+
+    async def synthesize(self, text: str) -> Sequence[FloatAudio]:
+        if text == self.fail_on and not self.failed:
+            self.failed = True
+            raise RuntimeError("synthesis failed")
+        return await super().synthesize(text)
+
+
+async def test_a_supervised_restart_starts_a_new_reply() -> None:
+    """The runner restarts a failed node with aclose() then setup(): the reply cut off by the
+    failure is forgotten, so the next sentence starts a new one (pts from 0, a TTFB)."""
+    tts = TTSNode(engine=FailsOnce("two.", sample_rate=16000, latency=0.1), frame_ms=10)
+    g = Graph()
+    say = g.add(Say([Sentence("one."), 1.0, Sentence("two."), Sentence("three.", final=True)]))
+    g.add(tts, on_error="restart")
+    keep = g.add(Keep())
+    g.connect(say.sentences, tts.sentences)
+    g.connect(tts.audio, keep.audio)
+    await Runner(g, clock=VirtualClock()).run()
+    # "two." failed (a run-style node's frame is not handed back); "three." starts anew
+    assert [f.text for f in keep.frames if f.offset == 0.0] == ["one.", "three."]
+    assert next(f for f in keep.frames if f.text == "three.").pts == 0.0
+    assert list(tts.ttfb) == [pytest.approx(0.1), pytest.approx(0.1)]
+    assert len(tts.timeline_events) == 2  # a restart keeps the run's events
+
+
+async def test_a_second_run_keeps_only_its_own_timeline_events() -> None:
+    tts = TTSNode(engine=ScriptedTTS(sample_rate=16000), frame_ms=10)
+    g = Graph()
+    say = g.add(Say([Sentence("one.", final=True), 1.0, Sentence("two.", final=True)]))
+    g.add(tts)
+    keep = g.add(Keep())
+    g.connect(say.sentences, tts.sentences)
+    g.connect(tts.audio, keep.audio)
+    for _ in range(2):
+        await Runner(g, clock=VirtualClock()).run()
+        assert [e.seq for e in tts.timeline_events] == sorted({e.seq for e in tts.timeline_events})
+        assert len(tts.timeline_events) == 2
