@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from voicegraph.graph import Clock
+from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatContext,
@@ -115,9 +116,7 @@ async def _ask(llm: LLMEngine, chat: ChatContext, clock: Clock | None) -> str:
             async for chunk in stream:
                 parts.append(chunk.text)
         finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:
-                await close()
+            await close_stream(stream, llm.label(), clock=clock)
     return "".join(parts)
 
 

@@ -17,6 +17,7 @@ from voicegraph.graph import (
     Transcript,
 )
 from voicegraph.graph.timeline import STTDone, TimelineEvent
+from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes._runs import RunStarts
 
@@ -119,8 +120,8 @@ class STTNode(EngineHost[STTEngine]):
 
     async def _end_stream(self) -> None:
         stream, self._stream, self._stream_engine = self._stream, None, None
-        if stream is not None:
-            await stream.aclose()
+        if stream is not None:  # shielded and bounded; a failing close is logged
+            await close_stream(stream, type(stream).__name__, clock=self.clock)
 
     # ------------------------------------------------------------------ inputs
 

@@ -30,6 +30,7 @@ from voicegraph.graph.timeline import (
     UserInterrupted,
 )
 from voicegraph.nodes._host import EngineHost, EngineSlot
+from voicegraph.nodes._runs import RunStarts
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
@@ -190,6 +191,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         self._audio: deque[npt.NDArray[np.int16]] = deque()
         self._audio_samples = 0
         self.decisions: list[TurnDecision] = []
+        self._runs = RunStarts()
         self.timeline_events: deque[TimelineEvent] = deque(maxlen=TIMELINE_HISTORY)
         """The :class:`TurnDecided` and :class:`UserInterrupted` bus events it published."""
         self.ignored: list[str] = []
@@ -265,7 +267,14 @@ class TurnDetector(EngineHost[TurnEngine]):
     # ------------------------------------------------------------------ engine
 
     async def setup(self) -> None:
-        """Enter the engine (load its model) before the first turn."""
+        """Enter the engine (load its model) before the first turn.
+
+        A new run starts new records (:attr:`timeline_events`, :attr:`decisions`,
+        :attr:`interruptions`); a supervised restart keeps them."""
+        if self._runs.new_run(self):
+            self.timeline_events.clear()
+            self.decisions.clear()
+            self.interruptions.clear()
         await self._slot.ready()
 
     async def aclose(self) -> None:
