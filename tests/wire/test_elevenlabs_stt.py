@@ -132,8 +132,7 @@ class FakeVAD(Node):
                 await self.emit(self.audio_out, item)
             else:
                 assert isinstance(item, Event)
-                await self.send_event(item, self.audio_out)
-                await self.send_event(item, self.segments)
+                await self.send_event(item)  # once, on both outputs, as VADNode does
         await self.emit(self.segments, self.segment)
         await self.clock.sleep(0.2)
 
