@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import soundfile as sf
 from typer.testing import CliRunner
 
 from voicegraph.cli import app
@@ -192,3 +193,44 @@ def test_render_to_a_folder_is_a_one_line_error(
         f"error: --output {str(folder)!r} is a folder; give a file name, e.g. "
         f"{str(folder / 'reply.wav')!r}"
     ]
+
+
+@pytest.mark.usefixtures("scripted")
+def test_conversation_is_the_input_left_and_the_aligned_reply_right(tmp_path: Path) -> None:
+    source = copy_of_sample(tmp_path)
+    out, both = tmp_path / "reply.wav", tmp_path / "both.wav"
+    done = invoke("--input", str(source), "--output", str(out), "--conversation", str(both))
+    assert done.exit_code == 0, done.output
+    user, user_rate = sf.read(source, dtype="int16")
+    reply, rate = sf.read(out, dtype="int16")
+    stereo, stereo_rate = sf.read(both, dtype="int16")
+    assert stereo_rate == max(rate, user_rate) == rate and stereo.shape[1] == 2
+    assert stereo[:, 1].tolist() == reply.tolist()  # the agent, right
+    left = np.interp(np.arange(len(user) * rate // user_rate) * user_rate / rate,
+                     np.arange(len(user)), user)  # fmt: skip
+    assert np.abs(stereo[: len(left), 0] - left).max() <= 1  # the user, left
+    assert len(reply) >= len(user) * rate / user_rate  # the reply lasts until the run ended
+    # the honest figure is printed next to the VAD-anchored one
+    assert "voice-to-voice" in done.output and "v2v from VAD end" in done.output
+    assert files(tmp_path) == {"question.wav", "reply.wav", "reply.txt", "both.wav"}
+
+
+@pytest.mark.usefixtures("scripted")
+def test_a_failed_run_leaves_an_existing_conversation_untouched(tmp_path: Path) -> None:
+    both = tmp_path / "both.wav"
+    both.write_bytes(OLD)
+    done = invoke("--input", str(tmp_path / "missing.wav"), "--output",
+                  str(tmp_path / "r.wav"), "--conversation", str(both))  # fmt: skip
+    assert done.exit_code == 1, done.output
+    assert both.read_bytes() == OLD and files(tmp_path) == {"both.wav"}
+
+
+@pytest.mark.usefixtures("scripted")
+def test_a_conversation_that_is_the_input_is_refused(tmp_path: Path) -> None:
+    source = copy_of_sample(tmp_path)
+    before = source.read_bytes()
+    done = invoke("--input", str(source), "--output", str(tmp_path / "r.wav"),
+                  "--conversation", str(source))  # fmt: skip
+    assert done.exit_code == 2, done.output
+    assert "--conversation" in done.output and "is the input file" in done.output
+    assert source.read_bytes() == before

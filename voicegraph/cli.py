@@ -7,9 +7,9 @@ import importlib
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
 import typer
@@ -58,6 +58,12 @@ def run(
         Path | None,
         typer.Option(help="Transcript of both sides; default: beside --output."),
     ] = None,
+    conversation: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write both sides as one stereo WAV (you left, the agent right), aligned."
+        ),
+    ] = None,
     fast: Annotated[
         bool,
         typer.Option(
@@ -85,14 +91,24 @@ def run(
 
     Runs the standard voice graph (VAD, Whisper STT, turn detection, SmolLM2, hibari TTS) on
     the input file as if it were a live microphone, writes the reply audio and a transcript,
-    and prints per-turn latencies. ``--diagram`` / ``--timeline`` also write
-    ``<output>-graph.svg`` / ``<output>-timeline.png`` beside the reply.
+    and prints per-turn latencies: voice-to-voice is measured from the audio, from the true
+    end of your speech to the first audible reply. The reply WAV is aligned with the input
+    (sample i of each is the same moment); ``--conversation`` writes both as one stereo WAV.
+    ``--diagram`` / ``--timeline`` also write ``<output>-graph.svg`` /
+    ``<output>-timeline.png`` beside the reply.
 
     Files are never destroyed: every output is written to a hidden temporary file beside it
     and moved into place only when the run succeeded, so a failed run leaves existing files
     as they were. An output that is the input, another output or a folder is refused.
     """
-    from voicegraph.nodes.agent import ConversationLog, format_turn_metrics, voice_pipeline
+    from voicegraph._recordings import conversation as both
+    from voicegraph._recordings import write_wav
+    from voicegraph.nodes.agent import (
+        ConversationLog,
+        format_turn_metrics,
+        turn_metrics,
+        voice_pipeline,
+    )
     from voicegraph.nodes.audio import WavSource
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.nodes.samples import sample_path
@@ -104,8 +120,8 @@ def run(
     picture = output.with_name(f"{output.stem}-timeline.png") if timeline else None
     problem = _output_problem(
         path,
-        {"--output": output, "--transcript": transcript, "the diagram": diagram_path,
-         "the timeline": picture},
+        {"--output": output, "--transcript": transcript, "--conversation": conversation,
+         "the diagram": diagram_path, "the timeline": picture},
     )  # fmt: skip
     if problem is not None:
         typer.echo(f"error: {problem}", err=True)
@@ -143,17 +159,25 @@ def run(
         if not reply.is_file():  # cannot happen after a run that ended: say so, never guess
             typer.echo("error: the run ended without writing the reply audio", err=True)
             raise typer.Exit(1)
-        with _replacing(transcript) as temporary:
-            temporary.write_text(pipeline.log.transcript() + "\n", encoding="utf-8")
-        os.replace(reply, output)
+        user, agent = _aligned(path, reply, getattr(pipeline.source, "media_to_clock", None))
+        writes: dict[Path, Callable[[Path], object]] = {
+            output: lambda p: write_wav(p, *agent),
+            transcript: lambda p: p.write_text(pipeline.log.transcript() + "\n", "utf-8"),
+        }
+        if conversation is not None:
+            writes[conversation] = lambda p: write_wav(p, *both(*user, *agent))
+        _write_all(writes)
     except OSError as exc:
         typer.echo(f"error: cannot write the results ({exc})", err=True)
         raise typer.Exit(1) from None
     finally:
         reply.unlink(missing_ok=True)
+    metrics = turn_metrics(pipeline, user_audio=user, agent_audio=agent)
     say("")
-    typer.echo(format_turn_metrics(pipeline.turn_metrics()))
-    say(f"\nreply audio: {output}\ntranscript:  {transcript}")
+    typer.echo(format_turn_metrics(metrics))
+    say(f"\nreply audio: {output} (aligned with the input)\ntranscript:  {transcript}")
+    if conversation is not None:
+        say(f"conversation: {conversation} (stereo: you left, the agent right)")
     if diagram_path is not None:
         written = _write_diagram(pipeline.graph, diagram_path, runner.metrics())
         say(f"diagram:     {written}")
@@ -163,6 +187,32 @@ def run(
         with _replacing(picture) as temporary:
             plot_timeline(trace, pipeline).savefig(temporary, dpi=110)
         say(f"timeline:    {picture}")
+
+
+def _aligned(
+    source: Path, recording: Path, media_to_clock: Callable[[float], float | None] | None
+) -> tuple[tuple[Any, int], tuple[Any, int]]:
+    """The input and the recording (mono), the recording cut to start with the input."""
+    from voicegraph._recordings import align, read_mono
+
+    user = read_mono(source)
+    played, rate = read_mono(recording)
+    origin = media_to_clock(0.0) if media_to_clock is not None else None
+    return user, (align(played, rate, origin or 0.0), rate)
+
+
+def _write_all(writes: dict[Path, Callable[[Path], object]]) -> None:
+    """Write every file beside its destination, then move them all into place; if any
+    write fails, no destination is touched."""
+    temporaries = {path: _temporary(path) for path in writes}
+    try:
+        for path, write in writes.items():
+            write(temporaries[path])
+        for path, temporary in temporaries.items():
+            os.replace(temporary, path)
+    finally:
+        for temporary in temporaries.values():
+            temporary.unlink(missing_ok=True)
 
 
 def _temporary(path: Path) -> Path:

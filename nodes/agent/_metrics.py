@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from ._latency import heard_latency
 
 if TYPE_CHECKING:
     from ._voice import VoicePipeline
+
+Audio = tuple[npt.NDArray[np.integer] | npt.NDArray[np.floating], int]
+"""Mono samples and their rate."""
 
 __all__ = ["TurnMetrics", "format_turn_metrics", "turn_metrics"]
 
@@ -22,8 +30,15 @@ class TurnMetrics:
         stt_latency: the VAD reporting the end of speech to the final transcript arriving.
         llm_ttft: the LLM starting on the turn to its first reply text.
         tts_ttfb: the TTS taking the reply's first sentence to its first audio frame.
-        voice_to_voice: end of the user's speech to the first reply audio played (clock
-            time; ``None`` if no reply played).
+        voice_to_voice_from_vad: the VAD's end of speech to the start of the reply audio
+            (clock time; ``None`` if no reply played). It hides the VAD's lag behind the true
+            end of speech and any leading silence in the reply.
+        voice_to_voice: what a listener hears: the true end of the user's speech (last 20 ms
+            window above -40 dBFS of the input before the decision) to the first audible
+            agent audio (first such window of the reply), measured from the audio itself;
+            ``None`` without the audio (see :func:`turn_metrics`) or if either was silent.
+        vad_lag: the true end of speech to the VAD's end of speech (part of ``voice_to_voice``).
+        leading_silence: the reply audio starting to it becoming audible (ditto).
     """
 
     user_text: str
@@ -31,20 +46,30 @@ class TurnMetrics:
     stt_latency: float | None
     llm_ttft: float | None
     tts_ttfb: float | None
-    voice_to_voice: float | None
+    voice_to_voice_from_vad: float | None
+    voice_to_voice: float | None = None
+    vad_lag: float | None = None
+    leading_silence: float | None = None
 
 
-def turn_metrics(p: VoicePipeline) -> list[TurnMetrics]:
+def turn_metrics(
+    p: VoicePipeline, *, user_audio: Audio | None = None, agent_audio: Audio | None = None
+) -> list[TurnMetrics]:
     """Match each turn decision with the generation, synthesis and playout that answered it.
 
     Generations are matched to turns by the clock time they started; TTS first-byte times and
-    playout starts are matched to replies in order.
+    playout starts are matched to replies in order. With ``user_audio`` (the input) and
+    ``agent_audio`` (what was played, aligned with the input: sample ``i`` of both is the same
+    moment), each turn's ``voice_to_voice`` is measured from the audio (see
+    :mod:`voicegraph.nodes.agent._latency`).
     """
     to_clock = getattr(p.source, "media_to_clock", None)
+    origin = to_clock(0.0) if to_clock else None  # clock time of the input's sample 0
     step0 = [m for m in p.llm.metrics if m.step == 0]
     replies = list(p.output.reply_started_at)
     ttfbs = list(p.tts.ttfb)
     results = []
+    previous = 0.0  # input time of the previous decision: the next turn's speech starts after
     for d in p.turn.decisions:
         decided: float | None = d.clock
         speech_end = to_clock(d.speech_end) if to_clock else None
@@ -54,7 +79,7 @@ def turn_metrics(p: VoicePipeline) -> list[TurnMetrics]:
             step0.remove(gen)
             later = [m for m in p.llm.metrics if m.started >= gen.started and m.ttft is not None]
             ttft = (later[0].started + later[0].ttft - gen.started) if later else None  # type: ignore[operator]
-        v2v = None
+        v2v = tts = start = None
         if speech_end is not None and replies:
             start = next((r for r in replies if decided is None or r >= decided - 1e-6), None)
             if start is not None:
@@ -63,29 +88,54 @@ def turn_metrics(p: VoicePipeline) -> list[TurnMetrics]:
                 tts = ttfbs[index] if index < len(ttfbs) else None
                 ttfbs = ttfbs[index + 1 :]
                 v2v = start - speech_end
-            else:
-                tts = None
-        else:
-            tts = None
-        results.append(TurnMetrics(d.text, d.end_of_utterance_delay, d.stt_latency, ttft, tts, v2v))
+        row = TurnMetrics(d.text, d.end_of_utterance_delay, d.stt_latency, ttft, tts, v2v)
+        if (
+            user_audio is not None
+            and agent_audio is not None
+            and start is not None
+            and origin is not None
+        ):
+            at = start - origin
+            until = replies[0] - origin if replies else None
+            heard = heard_latency(
+                *user_audio, *agent_audio, decided=d.decided_at, reply_start=at,
+                turn_start=previous, reply_end=until,
+            )  # fmt: skip
+            if heard is not None:
+                row = replace(
+                    row,
+                    voice_to_voice=heard.latency,
+                    vad_lag=d.speech_end - heard.speech_end,
+                    leading_silence=heard.first_audio - at,
+                )
+        previous = d.decided_at
+        results.append(row)
     return results
 
 
 def format_turn_metrics(rows: list[TurnMetrics]) -> str:
-    """The metrics as a table (milliseconds)."""
+    """The metrics as a table (milliseconds): the stages, then the honest voice-to-voice.
+
+    ``VAD lag`` + ``v2v from VAD end`` + ``lead silence`` make up ``voice-to-voice`` (to a
+    20 ms window); ``EOU delay``, ``STT``, ``LLM TTFT`` and ``TTS TTFB`` break down
+    ``v2v from VAD end``.
+    """
 
     def ms(x: float | None) -> str:
         return "-" if x is None else f"{x * 1000:.0f}"
 
     head = (
-        f"{'turn':<5}{'EOU delay':>11}{'STT':>8}{'LLM TTFT':>10}{'TTS TTFB':>10}"
-        f"{'voice-to-voice':>16}  user"
+        f"{'turn':<5}{'EOU delay':>11}{'STT':>7}{'LLM TTFT':>10}{'TTS TTFB':>10}"
+        f"{'VAD lag':>9}{'v2v from VAD end':>18}{'lead silence':>14}{'voice-to-voice':>16}  user"
     )
     lines = [head, "-" * len(head)]
     for i, r in enumerate(rows, 1):
         lines.append(
-            f"{i:<5}{ms(r.end_of_utterance_delay):>11}{ms(r.stt_latency):>8}{ms(r.llm_ttft):>10}"
-            f"{ms(r.tts_ttfb):>10}{ms(r.voice_to_voice):>16}  {r.user_text[:40]}"
+            f"{i:<5}{ms(r.end_of_utterance_delay):>11}{ms(r.stt_latency):>7}{ms(r.llm_ttft):>10}"
+            f"{ms(r.tts_ttfb):>10}{ms(r.vad_lag):>9}{ms(r.voice_to_voice_from_vad):>18}"
+            f"{ms(r.leading_silence):>14}{ms(r.voice_to_voice):>16}  {r.user_text[:40]}"
         )
-    lines.append("(milliseconds)")
+    lines.append(
+        "(milliseconds; voice-to-voice: true end of speech to first audible reply, from the audio)"
+    )
     return "\n".join(lines)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from voicegraph.nodes.agent import VoicePipeline, voice_pipeline
+from voicegraph._recordings import align, read_mono
+from voicegraph.nodes.agent import VoicePipeline, turn_metrics, voice_pipeline
 from voicegraph.nodes.audio import WavSource
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.samples import sample_path
@@ -48,7 +49,21 @@ async def test_a_question_gets_a_spoken_answer(tmp_path: Path) -> None:
     assert word_error_rate(reply, heard) <= 0.35, (reply, heard)
 
     (metrics,) = p.turn_metrics()
-    assert metrics.voice_to_voice is not None and metrics.voice_to_voice >= 0.5
+    assert metrics.voice_to_voice_from_vad is not None and metrics.voice_to_voice_from_vad >= 0.5
+
+    # aligned with the input (sample i of both is the same moment), timed from the audio
+    user = read_mono(sample_path("question"))
+    origin = p.source.media_to_clock(0.0)  # type: ignore[attr-defined]
+    assert origin is not None
+    played, rate = read_mono(tmp_path / "reply.wav")
+    aligned = align(played, rate, origin)
+    (heard,) = turn_metrics(p, user_audio=user, agent_audio=(aligned, rate))
+    assert heard.voice_to_voice is not None and heard.vad_lag is not None
+    assert heard.leading_silence is not None and heard.leading_silence >= 0
+    # the true end of speech is before the VAD's, the first audible audio after the reply's
+    # start (to one 20 ms window): the honest figure is the longer one
+    assert heard.vad_lag > 0
+    assert heard.voice_to_voice >= metrics.voice_to_voice_from_vad - 0.02
     assert [u.role for u in p.log.utterances] == ["user", "agent"]
 
 

@@ -319,7 +319,7 @@ async def test_audio_session_events_and_metrics(voice: Voice) -> None:
     assert session.events[-1].reason == "input_ended"  # type: ignore[attr-defined]
     assert session.pipeline is not None
     assert [u.role for u in session.pipeline.log.utterances] == ["user", "agent"]
-    assert session.pipeline.turn_metrics()[0].voice_to_voice is not None
+    assert session.pipeline.turn_metrics()[0].voice_to_voice_from_vad is not None
 
 
 async def test_an_idle_text_session_lets_your_code_take_real_time() -> None:
