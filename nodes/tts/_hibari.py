@@ -79,10 +79,11 @@ class HibariTTS(TTSEngine):
     here, ~100x real time; loading takes ~0.5 s). With a fixed ``seed`` the output is
     bit-identical run to run.
 
-    hibari puts ~0.3 s of silence before and ~0.4 s after each sentence; the host
-    :class:`~voicegraph.nodes.tts.TTSNode` trims it (threshold ``silence_threshold_db``,
-    default -50 dBFS) and inserts ``sentence_pause`` (0.15 s) between sentences instead, so
-    the first audible sample is the reply's first sample.
+    hibari puts ~0.3 s of silence before and ~0.4 s after each sentence, and often 10-70 ms
+    of breath or weak consonant (-50 to -40 dBFS) before the word; the host
+    :class:`~voicegraph.nodes.tts.TTSNode` trims them (``silence_threshold_db``, default
+    -50 dBFS; ``onset_db``, -40 dBFS) and inserts ``sentence_pause`` (0.15 s) between
+    sentences instead, so the reply starts with its audible word.
 
     >>> from voicegraph.nodes.tts import TTSNode
     >>> tts = TTSNode(engine=HibariTTS(speed=1.2))

@@ -27,7 +27,7 @@ from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes._runs import RunStarts
 
-from ._audio import resample_linear, trim_silence
+from ._audio import ONSET_DB, resample_linear, trim_silence
 from ._engine import FloatAudio, SpeechPiece, TTSEngine, TTSStream
 
 __all__ = ["MAX_HISTORY", "TTSNode"]
@@ -45,9 +45,10 @@ class TTSNode(EngineHost[TTSEngine]):
     node owns the graph side. Per :class:`Sentence`, with an engine that synthesizes per
     sentence:
 
-    * trims the leading and trailing silence of each synthesized part
-      (:func:`trim_silence`, ``silence_threshold_db``), so the first audible sample is the
-      first sample sent;
+    * trims the leading and trailing silence of each synthesized part (:func:`trim_silence`:
+      ``silence_threshold_db``; the start is 10 ms before the first 10 ms above ``onset_db``
+      or within 20 dB of the part's peak, so a breath or weak consonant too quiet to hear
+      before the word is not sent), so the first 20 ms frame sent is already audible;
     * appends a pause: ``sentence_pause`` after a sentence ending in ``. ! ? …``,
       ``clause_pause`` after a chunk cut at a clause break, none after a reply's final
       sentence; parts of one chunk (an engine that splits it further) are joined with
@@ -101,6 +102,8 @@ class TTSNode(EngineHost[TTSEngine]):
         clause_pause: seconds of silence after a clause chunk (default ``None``: the engine's).
         trim_silence: trim leading/trailing silence of each part (default ``True``).
         silence_threshold_db: trim threshold in dBFS (default -50).
+        onset_db: level in dBFS that marks a part's start (default -40, audible;
+            ``silence_threshold_db``: the first sound above it, as before).
 
     Raises:
         ConfigError: ``engine`` is not a :class:`TTSEngine`, or streams at another rate
@@ -114,6 +117,7 @@ class TTSNode(EngineHost[TTSEngine]):
         clause_pause: float | None = Field(None, ge=0.0, le=5.0)
         trim_silence: bool = True
         silence_threshold_db: float = Field(-50.0, le=0.0)
+        onset_db: float = Field(ONSET_DB, le=0.0)
 
     config: Config
     sentences: In[Sentence]
@@ -293,7 +297,7 @@ class TTSNode(EngineHost[TTSEngine]):
         for part in parts:
             part = resample_linear(np.asarray(part, np.float32), source_rate, rate)
             if cfg.trim_silence:
-                part = trim_silence(part, rate, cfg.silence_threshold_db)
+                part = trim_silence(part, rate, cfg.silence_threshold_db, cfg.onset_db)
             if len(part):
                 if pieces:
                     pieces.append(gap)

@@ -96,8 +96,7 @@ async def test_two_sentences_become_24khz_20ms_frames_with_consistent_tags() -> 
         assert [f.text_duration for f in mine] == pytest.approx([len(mine) * 0.02] * len(mine))
     first = [f for f in frames if f.text == FIRST]
     # the leading ~0.3 s of silence hibari makes is gone: the first frame is already speech
-    assert rms_db(first[0].pcm) > -55  # (hibari's own first 0.28 s are at about -140 dBFS)
-    assert rms_db(first[1].pcm) > -40
+    assert rms_db(first[0].pcm) > -40  # (hibari's own first 0.28 s are at about -140 dBFS)
     raw = load_model().synthesize(FIRST, 1.0, 0)[0]
     assert np.abs(raw[: int(0.2 * 24000)]).max() < 0.01  # (hibari itself starts silent)
     # a natural pause (sentence_pause, 0.15 s) remains between the sentences
@@ -108,6 +107,28 @@ async def test_two_sentences_become_24khz_20ms_frames_with_consistent_tags() -> 
     last = np.concatenate([f.pcm for f in frames if f.text == SECOND])
     assert np.abs(last[-int(0.1 * 24000) :]).max() > 0
     assert list(tts.ttfb) == [0.0]  # synthesis takes no virtual time
+
+
+async def test_the_first_frame_of_each_reply_is_audible() -> None:
+    # hibari starts some words with 10-40 ms of breath or weak consonant between -50 and
+    # -40 dBFS ("Sure.", "Hmm, ...", "Four ..."): the reply starts at the audible word
+    texts = ["Sure.", "Hmm, good question.", "Four hundred and twelve.", "What is it?"]
+    _, sink = await speak([("say", text, True) for text in texts])
+    replies = [[f for f in sink.frames if f.text == text] for text in texts]
+    firsts = [rms_db(frames[0].pcm) for frames in replies]
+    seconds = [rms_db(frames[1].pcm) for frames in replies]
+    assert all(level > -42 for level in firsts), firsts  # (before: about -48 dBFS)
+    assert all(level > -40 for level in seconds), seconds
+    assert all(frames[0].pts == 0.0 for frames in replies)
+    # nothing audible is cut: what the old rule (first window above -50 dBFS) kept before
+    # the new start stays below -40 dBFS in every 20 ms window
+    for text in texts:
+        raw = load_model().synthesize(text, 1.0, 0)[0]
+        before = trim_silence(raw, 24000, onset_db=-50.0)
+        cut = len(before) - len(trim_silence(raw, 24000))
+        assert 0 < cut <= round(0.04 * 24000), text
+        dropped = (before[:cut] * 32767).astype(np.int16)
+        assert all(rms_db(dropped[i : i + 480]) < -40 for i in range(0, cut, 240)), text
 
 
 async def test_first_audio_leaves_before_the_second_sentence_is_synthesized() -> None:
