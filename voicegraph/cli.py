@@ -101,15 +101,14 @@ def run(
     and moved into place only when the run succeeded, so a failed run leaves existing files
     as they were. An output that is the input, another output or a folder is refused.
     """
-    from voicegraph._recordings import conversation as both
-    from voicegraph._recordings import write_wav
     from voicegraph.nodes.agent import (
         ConversationLog,
         format_turn_metrics,
         turn_metrics,
         voice_pipeline,
     )
-    from voicegraph.nodes.audio import WavSource
+    from voicegraph.nodes.audio import WavSource, write_wav
+    from voicegraph.nodes.audio import stereo_conversation as both
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.nodes.samples import sample_path
     from voicegraph.runner import Runner, VirtualClock
@@ -193,12 +192,12 @@ def _aligned(
     source: Path, recording: Path, media_to_clock: Callable[[float], float | None] | None
 ) -> tuple[tuple[Any, int], tuple[Any, int]]:
     """The input and the recording (mono), the recording cut to start with the input."""
-    from voicegraph._recordings import align, read_mono
+    from voicegraph.nodes.audio import align_recording, read_mono_wav
 
-    user = read_mono(source)
-    played, rate = read_mono(recording)
+    user = read_mono_wav(source)
+    played, rate = read_mono_wav(recording)
     origin = media_to_clock(0.0) if media_to_clock is not None else None
-    return user, (align(played, rate, origin or 0.0), rate)
+    return user, (align_recording(played, rate, origin or 0.0), rate)
 
 
 def _write_all(writes: dict[Path, Callable[[Path], object]]) -> None:

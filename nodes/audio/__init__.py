@@ -15,6 +15,10 @@ from voicegraph.graph import rehome
 from ._apm import AudioProcessor as AudioProcessor
 from ._memory import MemorySink as MemorySink
 from ._memory import MemorySource as MemorySource
+from ._recordings import align_recording as align_recording
+from ._recordings import read_mono_wav as read_mono_wav
+from ._recordings import stereo_conversation as stereo_conversation
+from ._recordings import write_wav as write_wav
 from ._resample import Resampler as Resampler
 from ._rtc import from_rtc as from_rtc
 from ._rtc import to_rtc as to_rtc

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import soundfile as sf
 
-from voicegraph._recordings import align, read_mono
 from voicegraph.nodes.agent import VoicePipeline, turn_metrics, voice_pipeline
-from voicegraph.nodes.audio import WavSource
+from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.samples import sample_path
 from voicegraph.nodes.tts import transcribe_audio, word_error_rate
@@ -52,11 +51,11 @@ async def test_a_question_gets_a_spoken_answer(tmp_path: Path) -> None:
     assert metrics.voice_to_voice_from_vad is not None and metrics.voice_to_voice_from_vad >= 0.5
 
     # aligned with the input (sample i of both is the same moment), timed from the audio
-    user = read_mono(sample_path("question"))
+    user = read_mono_wav(sample_path("question"))
     origin = p.source.media_to_clock(0.0)  # type: ignore[attr-defined]
     assert origin is not None
-    played, rate = read_mono(tmp_path / "reply.wav")
-    aligned = align(played, rate, origin)
+    played, rate = read_mono_wav(tmp_path / "reply.wav")
+    aligned = align_recording(played, rate, origin)
     (heard,) = turn_metrics(p, user_audio=user, agent_audio=(aligned, rate))
     assert heard.voice_to_voice is not None and heard.vad_lag is not None
     assert heard.leading_silence is not None and heard.leading_silence >= 0

@@ -1,4 +1,4 @@
-"""The command line's audio files: the reply aligned with the input, and both as one stereo WAV.
+"""Recordings the command line writes: the reply aligned with the input, both as stereo WAV.
 
 The agent's recording (``AudioOutput(path=...)``) starts at clock time 0, before the models
 loaded; the input started playing at clock time ``origin``. Dropping ``origin`` seconds from
@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["align", "conversation", "read_mono", "write_wav"]
+__all__ = ["align_recording", "read_mono_wav", "stereo_conversation", "write_wav"]
 
 Samples = npt.NDArray[np.int16]
 
 
-def read_mono(path: str | Path) -> tuple[Samples, int]:
+def read_mono_wav(path: str | Path) -> tuple[Samples, int]:
     """A WAV file's samples as mono int16 (channels averaged) and its rate."""
     import soundfile
 
@@ -26,7 +26,7 @@ def read_mono(path: str | Path) -> tuple[Samples, int]:
     return np.asarray(mono, dtype=np.int16), int(rate)
 
 
-def align(recording: Samples, rate: int, origin: float) -> Samples:
+def align_recording(recording: Samples, rate: int, origin: float) -> Samples:
     """The recording from clock time ``origin`` on (silence first if ``origin`` < 0)."""
     skip = round(origin * rate)
     if skip >= 0:
@@ -42,7 +42,7 @@ def _resample(samples: Samples, rate: int, to: int) -> Samples:
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-def conversation(user: Samples, user_rate: int, agent: Samples, agent_rate: int) -> tuple[
+def stereo_conversation(user: Samples, user_rate: int, agent: Samples, agent_rate: int) -> tuple[
     npt.NDArray[np.int16], int
 ]:  # fmt: skip
     """Both sides as stereo int16 (user left, agent right) at the higher of the two rates.
