@@ -26,11 +26,9 @@ from types import TracebackType
 from typing import Any, ClassVar
 
 import anyio
-from pydantic import ValidationError
 
 from ._clock import Clock, RealClock
-from ._errors import ConfigError
-from ._node import NodeConfig
+from ._node import NodeConfig, validated_config
 
 __all__ = ["Engine"]
 
@@ -59,18 +57,7 @@ class Engine:
     config: NodeConfig
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
-        cls = type(self)
-        if config is not None and settings:
-            raise ConfigError(f"{cls.__name__}: pass either a Config or keyword settings, not both")
-        try:
-            self.config = config if config is not None else cls.Config(**settings)
-        except ValidationError as exc:
-            raise ConfigError(f"invalid settings for {cls.__name__}: {exc}") from None
-        if not isinstance(self.config, cls.Config):
-            raise ConfigError(
-                f"{cls.__name__} expects a {cls.Config.__qualname__}, "
-                f"got {type(self.config).__name__}"
-            )
+        self.config = validated_config(type(self), config, settings)
         self._clock: Clock | None = None
         self._users = 0
         self._entering: anyio.Lock | None = None  # made on first use, in the running loop

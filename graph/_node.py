@@ -124,6 +124,30 @@ def attach_runtime(node: Node, runtime: NodeRuntime | None) -> None:
     node._rt = runtime if runtime is not None else _NotRunning(node)
 
 
+def validated_config(
+    cls: type[Any], config: NodeConfig | None, settings: dict[str, Any]
+) -> NodeConfig:
+    """The settings of a node or engine of class ``cls``: ``config`` itself, or
+    ``cls.Config(**settings)``.
+
+    Raises:
+        ConfigError: both were given, the settings are invalid, or ``config`` is not a
+            ``cls.Config``.
+    """
+    if config is not None and settings:
+        raise ConfigError(f"{cls.__name__}: pass either a Config or keyword settings, not both")
+    expected: type[NodeConfig] = cls.Config
+    try:
+        checked = config if config is not None else expected(**settings)
+    except ValidationError as exc:
+        raise ConfigError(f"invalid settings for {cls.__name__}: {exc}") from None
+    if not isinstance(checked, expected):
+        raise ConfigError(
+            f"{cls.__name__} expects a {expected.__qualname__}, got {type(checked).__name__}"
+        )
+    return checked
+
+
 def join_graph(node: Node, graph: Graph, supervision: Supervision | None) -> None:
     """For ``Graph.add``: ``node`` now belongs to ``graph``, supervised by ``supervision``.
 
@@ -219,17 +243,7 @@ class Node:
                     f"{cls.__name__}: cannot resolve a port annotation ({exc}); define frame "
                     "types at module level"
                 ) from None
-        if config is not None and settings:
-            raise ConfigError(f"{cls.__name__}: pass either a Config or keyword settings, not both")
-        try:
-            self.config = config if config is not None else cls.Config(**settings)
-        except ValidationError as exc:
-            raise ConfigError(f"invalid settings for {cls.__name__}: {exc}") from None
-        if not isinstance(self.config, cls.Config):
-            raise ConfigError(
-                f"{cls.__name__} expects a {cls.Config.__qualname__}, "
-                f"got {type(self.config).__name__}"
-            )
+        self.config = validated_config(cls, config, settings)
         self.name = ""
         self._graph = None
         self._supervision = None
