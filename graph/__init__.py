@@ -63,6 +63,7 @@ from ._node import runtime_of as runtime_of
 from ._ports import In as In
 from ._ports import Out as Out
 from ._ports import Port as Port
+from ._public import lazy_exports as lazy_exports
 from ._public import rehome as rehome
 from ._redact import clip_text as clip_text
 from ._redact import redact_secrets as redact_secrets

@@ -16,9 +16,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
-__all__ = ["rehome"]
+__all__ = ["lazy_exports", "rehome"]
 
 
 def _private(module: str) -> bool:
@@ -74,3 +74,29 @@ def rehome(module: str, namespace: Mapping[str, object], names: Iterable[str]) -
         current = getattr(obj, "__module__", None)
         if isinstance(current, str) and _private(current) and obj.__name__ == name:
             _move(obj, current, module)
+
+
+def lazy_exports(
+    module: str, namespace: MutableMapping[str, object], table: Mapping[str, str]
+) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """A facade module's ``__getattr__`` and ``__dir__`` (PEP 562) for names loaded on first use.
+
+    ``table`` maps each name to the module that defines it; the first access imports that
+    module and keeps the value in ``namespace`` (the facade's globals), so later accesses are
+    plain lookups::
+
+        __getattr__, __dir__ = lazy_exports(__name__, globals(), {"Runner": "voicegraph.runner"})
+    """
+
+    def __getattr__(name: str) -> object:
+        source = table.get(name)
+        if source is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(source), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *table})
+
+    return __getattr__, __dir__

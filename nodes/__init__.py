@@ -14,8 +14,9 @@ The scripted test engines (``ScriptedLLM``, ``ScriptedSTT``, ``ScriptedTTS``) li
 :mod:`voicegraph.testing`; they still resolve here for this release, outside ``__all__``.
 """
 
-import importlib
 from typing import TYPE_CHECKING
+
+from voicegraph.graph import lazy_exports
 
 if TYPE_CHECKING:
     from voicegraph.nodes._host import EngineHost as EngineHost
@@ -119,17 +120,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voicegraph.nodes' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [

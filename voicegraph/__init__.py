@@ -13,7 +13,6 @@ Subpackages: ``voicegraph.graph`` (what a pipeline is), ``voicegraph.runner`` (h
 ``voicegraph.viz`` (seeing it).
 """
 
-import importlib
 import os as _os
 from typing import TYPE_CHECKING
 
@@ -65,6 +64,7 @@ from voicegraph.graph import Transcript as Transcript
 from voicegraph.graph import UsageError as UsageError
 from voicegraph.graph import UserTurn as UserTurn
 from voicegraph.graph import VoicegraphError as VoicegraphError
+from voicegraph.graph import lazy_exports  # the facade loads the other layers on first use
 from voicegraph.graph import set_svg_renderer as _set_svg_renderer
 
 
@@ -122,17 +122,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voicegraph' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __version__ = "0.1.0"

@@ -30,8 +30,9 @@ next release they also stay importable from the packages that define them
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from voicegraph.graph import lazy_exports
 
 if TYPE_CHECKING:
     from voicegraph.nodes.agent import JUDGE_INSTRUCTIONS as JUDGE_INSTRUCTIONS
@@ -77,17 +78,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'voicegraph.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY)
 
 
 __all__ = [
