@@ -1,4 +1,8 @@
-"""``python -m benchmarks``: run the suite and print the table."""
+"""``python -m benchmarks``: run the suite and print the table.
+
+``python -m benchmarks voice [...]`` runs the voice-to-voice benchmark instead (real models,
+real time, minutes: never part of the default suite); see :mod:`benchmarks.voice`.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="voicegraph performance suite; every figure is compared with raw asyncio "
-        "and anyio baselines measured in the same run.",
+        "and anyio baselines measured in the same run. `python -m benchmarks voice --help`: "
+        "the voice-to-voice benchmark on the embedded models (separate, minutes).",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run (~20 s)")
     parser.add_argument(
@@ -55,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the selected benchmarks, print the table, return the exit status."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["voice"]:
+        from . import voice  # the real models load only for this sub-mode
+
+        return voice.main(argv[1:])
     args = _parser().parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
