@@ -186,5 +186,43 @@ def test_a_quick_run_on_the_embedded_models_prints_the_turn_and_the_summary(
     (turn,) = run["turns"]
     assert turn["voice_to_voice"] is not None and turn["voice_to_voice"] > 0
     assert not math.isnan(run["setup_seconds"])
+    assert set(run["stage_setup"]) == {"vad", "stt", "turn", "llm", "tts"}
+    assert "setup by stage, s: vad" in out
     assert payload["summary"]["voice-to-voice"]["n"] == 1
     assert sys.modules["benchmarks.voice"] is voice
+
+
+def test_by_default_the_inputs_are_the_speech_sets_questions(
+    voice: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    items = [
+        SimpleNamespace(id="read-1", audio=tone(0.8), sample_rate=RATE),
+        SimpleNamespace(id="read/2", audio=tone(0.6), sample_rate=RATE),
+    ]
+    fake = ModuleType("benchmarks.speech_set")
+    fake.utterances = lambda: items  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "benchmarks.speech_set", fake)
+    inputs = voice.prepare_inputs([], tmp_path, tail=2.5)
+    assert [i.id for i in inputs] == ["read-1", "read/2"]
+    samples, rate = read_mono_wav(inputs[1].path)
+    start, end = voice.audible_span(samples, rate)
+    assert end - start == pytest.approx(0.6, abs=0.02)
+    assert len(samples) / rate - end >= 2.5 - 1e-9
+
+
+def test_model_loading_is_reported_apart_per_stage(voice: ModuleType) -> None:
+    first = voice.RunResult("q", 1, 9.5, 15.0, [], {"stt": 5.0, "llm": 9.0, "tts": 5.5})
+    later = [
+        voice.RunResult("q", r, s, 6.0, [], {"stt": 0.1, "llm": s, "tts": 0.2})
+        for r, s in ((2, 1.5), (3, 0.5), (4, 1.0))
+    ]
+    lines = voice.render_setup([first, *later]).splitlines()
+    assert lines[0] == (
+        "model loading and warm-up (first run's setup): 9.50 s; later runs' setup (models "
+        "cached): median 1.00 s, max 1.50 s (3 runs)"
+    )
+    assert lines[1] == (
+        "  setup by stage, s: stt 5.00 (later 0.10), llm 9.00 (later 1.00), tts 5.50 (later 0.20)"
+    )
+    assert "not counted in voice-to-voice" in lines[2]
+    assert voice.render_setup([first]).splitlines()[0].endswith("9.50 s")
