@@ -135,6 +135,7 @@ def voice_pipeline(
     g.connect(vad_node.segments, stt_node.speech)
     g.connect(vad_node.audio_out, stt_node.audio, capacity=MIC_CAPACITY, policy=policy)
     g.connect(stt_node.transcripts, turn_node.transcripts)
+    g.connect(turn_node.boundaries, stt_node.boundaries, feedback=True)
     if controller is None:
         g.connect(turn_node.turns, llm_node.turn)
         g.connect(llm_node.text, split.text)

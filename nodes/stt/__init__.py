@@ -5,6 +5,7 @@ from voicegraph.graph import rehome
 
 from ._engine import STTEngine as STTEngine
 from ._engine import STTStream as STTStream
+from ._events import TurnBoundary as TurnBoundary
 from ._node import STTNode as STTNode
 from ._scripted import ScriptedSTT as ScriptedSTT
 from ._whisper import WhisperSTT as WhisperSTT
@@ -14,6 +15,7 @@ __all__ = [
     "STTEngine",
     "STTNode",
     "STTStream",
+    "TurnBoundary",
     "WhisperSTT",
 ]
 

@@ -52,6 +52,11 @@ class STTEngine(Engine):
     kind: ClassVar[str] = "STT"
     streaming: ClassVar[bool] = False
     """Whether :meth:`stream` opens live sessions (interim transcripts)."""
+    whole_turns: ClassVar[bool] = False
+    """Whether :meth:`transcribe` may be given any stretch of the user's audio, as often as
+    the host likes: a local model with no per-call state or cost but compute. The host then
+    transcribes a segment together with the earlier speech of its turn, and transcribes
+    ahead when the user pauses (see :class:`~voicegraph.nodes.stt.STTNode`)."""
 
     class Config(NodeConfig):
         language: str = "en"

@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+import numpy as np
+from pydantic import Field
+
 from voicegraph.graph import (
     AudioFrame,
+    Control,
     Event,
     In,
     InputError,
@@ -20,8 +24,12 @@ from voicegraph.graph.timeline import STTDone, TimelineEvent
 from voicegraph.nodes._closing import close_stream
 from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes._runs import RunStarts
+from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
+from ._ahead import Ahead
 from ._engine import STTEngine, STTStream
+from ._events import TurnBoundary
+from ._turn_audio import TurnAudio
 
 __all__ = ["SAMPLE_RATE", "STTNode"]
 
@@ -29,6 +37,10 @@ SAMPLE_RATE = 16000
 """The sample rate STT engines get (what the VAD produces)."""
 MAX_LATENCIES = 1000
 """How many recent latencies :attr:`STTNode.latencies` keeps."""
+PREFIX = 0.5
+"""Seconds of audio before the speech given to the engine (the VAD's prefix padding)."""
+AHEAD_TAIL = 0.1
+"""Seconds of audio after a pause's start given to a transcription ahead."""
 
 
 class STTNode(EngineHost[STTEngine]):
@@ -61,6 +73,24 @@ class STTNode(EngineHost[STTEngine]):
     that do not stream ignore ``audio``, so a host wired for streaming can swap between
     both kinds. The VAD sends its events on both outputs; the host forwards each once.
 
+    A user's turn as a whole (``turn_context``, for engines with ``whole_turns`` such as
+    ``WhisperSTT``, with ``audio`` and ``boundaries`` connected; ``voice_pipeline`` wires
+    both): a pause inside a sentence ends a VAD segment, and a segment transcribed on
+    its own splits the sentence between two calls (Whisper's word error rate on such turns
+    roughly triples). So each segment is transcribed together with the earlier speech of
+    the same turn, from the live audio: the transcript's ``start`` is the turn's first
+    speech and it replaces the earlier ones (a ``TurnDetector`` keeps the newest final
+    transcript of each start). The turn detector's :class:`TurnBoundary` events on
+    ``boundaries`` (a ``feedback=True`` edge) say where a turn ended; a turn longer than
+    ``max_turn_seconds`` starts a new context at its next segment.
+
+    Transcribing ahead (``transcribe_ahead``, same conditions but ``boundaries`` optional):
+    when the VAD reports a pause (``SpeechPaused``), the speech so far is transcribed at
+    once, in the background, while the VAD waits out its ``min_silence_duration``. If the
+    segment then ends where the pause began, its transcript is that result, often ready
+    already; if the user goes on, the result is dropped. One transcription runs at a time;
+    a newer pause replaces one still waiting.
+
     Engines: the engine is entered (``async with``: models load) in :meth:`setup` and closed
     with the node. :meth:`set_engine` swaps it (an agent's own ``stt=``) from the next
     segment on; a segment being transcribed finishes with the engine it started with.
@@ -73,10 +103,22 @@ class STTNode(EngineHost[STTEngine]):
 
     Args:
         engine: the speech-to-text model (e.g. ``WhisperSTT()``).
+
+    Config:
+        turn_context: transcribe a segment with the earlier speech of its turn (True).
+        transcribe_ahead: transcribe when the VAD reports a pause (True).
+        max_turn_seconds: the longest turn transcribed as a whole (30.0).
     """
 
+    class Config(NodeConfig):
+        turn_context: bool = True
+        transcribe_ahead: bool = True
+        max_turn_seconds: float = Field(30.0, gt=0.0, le=120.0)
+
+    config: Config
     speech: In[SpeechSegment] = In(sample_rate=SAMPLE_RATE)
     audio: In[AudioFrame] = In(required=False, sample_rate=SAMPLE_RATE)
+    boundaries: In[Control] = In(required=False)
     transcripts: Out[Transcript]
 
     def __init__(
@@ -95,6 +137,11 @@ class STTNode(EngineHost[STTEngine]):
         self._stream_engine: STTEngine | None = None
         self._speech_start: float | None = None
         self._last_pts = 0.0
+        self._live = TurnAudio(seconds=self.config.max_turn_seconds + 2 * PREFIX + 1.0)
+        self._turn_start: float | None = None  # first speech of the turn being transcribed
+        self._boundary = float("-inf")  # audio before it belongs to an earlier turn
+        self._ahead = Ahead()
+        self._pause: float | None = None  # a pause waiting for its audio, to transcribe ahead
 
     def default_name(self) -> str:
         """``"stt"``."""
@@ -109,6 +156,11 @@ class STTNode(EngineHost[STTEngine]):
         if self._runs.new_run(self):
             self.timeline_events.clear()
         await self._slot.ready()
+        self._ahead = Ahead()
+        self._live.clear()
+        self._turn_start, self._boundary, self._pause = None, float("-inf"), None
+        if self.config.transcribe_ahead and self.connected(self.audio):
+            self.run_in_background(self._ahead.serve)
 
     async def aclose(self) -> None:
         """End a live session and close every engine this node entered."""
@@ -133,8 +185,21 @@ class STTNode(EngineHost[STTEngine]):
         """
         if isinstance(event, SpeechStarted):
             self._speech_start = event.pts
+            if self._turn_start is None or event.pts < self._boundary:
+                self._turn_start = event.pts
             if self._stream is not None and self._stream_engine is not self._slot.current:
                 await self._end_stream()  # set_engine between utterances
+        elif isinstance(event, SpeechPaused):
+            self._pause = event.pts
+            await self._maybe_ahead()
+        elif isinstance(event, SpeechResumed):
+            self._pause = None
+            self._ahead.drop_queued()
+        elif isinstance(event, TurnBoundary):
+            self._boundary = max(self._boundary, event.pts)
+            speaking = self._speech_start is not None and self._speech_start >= event.pts
+            self._turn_start = self._speech_start if speaking else None
+            return  # feedback from the turn detector: not forwarded
         await super().on_event(event)
 
     async def on_audio(self, frame: AudioFrame) -> None:
@@ -149,6 +214,8 @@ class STTNode(EngineHost[STTEngine]):
             await self._end_stream()  # set_engine between utterances
         if self._stream is None:
             if not self._slot.current.streaming:
+                self._live.add(frame.pts, frame.pcm[:, 0])
+                await self._maybe_ahead()
                 return
             engine = await self._slot.ready()
             self._stream, self._stream_engine = await engine.stream(), engine
@@ -185,7 +252,9 @@ class STTNode(EngineHost[STTEngine]):
                 await self._end_stream()
         else:
             engine = await self._slot.ready()
-            text = (await engine.transcribe(segment)).strip()
+            segment = self._with_turn(segment)
+            found = await self._ahead.result(engine, segment.pts, segment.speech_end)
+            text = found if found is not None else (await engine.transcribe(segment)).strip()
         self._speech_start = None
         if not text:
             return
@@ -199,3 +268,55 @@ class STTNode(EngineHost[STTEngine]):
         await self.emit(self.transcripts, transcript)
         self.latencies.append(self.clock.now() - t0)
         self.timeline_events.append(self.publish(STTDone(text, self.latencies[-1])))
+
+    # ------------------------------------------------------------------ a turn as a whole
+
+    def _context(self, speech_start: float) -> tuple[float, float] | None:
+        """Where the audio for speech starting at ``speech_start`` begins, and where its
+        first speech is: the turn's first speech when transcribing turns as a whole.
+        ``None``: no live audio to take it from (use the segment)."""
+        engine = self._slot.current
+        if not self.connected(self.audio) or engine.streaming or not engine.whole_turns:
+            return None
+        first = speech_start
+        if (
+            self.config.turn_context
+            and self.connected(self.boundaries)
+            and self._turn_start is not None
+            and self._boundary <= self._turn_start <= speech_start
+        ):
+            first = self._turn_start
+        return max(first - PREFIX, self._boundary), first
+
+    def _with_turn(self, segment: SpeechSegment) -> SpeechSegment:
+        """``segment`` extended back to the start of its turn with the live audio before it
+        (the segment itself when that audio is not there or the turn is too long)."""
+        context = self._context(segment.speech_start)
+        if context is None or context[0] >= segment.pts:
+            return segment
+        start, first = context
+        end = segment.pts + segment.duration
+        if end - start > self.config.max_turn_seconds or not self._live.covers(start, segment.pts):
+            self._turn_start = segment.speech_start  # a new context from this segment on
+            return segment
+        before = self._live.clip(start, segment.pts).reshape(-1, 1)
+        pcm = np.concatenate([before, segment.pcm[:, :1]])
+        return SpeechSegment(
+            pcm, SAMPLE_RATE, pts=start, speech_start=first, speech_end=segment.speech_end
+        )
+
+    async def _maybe_ahead(self) -> None:
+        """Transcribe the speech before a reported pause, once its audio is in."""
+        pause, speech_start = self._pause, self._speech_start
+        if pause is None or speech_start is None or not self.config.transcribe_ahead:
+            return
+        context = self._context(speech_start)
+        if context is None or self._live.end < pause + AHEAD_TAIL:
+            return
+        self._pause = None
+        start, first = context
+        if pause - start > self.config.max_turn_seconds or not self._live.covers(start, pause):
+            return
+        pcm = self._live.clip(start, pause + AHEAD_TAIL).reshape(-1, 1)
+        segment = SpeechSegment(pcm, SAMPLE_RATE, pts=start, speech_start=first, speech_end=pause)
+        self._ahead.submit(await self._slot.ready(), segment)

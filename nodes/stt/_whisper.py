@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -156,6 +156,7 @@ class WhisperSTT(STTEngine):
         hallucination_max_dbfs: float = -45.0
 
     config: Config
+    whole_turns: ClassVar[bool] = True
 
     def __init__(self, config: NodeConfig | None = None, /, **settings: Any) -> None:
         super().__init__(config, **settings)

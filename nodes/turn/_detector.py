@@ -32,6 +32,7 @@ from voicegraph.graph.timeline import (
 from voicegraph.nodes._host import EngineHost, EngineSlot
 from voicegraph.nodes._runs import RunStarts
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
+from voicegraph.nodes.stt import TurnBoundary
 from voicegraph.nodes.vad import SpeechPaused, SpeechResumed
 
 from ._commands import AllowInterruptions, ClearTurn, CommitTurn, TurnCommand, TurnControl
@@ -127,6 +128,14 @@ class TurnDetector(EngineHost[TurnEngine]):
     on where it stopped. Connect ``playout_control`` to the audio output's ``control`` input
     so the pause does not wait behind queued text and audio.
 
+    Transcripts of a turn as a whole: a final transcript replaces the turn's earlier ones
+    that start at or after its ``start`` (an :class:`~voicegraph.nodes.stt.STTNode` with
+    ``turn_context`` transcribes each segment with the turn's earlier speech). Whenever the
+    user's turn so far ends (committed, ignored or cleared) a
+    :class:`~voicegraph.nodes.stt.TurnBoundary` goes out on ``boundaries``: connect it to
+    the STT node's ``boundaries`` input (``feedback=True``) so the next turn is transcribed
+    without the audio of this one.
+
     Preemptive generation: once the VAD has reported the end of speech and a final
     transcript is in, the text so far goes out on ``preflight`` (once per text) before the
     endpointing delay has passed; the :class:`UserTurn` on ``turns`` follows if the turn
@@ -174,6 +183,7 @@ class TurnDetector(EngineHost[TurnEngine]):
     turns: Out[UserTurn]
     preflight: Out[UserTurn]
     playout_control: Out[Control]
+    boundaries: Out[Control]
 
     def __init__(
         self,
@@ -202,7 +212,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         self._speech_end: float | None = None
         self._reported_at: float | None = None
         self._transcript_at: float | None = None
-        self._texts: list[str] = []
+        self._texts: list[tuple[float, str]] = []  # (start, text) of the turn's transcripts
         self._turn_start: float | None = None
         self._agent_speaking = False
         self._reply_pending = False
@@ -252,6 +262,15 @@ class TurnDetector(EngineHost[TurnEngine]):
         elif isinstance(command, ClearTurn):
             self.clear_user_turn()
 
+    @property
+    def _text(self) -> str:
+        return " ".join(text for _, text in self._texts)
+
+    async def _end_context(self, at: float) -> None:
+        """Tell the STT that speech before media time ``at`` belongs to no open turn."""
+        if self.connected(self.boundaries):
+            await self.send_event(TurnBoundary(at), self.boundaries)
+
     async def _take_requests(self) -> None:
         if self._clear_requested:
             self._clear_requested = False
@@ -260,6 +279,7 @@ class TurnDetector(EngineHost[TurnEngine]):
             self._turn_start = self._speech_end = None
             self._preflight = ""
             self._commit_deadline = None
+            await self._end_context(self._now)
         if self._commit_timeout is not None:
             self._commit_deadline = self._now + self._commit_timeout
             self._commit_timeout = None
@@ -332,9 +352,11 @@ class TurnDetector(EngineHost[TurnEngine]):
             return
         if self._paused:  # words: the pause was a real interruption
             self._interrupt_now()
-        self._texts.append(frame.text.strip())
+        # a transcript of the turn from ``start`` on replaces the ones it covers
+        self._texts = [(start, text) for start, text in self._texts if start < frame.start]
+        self._texts.append((frame.start, frame.text.strip()))
         self._transcript_at = self._now
-        if self._turn_start is None:
+        if self._turn_start is None or frame.start < self._turn_start:
             self._turn_start = frame.start
         await self._maybe_interrupt()
         await self._maybe_commit()
@@ -358,7 +380,8 @@ class TurnDetector(EngineHost[TurnEngine]):
                 self._turn_start = event.pts
         elif isinstance(event, SpeechStopped):
             if not self._speaking:
-                return  # the end of discarded speech
+                await self._end_context(event.pts)  # the end of discarded speech
+                return
             self._speaking = False
             self._speech_end = event.pts
             # The delay runs from when the VAD *reported* the end (after its own silence
@@ -388,8 +411,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         if self._paused:
             await self._resume()
         if self._texts:
-            text = " ".join(self._texts)
-            await self._commit(self._now, 0.0, await self._probability(text))
+            await self._commit(self._now, 0.0, await self._probability(self._text))
 
     # ------------------------------------------------------------------ decisions
 
@@ -404,10 +426,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         heard_until = self._quiet_since if self._quiet_since is not None else self._now
         if heard_until - self._speech_start < cfg.min_interruption_duration:
             return
-        if (
-            cfg.min_interruption_words
-            and len(" ".join(self._texts).split()) < cfg.min_interruption_words
-        ):
+        if cfg.min_interruption_words and len(self._text.split()) < cfg.min_interruption_words:
             return
         if cfg.false_interruption_timeout is not None:
             await self._pause()
@@ -452,7 +471,7 @@ class TurnDetector(EngineHost[TurnEngine]):
             return
         if self._speaking or self._speech_end is None or not self._texts:
             return
-        text = " ".join(self._texts)
+        text = self._text
         probability = await self._probability(text)
         cfg = self.config
         delay = (
@@ -488,17 +507,17 @@ class TurnDetector(EngineHost[TurnEngine]):
             return  # nothing was said: no turn (LiveKit replies to nothing either)
         if self._agent_speaking and not self._interrupted_this_speech:
             self._interrupt_now()  # the user asked for the floor
-        text = " ".join(self._texts)
-        await self._commit(self._now, 0.0, await self._probability(text))
+        await self._commit(self._now, 0.0, await self._probability(self._text))
 
     async def _commit(self, now: float, delay: float, probability: float) -> None:
-        text = " ".join(self._texts)
+        text = self._text
         end = self._speech_end if self._speech_end is not None else now
         start = self._turn_start if self._turn_start is not None else end
         self._preflight = ""
         self._texts.clear()
         self._turn_start = None
         self._speech_end = None
+        await self._end_context(now)
         if self._agent_speaking and not self._interrupted_this_speech:
             self.ignored.append(text)  # a backchannel under the interruption thresholds
             return
