@@ -338,6 +338,7 @@ SURFACE: dict[str, list[str]] = {
         "STTEngine",
         "STTNode",
         "STTStream",
+        "TurnBoundary",
         "WhisperSTT",
     ],
     "voicegraph.nodes.tools": [
@@ -365,6 +366,8 @@ SURFACE: dict[str, list[str]] = {
         "ClearTurn",
         "CommitTurn",
         "HeuristicTurn",
+        "LlamaTurn",
+        "SmartTurn",
         "TurnCommand",
         "TurnControl",
         "TurnDecision",
