@@ -78,7 +78,13 @@ class SmartTurn(TurnEngine):
     shorter audio is padded with silence in front. Features are faster-whisper's log-mel
     spectrogram (80 mels, 8 s) of the normalized waveform; inference runs with onnxruntime
     on ``n_threads`` threads (default 1) in ``clock.run_sync`` (zero virtual time). About
-    70-100 ms per call on one core here, whatever the clip length (the window is fixed).
+    80 ms per call on one core here (72 ms model, 9 ms features; the model takes 39 ms on
+    two threads), whatever the clip length: the window is fixed.
+
+    **Ask early.** The model hears trailing silence as an end: on synthesized sentences cut
+    mid-sentence (measured here) the median P(complete) is 0.05 with no silence after the
+    last word, 0.5 after 0.2 s and 0.94 after 0.5 s, while whole sentences stay at 0.97-0.99.
+    Call it after a short VAD silence (Pipecat uses ``stop_secs=0.2``), not a long one.
 
     The CPU model (``smart-turn-v3.2-cpu.onnx``, 8 MB) ships inside the ``pipecat-ai``
     wheel; install it without its dependencies (``pip install --no-deps pipecat-ai``: it

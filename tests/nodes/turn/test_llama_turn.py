@@ -69,6 +69,7 @@ async def test_a_turn_longer_than_the_prompt_keeps_its_end(engine: LlamaTurn) ->
     async with LlamaTurn(max_prompt_tokens=64) as small:  # the history goes, then the start
         assert small.config.n_ctx == engine.config.n_ctx  # the same model: no second load
         assert await small.end_of_turn_probability(long, chat=chat) > 0.1
+        assert 0.0 <= await small.end_of_turn_probability("x" * 3000) <= 1.0
 
 
 def test_normalization_drops_punctuation_and_case() -> None:
