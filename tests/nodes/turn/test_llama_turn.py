@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from voicegraph.graph import ConfigError, MissingDependencyError
 from voicegraph.nodes.turn import LlamaTurn, TurnEngine
 from voicegraph.nodes.turn._llama_turn import normalize_turn_text
+from voicegraph.runner import RealClock, VirtualClock
 
 pytest.importorskip("llama_cpp")
 
@@ -70,6 +72,25 @@ async def test_a_turn_longer_than_the_prompt_keeps_its_end(engine: LlamaTurn) ->
         assert small.config.n_ctx == engine.config.n_ctx  # the same model: no second load
         assert await small.end_of_turn_probability(long, chat=chat) > 0.1
         assert 0.0 <= await small.end_of_turn_probability("x" * 3000) <= 1.0
+
+
+async def test_the_model_takes_no_virtual_time(engine: LlamaTurn) -> None:
+    clock, order = VirtualClock(), []
+
+    async def wake_soon() -> None:
+        await clock.sleep(0.001)
+        order.append("woke")
+
+    async with clock.running():
+        engine.bind(clock)
+        try:
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(wake_soon)
+                await engine.end_of_turn_probability("what time is it in tokyo right now")
+                order.append(f"answered at {clock.now()}")
+        finally:
+            engine.bind(RealClock())
+    assert order == ["answered at 0.0", "woke"]  # time stood still while the model ran
 
 
 def test_normalization_drops_punctuation_and_case() -> None:
