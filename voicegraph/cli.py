@@ -102,6 +102,7 @@ def run(
     as they were. An output that is the input, another output or a folder is refused.
     """
     from voicegraph.nodes.agent import (
+        AgentController,
         ConversationLog,
         format_turn_metrics,
         turn_metrics,
@@ -136,6 +137,7 @@ def run(
             WavSource(path=str(path)),
             output=AudioOutput(path=str(reply)),
             log=ConversationLog(echo=not quiet),
+            controller=AgentController(),  # as an AgentSession runs it: preemptive generation
         )
     except VoicegraphError as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -172,6 +174,9 @@ def run(
     finally:
         reply.unlink(missing_ok=True)
     metrics = turn_metrics(pipeline, user_audio=user, agent_audio=agent)
+    loaded = getattr(pipeline.source, "media_to_clock", lambda _: None)(0.0)
+    if loaded is not None and not fast:
+        say(f"\n(models loaded and warmed in {loaded:.1f} s, before the input started)")
     say("")
     typer.echo(format_turn_metrics(metrics))
     say(f"\nreply audio: {output} (aligned with the input)\ntranscript:  {transcript}")

@@ -11,6 +11,8 @@ import numpy.typing as npt
 from ._latency import heard_latency
 
 if TYPE_CHECKING:
+    from voicegraph.nodes.llm import LLMMetrics
+
     from ._voice import VoicePipeline
 
 Audio = tuple[npt.NDArray[np.integer] | npt.NDArray[np.floating], int]
@@ -70,24 +72,24 @@ def turn_metrics(
     ttfbs = list(p.tts.ttfb)
     results = []
     previous = 0.0  # input time of the previous decision: the next turn's speech starts after
+    after = float("-inf")  # clock time of the previous decision
     for d in p.turn.decisions:
         decided: float | None = d.clock
         speech_end = to_clock(d.speech_end) if to_clock else None
-        gen = next((m for m in step0 if decided is None or m.started >= decided - 1e-6), None)
+        start = next((r for r in replies if decided is None or r >= decided - 1e-6), None)
+        gen = _generation(step0, decided, start, after)
         ttft = None
         if gen is not None:
-            step0.remove(gen)
+            step0 = [m for m in step0 if m.started > gen.started]
             later = [m for m in p.llm.metrics if m.started >= gen.started and m.ttft is not None]
             ttft = (later[0].started + later[0].ttft - gen.started) if later else None  # type: ignore[operator]
-        v2v = tts = start = None
-        if speech_end is not None and replies:
-            start = next((r for r in replies if decided is None or r >= decided - 1e-6), None)
-            if start is not None:
-                index = replies.index(start)
-                replies = replies[index + 1 :]
-                tts = ttfbs[index] if index < len(ttfbs) else None
-                ttfbs = ttfbs[index + 1 :]
-                v2v = start - speech_end
+        v2v = tts = None
+        if start is not None:
+            index = replies.index(start)
+            replies = replies[index + 1 :]
+            tts = ttfbs[index] if index < len(ttfbs) else None
+            ttfbs = ttfbs[index + 1 :]
+            v2v = start - speech_end if speech_end is not None else None
         row = TurnMetrics(d.text, d.end_of_utterance_delay, d.stt_latency, ttft, tts, v2v)
         if (
             user_audio is not None
@@ -109,8 +111,25 @@ def turn_metrics(
                     leading_silence=heard.first_audio - at,
                 )
         previous = d.decided_at
+        after = d.clock
         results.append(row)
     return results
+
+
+def _generation(
+    step0: list[LLMMetrics], decided: float | None, reply: float | None, after: float
+) -> LLMMetrics | None:
+    """The generation that answered a turn decided at clock time ``decided``.
+
+    With the reply's playout start known: the last generation not cut off that started
+    after the previous decision and before the reply played (it may have started before
+    the decision: preemptive generation). Otherwise the first one started at the decision.
+    """
+    if reply is not None:
+        made = [m for m in step0 if after - 1e-6 <= m.started <= reply + 1e-6 and not m.cancelled]
+        if made:
+            return made[-1]
+    return next((m for m in step0 if decided is None or m.started >= decided - 1e-6), None)
 
 
 def format_turn_metrics(rows: list[TurnMetrics]) -> str:

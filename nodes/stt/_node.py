@@ -39,8 +39,9 @@ MAX_LATENCIES = 1000
 """How many recent latencies :attr:`STTNode.latencies` keeps."""
 PREFIX = 0.5
 """Seconds of audio before the speech given to the engine (the VAD's prefix padding)."""
-AHEAD_TAIL = 0.1
-"""Seconds of audio after a pause's start given to a transcription ahead."""
+AHEAD_TAIL = 0.05
+"""Seconds of audio after a pause's start given to a transcription ahead (the VAD reports
+a pause about 0.1 s after the speech really stopped, so little more is needed)."""
 
 
 class STTNode(EngineHost[STTEngine]):
@@ -89,7 +90,9 @@ class STTNode(EngineHost[STTEngine]):
     once, in the background, while the VAD waits out its ``min_silence_duration``. If the
     segment then ends where the pause began, its transcript is that result, often ready
     already; if the user goes on, the result is dropped. One transcription runs at a time;
-    a newer pause replaces one still waiting.
+    a newer pause replaces one still waiting. A result found while the user is still quiet
+    is also sent at once as an interim transcript (``final=False``, ``end`` = the pause), on
+    which a turn detector can start the reply before the turn ends.
 
     Engines: the engine is entered (``async with``: models load) in :meth:`setup` and closed
     with the node. :meth:`set_engine` swaps it (an agent's own ``stt=``) from the next
@@ -140,7 +143,7 @@ class STTNode(EngineHost[STTEngine]):
         self._live = TurnAudio(seconds=self.config.max_turn_seconds + 2 * PREFIX + 1.0)
         self._turn_start: float | None = None  # first speech of the turn being transcribed
         self._boundary = float("-inf")  # audio before it belongs to an earlier turn
-        self._ahead = Ahead()
+        self._ahead = Ahead(self._interim_ahead)
         self._pause: float | None = None  # a pause waiting for its audio, to transcribe ahead
 
     def default_name(self) -> str:
@@ -156,7 +159,7 @@ class STTNode(EngineHost[STTEngine]):
         if self._runs.new_run(self):
             self.timeline_events.clear()
         await self._slot.ready()
-        self._ahead = Ahead()
+        self._ahead = Ahead(self._interim_ahead)
         self._live.clear()
         self._turn_start, self._boundary, self._pause = None, float("-inf"), None
         if self.config.transcribe_ahead and self.connected(self.audio):
@@ -304,6 +307,18 @@ class STTNode(EngineHost[STTEngine]):
         return SpeechSegment(
             pcm, SAMPLE_RATE, pts=start, speech_start=first, speech_end=segment.speech_end
         )
+
+    async def _interim_ahead(self, segment: SpeechSegment, text: str) -> None:
+        """A transcription ahead is done while the user is quiet: send it as interim words
+        (a turn detector may start the reply on them: preemptive generation)."""
+        transcript = Transcript(
+            text,
+            final=False,
+            start=segment.speech_start,
+            end=segment.speech_end,
+            language=self._slot.current.config.language,
+        )
+        await self.emit(self.transcripts, transcript)
 
     async def _maybe_ahead(self) -> None:
         """Transcribe the speech before a reported pause, once its audio is in."""

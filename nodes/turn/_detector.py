@@ -137,9 +137,10 @@ class TurnDetector(EngineHost[TurnEngine]):
     without the audio of this one.
 
     Preemptive generation: once the VAD has reported the end of speech and a final
-    transcript is in, the text so far goes out on ``preflight`` (once per text) before the
-    endpointing delay has passed; the :class:`UserTurn` on ``turns`` follows if the turn
-    really ends (its text may be longer if the user went on).
+    transcript is in, or while the VAD reports a pause and interim words come in (an STT
+    that transcribes ahead sends them then), the text so far goes out on ``preflight``
+    (once per text) before the endpointing delay has passed; the :class:`UserTurn` on
+    ``turns`` follows if the turn really ends (its text may be longer if the user went on).
 
     Echo-cancellation warm-up (``aec_warmup_duration``, default ``None``): during the first
     that many seconds (media time) the agent speaks in the run, the user's speech does not
@@ -342,7 +343,10 @@ class TurnDetector(EngineHost[TurnEngine]):
         await self._maybe_commit()
 
     async def on_transcripts(self, frame: Transcript) -> None:
-        if not frame.final or not frame.text.strip():
+        if not frame.text.strip():
+            return
+        if not frame.final:
+            await self._preflight_interim(frame)
             return
         if frame.start in self._discarded:  # said while an uninterruptible reply played
             self._discarded.discard(frame.start)
@@ -495,6 +499,27 @@ class TurnDetector(EngineHost[TurnEngine]):
                 self.preflight,
                 UserTurn(text, start=start, end=self._speech_end, decided=self.clock.now()),
             )
+
+    async def _preflight_interim(self, frame: Transcript) -> None:
+        """Interim words while the user is quiet (an STT transcribing ahead at a pause):
+        send the turn so far on ``preflight`` before the VAD has even ended the speech."""
+        quiet = not self._speaking or self._quiet_since is not None
+        if self.config.mode == "manual" or not quiet or frame.start < self._cleared_at:
+            return
+        if frame.start in self._discarded or (
+            self._agent_speaking and not self._interrupted_this_speech
+        ):
+            return
+        earlier = [text for start, text in self._texts if start < frame.start]
+        text = " ".join([*earlier, frame.text.strip()])
+        if text == self._preflight:
+            return
+        self._preflight = text
+        start = self._turn_start if self._turn_start is not None else frame.start
+        await self.emit(
+            self.preflight,
+            UserTurn(text, start=min(start, frame.start), end=frame.end, decided=self.clock.now()),
+        )
 
     async def _maybe_commit_requested(self, deadline: float) -> None:
         """A commit was requested: do it once the user is quiet and transcribed."""

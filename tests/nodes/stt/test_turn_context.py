@@ -77,11 +77,14 @@ class Sink(Node):
 
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
-        self.transcripts_got: list[Transcript] = []
+        self.transcripts_got: list[Transcript] = []  # final ones
+        self.interims: list[Transcript] = []
+        self.order: list[str] = []
         self.turns_got: list[UserTurn] = []
 
     async def on_transcripts(self, frame: Transcript) -> None:
-        self.transcripts_got.append(frame)
+        (self.transcripts_got if frame.final else self.interims).append(frame)
+        self.order.append(f"{'final' if frame.final else 'interim'}:{frame.text}")
 
     async def on_turns(self, frame: UserTurn) -> None:
         self.turns_got.append(frame)
@@ -113,7 +116,7 @@ async def run(
 async def test_a_pause_inside_the_turn_gives_one_transcript_of_the_whole_turn() -> None:
     # 0.8 s apart: the VAD ends the first segment (0.55 s of silence), the user goes on
     # before the endpointing delay has passed
-    engine, sink = await run([(0.5, 1.0), (2.3, 1.0)], 6.0)
+    _, sink = await run([(0.5, 1.0), (2.3, 1.0)], 6.0)
     texts = [(round(t.start, 1), t.text) for t in sink.transcripts_got]
     assert texts == [(0.5, "w0.5"), (0.5, "w0.5 w2.3")]
     assert [t.text for t in sink.turns_got] == ["w0.5 w2.3"]  # replaced, not "w0.5 w0.5 w2.3"
@@ -128,7 +131,7 @@ async def test_the_next_turn_is_transcribed_without_the_last_one() -> None:
 
 
 async def test_without_boundaries_each_segment_is_transcribed_alone() -> None:
-    engine, sink = await run([(0.5, 1.0), (2.3, 1.0)], 6.0, boundaries=False)
+    _, sink = await run([(0.5, 1.0), (2.3, 1.0)], 6.0, boundaries=False)
     assert [t.text for t in sink.transcripts_got] == ["w0.5", "w2.3"]
     assert [t.text for t in sink.turns_got] == ["w0.5 w2.3"]
 
@@ -140,6 +143,9 @@ async def test_a_pause_is_transcribed_ahead_and_the_segment_uses_it() -> None:
     assert len(engine.calls) == 1
     assert engine.calls[0][1] == pytest.approx(transcript.end)
     assert transcript.text == "w0.5"
+    # found while the user was quiet: sent at once as interim words, before the final ones
+    assert sink.order == ["interim:w0.5", "final:w0.5"]
+    assert sink.interims[0].end == pytest.approx(transcript.end)
 
 
 async def test_speech_that_resumes_drops_the_transcription_ahead() -> None:

@@ -43,6 +43,7 @@ class Script(NodeConfig):
     speech: list[tuple[float, float]] = []  # (start, stop) as the VAD reports them
     quiet: list[float] = []  # SpeechPaused times (the user went quiet inside an utterance)
     transcripts: list[tuple[float, str, float]] = []  # (arrival, text, speech start)
+    interims: list[tuple[float, str, float]] = []  # interim ones, the same way
 
 
 class FakeVAD(Node):
@@ -57,6 +58,9 @@ class FakeVAD(Node):
             events += [(start, SpeechStarted(start)), (stop, SpeechStopped(stop, stop - start))]
         events += [(t, SpeechPaused(t)) for t in self.config.quiet]
         events += [(t, Transcript(x, start=s, end=t)) for t, x, s in self.config.transcripts]
+        events += [
+            (t, Transcript(x, final=False, start=s, end=t)) for t, x, s in self.config.interims
+        ]
         events.sort(key=lambda e: e[0])
         for i in range(int(self.config.seconds * 50)):
             pts = i * 0.02
@@ -162,6 +166,37 @@ def test_preflight_comes_before_the_endpointing_delay() -> None:
     turn, agent = run(script)
     assert agent.preflights == [(1.1, "What time is it?")]  # with the transcript
     assert turn.decisions[0].decided_at == pytest.approx(1.5)  # the turn, 0.4 s later
+
+
+def test_interim_words_during_a_pause_are_a_preflight_before_the_vad_ends_the_speech() -> None:
+    # the VAD reports a pause at 1.1 (its end of speech only at 1.65); an STT transcribing
+    # ahead sends interim words at 1.3, then the same words as the final transcript
+    script = Script(
+        speech=[(0.5, 1.1)],
+        quiet=[1.1],
+        interims=[(1.3, "What time is it?", 0.5)],
+        transcripts=[(1.7, "What time is it?", 0.5)],
+    )
+    turn, agent = run(script)
+    assert agent.preflights == [(1.3, "What time is it?")]  # once: the final is the same
+    assert [d.text for d in turn.decisions] == ["What time is it?"]
+
+
+def test_interim_words_while_the_user_speaks_are_no_preflight() -> None:
+    script = Script(speech=[(0.5, 2.0)], interims=[(1.3, "What time", 0.5)])
+    turn, agent = run(script)
+    assert agent.preflights == [] and turn.decisions == []
+
+
+def test_a_transcript_of_the_whole_turn_replaces_the_earlier_ones() -> None:
+    # the STT transcribes the second segment with the first (turn_context): same start
+    script = Script(
+        speech=[(0.5, 1.5), (1.8, 3.0)],
+        transcripts=[(1.6, "Book a table", 0.5), (3.1, "Book a table for two.", 0.5)],
+    )
+    turn, agent = run(script)
+    assert [d.text for d in turn.decisions] == ["Book a table for two."]
+    assert agent.heard == ["Book a table for two."]
 
 
 def test_speech_during_an_uninterruptible_reply_is_discarded() -> None:
