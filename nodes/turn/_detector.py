@@ -91,7 +91,8 @@ class TurnDetector(EngineHost[TurnEngine]):
     End of turn (LiveKit's endpointing): after the VAD reports the end of speech (which it does
     after its own ``min_silence_duration``), wait
     ``min_endpointing_delay`` — or ``max_endpointing_delay`` when the engine's end-of-turn
-    probability of the transcript is below ``unlikely_threshold`` (with the default
+    probability of the transcript is below ``unlikely_threshold`` (default ``None``: the
+    engine's own, :attr:`TurnEngine.unlikely_threshold`; with the default
     :class:`HeuristicTurn`: a trailing "and", "um", a comma...) — with no new speech, then
     commit the final transcripts gathered since the last turn as one :class:`UserTurn`. If
     the transcript of the last speech is not in yet, the turn commits when it arrives (or,
@@ -169,7 +170,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         mode: Literal["auto", "manual"] = "auto"
         min_endpointing_delay: float = Field(0.5, ge=0.0)
         max_endpointing_delay: float = Field(3.0, ge=0.0)
-        unlikely_threshold: float = Field(0.15, ge=0.0, le=1.0)
+        unlikely_threshold: float | None = Field(None, ge=0.0, le=1.0)
         allow_interruptions: bool = True
         min_interruption_duration: float = Field(0.5, ge=0.0)
         min_interruption_words: int = Field(0, ge=0)
@@ -478,10 +479,11 @@ class TurnDetector(EngineHost[TurnEngine]):
         text = self._text
         probability = await self._probability(text)
         cfg = self.config
+        threshold = cfg.unlikely_threshold
+        if threshold is None:
+            threshold = self._slot.current.unlikely_threshold
         delay = (
-            cfg.max_endpointing_delay
-            if probability < cfg.unlikely_threshold
-            else cfg.min_endpointing_delay
+            cfg.max_endpointing_delay if probability < threshold else cfg.min_endpointing_delay
         )
         # the last speech must be transcribed too (or the STT had nothing, after max delay)
         covered = self._transcript_at is not None and self._transcript_at >= self._speech_start

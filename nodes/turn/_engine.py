@@ -28,6 +28,9 @@ class TurnEngine(Engine):
     """Whether the detector should keep the user's audio for :meth:`end_of_turn_probability`."""
     audio_seconds: ClassVar[float] = 8.0
     """How much of the user's most recent audio an audio engine gets (16 kHz mono)."""
+    unlikely_threshold: ClassVar[float] = 0.15
+    """Below this probability the turn is unlikely to be over (the detector's default for
+    this engine: each model's probabilities have their own scale)."""
 
     async def end_of_turn_probability(
         self,

@@ -7,7 +7,7 @@ import string
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -87,6 +87,8 @@ class LlamaTurn(TurnEngine):
         CPUUnsupportedError: llama.cpp cannot run on this CPU (start).
         ProviderError: llama.cpp fails to load the model or to evaluate.
     """
+
+    unlikely_threshold: ClassVar[float] = 0.005
 
     class Config(NodeConfig):
         model_path: str | None = None

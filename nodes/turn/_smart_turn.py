@@ -106,6 +106,7 @@ class SmartTurn(TurnEngine):
 
     uses_audio: ClassVar[bool] = True
     audio_seconds: ClassVar[float] = float(WINDOW_SECONDS)
+    unlikely_threshold: ClassVar[float] = 0.5
 
     class Config(NodeConfig):
         model_path: str | None = None
