@@ -11,7 +11,11 @@ Two steps, both offline:
   store the cut points (the quietest 10 ms between two words, in seconds) and the ends of
   the sentences inside the utterance in manifest.json, so loading needs no model.
 
-Usage: ``python scripts/make_speech_set.py [--convert --mirror /work/.mirror]``.
+With ``--wer`` it only measures Whisper's word error rate on each condition, transcribing
+each VAD-like piece on its own (split in the middle of every pause and gap) and the whole
+turn at once: the baseline issue 13 asks to close.
+
+Usage: ``python scripts/make_speech_set.py [--convert --mirror /work/.mirror] [--wer]``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import numpy.typing as npt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import speech_set  # noqa: E402
 from benchmarks.speech_set import (  # noqa: E402
     DATA_DIR,
     SAMPLE_RATE,
@@ -256,6 +261,7 @@ SOURCES: tuple[Source, ...] = (
 
 QUIET_PEAK_DB = -12.0  # a source whose peak is below this is raised to TARGET_PEAK_DB
 TARGET_PEAK_DB = -3.0
+CUT_LEVEL_DB = -35.0  # a word boundary is a usable cut point only where it is this quiet
 
 
 def decode(data: bytes, suffix: str) -> npt.NDArray[np.int16]:
@@ -314,17 +320,41 @@ def quietest(energy: npt.NDArray[np.float64], a: float, b: float) -> float:
     return round((frame + 0.5) / 100, 3)
 
 
-def boundaries(model: Any, pcm: npt.NDArray[np.int16]) -> tuple[list[float], list[float]]:
-    """Word-boundary cut points and the ends of sentences inside the utterance (s)."""
+def plain(text: str) -> list[str]:
+    """Lower-case words without punctuation."""
+    return "".join(c if c.isalnum() or c in " '" else " " for c in text.lower()).split()
+
+
+def splits_cleanly(
+    model: Any, pcm: npt.NDArray[np.int16], point: float, k: int, words: list[str]
+) -> bool:
+    """Whether Whisper hears word k last before ``point`` and word k+1 first after it.
+
+    Whisper's word times are coarse (tens of ms), so a boundary it reports can fall inside a
+    word (a stop closure in "com|paratively"); transcribing both sides catches that.
+    """
+    cut = round(point * SAMPLE_RATE)
+    left, right = plain(transcribe(model, pcm[:cut])), plain(transcribe(model, pcm[cut:]))
+    return bool(left) and bool(right) and left[-1] == words[k] and right[0] == words[k + 1]
+
+
+def boundaries(model: Any, pcm: npt.NDArray[np.int16]) -> tuple[list[float], list[float], int]:
+    """Word-boundary cut points, ends of sentences inside the utterance (s), rejected count.
+
+    A cut point is the quietest 10 ms between two words Whisper reports; it is kept only if
+    that frame is at or below CUT_LEVEL_DB and both sides transcribe to whole words.
+    """
     audio = pcm.astype(np.float32) / 32768
     segments, _ = model.transcribe(audio, language="en", beam_size=1, word_timestamps=True)
     words = [w for s in segments for w in (s.words or [])]
+    texts = [(plain(w.word) or [""])[-1] for w in words]
     x = pcm.astype(np.float64) / 32768
     frames = len(x) // 160
     energy = (x[: frames * 160].reshape(frames, 160) ** 2).mean(axis=1)
     cuts: list[float] = []
     sentence_ends: list[float] = []
-    for left, right in itertools.pairwise(words):
+    rejected = 0
+    for k, (left, right) in enumerate(itertools.pairwise(words)):
         a, b = float(left.end), float(right.start)
         if b - a < 0.02:  # touching words: look a little either side
             a, b = a - 0.03, b + 0.03
@@ -332,9 +362,50 @@ def boundaries(model: Any, pcm: npt.NDArray[np.int16]) -> tuple[list[float], lis
         text = left.word.strip()
         if text.endswith((".", "?", "!")) and any(ch.isalpha() for ch in text):
             sentence_ends.append(point)
-        else:
+        elif 10 * np.log10(energy[int(point * 100)] + 1e-12) <= CUT_LEVEL_DB and splits_cleanly(
+            model, pcm, point, k, texts
+        ):
             cuts.append(point)
-    return cuts, sentence_ends
+        else:
+            rejected += 1
+    return cuts, sentence_ends, rejected
+
+
+def transcribe(model: Any, pcm: npt.NDArray[np.int16]) -> str:
+    """Whisper's text for one piece of audio (greedy, English)."""
+    audio = pcm.astype(np.float32) / 32768
+    segments, _ = model.transcribe(audio, language="en", beam_size=1)
+    return " ".join(s.text.strip() for s in segments)
+
+
+def measure_wer(model: Any) -> None:
+    """Print pooled WER (word errors / reference words) of each condition, pieces vs whole."""
+    from voicegraph.testing import word_error_rate
+
+    paused = speech_set.paused_turns()
+    ids = {t.id for t in paused}
+    conditions = {
+        "utterances": speech_set.utterances(),
+        "  the paused ones": [t for t in speech_set.utterances() if t.id in ids],
+        "paused turns": paused,
+        "multi-sentence turns": speech_set.multi_sentence_turns(),
+    }
+    print(f"{'condition':22s} {'turns':>5s} {'words':>5s} {'pieces':>7s} {'whole':>6s}")
+    for name, turns in conditions.items():
+        words = errors_pieces = errors_whole = 0.0
+        for t in turns:
+            n = len(t.reference.split())
+            whole = transcribe(model, t.audio)
+            pieces = " ".join(transcribe(model, p) for p in t.pieces())
+            words += n
+            errors_pieces += word_error_rate(t.reference, pieces) * n
+            errors_whole += word_error_rate(t.reference, whole) * n
+            if pieces != whole and t.kind != "utterance":
+                print(f"  {t.id}: pieces {pieces!r} / whole {whole!r}")
+        print(
+            f"{name:22s} {len(turns):5d} {int(words):5d} {errors_pieces / words:7.1%} "
+            f"{errors_whole / words:6.1%}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -343,9 +414,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--convert", action="store_true", help="re-extract and convert")
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--deb-root", type=Path, default=Path("/"), help="alsa-utils root")
+    parser.add_argument("--wer", action="store_true", help="only measure Whisper's WER")
     args = parser.parse_args(argv)
 
     from voicegraph.nodes.stt._whisper import load_model
+
+    if args.wer:
+        measure_wer(load_model(None, "int8", 2))
+        return 0
 
     manifest_path = DATA_DIR / "manifest.json"
     old: dict[str, Any] = {}
@@ -371,15 +447,16 @@ def main(argv: list[str] | None = None) -> int:
         if src.kind == "speech":
             pcm = read_wav(DATA_DIR / entry["file"])
             start, end = speech_bounds(pcm)
-            cuts, ends = boundaries(model, pcm)
+            cuts, ends, rejected = boundaries(model, pcm)
             inside = [c for c in cuts if start < c < end]
             entry.update(
                 speech_start=start,
                 speech_end=end,
                 word_cuts=inside,
                 sentence_ends=[e for e in ends if start < e < end - 0.05],
+                rejected_cuts=rejected,
             )
-            print(f"{src.id}: {end - start:.2f} s speech, cuts {inside}, ends {ends}")
+            print(f"{src.id}: {end - start:.2f} s, cuts {inside}, ends {ends}, rejected {rejected}")
         entries.append(entry)
     manifest = {
         "about": "Real-speech evaluation set for issue 13; see README.md. Times in seconds.",

@@ -8,6 +8,7 @@ import wave
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ def ss() -> Iterator[ModuleType]:
         sys.path.remove(str(ROOT))
 
 
-def speech_entries() -> list[dict[str, object]]:
+def speech_entries() -> list[dict[str, Any]]:
     return [e for e in MANIFEST["files"] if e["kind"] == "speech"]
 
 
