@@ -93,7 +93,9 @@ class TurnDetector(EngineHost[TurnEngine]):
     ``min_endpointing_delay`` — or ``max_endpointing_delay`` when the engine's end-of-turn
     probability of the transcript is below ``unlikely_threshold`` (default ``None``: the
     engine's own, :attr:`TurnEngine.unlikely_threshold`; with the default
-    :class:`HeuristicTurn`: a trailing "and", "um", a comma...) — with no new speech, then
+    :class:`HeuristicTurn`: a trailing "and", "um", a comma...), or
+    ``quick_endpointing_delay`` when it is at or above ``likely_threshold`` (the engine's
+    own by default; with :class:`HeuristicTurn`: a question) — with no new speech, then
     commit the final transcripts gathered since the last turn as one :class:`UserTurn`. If
     the transcript of the last speech is not in yet, the turn commits when it arrives (or,
     if the STT finds no words in it, ``max_endpointing_delay`` after the end of speech, with
@@ -170,7 +172,9 @@ class TurnDetector(EngineHost[TurnEngine]):
         mode: Literal["auto", "manual"] = "auto"
         min_endpointing_delay: float = Field(0.5, ge=0.0)
         max_endpointing_delay: float = Field(3.0, ge=0.0)
+        quick_endpointing_delay: float | None = Field(0.1, ge=0.0)
         unlikely_threshold: float | None = Field(None, ge=0.0, le=1.0)
+        likely_threshold: float | None = Field(None, ge=0.0, le=1.0)
         allow_interruptions: bool = True
         min_interruption_duration: float = Field(0.5, ge=0.0)
         min_interruption_words: int = Field(0, ge=0)
@@ -479,12 +483,7 @@ class TurnDetector(EngineHost[TurnEngine]):
         text = self._text
         probability = await self._probability(text)
         cfg = self.config
-        threshold = cfg.unlikely_threshold
-        if threshold is None:
-            threshold = self._slot.current.unlikely_threshold
-        delay = (
-            cfg.max_endpointing_delay if probability < threshold else cfg.min_endpointing_delay
-        )
+        delay = self._delay(probability)
         # the last speech must be transcribed too (or the STT had nothing, after max delay)
         covered = self._transcript_at is not None and self._transcript_at >= self._speech_start
         waited = self._now - self._reported_at if self._reported_at is not None else -1.0
@@ -501,6 +500,21 @@ class TurnDetector(EngineHost[TurnEngine]):
                 self.preflight,
                 UserTurn(text, start=start, end=self._speech_end, decided=self.clock.now()),
             )
+
+    def _delay(self, probability: float) -> float:
+        """The endpointing delay for this end-of-turn probability."""
+        cfg, engine = self.config, self._slot.current
+        unlikely = cfg.unlikely_threshold
+        if unlikely is None:
+            unlikely = engine.unlikely_threshold
+        likely = cfg.likely_threshold
+        if likely is None:
+            likely = engine.likely_threshold
+        if probability < unlikely:
+            return cfg.max_endpointing_delay
+        if cfg.quick_endpointing_delay is not None and likely is not None and probability >= likely:
+            return min(cfg.quick_endpointing_delay, cfg.min_endpointing_delay)
+        return cfg.min_endpointing_delay
 
     async def _preflight_interim(self, frame: Transcript) -> None:
         """Interim words while the user is quiet (an STT transcribing ahead at a pause):

@@ -31,6 +31,9 @@ class TurnEngine(Engine):
     unlikely_threshold: ClassVar[float] = 0.15
     """Below this probability the turn is unlikely to be over (the detector's default for
     this engine: each model's probabilities have their own scale)."""
+    likely_threshold: ClassVar[float | None] = None
+    """At or above this probability the turn is surely over, and the detector uses its
+    ``quick_endpointing_delay`` (``None``: the engine is never that sure)."""
 
     async def end_of_turn_probability(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -51,12 +52,15 @@ def end_of_turn_probability(text: str) -> float:
 class HeuristicTurn(TurnEngine):
     """The text heuristic of :func:`end_of_turn_probability` as a turn engine (no model).
 
-    ``TurnDetector()`` uses it unless given another engine.
+    ``TurnDetector()`` uses it unless given another engine. Only a question (0.95) is
+    surely over (``likely_threshold`` 0.9): a statement may go on after a pause.
 
     >>> import anyio
     >>> anyio.run(HeuristicTurn().end_of_turn_probability, "What time is it?")
     0.95
     """
+
+    likely_threshold: ClassVar[float | None] = 0.9
 
     async def end_of_turn_probability(
         self,

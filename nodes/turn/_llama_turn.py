@@ -89,6 +89,7 @@ class LlamaTurn(TurnEngine):
     """
 
     unlikely_threshold: ClassVar[float] = 0.005
+    likely_threshold: ClassVar[float | None] = 0.5
 
     class Config(NodeConfig):
         model_path: str | None = None

@@ -121,7 +121,7 @@ async def test_short_backchannel_does_not_interrupt(voice: Voice) -> None:
 async def test_end_of_turn_after_the_min_delay(voice: Voice) -> None:
     session = await voice.converse(
         Agent(instructions="x"),
-        said=[(0.5, 1.5, "What is the weather?")],
+        said=[(0.5, 1.5, "Tell me the weather.")],
         seconds=6,
         replies=["Sunny."],
     )
@@ -147,7 +147,7 @@ def controller(session: AgentSession[Any]) -> AgentController:
 
 
 async def test_preemptive_generation_kept(voice: Voice) -> None:
-    said = [(0.5, 1.5, "What is the weather?")]
+    said = [(0.5, 1.5, "Tell me the weather.")]
     ahead = await voice.converse(Agent(instructions="x"), said=said, seconds=6, replies=["Sunny."])
     late = await voice.converse(
         Agent(instructions="x"),
@@ -156,7 +156,7 @@ async def test_preemptive_generation_kept(voice: Voice) -> None:
         replies=["Sunny."],
         preemptive_generation=False,
     )
-    assert controller(ahead).preemptive == [("What is the weather?", True)]
+    assert controller(ahead).preemptive == [("Tell me the weather.", True)]
     assert controller(late).preemptive == []
     for session in (ahead, late):
         assert [m.text for m in assistant_messages(session)] == ["Sunny."]

@@ -162,9 +162,9 @@ def test_the_vad_hangover_does_not_count_as_speech() -> None:
 
 
 def test_preflight_comes_before_the_endpointing_delay() -> None:
-    script = Script(speech=[(0.5, 1.0)], transcripts=[(1.1, "What time is it?", 0.5)])
+    script = Script(speech=[(0.5, 1.0)], transcripts=[(1.1, "Tell me the time.", 0.5)])
     turn, agent = run(script)
-    assert agent.preflights == [(1.1, "What time is it?")]  # with the transcript
+    assert agent.preflights == [(1.1, "Tell me the time.")]  # with the transcript
     assert turn.decisions[0].decided_at == pytest.approx(1.5)  # the turn, 0.4 s later
 
 
