@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import voice  # the real models load only for this sub-mode
 
         return voice.main(argv[1:])
+    if argv[:1] == ["endpointing"]:
+        from . import endpointing  # the real models load only for this sub-mode
+
+        return endpointing.main(argv[1:])
     args = _parser().parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]

@@ -221,7 +221,7 @@ def run_input(item: Input, repeat: int, workdir: Path) -> RunResult:
     """Play ``item`` through a fresh standard voice graph in real time and time its turns."""
     import anyio
 
-    from voicegraph.nodes.agent import ConversationLog, voice_pipeline
+    from voicegraph.nodes.agent import AgentController, ConversationLog, voice_pipeline
     from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.runner import Runner
@@ -231,6 +231,7 @@ def run_input(item: Input, repeat: int, workdir: Path) -> RunResult:
         WavSource(path=str(item.path)),
         output=AudioOutput(path=str(reply)),
         log=ConversationLog(echo=False),
+        controller=AgentController(),  # as voicegraph run and an AgentSession run it
     )
     stage_setup = _time_setups(pipeline)
     runner = Runner(pipeline.graph)
@@ -317,8 +318,45 @@ def _wav_files(specs: Sequence[str]) -> list[Path]:
     return files
 
 
+QUESTIONS = (
+    "What is the capital of France?",
+    "How far away is the moon?",
+    "Who wrote Romeo and Juliet?",
+    "How many legs does a spider have?",
+    "What is the weather like in London today?",
+    "Can you recommend a good book?",
+    "How do I make a cup of tea?",
+    "What time does the museum open tomorrow?",
+)
+"""The spoken questions of ``--set questions``: one-sentence requests a voice agent gets."""
+
+
+def _questions() -> list[tuple[str, Samples, int]]:
+    """:data:`QUESTIONS`, spoken by the embedded TTS (hibari; deterministic).
+
+    No recorded questions with a licence that allows shipping them were found among the
+    public sources here (the real-speech set is read and spontaneous statements), so the
+    questions are synthesized; ``--set speech`` plays the real recordings."""
+    import anyio
+
+    from voicegraph.nodes.tts import HibariTTS
+
+    async def speak() -> list[tuple[str, Samples, int]]:
+        engine = HibariTTS()
+        out = []
+        async with engine:
+            for n, text in enumerate(QUESTIONS, 1):
+                parts = await engine.synthesize(text)
+                audio = np.concatenate([np.asarray(p, np.float32) for p in parts])
+                pcm = np.clip(audio * 32767, -32768, 32767).astype(np.int16)
+                out.append((f"q{n}", pcm, engine.sample_rate))
+        return out
+
+    return anyio.run(speak)
+
+
 def _speech_set() -> list[tuple[str, Samples, int]] | None:
-    """The spoken questions of ``benchmarks.speech_set``, or ``None`` if it is not there."""
+    """The utterances of the real-speech set (``benchmarks.speech_set``), or ``None``."""
     try:
         from . import speech_set  # type: ignore[attr-defined, unused-ignore]
     except ImportError:
@@ -342,15 +380,20 @@ def _first_attr(item: Any, names: Sequence[str]) -> Any:
     return None
 
 
-def prepare_inputs(specs: Sequence[str], workdir: Path, tail: float = TAIL) -> list[Input]:
-    """The inputs as padded WAVs in ``workdir``: the given files or folders, else the spoken
-    questions of ``benchmarks.speech_set``, else the bundled ``question.wav``."""
+def prepare_inputs(
+    specs: Sequence[str], workdir: Path, tail: float = TAIL, which: str = "speech"
+) -> list[Input]:
+    """The inputs as padded WAVs in ``workdir``: the given files or folders, else the set
+    ``which`` names: ``"questions"`` (:data:`QUESTIONS`, synthesized) or ``"speech"`` (the
+    real-speech set's utterances; the bundled ``question.wav`` if the set is missing)."""
     from voicegraph.nodes.audio import read_mono_wav, write_wav
     from voicegraph.nodes.samples import sample_path
 
     sources: list[tuple[str, Samples, int]] = []
     if specs:
         sources = [(p.stem, *read_mono_wav(p)) for p in _wav_files(specs)]
+    elif which == "questions":
+        sources = _questions()
     else:
         sources = _speech_set() or [("question", *read_mono_wav(sample_path("question")))]
     inputs: list[Input] = []
@@ -461,8 +504,15 @@ def _parser() -> argparse.ArgumentParser:
         nargs="+",
         default=[],
         metavar="DIR_OR_WAV",
-        help="WAV files or folders of them (default: benchmarks.speech_set's questions if "
-        "present, else the bundled question.wav)",
+        help="WAV files or folders of them (default: the set named by --set)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="which",
+        choices=["questions", "speech"],
+        default="questions",
+        help="questions: eight one-sentence questions spoken by the embedded TTS (default); "
+        "speech: the real-speech set's recorded utterances (statements)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs per input (default 3)")
     parser.add_argument(
@@ -490,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     started = time.perf_counter()
     with _workdir() as workdir:
-        inputs = prepare_inputs(args.inputs, workdir, args.tail)
+        inputs = prepare_inputs(args.inputs, workdir, args.tail, args.which)
         repeats = args.repeats
         if args.quick:
             inputs, repeats = inputs[:1], 1

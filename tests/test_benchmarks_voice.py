@@ -192,7 +192,7 @@ def test_a_quick_run_on_the_embedded_models_prints_the_turn_and_the_summary(
     assert sys.modules["benchmarks.voice"] is voice
 
 
-def test_by_default_the_inputs_are_the_speech_sets_questions(
+def test_the_speech_inputs_are_the_speech_sets_utterances(
     voice: ModuleType, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     items = [
@@ -202,7 +202,8 @@ def test_by_default_the_inputs_are_the_speech_sets_questions(
     fake = ModuleType("benchmarks.speech_set")
     fake.utterances = lambda: items  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "benchmarks.speech_set", fake)
-    inputs = voice.prepare_inputs([], tmp_path, tail=2.5)
+    monkeypatch.setattr(sys.modules["benchmarks"], "speech_set", fake, raising=False)
+    inputs = voice.prepare_inputs([], tmp_path, tail=2.5, which="speech")
     assert [i.id for i in inputs] == ["read-1", "read/2"]
     samples, rate = read_mono_wav(inputs[1].path)
     start, end = voice.audible_span(samples, rate)
@@ -226,3 +227,14 @@ def test_model_loading_is_reported_apart_per_stage(voice: ModuleType) -> None:
     )
     assert "not counted in voice-to-voice" in lines[2]
     assert voice.render_setup([first]).splitlines()[0].endswith("9.50 s")
+
+
+def test_the_default_inputs_are_the_questions_spoken_by_the_embedded_tts(
+    voice: ModuleType, tmp_path: Path
+) -> None:
+    inputs = voice.prepare_inputs([], tmp_path, tail=2.5, which="questions")
+    assert [i.id for i in inputs] == [f"q{n}" for n in range(1, len(voice.QUESTIONS) + 1)]
+    for item in inputs:
+        samples, rate = read_mono_wav(item.path)
+        start, end = voice.audible_span(samples, rate)
+        assert 0.8 < end - start < 4.0 and len(samples) / rate - end >= 2.5 - 1e-9

@@ -227,6 +227,7 @@ def build_graph(
         mode="manual" if turn_mode == "manual" else "auto",
         min_endpointing_delay=opts.min_endpointing_delay,
         max_endpointing_delay=opts.max_endpointing_delay,
+        quick_endpointing_delay=opts.quick_endpointing_delay,
         allow_interruptions=opts.allow_interruptions,
         min_interruption_duration=opts.min_interruption_duration,
         min_interruption_words=opts.min_interruption_words,

@@ -37,10 +37,14 @@ class SessionOptions(BaseModel):
             agent (default 0.5).
         min_interruption_words: transcribed words needed as well before it interrupts
             (default 0: the duration alone decides).
-        min_endpointing_delay: seconds of silence after the user's speech before the turn
-            ends, when the transcript looks finished (default 0.5).
+        min_endpointing_delay: seconds of silence after the VAD reports the end of the
+            user's speech before the turn ends, when the transcript looks finished (default
+            0.4; LiveKit's 0.5 counts from its VAD's 0.55 s silence, ours from 0.25 s: a
+            statement ends 0.65 s into the silence, enough for 0.6 s pauses mid-sentence).
         max_endpointing_delay: seconds of silence to wait when the transcript looks
             unfinished ("... and", "um,"; default 3.0).
+        quick_endpointing_delay: the delay when the turn engine is sure the turn is over
+            (a question, with the default engine; default 0.1; ``None``: no such tier).
         resume_false_interruption: when the user's speech paused the agent but brought no
             words within ``false_interruption_timeout``, resume the agent's speech where it
             stopped (default ``True``).
@@ -72,8 +76,9 @@ class SessionOptions(BaseModel):
     allow_interruptions: bool = True
     min_interruption_duration: float = Field(0.5, ge=0.0)
     min_interruption_words: int = Field(0, ge=0)
-    min_endpointing_delay: float = Field(0.5, ge=0.0)
+    min_endpointing_delay: float = Field(0.4, ge=0.0)
     max_endpointing_delay: float = Field(3.0, ge=0.0)
+    quick_endpointing_delay: float | None = Field(0.1, ge=0.0)
     resume_false_interruption: bool = True
     false_interruption_timeout: float | None = Field(2.0, gt=0.0)
     preemptive_generation: bool = True

@@ -39,9 +39,9 @@ MAX_LATENCIES = 1000
 """How many recent latencies :attr:`STTNode.latencies` keeps."""
 PREFIX = 0.5
 """Seconds of audio before the speech given to the engine (the VAD's prefix padding)."""
-AHEAD_TAIL = 0.05
-"""Seconds of audio after a pause's start given to a transcription ahead (the VAD reports
-a pause about 0.1 s after the speech really stopped, so little more is needed)."""
+AHEAD_TAIL = 0.0
+"""Seconds of audio after a pause's start given to a transcription ahead (none: the VAD
+reports a pause about 0.1 s after the speech really stopped, so the words are all in)."""
 
 
 class STTNode(EngineHost[STTEngine]):

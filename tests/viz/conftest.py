@@ -21,6 +21,7 @@ from voicegraph.nodes.samples import sample_path
 from voicegraph.nodes.stt import ScriptedSTT
 from voicegraph.nodes.tools import function_tool
 from voicegraph.nodes.tts import ScriptedTTS
+from voicegraph.nodes.turn import TurnDetector
 from voicegraph.runner import RunMetrics, Runner, VirtualClock
 from voicegraph.viz import SessionTrace
 
@@ -47,6 +48,8 @@ def scripted_pipeline(sample: str, reply_path: Path) -> VoicePipeline:
     return voice_pipeline(
         WavSource(path=str(sample_path(sample))),
         stt=ScriptedSTT(texts=USER, delay=0.3),
+        # the clip pauses 0.86 s between "Wait, stop." and the question: one turn here
+        turn=TurnDetector(min_endpointing_delay=0.8),
         llm=LLMNode(engine=ScriptedLLM(replies=[STORY, weather]), tools=[get_weather]),
         tts=ScriptedTTS(latency=0.15),
         output=AudioOutput(path=str(reply_path)),

@@ -126,7 +126,7 @@ async def test_end_of_turn_after_the_min_delay(voice: Voice) -> None:
         replies=["Sunny."],
     )
     stopped = at(session, "user:listening")
-    assert abs(at(session, "speech:generate_reply") - stopped - 0.5) <= 0.021
+    assert abs(at(session, "speech:generate_reply") - stopped - 0.4) <= 0.021
 
 
 async def test_end_of_turn_after_the_max_delay_when_unfinished(voice: Voice) -> None:
@@ -169,9 +169,10 @@ async def test_preemptive_generation_kept(voice: Voice) -> None:
 async def test_preemptive_generation_discarded_when_the_user_goes_on(voice: Voice) -> None:
     session = await voice.converse(
         Agent(instructions="x"),
-        # 0.8 s pause: long enough for the VAD to end the first segment (and a transcript to
-        # come), short enough to continue before the endpointing delay ends the turn
-        said=[(0.5, 1.0, "I would like a table"), (2.3, 1.0, "for two people.")],
+        # 0.5 s pause: long enough for the VAD to end the first segment (0.25 s; and a
+        # transcript to come), short enough to continue before the endpointing delay
+        # (0.4 s more) ends the turn
+        said=[(0.5, 1.0, "I would like a table"), (2.0, 1.0, "for two people.")],
         seconds=8,
         replies=["(generated ahead, then discarded)", "A table for two, noted."],
     )

@@ -125,8 +125,8 @@ def test_end_of_turn_after_min_delay() -> None:
     script = Script(speech=[(1.0, 2.0)], transcripts=[(2.2, "Tell me the weather.")])
     turn, agent = run(script)
     (decision,) = turn.decisions
-    assert decision.delay == 0.5
-    assert abs(decision.end_of_utterance_delay - 0.5) <= 0.021
+    assert decision.delay == 0.4
+    assert abs(decision.end_of_utterance_delay - 0.4) <= 0.021
     assert agent.heard[0][0] == "Tell me the weather."
 
 
@@ -137,9 +137,9 @@ def test_a_question_ends_the_turn_after_the_quick_delay() -> None:
     (decision,) = turn.decisions
     assert decision.delay == 0.1 and decision.decided_at == pytest.approx(2.1, abs=0.021)
     slow = run(script, quick_endpointing_delay=None)[0].decisions[0]
-    assert slow.delay == 0.5  # switched off: a question waits like any finished sentence
+    assert slow.delay == 0.4  # switched off: a question waits like any finished sentence
     never = run(script, likely_threshold=1.0)[0].decisions[0]
-    assert never.delay == 0.5
+    assert never.delay == 0.4
 
 
 def test_unlikely_end_waits_for_max_delay() -> None:
