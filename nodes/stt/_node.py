@@ -289,7 +289,10 @@ class STTNode(EngineHost[STTEngine]):
             and self._boundary <= self._turn_start <= speech_start
         ):
             first = self._turn_start
-        return max(first - PREFIX, self._boundary), first
+        start = max(first - PREFIX, self._boundary)
+        if self._live.start <= first:  # the stream began less than PREFIX before the speech
+            start = max(start, self._live.start)
+        return start, first
 
     def _with_turn(self, segment: SpeechSegment) -> SpeechSegment:
         """``segment`` extended back to the start of its turn with the live audio before it

@@ -7,7 +7,12 @@ from collections import deque
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TurnAudio"]
+__all__ = ["JITTER", "MAX_GAP", "TurnAudio"]
+
+JITTER = 0.01
+"""Seconds a frame may start off its predecessor's end and still follow it directly."""
+MAX_GAP = 1.0
+"""The longest gap filled with silence; a longer one starts afresh."""
 
 
 class TurnAudio:
@@ -35,14 +40,27 @@ class TurnAudio:
         """Media time just after the newest sample kept (``-inf`` when empty)."""
         if not self._frames:
             return float("-inf")
-        pts, pcm = self._frames[-1]
-        return pts + len(pcm) / self.rate
+        return self._frames[0][0] + self._samples / self.rate
 
     def add(self, pts: float, pcm: npt.NDArray[np.int16]) -> None:
         """Keep ``pcm`` (1-D) starting at media time ``pts``; forget the oldest beyond the
-        limit. A frame that does not follow the last one (a gap, a restart) starts afresh."""
-        if self._frames and abs(pts - self.end) > 1.5 / self.rate:
-            self.clear()
+        limit.
+
+        Frames are laid end to end: a resampler's frames may start a few samples off their
+        predecessor's end (up to :data:`JITTER`), which is not a gap. A real gap of up to
+        :data:`MAX_GAP` (frames dropped on a full edge) is filled with silence; a longer
+        one, or a frame from the past (a restart), starts afresh.
+        """
+        if self._frames:
+            gap = pts - self.end
+            if gap < -JITTER or gap > MAX_GAP:
+                self.clear()
+            elif gap > JITTER:
+                silence = np.zeros(round(gap * self.rate), np.int16)
+                self._frames.append((self.end, silence))
+                self._samples += len(silence)
+            if self._frames:
+                pts = self.end
         self._frames.append((pts, pcm))
         self._samples += len(pcm)
         while self._frames and self._samples - len(self._frames[0][1]) >= self.limit:

@@ -166,3 +166,32 @@ async def test_turn_context_can_be_switched_off() -> None:
         sink.transcripts_got[0].end
     )
     assert engine.calls[0][0] < 0.5  # the VAD's segment (prefix padding), not a clip
+
+
+def test_turn_audio_lays_frames_end_to_end_and_fills_gaps() -> None:
+    from voicegraph.nodes.stt._turn_audio import TurnAudio
+
+    audio = TurnAudio(seconds=10.0)
+    one = np.ones(320, np.int16)
+    audio.add(0.0, one)
+    audio.add(0.0201, one * 2)  # a resampler's frame, a few samples off: no gap
+    assert audio.end == pytest.approx(0.04) and audio.covers(0.0, 0.04)
+    audio.add(0.1, one * 3)  # 60 ms dropped: filled with silence
+    clip = audio.clip(0.0, 0.12)
+    assert len(clip) == 1920 and clip[640:1600].tolist() == [0] * 960 and clip[-1] == 3
+    audio.add(0.05, one)  # from the past: a new stream
+    assert audio.start == 0.05 and audio.end == pytest.approx(0.07)
+    audio.add(5.0, one)  # a long gap: starts afresh too
+    assert audio.start == 5.0
+    long = TurnAudio(seconds=0.1)
+    for i in range(20):
+        long.add(i * 0.02, one)
+    assert long.end == pytest.approx(0.4) and 0.28 <= long.start <= 0.3 + 1e-9  # bounded
+
+
+async def test_speech_right_after_the_stream_starts_is_transcribed_ahead_too() -> None:
+    # less than the 0.5 s prefix before the speech: the audio starts at the stream's start
+    engine, sink = await run([(0.2, 1.5)], 5.0)
+    (transcript,) = sink.transcripts_got
+    assert len(engine.calls) == 1 and sink.order[0].startswith("interim:")
+    assert engine.calls[0][0] == 0.0 and transcript.text == "w0.2"
