@@ -39,12 +39,13 @@ class SessionOptions(BaseModel):
             (default 0: the duration alone decides).
         min_endpointing_delay: seconds of silence after the VAD reports the end of the
             user's speech before the turn ends, when the transcript looks finished (default
-            0.4; LiveKit's 0.5 counts from its VAD's 0.55 s silence, ours from 0.25 s: a
-            statement ends 0.65 s into the silence, enough for 0.6 s pauses mid-sentence).
+            0.45; LiveKit's 0.5 counts from its Silero VAD's 0.55 s silence, ours from
+            0.2 s: a statement ends 0.65 s into the silence, enough for the 0.2-0.6 s
+            pauses people make inside a sentence).
         max_endpointing_delay: seconds of silence to wait when the transcript looks
             unfinished ("... and", "um,"; default 3.0).
         quick_endpointing_delay: the delay when the turn engine is sure the turn is over
-            (a question, with the default engine; default 0.1; ``None``: no such tier).
+            (a question, with the default engine; default 0.05; ``None``: no such tier).
         resume_false_interruption: when the user's speech paused the agent but brought no
             words within ``false_interruption_timeout``, resume the agent's speech where it
             stopped (default ``True``).
@@ -76,9 +77,9 @@ class SessionOptions(BaseModel):
     allow_interruptions: bool = True
     min_interruption_duration: float = Field(0.5, ge=0.0)
     min_interruption_words: int = Field(0, ge=0)
-    min_endpointing_delay: float = Field(0.4, ge=0.0)
+    min_endpointing_delay: float = Field(0.45, ge=0.0)
     max_endpointing_delay: float = Field(3.0, ge=0.0)
-    quick_endpointing_delay: float | None = Field(0.1, ge=0.0)
+    quick_endpointing_delay: float | None = Field(0.05, ge=0.0)
     resume_false_interruption: bool = True
     false_interruption_timeout: float | None = Field(2.0, gt=0.0)
     preemptive_generation: bool = True

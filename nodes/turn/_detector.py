@@ -170,9 +170,9 @@ class TurnDetector(EngineHost[TurnEngine]):
 
     class Config(NodeConfig):
         mode: Literal["auto", "manual"] = "auto"
-        min_endpointing_delay: float = Field(0.4, ge=0.0)
+        min_endpointing_delay: float = Field(0.45, ge=0.0)
         max_endpointing_delay: float = Field(3.0, ge=0.0)
-        quick_endpointing_delay: float | None = Field(0.1, ge=0.0)
+        quick_endpointing_delay: float | None = Field(0.05, ge=0.0)
         unlikely_threshold: float | None = Field(None, ge=0.0, le=1.0)
         likely_threshold: float | None = Field(None, ge=0.0, le=1.0)
         allow_interruptions: bool = True

@@ -29,9 +29,9 @@ class VADEngine(Engine):
             is above this; ``None`` (default) means ``activation_threshold - 0.15`` (at least
             0.01).
         min_speech_duration: seconds of consecutive speech that start an utterance (0.05).
-        min_silence_duration: seconds of consecutive silence that end it (0.25, the
-            default of LiveKit 1.8's VAD; its Silero plugin used 0.55). Short, because the
-            end of an utterance is not the end of the turn: the turn detector's engine and
+        min_silence_duration: seconds of consecutive silence that end it (0.2, Pipecat's;
+            LiveKit 1.8's VAD uses 0.25, its Silero plugin 0.55). Short, because the end of
+            an utterance is not the end of the turn: the turn detector's engine and
             endpointing delays decide that, and the STT transcribes at the first silence.
         prefix_padding_duration: seconds of audio kept before the speech in a segment (0.5).
         max_buffered_speech: the longest segment in seconds (60.0); a longer utterance is
@@ -48,7 +48,7 @@ class VADEngine(Engine):
         activation_threshold: float = Field(0.5, gt=0.0, le=1.0)
         deactivation_threshold: float | None = Field(None, ge=0.0, lt=1.0)
         min_speech_duration: float = Field(0.05, ge=0.0)
-        min_silence_duration: float = Field(0.25, ge=0.0)
+        min_silence_duration: float = Field(0.2, ge=0.0)
         prefix_padding_duration: float = Field(0.5, ge=0.0)
         max_buffered_speech: float = Field(60.0, gt=0.0)
 

@@ -48,8 +48,8 @@ async def test_a_question_gets_a_spoken_answer(tmp_path: Path) -> None:
     assert word_error_rate(reply, heard) <= 0.35, (reply, heard)
 
     (metrics,) = p.turn_metrics()
-    # at least the VAD silence (0.25 s) and the quick delay of a question (0.1 s)
-    assert metrics.voice_to_voice_from_vad is not None and metrics.voice_to_voice_from_vad >= 0.3
+    # at least the VAD's silence (0.2 s): the end of an utterance is not known sooner
+    assert metrics.voice_to_voice_from_vad is not None and metrics.voice_to_voice_from_vad >= 0.2
 
     # aligned with the input (sample i of both is the same moment), timed from the audio
     user = read_mono_wav(sample_path("question"))

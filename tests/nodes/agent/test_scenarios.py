@@ -126,7 +126,7 @@ async def test_end_of_turn_after_the_min_delay(voice: Voice) -> None:
         replies=["Sunny."],
     )
     stopped = at(session, "user:listening")
-    assert abs(at(session, "speech:generate_reply") - stopped - 0.4) <= 0.021
+    assert abs(at(session, "speech:generate_reply") - stopped - 0.45) <= 0.021
 
 
 async def test_end_of_turn_after_the_max_delay_when_unfinished(voice: Voice) -> None:

@@ -125,21 +125,20 @@ def test_end_of_turn_after_min_delay() -> None:
     script = Script(speech=[(1.0, 2.0)], transcripts=[(2.2, "Tell me the weather.")])
     turn, agent = run(script)
     (decision,) = turn.decisions
-    assert decision.delay == 0.4
-    assert abs(decision.end_of_utterance_delay - 0.4) <= 0.021
+    assert decision.delay == 0.45
+    assert abs(decision.end_of_utterance_delay - 0.45) <= 0.021
     assert agent.heard[0][0] == "Tell me the weather."
 
 
 def test_a_question_ends_the_turn_after_the_quick_delay() -> None:
-    # the transcript is in at 2.2: the turn ends then, 0.1 s would have been enough
-    script = Script(speech=[(1.0, 2.0)], transcripts=[(2.05, "What is the weather?")])
+    script = Script(speech=[(1.0, 2.0)], transcripts=[(2.02, "What is the weather?")])
     turn, _ = run(script)
     (decision,) = turn.decisions
-    assert decision.delay == 0.1 and decision.decided_at == pytest.approx(2.1, abs=0.021)
+    assert decision.delay == 0.05 and decision.decided_at == pytest.approx(2.06, abs=0.021)
     slow = run(script, quick_endpointing_delay=None)[0].decisions[0]
-    assert slow.delay == 0.4  # switched off: a question waits like any finished sentence
+    assert slow.delay == 0.45  # switched off: a question waits like any finished sentence
     never = run(script, likely_threshold=1.0)[0].decisions[0]
-    assert never.delay == 0.4
+    assert never.delay == 0.45
 
 
 def test_unlikely_end_waits_for_max_delay() -> None:

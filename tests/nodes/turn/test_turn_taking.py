@@ -165,7 +165,7 @@ def test_preflight_comes_before_the_endpointing_delay() -> None:
     script = Script(speech=[(0.5, 1.0)], transcripts=[(1.1, "Tell me the time.", 0.5)])
     turn, agent = run(script)
     assert agent.preflights == [(1.1, "Tell me the time.")]  # with the transcript
-    assert turn.decisions[0].decided_at == pytest.approx(1.4)  # the turn, 0.3 s later
+    assert turn.decisions[0].decided_at == pytest.approx(1.46)  # the turn, 0.36 s later
 
 
 def test_interim_words_during_a_pause_are_a_preflight_before_the_vad_ends_the_speech() -> None:

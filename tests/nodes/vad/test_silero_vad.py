@@ -133,7 +133,7 @@ async def test_events_arrive_on_both_outputs_in_media_time() -> None:
     t_start = next(t for t, e in rec.events if isinstance(e, SpeechStarted))
     t_stop = next(t for t, e in rec.events if isinstance(e, SpeechStopped))
     assert started.pts < t_start <= started.pts + 0.05 + 0.1
-    assert stopped.pts + 0.25 <= t_stop + 0.02 <= stopped.pts + 0.25 + 0.1
+    assert stopped.pts + 0.2 <= t_stop + 0.02 <= stopped.pts + 0.2 + 0.1
 
 
 async def test_audio_is_passed_through_unchanged() -> None:
@@ -256,7 +256,7 @@ def test_config_defaults_and_validation() -> None:
     cfg = SileroVAD().config
     assert (cfg.activation_threshold, cfg.deactivation) == (0.5, 0.35)
     assert cfg.min_speech_duration == 0.05
-    assert (cfg.min_silence_duration, cfg.prefix_padding_duration) == (0.25, 0.5)
+    assert (cfg.min_silence_duration, cfg.prefix_padding_duration) == (0.2, 0.5)
     assert cfg.max_buffered_speech == 60.0
     vad = SileroVAD(activation_threshold=0.6, deactivation_threshold=0.2)
     assert vad.config.deactivation == 0.2
