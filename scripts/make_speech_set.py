@@ -51,7 +51,6 @@ AMI = "CC BY 4.0 (AMI Meeting Corpus, University of Edinburgh and partners)"
 AUDIO_MNIST = "MIT (AudioMNIST, S. Becker et al.)"
 JFK = "Public domain (U.S. Government work: J. F. Kennedy's inaugural address, 1961)"
 PICO = "Apache-2.0 (Picovoice cheetah repository)"
-ALSA = "GPL-2 (alsa-utils 1.2.8, Debian package; Copyright 1998-2022 Jaroslav Kysela and others)"
 
 
 @dataclass(frozen=True)
@@ -247,16 +246,6 @@ SOURCES: tuple[Source, ...] = (
         )
         for d, s, i, word in MNIST_SPEAKERS
     ),
-    Source(
-        "alsa-noise",
-        "",
-        "",
-        "Debian alsa-utils 1.2.8-1",
-        "",
-        "/usr/share/sounds/alsa/Noise.wav",
-        ALSA,
-        kind="noise",
-    ),
 )
 
 QUIET_PEAK_DB = -12.0  # a source whose peak is below this is raised to TARGET_PEAK_DB
@@ -413,7 +402,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--convert", action="store_true", help="re-extract and convert")
     parser.add_argument("--mirror", type=Path, default=Path("/work/.mirror"))
-    parser.add_argument("--deb-root", type=Path, default=Path("/"), help="alsa-utils root")
+    parser.add_argument(
+        "--deb-root",
+        type=Path,
+        default=Path("/"),
+        help="unpacked Debian packages (no source uses one now)",
+    )
     parser.add_argument("--wer", action="store_true", help="only measure Whisper's WER")
     args = parser.parse_args(argv)
 
