@@ -23,7 +23,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FULL_WINDOW", "FittedResult", "recognise_fitted", "repeats_phrase", "window_frames"]
+__all__ = [
+    "FULL_WINDOW",
+    "FittedResult",
+    "recognise_fitted",
+    "repeats_phrase",
+    "window_frames",
+]
 
 FRAMES_PER_SECOND = 100
 """Mel frames per second of 16 kHz audio (hop 160)."""
@@ -55,7 +61,8 @@ class FittedResult:
 
     def suspicious(self) -> bool:
         """Whether to redo it on the full window: faster-whisper's fallback thresholds, a
-        text cut at the token limit, or a phrase of three or more words said twice in a row."""
+        text cut at the token limit, or a phrase said over and over
+        (:func:`repeats_phrase`)."""
         return (
             not self.finished
             or self.compression_ratio > 2.4
@@ -64,18 +71,24 @@ class FittedResult:
         )
 
 
-def repeats_phrase(text: str, shortest: int = 3) -> bool:
-    """Whether ``text`` says a phrase of ``shortest`` or more words twice in a row.
+def repeats_phrase(text: str) -> bool:
+    """Whether ``text`` says a phrase over and over, as Whisper does on a short window: a
+    phrase of two or more words twice in a row, one word three times, or nothing but one
+    word said more than once ("5 5" for a spoken digit; "bye bye" is redone too: only
+    slower).
 
-    >>> repeats_phrase("What is it? What is it?")
-    True
-    >>> repeats_phrase("I had had enough")
-    False
+    >>> repeats_phrase("What is it? What is it?"), repeats_phrase("in 1813, in 1813")
+    (True, True)
+    >>> repeats_phrase("two, two, two"), repeats_phrase("5 5"), repeats_phrase("I had had it")
+    (True, True, False)
     """
     words = re.findall(r"[a-z0-9']+", text.lower())
-    for k in range(shortest, len(words) // 2 + 1):
-        for i in range(len(words) - 2 * k + 1):
-            if words[i : i + k] == words[i + k : i + 2 * k]:
+    if len(words) >= 2 and len(set(words)) == 1:
+        return True
+    for k in range(1, len(words) // 2 + 1):
+        times = 3 if k == 1 else 2
+        for i in range(len(words) - times * k + 1):
+            if all(words[i : i + k] == words[i + j * k : i + (j + 1) * k] for j in range(times)):
                 return True
     return False
 
@@ -137,6 +150,13 @@ def recognise_fitted(
         suppress_tokens=[-1],
     )[0]
     tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+    finished = len(prompt) + len(tokens) < limit
     text = tokenizer.decode(tokens).strip()
     avg_logprob = float(result.scores[0]) * len(tokens) / (len(tokens) + 1)
-    return FittedResult(text, float(result.no_speech_prob), avg_logprob, _compression_ratio(text))
+    return FittedResult(
+        text,
+        float(result.no_speech_prob),
+        avg_logprob,
+        _compression_ratio(text),
+        finished,
+    )

@@ -34,8 +34,11 @@ def test_window_is_the_audio_plus_margin_within_bounds() -> None:
     [
         ("What is the capital of France? What is the capital of France?", True),
         ("turn it off turn it off turn it off", True),
+        ("in 1813, in 1813, in 1813, in 18", True),
+        ("2, 2, 2, 2, 2", True),
         ("I had had enough.", False),
-        ("That that is is that that is not is not.", False),
+        ("Bye bye.", True),  # nothing but one word, twice: redone (only slower)
+        ("Bye bye then.", False),
         ("", False),
     ],
 )
@@ -50,6 +53,8 @@ def test_broken_looking_results_are_suspicious() -> None:
     assert FittedResult("a a a a a a a a", 0.01, -0.2, 2.6).suspicious()
     assert FittedResult("blur", 0.01, -1.5, 0.9).suspicious()
     assert not FittedResult("", 0.9, -1.5, 0.0).suspicious()  # no words: the filter decides
+    assert FittedResult("5 5", 0.01, -0.2, 0.6).suspicious()  # a spoken digit, twice
+    assert not FittedResult("five", 0.01, -0.2, 0.6).suspicious()
 
 
 @pytest.mark.parametrize("seconds", [2.0, 2.6, 4.4])
