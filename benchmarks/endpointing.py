@@ -7,8 +7,8 @@ counts what a user would notice:
 
 * **cut inside a sentence**: a turn decided while the user paused inside a sentence, at a
   pause of at most :data:`LONG_PAUSE` seconds (the silence around the decision as heard:
-  20 ms windows at or below -40 dBFS; an inserted pause next to the reader's own pause is
-  longer than the inserted part);
+  20 ms windows at or below -40 dBFS or 25 dB under the recording's loudest; an inserted
+  pause next to the reader's own pause is longer than the inserted part);
 * **cut at a long pause**: the same at a longer pause (e.g. JFK's 1 s pauses for effect);
 * **cut between sentences**: a turn decided between two sentences of one turn (in a gap of a
   multi-sentence turn, or within :data:`BETWEEN` seconds of a sentence's end);
@@ -174,7 +174,8 @@ def _judge(item: speech_set.Turn, decided: list[tuple[float, str]]) -> Outcome:
 def quiet_span(item: speech_set.Turn, t: float) -> float:
     """Seconds of silence (20 ms windows at or below -40 dBFS) around media time ``t``."""
     levels = speech_set.levels_db(item.audio)
-    quiet = levels <= speech_set.LEVEL_DB
+    # quiet: at or below -40 dBFS, or 25 dB under the loudest window (a noisy recording)
+    quiet = levels <= max(speech_set.LEVEL_DB, float(levels.max()) - 25.0)
     i = min(int(t * 50), len(quiet) - 1)
     if i < 0 or not quiet[i]:
         return 0.0

@@ -25,9 +25,10 @@ class SileroVAD(VADEngine):
     own ``SileroVAD``.
 
     Defaults follow LiveKit's Silero plugin (``silero.VAD.load()``): activation 0.5,
-    deactivation = activation - 0.15, min speech 0.05 s, min silence 0.55 s (LiveKit's
-    inference VAD uses 0.25 s; 0.55 s keeps short pauses inside one utterance and leaves
-    endpointing to the turn detector), prefix padding 0.5 s, max buffered speech 60 s.
+    deactivation = activation - 0.15, min speech 0.05 s, prefix padding 0.5 s, max buffered
+    speech 60 s; but min silence 0.2 s (the plugin's is 0.55 s, LiveKit's inference VAD's
+    0.25 s): the STT transcribes each pause and the turn detector's engine and delays
+    decide the end of the turn, so waiting longer here would only add latency.
     (LiveKit also smooths the probabilities with an exponential filter; we use them raw,
     which moves a decision by at most a window.)
 
