@@ -172,11 +172,16 @@ def _judge(item: speech_set.Turn, decided: list[tuple[float, str]]) -> Outcome:
 
 
 def quiet_span(item: speech_set.Turn, t: float) -> float:
-    """Seconds of silence (20 ms windows at or below -40 dBFS) around media time ``t``."""
+    """Seconds of silence around media time ``t`` (or, if the user is speaking again at
+    ``t``, of the silence that ended within 0.3 s before it): quiet windows are at or below
+    -40 dBFS or 25 dB under the recording's loudest."""
     levels = speech_set.levels_db(item.audio)
     # quiet: at or below -40 dBFS, or 25 dB under the loudest window (a noisy recording)
     quiet = levels <= max(speech_set.LEVEL_DB, float(levels.max()) - 25.0)
     i = min(int(t * 50), len(quiet) - 1)
+    back = i - 15  # speech that came back just before the decision: the pause before it
+    while i > max(back, 0) and not quiet[i]:
+        i -= 1
     if i < 0 or not quiet[i]:
         return 0.0
     a = b = i

@@ -111,7 +111,9 @@ class VoiceTurn:
 
     @property
     def framework(self) -> float | None:
-        """The framework's own hops: path lag + to LLM + to output (``None`` if any is)."""
+        """The framework's own hops: path lag + to LLM + to output (``None`` if any is:
+        path lag is not measured on a turn decided by a transcript's arrival, which waited
+        for the STT's compute)."""
         hops = (self.path_lag, self.to_llm, self.to_output)
         return None if any(h is None for h in hops) else sum(h for h in hops if h is not None)
 
@@ -186,12 +188,21 @@ def voice_turns(
     frame_ms = getattr(getattr(pipeline.source, "config", None), "frame_ms", None)
     lead = frame_ms / 1000 if isinstance(frame_ms, int | float) and origin is not None else 0.0
     turns = []
+    previous = float("-inf")
     for i, (decision, row) in enumerate(zip(pipeline.turn.decisions, rows, strict=True), 1):
         decided = decision.clock
-        gen = next((m for m in generations if m.started >= decided - 1e-6), None)
-        if gen is not None:
-            generations.remove(gen)
         start = next((r for r in replies if r >= decided - 1e-6), None)
+        # the generation that played: the last one not cut off that started before the
+        # reply (before the decision, when it was generated ahead: preemptive generation)
+        made = [
+            m for m in generations
+            if previous - 1e-6 <= m.started and (start is None or m.started <= start + 1e-6)
+            and not m.cancelled
+        ]  # fmt: skip
+        gen = made[-1] if made else None
+        if gen is not None:
+            generations = [m for m in generations if m.started > gen.started]
+        previous = decided
         first = None
         if start is not None:
             index = replies.index(start)
@@ -199,10 +210,12 @@ def voice_turns(
             first = firsts[index] if index < len(firsts) else None
             firsts = firsts[index + 1 :]
         path_lag = to_llm = clause = to_output = None
-        if origin is not None:  # the deciding frame left the source one frame before its end
+        timer = decision.transcript_at is None or decision.transcript_at < decision.decided_at
+        if origin is not None and timer:  # the deciding frame left the source one frame
+            # before its end; a turn decided by a transcript's arrival waited for the STT
             path_lag = decided - (origin + decision.decided_at - lead)
-        if gen is not None:
-            to_llm = gen.started - decided
+        if gen is not None:  # generated ahead: no hop between the decision and the LLM
+            to_llm = max(0.0, gen.started - decided)
         if gen is not None and gen.ttft is not None and first is not None:
             clause = (first.time - first.ttfb) - (gen.started + gen.ttft)
         if first is not None and start is not None:
