@@ -26,6 +26,7 @@ detector) and blocks for a file read as fast as possible (nothing lost).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voicegraph.graph import Graph, Node, Policy
@@ -73,8 +74,23 @@ class VoicePipeline:
     commands: SessionCommands | None = None
 
     def turn_metrics(self) -> list[TurnMetrics]:
-        """Per-turn latencies of the last run (see :class:`TurnMetrics`)."""
-        return turn_metrics(self)
+        """Per-turn latencies of the last run (see :class:`TurnMetrics`).
+
+        With a WAV file as the source and a recording at the output's ``path``, the
+        voice-to-voice latency is measured from the audio, as ``voicegraph run`` prints it
+        (the recording aligned with the input); otherwise it is left ``None``.
+        """
+        from voicegraph.nodes.audio import align_recording, read_mono_wav
+
+        source = getattr(getattr(self.source, "config", None), "path", None)
+        recording = self.output.config.path
+        to_clock = getattr(self.source, "media_to_clock", None)
+        origin = to_clock(0.0) if to_clock is not None else None
+        if not (source and recording and origin is not None and Path(recording).is_file()):
+            return turn_metrics(self)
+        played, rate = read_mono_wav(Path(recording))
+        agent = (align_recording(played, rate, origin), rate)
+        return turn_metrics(self, user_audio=read_mono_wav(Path(source)), agent_audio=agent)
 
 
 def voice_pipeline(
