@@ -234,3 +234,38 @@ def test_a_conversation_that_is_the_input_is_refused(tmp_path: Path) -> None:
     assert done.exit_code == 2, done.output
     assert "--conversation" in done.output and "is the input file" in done.output
     assert source.read_bytes() == before
+
+
+def test_the_reply_stays_aligned_with_an_input_that_starts_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Model loading delays the input's start (here 2 s of the run's clock): sample i of
+    the reply is still the same moment as sample i of the input."""
+    import voicegraph.nodes.agent as agent
+    from voicegraph.nodes.llm import ScriptedLLM
+    from voicegraph.nodes.stt import ScriptedSTT
+    from voicegraph.nodes.tts import ScriptedTTS
+
+    class SlowToLoad(ScriptedTTS):
+        async def start(self) -> None:
+            await self.clock.sleep(2.0)  # a model that takes 2 s to load
+            await super().start()
+
+    real = agent.voice_pipeline
+    replies: dict[str, Any] = {}
+    for name, tts in (("prompt", ScriptedTTS()), ("late", SlowToLoad())):
+
+        def pipeline(source: Any, _tts: Any = tts, **stages: Any) -> Any:
+            stages.update(stt=ScriptedSTT(texts=["Hello?"]), llm=ScriptedLLM(replies=["Hi."]))
+            return real(source, tts=_tts, **stages)
+
+        monkeypatch.setattr(agent, "voice_pipeline", pipeline)
+        out = tmp_path / f"{name}.wav"
+        done = invoke("--input", str(copy_of_sample(tmp_path)), "--output", str(out))
+        assert done.exit_code == 0, done.output
+        replies[name], _ = sf.read(out, dtype="int16")
+    prompt, late = replies["prompt"], replies["late"]
+    heard = np.flatnonzero(np.abs(prompt) > 100)
+    assert len(heard) and np.array_equal(np.flatnonzero(np.abs(late) > 100)[:1], heard[:1])
+    n = min(len(prompt), len(late))
+    assert np.array_equal(prompt[:n], late[:n])  # the same reply at the same samples
