@@ -177,38 +177,20 @@ def voice_turns(
     output's reply starts), matched to turns as ``turn_metrics`` matches them.
     """
     from voicegraph.graph.timeline import TTSFirstAudio
-    from voicegraph.nodes.agent import turn_metrics
+    from voicegraph.nodes.agent import match_replies, turn_metrics
 
     rows = turn_metrics(pipeline, user_audio=user, agent_audio=agent)
     to_clock = getattr(pipeline.source, "media_to_clock", None)
     origin = to_clock(0.0) if to_clock is not None else None
-    generations = [m for m in pipeline.llm.metrics if m.step == 0]
     firsts = [e for e in pipeline.tts.timeline_events if isinstance(e, TTSFirstAudio)]
-    replies = list(pipeline.output.reply_started_at)
     frame_ms = getattr(getattr(pipeline.source, "config", None), "frame_ms", None)
     lead = frame_ms / 1000 if isinstance(frame_ms, int | float) and origin is not None else 0.0
     turns = []
-    previous = float("-inf")
-    for i, (decision, row) in enumerate(zip(pipeline.turn.decisions, rows, strict=True), 1):
+    for i, (match, row) in enumerate(zip(match_replies(pipeline), rows, strict=True), 1):
+        decision, gen, start = match.decision, match.generation, match.reply_start
         decided = decision.clock
-        start = next((r for r in replies if r >= decided - 1e-6), None)
-        # the generation that played: the last one not cut off that started before the
-        # reply (before the decision, when it was generated ahead: preemptive generation)
-        made = [
-            m for m in generations
-            if previous - 1e-6 <= m.started and (start is None or m.started <= start + 1e-6)
-            and not m.cancelled
-        ]  # fmt: skip
-        gen = made[-1] if made else None
-        if gen is not None:
-            generations = [m for m in generations if m.started > gen.started]
-        previous = decided
-        first = None
-        if start is not None:
-            index = replies.index(start)
-            replies = replies[index + 1 :]
-            first = firsts[index] if index < len(firsts) else None
-            firsts = firsts[index + 1 :]
+        index = match.reply_index
+        first = firsts[index] if index is not None and index < len(firsts) else None
         path_lag = to_llm = clause = to_output = None
         timer = decision.transcript_at is None or decision.transcript_at < decision.decided_at
         if origin is not None and timer:  # the deciding frame left the source one frame
@@ -287,19 +269,15 @@ def _time_setups(pipeline: Any) -> dict[str, float]:
 def audible_span(samples: Samples, rate: int) -> tuple[float, float] | None:
     """Start of the first and end of the last audible 20 ms window (RMS above -40 dBFS,
     windows from time 0: the definition ``turn_metrics`` uses), or ``None`` if silent."""
+    from voicegraph.nodes.agent import audible_windows
+
     n = max(1, round(rate * WINDOW))
-    x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    count = -(-len(x) // n)
-    padded = np.zeros(count * n)
-    padded[: len(x)] = x
-    lengths = np.full(count, float(n))
-    if count and len(x) % n:
-        lengths[-1] = len(x) % n
-    power = (padded.reshape(count, n) ** 2).sum(axis=1) / lengths
-    loud = np.flatnonzero(power > (32768.0 * 10 ** (THRESHOLD_DBFS / 20)) ** 2)
+    loud = np.flatnonzero(
+        audible_windows(samples, rate, window=WINDOW, threshold_dbfs=THRESHOLD_DBFS)
+    )
     if not len(loud):
         return None
-    return int(loud[0]) * n / rate, min((int(loud[-1]) + 1) * n, len(x)) / rate
+    return int(loud[0]) * n / rate, min((int(loud[-1]) + 1) * n, len(samples)) / rate
 
 
 def pad(samples: Samples, rate: int, *, lead: float = LEAD_IN, tail: float = TAIL) -> Samples:

@@ -46,8 +46,11 @@ from ._events import UserStateChangedEvent as UserStateChangedEvent
 from ._events import UserTranscriptionTimeoutEvent as UserTranscriptionTimeoutEvent
 from ._events import UserTurnExceededEvent as UserTurnExceededEvent
 from ._executor import AgentToolExecutor as AgentToolExecutor
+from ._latency import audible_windows as audible_windows
 from ._metrics import TurnMetrics as TurnMetrics
+from ._metrics import TurnReply as TurnReply
 from ._metrics import format_turn_metrics as format_turn_metrics
+from ._metrics import match_replies as match_replies
 from ._metrics import turn_metrics as turn_metrics
 from ._mock import mock_tools as mock_tools
 from ._options import SessionOptions as SessionOptions
@@ -93,6 +96,7 @@ __all__ = [
     "SpeechHandle",
     "TTSMetrics",
     "TurnMetrics",
+    "TurnReply",
     "UserInputTranscribedEvent",
     "UserState",
     "UserStateChangedEvent",
@@ -100,7 +104,9 @@ __all__ = [
     "UserTurnExceededEvent",
     "UserTurnLimit",
     "VoicePipeline",
+    "audible_windows",
     "format_turn_metrics",
+    "match_replies",
     "turn_metrics",
     "voice_pipeline",
 ]

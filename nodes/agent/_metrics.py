@@ -12,13 +12,71 @@ from ._latency import heard_latency
 
 if TYPE_CHECKING:
     from voicegraph.nodes.llm import LLMMetrics
+    from voicegraph.nodes.turn import TurnDecision
 
     from ._voice import VoicePipeline
 
 Audio = tuple[npt.NDArray[np.integer] | npt.NDArray[np.floating], int]
 """Mono samples and their rate."""
 
-__all__ = ["TurnMetrics", "format_turn_metrics", "turn_metrics"]
+__all__ = ["TurnMetrics", "TurnReply", "format_turn_metrics", "match_replies", "turn_metrics"]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnReply:
+    """What answered one end-of-turn decision in a run (see :func:`match_replies`).
+
+    Attributes:
+        decision: the turn detector's decision.
+        generation: the LLM generation whose reply was played (``None``: none found).
+        reply_start: clock time the reply started playing (``None``: no reply played).
+        reply_index: the reply's index in the output's ``reply_started_at`` (the TTS's
+            first-audio records share it), or ``None``.
+        next_reply: clock time the following reply started playing (``None``: none did).
+    """
+
+    decision: TurnDecision
+    generation: LLMMetrics | None
+    reply_start: float | None
+    reply_index: int | None
+    next_reply: float | None
+
+
+def match_replies(p: VoicePipeline) -> list[TurnReply]:
+    """Match each turn decision of the last run with the generation and playout that
+    answered it.
+
+    Playout starts are matched to decisions in order (the first reply that started at or
+    after the decision); the generation is the last one not cut off that started after the
+    previous decision and before the reply played (it may have started before the decision:
+    preemptive generation), else the first one started at the decision.
+    """
+    step0 = [m for m in p.llm.metrics if m.step == 0]
+    replies = list(p.output.reply_started_at)
+    matched: list[TurnReply] = []
+    after = float("-inf")  # clock time of the previous decision
+    first = 0  # the first reply not matched yet
+    for d in p.turn.decisions:
+        decided: float | None = d.clock
+        index = next(
+            (
+                i
+                for i in range(first, len(replies))
+                if decided is None or replies[i] >= decided - 1e-6
+            ),
+            None,
+        )
+        start = replies[index] if index is not None else None
+        gen = _generation(step0, decided, start, after)
+        if gen is not None:
+            step0 = [m for m in step0 if m.started > gen.started]
+        following = None
+        if index is not None:
+            first = index + 1
+            following = replies[first] if first < len(replies) else None
+        matched.append(TurnReply(d, gen, start, index, following))
+        after = d.clock
+    return matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,28 +125,20 @@ def turn_metrics(
     """
     to_clock = getattr(p.source, "media_to_clock", None)
     origin = to_clock(0.0) if to_clock else None  # clock time of the input's sample 0
-    step0 = [m for m in p.llm.metrics if m.step == 0]
-    replies = list(p.output.reply_started_at)
     ttfbs = list(p.tts.ttfb)
     results = []
     previous = 0.0  # input time of the previous decision: the next turn's speech starts after
-    after = float("-inf")  # clock time of the previous decision
-    for d in p.turn.decisions:
-        decided: float | None = d.clock
+    for match in match_replies(p):
+        d, gen, start = match.decision, match.generation, match.reply_start
         speech_end = to_clock(d.speech_end) if to_clock else None
-        start = next((r for r in replies if decided is None or r >= decided - 1e-6), None)
-        gen = _generation(step0, decided, start, after)
         ttft = None
         if gen is not None:
-            step0 = [m for m in step0 if m.started > gen.started]
             later = [m for m in p.llm.metrics if m.started >= gen.started and m.ttft is not None]
             ttft = (later[0].started + later[0].ttft - gen.started) if later else None  # type: ignore[operator]
         v2v = tts = None
-        if start is not None:
-            index = replies.index(start)
-            replies = replies[index + 1 :]
+        if start is not None and match.reply_index is not None:
+            index = match.reply_index
             tts = ttfbs[index] if index < len(ttfbs) else None
-            ttfbs = ttfbs[index + 1 :]
             v2v = start - speech_end if speech_end is not None else None
         row = TurnMetrics(d.text, d.end_of_utterance_delay, d.stt_latency, ttft, tts, v2v)
         if (
@@ -98,7 +148,7 @@ def turn_metrics(
             and origin is not None
         ):
             at = start - origin
-            until = replies[0] - origin if replies else None
+            until = match.next_reply - origin if match.next_reply is not None else None
             heard = heard_latency(
                 *user_audio, *agent_audio, decided=d.decided_at, reply_start=at,
                 turn_start=previous, reply_end=until,
@@ -111,7 +161,6 @@ def turn_metrics(
                     leading_silence=heard.first_audio - at,
                 )
         previous = d.decided_at
-        after = d.clock
         results.append(row)
     return results
 
