@@ -489,17 +489,19 @@ class TurnDetector(EngineHost[TurnEngine]):
         waited = self._now - self._reported_at if self._reported_at is not None else -1.0
         if waited >= delay and (covered or waited >= cfg.max_endpointing_delay):
             await self._commit(self._now, delay, probability)
-        elif (
-            covered
-            and text != self._preflight
-            and not (self._agent_speaking and not self._interrupted_this_speech)
-        ):
-            self._preflight = text
+        elif covered:
             start = self._turn_start if self._turn_start is not None else self._speech_end
-            await self.emit(
-                self.preflight,
-                UserTurn(text, start=start, end=self._speech_end, decided=self.clock.now()),
-            )
+            await self._send_preflight(text, start, self._speech_end)
+
+    async def _send_preflight(self, text: str, start: float, end: float) -> None:
+        """Send the turn so far on ``preflight``, once per text, unless the agent is
+        speaking and the user has not interrupted it."""
+        if text == self._preflight or (self._agent_speaking and not self._interrupted_this_speech):
+            return
+        self._preflight = text
+        await self.emit(
+            self.preflight, UserTurn(text, start=start, end=end, decided=self.clock.now())
+        )
 
     def _delay(self, probability: float) -> float:
         """The endpointing delay for this end-of-turn probability."""
@@ -522,20 +524,12 @@ class TurnDetector(EngineHost[TurnEngine]):
         quiet = not self._speaking or self._quiet_since is not None
         if self.config.mode == "manual" or not quiet or frame.start < self._cleared_at:
             return
-        if frame.start in self._discarded or (
-            self._agent_speaking and not self._interrupted_this_speech
-        ):
+        if frame.start in self._discarded:
             return
         earlier = [text for start, text in self._texts if start < frame.start]
         text = " ".join([*earlier, frame.text.strip()])
-        if text == self._preflight:
-            return
-        self._preflight = text
         start = self._turn_start if self._turn_start is not None else frame.start
-        await self.emit(
-            self.preflight,
-            UserTurn(text, start=min(start, frame.start), end=frame.end, decided=self.clock.now()),
-        )
+        await self._send_preflight(text, min(start, frame.start), frame.end)
 
     async def _maybe_commit_requested(self, deadline: float) -> None:
         """A commit was requested: do it once the user is quiet and transcribed."""
