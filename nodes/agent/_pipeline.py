@@ -27,7 +27,7 @@ from __future__ import annotations
 import inspect
 import logging
 import weakref
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -305,7 +305,7 @@ def _report(state: _Stages, agent: Any, hook: str, exc: Exception) -> None:
     state.report(ErrorEvent(error=exc, source=f"{agent.id}.{hook}"))
 
 
-async def _items(result: Any, hook: str) -> AsyncIterator[Any]:
+async def _items(result: Any, hook: str) -> AsyncGenerator[Any, None]:
     """What a hook produced, item by item: it may be an async iterable, or a coroutine
     returning one, a single item or ``None``."""
     if inspect.isawaitable(result):
@@ -381,13 +381,8 @@ def _chunks(item: Any, agent: Any) -> list[LLMChunk]:
         )
     chunks = [LLMChunk(text=delta.content)] if getattr(delta, "content", None) else []
     for call in getattr(delta, "tool_calls", None) or ():
-        chunks.append(
-            LLMChunk(
-                tool_call=FunctionCall(
-                    call_id=call.call_id, name=call.name, arguments=call.arguments
-                )
-            )  # fmt: skip
-        )
+        tool = FunctionCall(call_id=call.call_id, name=call.name, arguments=call.arguments)
+        chunks.append(LLMChunk(tool_call=tool))
     return chunks
 
 
@@ -460,7 +455,7 @@ class _HookedSpeech(TTSStream):
         self._agent, self._state = agent, state
         self._samples, self._rate = samples, rate
         self._send, self._receive = anyio.create_memory_object_stream[str](_TEXT_BUFFER)
-        self._frames: AsyncIterator[Any] | None = None
+        self._frames: AsyncGenerator[Any, None] | None = None
         self._scope: anyio.CancelScope | None = None
         self._closed = False
 
@@ -494,7 +489,7 @@ class _HookedSpeech(TTSStream):
                     self._scope = None
             if scope.cancel_called:  # closed meanwhile (it yielded despite the cancel)
                 self._closed = True
-                await self._frames.aclose()  # type: ignore[attr-defined]
+                await self._frames.aclose()
                 break
             pieces = self._pieces(frame)
             if pieces:
@@ -508,14 +503,14 @@ class _HookedSpeech(TTSStream):
         if self._scope is not None:  # the override is running: stop it where it is
             self._scope.cancel()
         elif not closed and self._frames is not None:
-            await self._frames.aclose()  # type: ignore[attr-defined]
+            await self._frames.aclose()
 
     async def _texts(self) -> AsyncIterator[str]:
         async with self._receive:
             async for text in self._receive:
                 yield text
 
-    async def _run(self) -> AsyncIterator[Any]:
+    async def _run(self) -> AsyncGenerator[Any, None]:
         agent, hook = self._agent, f"{self._agent.id}.tts_node"
         try:
             result = agent.tts_node(self._texts(), ModelSettings())

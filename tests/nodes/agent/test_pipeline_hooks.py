@@ -324,6 +324,6 @@ async def test_barge_in_cuts_an_overridden_tts_node(voice: Voice) -> None:
         replies=[long, "Okay."],
     )  # fmt: skip
     assert agent.closed
-    cut = [m for m in session.history.messages if m.role == "assistant"][0]
+    cut = next(m for m in session.history.messages if m.role == "assistant")
     assert cut.interrupted and 0 < len(cut.text) < len(long)
     assert said(session)[-2:] == [("user", "Stop"), ("assistant", "Okay.")]
