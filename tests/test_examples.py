@@ -105,3 +105,11 @@ def test_cloud_agent_without_keys_skips_cleanly(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.delenv(key, raising=False)
     out = run("cloud_agent.py")
     assert out.startswith("skipped:")
+
+
+def test_hooks_agent() -> None:
+    out = run("hooks_agent.py")
+    assert "model saw: Notes: LiveKit is an open source" in out  # on_user_turn_completed
+    assert "user: what is LiveKit" in out  # stt_node
+    assert "assistant: LiveKit is a realtime framework. Anything else?" in out  # llm, transcr.
+    assert "spoken: Live Kit is a realtime framework." in out  # tts_node

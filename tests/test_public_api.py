@@ -245,6 +245,7 @@ SURFACE: dict[str, list[str]] = {
         "ErrorEvent",
         "FunctionToolsExecutedEvent",
         "MetricsCollectedEvent",
+        "ModelSettings",
         "RunContext",
         "RunResult",
         "SessionBusEvent",

@@ -55,6 +55,7 @@ from ._metrics import turn_metrics as turn_metrics
 from ._mock import mock_tools as mock_tools
 from ._options import SessionOptions as SessionOptions
 from ._options import UserTurnLimit as UserTurnLimit
+from ._pipeline import ModelSettings as ModelSettings
 from ._session import AgentSession as AgentSession
 from ._speech import SpeechHandle as SpeechHandle
 from ._testing import JUDGE_INSTRUCTIONS as JUDGE_INSTRUCTIONS
@@ -86,6 +87,7 @@ __all__ = [
     "ErrorEvent",
     "FunctionToolsExecutedEvent",
     "MetricsCollectedEvent",
+    "ModelSettings",
     "RunContext",
     "RunResult",
     "SessionBusEvent",

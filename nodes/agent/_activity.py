@@ -22,6 +22,7 @@ from ._context import current_run_context
 from ._events import ErrorEvent, SessionEvent
 from ._history import HistoryScanner
 from ._hooks import HookRunner
+from ._pipeline import apply_pipeline_hooks
 from ._ports import Switch
 from ._speech import SpeechHandle
 from ._stages import Host
@@ -130,6 +131,7 @@ class AgentActivity:
         self.check_models(agent)
         for host, engine in stages:
             host.set_engine(engine)
+        apply_pipeline_hooks(agent, self.llm, self.stages, self.emit)  # its llm_node, tts_node..
 
     # ------------------------------------------------------------------ handoffs
 

@@ -15,6 +15,7 @@ from voicegraph.nodes.tts import TTSEngine
 from voicegraph.nodes.vad import VADEngine
 
 from ._context import current_session
+from ._pipeline import PipelineHooks
 from ._stages import check_engine_kind
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-class Agent:
+class Agent(PipelineHooks):
     """What the agent is: its instructions, its tools and its hooks.
 
     Subclass it to add tools as methods (decorated with ``@function_tool``; a parameter

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voicegraph.graph import Clock, PlayoutMark, RunnerError, ToolCall, UsageError, UserTurn
-from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMNode, ReplyRequest
+from voicegraph.nodes.llm import ChatContext, ChatItem, ChatMessage, LLMNode, ReplyRequest
 from voicegraph.nodes.tools import FunctionTool, StopResponse
 from voicegraph.nodes.turn import AllowInterruptions, TurnCommand
 
@@ -250,18 +250,25 @@ class SessionLink:
         """The conversation."""
         return self.llm.chat
 
-    async def user_turn_completed(self, agent: Agent, message: ChatMessage) -> bool:
-        """Run ``agent.on_user_turn_completed``; ``False``: recorded, no reply."""
+    async def user_turn_completed(
+        self, agent: Agent, message: ChatMessage
+    ) -> tuple[ChatItem, ...] | None:
+        """Run ``agent.on_user_turn_completed``; returns the items it added to ``turn_ctx``
+        (the reply's model sees them, the history does not keep them); ``None``: recorded,
+        no reply."""
+        turn_ctx = self.llm.chat.copy()
+        known = {item.id for item in turn_ctx.items} | {message.id}
         try:
             with session_scope(self.session):
-                await agent.on_user_turn_completed(self.llm.chat.copy(), message)
+                await agent.on_user_turn_completed(turn_ctx, message)
         except StopResponse:
             self.llm.chat.add(message)
-            return False
+            return None
         except Exception as exc:
             log.exception("%r: on_user_turn_completed failed", agent)
             self.emit(ErrorEvent(error=exc, source=f"{agent.id}.on_user_turn_completed"))
-        return True
+            return ()
+        return tuple(item for item in turn_ctx.items if item.id not in known)
 
     def speech_running(self, speech: SpeechHandle | None) -> None:
         """The controller runs ``speech`` now."""

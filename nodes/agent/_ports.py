@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from voicegraph.graph import Clock, LLMText, PlayoutMark, UserTurn
-from voicegraph.nodes.llm import ChatContext, ChatMessage, ReplyRequest
+from voicegraph.nodes.llm import ChatContext, ChatItem, ChatMessage, ReplyRequest
 
 from ._speech import SpeechHandle
 
@@ -73,8 +73,11 @@ class SchedulerPort(Protocol):
         """The conversation (``None`` without a session)."""
         ...
 
-    async def user_turn_completed(self, agent: Agent, message: ChatMessage) -> bool:
-        """Run ``agent``'s ``on_user_turn_completed``; ``False``: record the message, no reply."""
+    async def user_turn_completed(
+        self, agent: Agent, message: ChatMessage
+    ) -> tuple[ChatItem, ...] | None:
+        """Run ``agent``'s ``on_user_turn_completed``; returns the items it added to the turn's
+        context (for this reply only), or ``None``: the message is recorded, no reply."""
         ...
 
     def speech_running(self, speech: SpeechHandle | None) -> None:
@@ -177,8 +180,10 @@ class DetachedPort:
     def history(self) -> ChatContext | None:
         return None
 
-    async def user_turn_completed(self, agent: Agent, message: ChatMessage) -> bool:
-        return True
+    async def user_turn_completed(
+        self, agent: Agent, message: ChatMessage
+    ) -> tuple[ChatItem, ...] | None:
+        return ()
 
     def speech_running(self, speech: SpeechHandle | None) -> None:
         pass

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import anyio
 
 from voicegraph.graph import Frame, LLMText, PlayoutMark, UserTurn
-from voicegraph.nodes.llm import ChatMessage, ReplyRequest
+from voicegraph.nodes.llm import ChatItem, ChatMessage, ReplyRequest
 from voicegraph.nodes.output import PausePlayout, ResumePlayout
 
 from ._events import AgentFalseInterruptionEvent, AgentState, AgentStateChangedEvent, ErrorEvent
@@ -238,18 +238,23 @@ class SpeechScheduler:
         if isinstance(frame, UserTurn) and not frame.text.strip():
             self._done(speech)  # nothing was said: nothing to answer
             return
+        context: tuple[ChatItem, ...] = ()
         if isinstance(frame, UserTurn) and agent is not None:
             message = ChatMessage(role="user", text=frame.text)
-            if not await self.port.user_turn_completed(agent, message):
+            added = await self.port.user_turn_completed(agent, message)
+            if added is None:
                 self._done(speech)
                 return
+            context = added
             if speech.done():  # interrupted (or the session closed) while the hook ran
                 return
             if message.text != frame.text:
                 frame = dataclasses.replace(frame, text=message.text)
         speech.epoch = self.io.epoch
         self.adopt(speech, "thinking")
-        if isinstance(frame, UserTurn):
+        if isinstance(frame, UserTurn) and context:  # with the hook's context, for this reply
+            await self.io.send_request(ReplyRequest(user_input=frame.text, context=context))
+        elif isinstance(frame, UserTurn):
             await self.io.send_turn(frame)
         else:
             assert isinstance(frame, ReplyRequest)

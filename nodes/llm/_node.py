@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,12 +37,20 @@ from voicegraph.nodes.tools import (
     resolve_tools,
 )
 
-from ._chat import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
-from ._chunks import LLMMetrics
+from ._chat import AnyChatItem, ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
+from ._chunks import LLMChunk, LLMMetrics
 from ._engine import LLMEngine
 from ._request import ReplyRequest
 
-__all__ = ["DEFAULT_INSTRUCTIONS", "LLMNode"]
+__all__ = ["DEFAULT_INSTRUCTIONS", "GenerateHook", "LLMNode", "TranscriptionHook"]
+
+GenerateHook = Callable[[LLMEngine, ChatContext, list[FunctionTool], int], AsyncIterator[LLMChunk]]
+"""Generates instead of the engine: ``hook(engine, chat, tools, step)`` (see
+:attr:`LLMNode.generate_hook`)."""
+
+TranscriptionHook = Callable[[list[str]], Awaitable[str | None]]
+"""Rewrites a step's text for the history: ``await hook(deltas)`` (see
+:attr:`LLMNode.transcription_hook`)."""
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +179,20 @@ class LLMNode(EngineHost[LLMEngine]):
         self._replies: deque[tuple[int, list[str]]] = deque(maxlen=_KEEP_REPLIES)
         self._extra = ""  # extra instructions of the current reply (from a ReplyRequest)
         self._allow_tools = True
+        self._context: tuple[AnyChatItem, ...] = ()  # items for the current reply only
         self._stack: list[_Saved] = []
         self.on_tool_round: Callable[[], None] | None = None
         """Called once a tool round's calls and outputs are in :attr:`chat`, before the
         next generation (the agent layer reports ``function_tools_executed`` from it)."""
+        self.generate_hook: GenerateHook | None = None
+        """When set, each generation streams ``hook(engine, chat, tools, step)`` instead of
+        ``engine.generate(chat, tools, step=step)`` (the agent layer sets it to an agent's
+        ``llm_node``); the node closes that stream on an interrupt as it closes the
+        engine's."""
+        self.transcription_hook: TranscriptionHook | None = None
+        """When set, a generation step that completes has its assistant message replaced by
+        ``await hook(deltas)`` (``None``: kept as generated; the agent layer sets it to an
+        agent's ``transcription_node``). The text sent on ``text`` is not changed."""
 
     @property
     def tools(self) -> dict[str, FunctionTool]:
@@ -207,12 +225,13 @@ class LLMNode(EngineHost[LLMEngine]):
         """
         self._stack.append(
             _Saved(self.chat, self._tools, self._pending, self._results, self._step,
-                   self._tail, self._extra, self._allow_tools, self.engine)
+                   self._tail, self._extra, self._allow_tools, self.engine, self._context)
         )  # fmt: skip
         self.chat = chat
         self.set_tools(tools)
         self._pending, self._results = {}, {}
         self._step, self._tail, self._extra, self._allow_tools = 0, "", "", True
+        self._context = ()
 
     def pop_context(self) -> ChatContext:
         """Return to the conversation set aside by :meth:`push_context`; returns the nested one.
@@ -231,6 +250,7 @@ class LLMNode(EngineHost[LLMEngine]):
         self._pending, self._results = saved.pending, saved.results
         self._step, self._tail = saved.step, saved.tail
         self._extra, self._allow_tools = saved.extra, saved.allow_tools
+        self._context = saved.context
         self._slot.select(saved.engine)
         return nested
 
@@ -271,6 +291,7 @@ class LLMNode(EngineHost[LLMEngine]):
     async def on_requests(self, frame: ReplyRequest) -> None:
         """Reply to a :class:`ReplyRequest`: generate, or speak its ``say`` text."""
         self._start_reply("a reply request", frame.instructions, allow_tools=frame.allow_tools)
+        self._context = frame.context
         if frame.user_input.strip():
             self.chat.add_message("user", frame.user_input)
         if frame.say is None:
@@ -290,6 +311,7 @@ class LLMNode(EngineHost[LLMEngine]):
         self._step = 0
         self._tail = ""
         self._extra, self._allow_tools = instructions, allow_tools
+        self._context = ()
         self._replies.append((self.epoch, []))
 
     def awaiting_feedback(self) -> bool:
@@ -398,10 +420,20 @@ class LLMNode(EngineHost[LLMEngine]):
         message: str | None = None  # the id of this step's assistant message, once it has text
         finished = False
         chat = self.chat.copy()
+        if self._context:
+            users = [i for i, item in enumerate(chat.items) if getattr(item, "role", "") == "user"]
+            at = users[-1] if users else len(chat.items)
+            chat.items[at:at] = list(self._context)
         if self._extra:
             chat.set_instructions("\n".join(t for t in (chat.instructions, self._extra) if t))
         engine = await self._slot.ready()
-        stream = engine.generate(chat, tools, step=step)
+        hook = self.generate_hook
+        stream = (
+            engine.generate(chat, tools, step=step)
+            if hook is None
+            else hook(engine, chat, tools, step)
+        )
+        deltas: list[str] = []
         try:
             async for chunk in stream:
                 prompt_tokens += chunk.prompt_tokens
@@ -419,6 +451,7 @@ class LLMNode(EngineHost[LLMEngine]):
                     if ttft is None:
                         ttft = self.clock.now() - started
                     message, delta = self._add_text(message, epoch, chunk.text)
+                    deltas.append(delta)
                     await self.emit(self.text, LLMText(delta))
             finished = True
         finally:
@@ -455,6 +488,10 @@ class LLMNode(EngineHost[LLMEngine]):
                     )
                 )
             )
+        if message is not None and self.transcription_hook is not None:
+            text = await self.transcription_hook(deltas)
+            if text is not None and self.chat.get(message) is not None:
+                self.chat.replace(message, text=text)
         if calls:
             self._pending = {call.call_id: call for call in calls}
             if message is not None:  # let TTS speak the text said before the tool calls
@@ -499,3 +536,4 @@ class _Saved:
     extra: str
     allow_tools: bool
     engine: LLMEngine
+    context: tuple[AnyChatItem, ...]

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from voicegraph.graph import Frame
 
+from ._chat import AnyChatItem
+
 __all__ = ["ReplyRequest"]
 
 
@@ -26,6 +28,9 @@ class ReplyRequest(Frame):
         add_to_chat: with ``say``, record the text as an assistant message (default ``True``).
         allow_tools: offer the tools for this reply (default ``True``; ``False`` is LiveKit's
             ``tool_choice="none"``).
+        context: items the model sees before ``user_input`` for this reply only (its tool
+            rounds included), not kept in the conversation (default none): what an agent's
+            ``on_user_turn_completed`` adds to its ``turn_ctx``.
     """
 
     user_input: str = ""
@@ -33,3 +38,4 @@ class ReplyRequest(Frame):
     say: str | None = None
     add_to_chat: bool = True
     allow_tools: bool = True
+    context: tuple[AnyChatItem, ...] = ()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,11 @@ from ._engine import STTEngine, STTStream
 from ._events import TurnBoundary
 from ._turn_audio import TurnAudio
 
-__all__ = ["SAMPLE_RATE", "STTNode"]
+__all__ = ["SAMPLE_RATE", "STTNode", "TranscribeHook"]
+
+TranscribeHook = Callable[[STTEngine, SpeechSegment], Awaitable[str]]
+"""Transcribes a segment instead of the engine: ``await hook(engine, segment)`` (see
+:attr:`STTNode.transcribe_hook`)."""
 
 SAMPLE_RATE = 16000
 """The sample rate STT engines get (what the VAD produces)."""
@@ -145,6 +150,11 @@ class STTNode(EngineHost[STTEngine]):
         self._boundary = float("-inf")  # audio before it belongs to an earlier turn
         self._ahead = Ahead(self._interim_ahead)
         self._pause: float | None = None  # a pause waiting for its audio, to transcribe ahead
+        self.transcribe_hook: TranscribeHook | None = None
+        """When set, each segment's words are ``await hook(engine, segment)`` instead of the
+        engine's (the agent layer sets it to an agent's ``stt_node``): no live session is
+        opened and nothing is transcribed ahead meanwhile. It applies from the next
+        segment on."""
 
     def default_name(self) -> str:
         """``"stt"``."""
@@ -216,7 +226,7 @@ class STTNode(EngineHost[STTEngine]):
         if self._stream is not None and swapped and self._speech_start is None:
             await self._end_stream()  # set_engine between utterances
         if self._stream is None:
-            if not self._slot.current.streaming:
+            if not self._slot.current.streaming or self.transcribe_hook is not None:
                 self._live.add(frame.pts, frame.pcm[:, 0])
                 await self._maybe_ahead()
                 return
@@ -246,6 +256,9 @@ class STTNode(EngineHost[STTEngine]):
     async def on_speech(self, segment: SpeechSegment) -> None:
         """Transcribe one segment (or commit the live session) and emit its final transcript."""
         t0 = self.clock.now()
+        hook = self.transcribe_hook
+        if hook is not None and self._stream is not None:
+            await self._end_stream()  # a hook was set during the utterance
         if self._stream is not None and self._stream_engine is not None:
             engine = self._stream_engine
             await self._emit_interims()
@@ -256,8 +269,11 @@ class STTNode(EngineHost[STTEngine]):
         else:
             engine = await self._slot.ready()
             segment = self._with_turn(segment)
-            found = await self._ahead.result(engine, segment.pts, segment.speech_end)
-            text = found if found is not None else (await engine.transcribe(segment)).strip()
+            if hook is not None:
+                text = (await hook(engine, segment)).strip()
+            else:
+                found = await self._ahead.result(engine, segment.pts, segment.speech_end)
+                text = found if found is not None else (await engine.transcribe(segment)).strip()
         self._speech_start = None
         if not text:
             return
@@ -326,7 +342,8 @@ class STTNode(EngineHost[STTEngine]):
     async def _maybe_ahead(self) -> None:
         """Transcribe the speech before a reported pause, once its audio is in."""
         pause, speech_start = self._pause, self._speech_start
-        if pause is None or speech_start is None or not self.config.transcribe_ahead:
+        ahead = self.config.transcribe_ahead and self.transcribe_hook is None
+        if pause is None or speech_start is None or not ahead:
             return
         context = self._context(speech_start)
         if context is None or self._live.end < pause + AHEAD_TAIL:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -30,7 +30,11 @@ from voicegraph.nodes._runs import RunStarts
 from ._audio import ONSET_DB, resample_linear, trim_silence
 from ._engine import FloatAudio, SpeechPiece, TTSEngine, TTSStream
 
-__all__ = ["MAX_HISTORY", "TTSNode"]
+__all__ = ["MAX_HISTORY", "StreamHook", "TTSNode"]
+
+StreamHook = Callable[[TTSEngine, int], Awaitable[TTSStream]]
+"""Opens a reply's stream instead of the engine: ``await hook(engine, frame_samples)`` (see
+:attr:`TTSNode.stream_hook`)."""
 
 MAX_HISTORY = 1000
 """How many replies :attr:`TTSNode.ttfb` keeps."""
@@ -140,6 +144,12 @@ class TTSNode(EngineHost[TTSEngine]):
         """The :class:`TTSFirstAudio` bus event of each reply (the last 1000)."""
         self._runs = RunStarts()
         self._speaker: TTSEngine = engine  # the engine of the reply in progress
+        self.stream_hook: StreamHook | None = None
+        """When set, each reply is spoken as a stream opened by ``await hook(engine,
+        frame_samples)`` instead of by the engine (the agent layer sets it to an agent's
+        ``tts_node``): its pieces must be at this node's rate and are framed like a
+        streaming engine's. It applies from the next reply on."""
+        self._hook: StreamHook | None = None  # the stream hook of the reply in progress
         self._reset_reply()
 
     def _reset_reply(self) -> None:
@@ -218,8 +228,9 @@ class TTSNode(EngineHost[TTSEngine]):
             self._pts = 0.0
             self._first_sent = False
             self._speaker = await self._slot.ready()
+            self._hook = self.stream_hook
         text = frame.text.strip()
-        if self._speaker.streaming:
+        if self._speaker.streaming or self._hook is not None:
             await self._stream_text(text, frame.final, tg)
             return
         pcm = np.zeros((0, 1), np.int16)
@@ -241,7 +252,9 @@ class TTSNode(EngineHost[TTSEngine]):
                 if final:
                     await self._emit_silent_final()
                 return
-            stream = self._stream = await self._speaker.stream(self._frame_samples())
+            hook, samples = self._hook, self._frame_samples()
+            opened = self._speaker.stream(samples) if hook is None else hook(self._speaker, samples)
+            stream = self._stream = await opened
             self._ended = False
             played = self._played = anyio.Event()
             tg.start_soon(self._play, stream, played)
