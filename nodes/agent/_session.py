@@ -282,6 +282,10 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             if self.runner is None and self._error is not None:
                 raise self._error
         await self._ready.wait()
+        from voicegraph.runner.worker import get_job_context  # lazily: jobs are rare in tests
+
+        if (job := get_job_context(required=False)) is not None:
+            job.add_session(self)  # the job lives until this session ends (LiveKit's behaviour)
         self._hooks.spawn((f"{agent.id}.on_enter", agent.on_enter))
 
     async def _main_owned(self, started: anyio.Event) -> None:

@@ -290,7 +290,8 @@ def connect(
             .with_grants(VideoGrants(room_join=True, room=room, agent=True))
             .to_jwt()
         )
-        info = JobInfo(f"connect-{room}", room=room, url=creds.url, token=token, identity=identity)
+        info = JobInfo(f"connect-{room}", room=room, url=creds.url, token=token, identity=identity,
+                       api_key=creds.api_key, api_secret=creds.api_secret)  # fmt: skip
         status, error = anyio.run(run_inline, server, info)
     except VoicegraphError as exc:
         echo(f"error: {exc}")
@@ -322,7 +323,9 @@ async def run_inline(server: AgentServer, info: JobInfo, room: Any = None) -> tu
                 ctx.shutdown("interrupted")
                 return
 
-    return await run_job(ctx, resolve(server.entrypoint), watch_signals)
+    return await run_job(
+        ctx, resolve(server.entrypoint), watch_signals, session_end=resolve(server.session_end)
+    )
 
 
 # ---------------------------------------------------------------------- run_app
