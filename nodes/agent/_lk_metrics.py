@@ -147,8 +147,10 @@ def describe(engine: object) -> tuple[str, Metadata]:
     cls = type(engine)
     config = getattr(engine, "config", None)
     model = getattr(config, "model", None) or getattr(config, "model_name", None)
-    provider = cls.__module__.split(".")[2] if cls.__module__.startswith("voicegraph.nodes.") else (
-        cls.__module__.split(".")[0]
+    provider = (
+        cls.__module__.split(".")[2]
+        if cls.__module__.startswith("voicegraph.nodes.")
+        else (cls.__module__.split(".")[0])
     )
     meta = Metadata(model_name=str(model) if model else cls.__name__, model_provider=provider)
     return f"{cls.__module__}.{cls.__qualname__}", meta

@@ -31,7 +31,8 @@ logger = logging.getLogger("voicegraph.worker")
 
 _ADVICE = (
     "talk to it by text instead with `python agent.py console --text` (or `voicegraph console "
-    "--text <agent>`), which needs no sound device; or install PortAudio and sounddevice on a machine with a sound card (`apt install "
+    "--text <agent>`), which needs no sound device; or install PortAudio and sounddevice on "
+    "a machine with a sound card (`apt install "
     "libportaudio2` or `brew install portaudio`, then `pip install sounddevice`), or talk to the "
     "agent through a LiveKit room instead: `voicegraph dev <agent>` with LIVEKIT_URL set, and a "
     "client such as the LiveKit Agents Playground"

@@ -95,6 +95,7 @@ class JobSession(Protocol):
     async def aclose(self) -> None:
         """End the session."""
 
+
 SHUTDOWN_CALLBACK_TIMEOUT = 5.0
 """Seconds the shutdown callbacks of a job may take together before they are cancelled."""
 

@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 import pytest
-
 from agent_helpers import Voice
 
 from voicegraph.nodes.agent import Agent, AgentSession, metrics

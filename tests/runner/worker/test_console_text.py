@@ -45,7 +45,9 @@ AGENT = textwrap.dedent(
             replies=[
                 "Hello! Ask me about the weather.",
                 ScriptedReply(
-                    tool_calls=[ScriptedToolCall(name="lookup_weather", arguments={"city": "Paris"})],
+                    tool_calls=[
+                        ScriptedToolCall(name="lookup_weather", arguments={"city": "Paris"})
+                    ],
                     text="It is sunny in Paris.",
                 ),
             ],
