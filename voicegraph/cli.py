@@ -437,11 +437,17 @@ def connect(
 
 
 @app.command()
-def console(agent: _Agent, log_level: _LogLevel = "warning") -> None:
-    """Talk to the agent with this machine's microphone and speaker (no server)."""
+def console(
+    agent: _Agent,
+    log_level: _LogLevel = "warning",
+    text: Annotated[
+        bool, typer.Option("--text", help="Type to the agent (no sound device needed).")
+    ] = False,
+) -> None:
+    """Talk to the agent with this machine's microphone and speaker, or by text (no server)."""
     from voicegraph.runner.worker._console import console as run_console
 
-    raise typer.Exit(run_console(agent, log_level=log_level))
+    raise typer.Exit(run_console(agent, log_level=log_level, text=text))
 
 
 def main() -> None:

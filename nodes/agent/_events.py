@@ -18,6 +18,8 @@ from voicegraph.nodes.llm import AgentHandoffItem, ChatMessage, FunctionCall, Fu
 if TYPE_CHECKING:
     from ._speech import SpeechHandle
 
+from ._lk_metrics import TTSMetrics
+
 __all__ = [
     "AgentFalseInterruptionEvent",
     "AgentState",
@@ -140,16 +142,9 @@ class ConversationItemAddedEvent(SessionEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
-class TTSMetrics:
-    """Time to first byte of one synthesized reply (clock seconds)."""
-
-    ttfb: float
-
-
-@dataclass(frozen=True, kw_only=True)
 class MetricsCollectedEvent(SessionEvent):
-    """A stage reported metrics: ``LLMMetrics``, ``TurnDecision`` (end of utterance) or
-    :class:`TTSMetrics`."""
+    """A stage reported metrics, as LiveKit's classes (see :mod:`voicegraph.nodes.agent.metrics`):
+    ``LLMMetrics``, ``STTMetrics``, ``TTSMetrics``, ``EOUMetrics`` (end of utterance)."""
 
     type: ClassVar[str] = "metrics_collected"
     metrics: Any

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voicegraph.graph import Node
+from voicegraph.graph.timeline import STTDone, TTSFirstAudio
 from voicegraph.nodes.llm import (
     AgentHandoffItem,
     ChatMessage,
@@ -20,6 +21,7 @@ from voicegraph.nodes.llm import (
     FunctionCallOutput,
     LLMNode,
 )
+from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tts import TTSNode
 from voicegraph.nodes.turn import TurnDetector
 
@@ -28,8 +30,8 @@ from ._events import (
     FunctionToolsExecutedEvent,
     MetricsCollectedEvent,
     SessionEvent,
-    TTSMetrics,
 )
+from ._lk_metrics import eou_metrics, llm_metrics, stt_metrics, tts_metrics
 
 if TYPE_CHECKING:
     from ._agent import Agent
@@ -115,16 +117,23 @@ class HistoryScanner:
 
     def metrics(self) -> None:
         """Report the stages' metrics recorded since the last call."""
-        sources: list[tuple[str, list[Any]]] = [("llm", list(self.llm.metrics))]
-        turn, tts = self.stages.get("turn"), self.stages.get("tts")
+        llm = self.llm
+        sources: list[tuple[str, list[Any], Callable[[Any, int], Any]]] = [
+            ("llm", list(llm.metrics), lambda m, i: llm_metrics(m, llm.engine))
+        ]
+        turn, tts, stt = self.stages.get("turn"), self.stages.get("tts"), self.stages.get("stt")
+        if isinstance(stt, STTNode):
+            done = [e for e in stt.timeline_events if isinstance(e, STTDone)]
+            sources.append(("stt", done, lambda e, i: stt_metrics(e, stt.engine, i)))
         if isinstance(turn, TurnDetector):
-            sources.append(("turn", list(turn.decisions)))
+            sources.append(("turn", list(turn.decisions), lambda d, i: eou_metrics(d)))
         if isinstance(tts, TTSNode):
-            sources.append(("tts", [TTSMetrics(ttfb=t) for t in tts.ttfb]))
-        for name, values in sources:
+            first = [e for e in tts.timeline_events if isinstance(e, TTSFirstAudio)]
+            sources.append(("tts", first, lambda e, i: tts_metrics(e, tts.engine, i)))
+        for name, values, convert in sources:
             read = self._metrics_read.get(name, 0)
             if len(values) < read:  # a bounded history rolled over
                 read = 0
-            for value in values[read:]:
-                self.emit(MetricsCollectedEvent(metrics=value))
+            for i, value in enumerate(values[read:], start=read):
+                self.emit(MetricsCollectedEvent(metrics=convert(value, i)))
             self._metrics_read[name] = len(values)

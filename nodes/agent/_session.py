@@ -44,6 +44,7 @@ from ._events import (
     CloseEvent,
     ErrorEvent,
     EventEmitter,
+    MetricsCollectedEvent,
     SessionEvent,
     UserState,
     UserStateChangedEvent,
@@ -52,6 +53,7 @@ from ._graph import bind_user_graph, build_session_graph, stages_of
 from ._history import HistoryScanner
 from ._hooks import HookRunner
 from ._link import SessionLink
+from ._lk_metrics import AgentSessionUsage, ModelUsageCollector
 from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._stages import SessionStages
@@ -169,6 +171,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         self._ready = anyio.Event()
         self._stopped = anyio.Event()
         self._hooks = HookRunner(self._emit, self._hooks_changed, lambda: session_scope(self))
+        self._usage = ModelUsageCollector()
         self._link: SessionLink | None = None
         self._activity: AgentActivity | None = None
         self._results: list[RunResult] = []
@@ -282,6 +285,10 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             if self.runner is None and self._error is not None:
                 raise self._error
         await self._ready.wait()
+        from voicegraph.runner.worker import get_job_context  # lazily: jobs are rare in tests
+
+        if (job := get_job_context(required=False)) is not None:
+            job.add_session(self)  # the job lives until this session ends (LiveKit's behaviour)
         self._hooks.spawn((f"{agent.id}.on_enter", agent.on_enter))
 
     async def _main_owned(self, started: anyio.Event) -> None:
@@ -390,6 +397,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             self._ready.set()
         elif isinstance(event, UserStateChangedEvent):
             self._user_state = event.new_state
+        elif isinstance(event, MetricsCollectedEvent):
+            self._usage.collect(event.metrics)
         self.emit(dataclasses.replace(event, created_at=published.time))
 
     async def _read_stops(self, stops: Any) -> None:
@@ -487,6 +496,12 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
     @userdata.setter
     def userdata(self, value: Userdata_T) -> None:
         self._userdata = value
+
+    @property
+    def usage(self) -> AgentSessionUsage:
+        """Model usage so far, per model (LiveKit's ``session.usage``): LLM tokens, STT and
+        TTS audio, added up from the session's ``metrics_collected`` events."""
+        return self._usage.usage
 
     @property
     def history(self) -> ChatContext:

@@ -2,7 +2,8 @@
 
 * :class:`AgentServer` — the worker: registers with a LiveKit server (agent worker protocol),
   reports load, accepts offers, runs jobs in a prewarmed process pool, drains on SIGTERM.
-* :class:`JobContext` — what a job's entrypoint receives (room, job, process, shutdown hooks).
+* :class:`JobContext` — what a job's entrypoint receives (room, job, process, shutdown hooks);
+  :func:`get_job_context` finds it from any code the job runs.
 * :class:`ProcPool` / :class:`JobExecutor` — the job processes (prewarm, crash isolation, hang
   and memory limits), usable without a server.
 * ``FakeLiveKitServer`` — a loopback server speaking the worker protocol, for tests (import
@@ -26,6 +27,8 @@ from ._job import JobContext as JobContext
 from ._job import JobInfo as JobInfo
 from ._job import JobProcess as JobProcess
 from ._job import JobRequest as JobRequest
+from ._job import JobSession as JobSession
+from ._job import get_job_context as get_job_context
 from ._local_room import LocalParticipant as LocalParticipant
 from ._local_room import LocalPublication as LocalPublication
 from ._local_room import LocalRoom as LocalRoom
@@ -37,6 +40,7 @@ from ._pool import ProcPool as ProcPool
 from ._proc import JobExecutor as JobExecutor
 from ._proc import JobResult as JobResult
 from ._proc import ProcOptions as ProcOptions
+from ._report import SessionReport as SessionReport
 from ._server import AgentServer as AgentServer
 
 __all__ = [
@@ -49,12 +53,15 @@ __all__ = [
     "JobProcess",
     "JobRequest",
     "JobResult",
+    "JobSession",
     "LocalRoom",
     "ProcOptions",
     "ProcPool",
     "SentText",
     "ServerOptions",
+    "SessionReport",
     "credentials",
+    "get_job_context",
     "run_app",
 ]
 

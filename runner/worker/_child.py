@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib
+import inspect
 import logging
 import os
 import signal
@@ -41,6 +42,10 @@ logger = logging.getLogger("voicegraph.worker")
 
 Entrypoint = Callable[[JobContext], Awaitable[None]]
 Prewarm = Callable[[JobProcess], Any]
+SessionEnd = Callable[[JobContext], Any]
+
+SESSION_END_TIMEOUT = 300.0
+"""Seconds ``on_session_end`` may take (LiveKit's default: 5 minutes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +57,15 @@ class ChildSetup:
         prewarm: the function run once per process before any job, or ``"module:function"``.
         log_level: the logging level in the job process.
         sys_path: extra import paths (the folder of an agent file given on the command line).
+        session_end: ``async def on_session_end(ctx)``, or ``"module:function"``; run when
+            the job's session has ended, before the shutdown callbacks.
     """
 
     entrypoint: Entrypoint | str
     prewarm: Prewarm | str | None = None
     log_level: int = logging.INFO
     sys_path: tuple[str, ...] = ()
+    session_end: SessionEnd | str | None = None
 
 
 def resolve(target: Any) -> Any:
@@ -95,6 +103,7 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
     t0 = time.perf_counter()
     try:
         entrypoint = resolve(setup.entrypoint)
+        session_end = resolve(setup.session_end)
         prewarm = resolve(setup.prewarm)
         if prewarm is not None:
             prewarm(proc)
@@ -107,7 +116,7 @@ def child_main(conn: Connection, setup: ChildSetup) -> None:
         _end_own_group()  # the worker is gone: whatever prewarm started goes too
         return
     try:
-        orphaned = asyncio.run(_serve(conn, proc, entrypoint))
+        orphaned = asyncio.run(_serve(conn, proc, entrypoint, session_end))
     finally:
         conn.close()
     if orphaned:
@@ -129,7 +138,9 @@ def _send(conn: Connection, msg: tuple[Any, ...]) -> bool:
         return False
 
 
-async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> bool:
+async def _serve(
+    conn: Connection, proc: JobProcess, entrypoint: Entrypoint, session_end: SessionEnd | None
+) -> bool:
     """Wait for a job and run it; return whether the worker went away (closed the pipe)."""
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue(maxsize=64)
@@ -158,7 +169,7 @@ async def _serve(conn: Connection, proc: JobProcess, entrypoint: Entrypoint) -> 
             return worker_gone  # closed while idle
         info: JobInfo = msg[1]
         ctx = JobContext(info, proc)
-        status, error = await _run_job(ctx, entrypoint, inbox, conn)
+        status, error = await _run_job(ctx, entrypoint, inbox, conn, session_end)
         _send(conn, ("done", status, error))
     finally:
         loop.remove_reader(fd)
@@ -170,6 +181,7 @@ async def _run_job(
     entrypoint: Entrypoint,
     inbox: asyncio.Queue[tuple[Any, ...]],
     conn: Connection,
+    session_end: SessionEnd | None = None,
 ) -> tuple[str, str]:
     """Run the job until it ends or the worker asks it to (or goes away)."""
 
@@ -184,17 +196,24 @@ async def _run_job(
                 return
 
     _send(conn, ("running", ctx.job_id))
-    return await run_job(ctx, entrypoint, watch_worker)
+    return await run_job(ctx, entrypoint, watch_worker, session_end=session_end)
 
 
 async def run_job(
     ctx: JobContext,
     entrypoint: Entrypoint,
     watch: Callable[[], Coroutine[Any, Any, None]] | None = None,
+    *,
+    session_end: SessionEnd | None = None,
+    session_end_timeout: float = SESSION_END_TIMEOUT,
 ) -> tuple[str, str]:
-    """Run ``entrypoint(ctx)`` until it returns, raises, or the job is shut down.
+    """Run the job of ``entrypoint(ctx)`` until it ends (see :class:`JobContext`).
 
-    ``watch`` runs alongside and may call ``ctx.shutdown``. Then the shutdown callbacks run.
+    The entrypoint runs with ``ctx`` as the current job (:func:`get_job_context`). When it
+    returns, the job goes on while its sessions run (or, with none, while it is connected
+    to its room); it ends at once if the entrypoint raises. ``watch`` runs alongside and may
+    call ``ctx.shutdown``. Then the sessions are closed, ``session_end(ctx)`` runs (LiveKit's
+    ``on_session_end``, within ``session_end_timeout`` s), then the shutdown callbacks.
     Returns ``("success", "")`` or ``("failed", error)``.
     """
     outcome = ["success", ""]
@@ -206,14 +225,31 @@ async def run_job(
             logger.error("job %s failed: %s", ctx.job_id, exc, exc_info=True)
             outcome[:] = ["failed", f"{type(exc).__name__}: {exc}"]
             ctx.shutdown(f"entrypoint raised {type(exc).__name__}")
-        else:
-            ctx.shutdown(ctx.shutdown_reason or "entrypoint returned")
+            return
+        reason = await ctx.wait_for_sessions()
+        ctx.shutdown(ctx.shutdown_reason or reason)
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(run_entrypoint)
-        if watch is not None:
-            tg.start_soon(watch)
-        reason = await ctx.wait_for_shutdown()
-        tg.cancel_scope.cancel()
-    await ctx.run_shutdown_callbacks(reason)
+    with ctx.use():
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_entrypoint)
+            if watch is not None:
+                tg.start_soon(watch)
+            reason = await ctx.wait_for_shutdown()
+            tg.cancel_scope.cancel()
+        await ctx.close_sessions()
+        if session_end is not None:
+            with anyio.move_on_after(session_end_timeout) as scope:
+                try:
+                    result = session_end(ctx)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    logger.exception("job %s: on_session_end failed", ctx.job_id)
+            if scope.cancelled_caught:
+                logger.error(
+                    "job %s: on_session_end took longer than %.0f s and was cancelled",
+                    ctx.job_id,
+                    session_end_timeout,
+                )
+        await ctx.run_shutdown_callbacks(reason)
     return outcome[0], outcome[1]

@@ -36,7 +36,7 @@ from ._logging import setup_logging
 from ._options import ServerOptions, credentials
 from ._server import AgentServer
 
-__all__ = ["connect", "dev", "load_server", "run_app", "run_inline", "start"]
+__all__ = ["connect", "dev", "inline_context", "load_server", "run_app", "run_inline", "start"]
 
 logger = logging.getLogger("voicegraph.worker")
 
@@ -290,7 +290,8 @@ def connect(
             .with_grants(VideoGrants(room_join=True, room=room, agent=True))
             .to_jwt()
         )
-        info = JobInfo(f"connect-{room}", room=room, url=creds.url, token=token, identity=identity)
+        info = JobInfo(f"connect-{room}", room=room, url=creds.url, token=token, identity=identity,
+                       api_key=creds.api_key, api_secret=creds.api_secret)  # fmt: skip
         status, error = anyio.run(run_inline, server, info)
     except VoicegraphError as exc:
         echo(f"error: {exc}")
@@ -303,26 +304,38 @@ def connect(
     return 0
 
 
-async def run_inline(server: AgentServer, info: JobInfo, room: Any = None) -> tuple[str, str]:
-    """Run one job of ``server`` in this process (prewarm, entrypoint, shutdown callbacks).
-
-    Ctrl-C (SIGINT) shuts the job down. Returns ``(status, error)`` as a job process reports.
-    """
+def inline_context(server: AgentServer, info: JobInfo, room: Any = None) -> JobContext:
+    """The :class:`JobContext` of a job of ``server`` run in this process (prewarm done)."""
     if server.entrypoint is None:
         raise ConfigError("the agent server has no entrypoint")
     proc = JobProcess()
     prewarm = resolve(server.prewarm)
     if prewarm is not None:
         prewarm(proc)
-    ctx = JobContext(info, proc, room=room)
+    return JobContext(info, proc, room=room)
+
+
+async def run_inline(
+    server: AgentServer, info: JobInfo, room: Any = None, *, ctx: JobContext | None = None
+) -> tuple[str, str]:
+    """Run one job of ``server`` in this process (prewarm, entrypoint, shutdown callbacks).
+
+    ``ctx`` (from :func:`inline_context`) lets the caller watch the job. Ctrl-C (SIGINT)
+    shuts the job down. Returns ``(status, error)`` as a job process reports.
+    """
+    if ctx is None:
+        ctx = inline_context(server, info, room)
+    job = ctx
 
     async def watch_signals() -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
-                ctx.shutdown("interrupted")
+                job.shutdown("interrupted")
                 return
 
-    return await run_job(ctx, resolve(server.entrypoint), watch_signals)
+    return await run_job(
+        ctx, resolve(server.entrypoint), watch_signals, session_end=resolve(server.session_end)
+    )
 
 
 # ---------------------------------------------------------------------- run_app
@@ -332,7 +345,7 @@ def run_app(server: AgentServer, argv: list[str] | None = None) -> None:
     """The command line of an agent script, as LiveKit Agents' ``cli.run_app``::
 
         if __name__ == "__main__":
-            run_app(server)     # python agent.py start | dev | connect --room R | console
+            run_app(server)  # python agent.py start | dev | connect --room R | console [--text]
 
     Exits the process with the command's status.
     """
@@ -344,11 +357,15 @@ def run_app(server: AgentServer, argv: list[str] | None = None) -> None:
         ("start", "run a production worker"),
         ("dev", "run a development worker, restarted on code changes"),
         ("connect", "join one room directly"),
-        ("console", "talk to the agent with the local microphone and speaker"),
+        ("console", "talk to the agent with the microphone and speaker, or by text (--text)"),
     ):
         sub = commands.add_parser(name, help=help_text)
         sub.add_argument("--log-level", default="warning" if name == "console" else "info")
-        if name != "console":
+        if name == "console":
+            sub.add_argument(
+                "--text", action="store_true", help="text mode: type to the agent (no sound device)"
+            )
+        else:
             sub.add_argument("--url", default=None)
             sub.add_argument("--api-key", default=None)
             sub.add_argument("--api-secret", default=None)
@@ -356,17 +373,17 @@ def run_app(server: AgentServer, argv: list[str] | None = None) -> None:
             sub.add_argument("--room", required=True)
             sub.add_argument("--identity", default="agent")
     args = parser.parse_args(argv)
+    if args.command == "console":
+        from ._console import console
+
+        sys.exit(console(server, log_level=args.log_level, text=args.text))
     creds = {"url": args.url, "api_key": args.api_key, "api_secret": args.api_secret}
     if args.command == "start":
         status = start(server, log_level=args.log_level, **creds)
     elif args.command == "dev":
         status = dev(sys.argv[0], log_level=args.log_level, **creds)
-    elif args.command == "connect":
+    else:
         status = connect(
             server, room=args.room, identity=args.identity, log_level=args.log_level, **creds
         )
-    else:
-        from ._console import console
-
-        status = console(server, log_level=args.log_level)
     sys.exit(status)

@@ -1,8 +1,12 @@
-"""``voicegraph console``: talk to the agent with this machine's microphone and speaker.
+"""``voicegraph console``: talk to the agent with this machine's microphone and speaker, or
+by text (``--text``, LiveKit's flag; no sound device needed).
 
-No server is involved: the agent's job runs in this process in a :class:`LocalRoom` where the
-microphone is a participant's track (``rtc.MediaDevices``, with echo cancellation and noise
-suppression) and the agent's published track plays on the speaker. Captions are printed.
+No server is involved: the agent's job runs in this process in a :class:`LocalRoom`. In audio
+mode the microphone is a participant's track (``rtc.MediaDevices``, with echo cancellation
+and noise suppression), the agent's published track plays on the speaker, and captions are
+printed. In text mode each line read from standard input is a user turn of the job's
+session (``session.run(user_input=line)``, as LiveKit's text mode does); the agent's replies,
+tool calls and handoffs are printed. End of input (Ctrl-D) or Ctrl-C ends the job.
 """
 
 from __future__ import annotations
@@ -10,23 +14,25 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 import anyio
 
 from voicegraph.graph import ConfigError, VoicegraphError
 
-from ._cli import Echo, _setup_logging, load_server, run_inline
+from ._cli import Echo, _setup_logging, inline_context, load_server, run_inline
 from ._job import JobInfo
 from ._local_room import LocalRoom, SentText
 from ._server import AgentServer
 
-__all__ = ["check_audio_devices", "console"]
+__all__ = ["check_audio_devices", "console", "describe_event"]
 
 logger = logging.getLogger("voicegraph.worker")
 
 _ADVICE = (
-    "install PortAudio and sounddevice on a machine with a sound card (`apt install "
+    "talk to it by text instead with `python agent.py console --text` (or `voicegraph console "
+    "--text <agent>`), which needs no sound device; or install PortAudio and sounddevice on "
+    "a machine with a sound card (`apt install "
     "libportaudio2` or `brew install portaudio`, then `pip install sounddevice`), or talk to the "
     "agent through a LiveKit room instead: `voicegraph dev <agent>` with LIVEKIT_URL set, and a "
     "client such as the LiveKit Agents Playground"
@@ -61,14 +67,35 @@ def check_audio_devices() -> tuple[str, str]:
     return str(mic["name"]), str(speaker["name"])
 
 
-def console(target: str | AgentServer, *, log_level: str = "warning", echo: Echo = print) -> int:
-    """Talk to the agent locally until its entrypoint returns or Ctrl-C; return exit status."""
+def console(
+    target: str | AgentServer,
+    *,
+    log_level: str = "warning",
+    text: bool = False,
+    echo: Echo = print,
+    lines: TextIO | None = None,
+) -> int:
+    """Talk to the agent locally until its job ends or Ctrl-C; return the exit status.
+
+    Args:
+        target: the agent (see :func:`load_server`).
+        log_level: the logging level (default ``warning``).
+        text: text mode: user turns are lines of ``lines``; no sound device is used.
+        echo: where replies and captions are printed (default ``print``).
+        lines: the text mode's input (default standard input).
+    """
     try:
         _setup_logging(log_level)
-        mic, speaker = check_audio_devices()
-        server = load_server(target)
-        echo(f"voicegraph console: listening on {mic!r}, speaking on {speaker!r} (Ctrl-C ends)")
-        status, error = anyio.run(_session, server, echo)
+        server = load_server(target) if text else None
+        if text:
+            assert server is not None
+            echo("voicegraph console (text mode): type a line to talk to the agent; Ctrl-D ends")
+            status, error = anyio.run(_text_session, server, echo, lines or sys.stdin)
+        else:
+            mic, speaker = check_audio_devices()
+            server = load_server(target)
+            echo(f"voicegraph console: listening on {mic!r}, speaking on {speaker!r} (Ctrl-C ends)")
+            status, error = anyio.run(_session, server, echo)
     except VoicegraphError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -78,6 +105,68 @@ def console(target: str | AgentServer, *, log_level: str = "warning", echo: Echo
         print(f"error: the agent failed: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def describe_event(event: Any) -> str | None:
+    """One console line for a session event (``None``: not shown in text mode)."""
+    kind = getattr(event, "type", "")
+    if kind == "conversation_item_added":
+        item = event.item
+        if getattr(item, "type", "") == "agent_handoff":
+            old, new = getattr(item, "old_agent_id", None), getattr(item, "new_agent_id", "")
+            return f"  [handoff] {old or '-'} -> {new}"
+        if getattr(item, "role", "") == "assistant" and item.text:
+            cut = " [interrupted]" if getattr(item, "interrupted", False) else ""
+            return f"agent: {item.text}{cut}"
+        return None
+    if kind == "function_tools_executed":
+        shown = []
+        for call, output in event.zipped():
+            result = output.output if output is not None else ""
+            shown.append(f"  [tool] {call.name}({call.arguments}) -> {result}")
+        return "\n".join(shown) or None
+    if kind == "error":
+        return f"  [error] {event.error}"
+    if kind == "close":
+        return f"  [session closed: {event.reason}]"
+    return None
+
+
+async def _text_session(server: AgentServer, echo: Echo, lines: TextIO) -> tuple[str, str]:
+    room = LocalRoom("console")
+    room.add_participant("console-user", name="you")
+    ctx = inline_context(server, JobInfo("console", room="console"), room)
+
+    def show(event: Any) -> None:
+        line = describe_event(event)
+        if line is not None:
+            echo(line)
+
+    async def type_turns() -> None:
+        while not ctx.sessions:  # the entrypoint starts its session
+            await anyio.sleep(0.02)
+        session: Any = ctx.sessions[0]
+        for name in ("conversation_item_added", "function_tools_executed", "error", "close"):
+            session.on(name, show)
+        while True:
+            line = await anyio.to_thread.run_sync(lines.readline, abandon_on_cancel=True)
+            if not line:
+                ctx.shutdown("console input ended")
+                return
+            text = line.strip()
+            if not text:
+                continue
+            echo(f"  you: {text}")
+            try:
+                await session.run(user_input=text)
+            except Exception as exc:  # shown; the conversation goes on
+                echo(f"  [error] {type(exc).__name__}: {exc}")
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(type_turns)
+        result = await run_inline(server, ctx.info, ctx=ctx)
+        tg.cancel_scope.cancel()
+    return result
 
 
 async def _session(server: AgentServer, echo: Echo) -> tuple[str, str]:

@@ -18,24 +18,83 @@ import contextlib
 import inspect
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, overload
 
 import anyio
 
-from voicegraph.graph import ConfigError, MissingDependencyError, ProviderError
+from voicegraph.graph import ConfigError, MissingDependencyError, ProviderError, UsageError
+
+from ._report import SessionReport
 
 if TYPE_CHECKING:
-    from livekit import rtc
+    from livekit import api, rtc
     from livekit.protocol import agent
 
-__all__ = ["JobContext", "JobInfo", "JobProcess", "JobRequest", "ShutdownCallback"]
+__all__ = [
+    "JobContext",
+    "JobInfo",
+    "JobProcess",
+    "JobRequest",
+    "JobSession",
+    "ShutdownCallback",
+    "get_job_context",
+]
 
 logger = logging.getLogger("voicegraph.worker")
 
-ShutdownCallback = Callable[[str], Awaitable[None]] | Callable[[str], None]
-"""Called with the shutdown reason when a job ends (sync or async)."""
+ShutdownCallback = (
+    Callable[[str], Awaitable[None]]
+    | Callable[[str], None]
+    | Callable[[], Awaitable[None]]
+    | Callable[[], None]
+)
+"""Called when a job ends, with the shutdown reason or with no argument (sync or async)."""
+
+SESSION_CLOSE_TIMEOUT = 10.0
+"""Seconds each session of a job may take to close when the job shuts down."""
+
+_current_job: ContextVar[JobContext | None] = ContextVar("voicegraph_job", default=None)
+
+
+@overload
+def get_job_context(*, required: Literal[True] = True) -> JobContext: ...
+@overload
+def get_job_context(*, required: Literal[False]) -> JobContext | None: ...
+def get_job_context(*, required: bool = True) -> JobContext | None:
+    """The :class:`JobContext` of the job this code runs in (LiveKit's ``get_job_context``).
+
+    It is set while a job's entrypoint runs (and in every task it starts), in a worker's job
+    process, ``connect`` and ``console``.
+
+    Args:
+        required: raise outside a job (default); ``False`` returns ``None`` instead.
+
+    Raises:
+        UsageError: no job is running in this context and ``required`` is true.
+    """
+    ctx = _current_job.get()
+    if ctx is None and required:
+        raise UsageError(
+            "no job context here: get_job_context() works only inside a job's entrypoint and "
+            "the code it calls (run the agent with `python agent.py dev|start|console`, or "
+            "pass required=False to get None outside a job)"
+        )
+    return ctx
+
+
+class JobSession(Protocol):
+    """What a job needs from a session it keeps alive (``AgentSession`` is one)."""
+
+    async def wait(self) -> None:
+        """Return (or raise) when the session has ended."""
+
+    async def aclose(self) -> None:
+        """End the session."""
+
 
 SHUTDOWN_CALLBACK_TIMEOUT = 5.0
 """Seconds the shutdown callbacks of a job may take together before they are cancelled."""
@@ -58,6 +117,8 @@ class JobInfo:
         worker_id: the id of the worker that accepted the job.
         attributes: the agent's participant attributes.
         job_proto: the serialized ``livekit.protocol.agent.Job``, if the job came from a server.
+        api_key: the worker's API key, for :attr:`JobContext.api` (not shown in ``repr``).
+        api_secret: the worker's API secret, for :attr:`JobContext.api` (not shown).
     """
 
     id: str
@@ -72,6 +133,8 @@ class JobInfo:
     worker_id: str = ""
     attributes: dict[str, str] = field(default_factory=dict)
     job_proto: bytes = b""
+    api_key: str = field(default="", repr=False)
+    api_secret: str = field(default="", repr=False)
 
 
 class JobProcess:
@@ -138,9 +201,14 @@ class JobRequest:
 class JobContext:
     """What the entrypoint of a job receives: the room, the job, the process, shutdown hooks.
 
-    The job ends when the entrypoint returns (success) or raises (failure), when the server
-    terminates it, when :meth:`shutdown` is called, or when the room disconnects after
-    :meth:`connect`. Shutdown callbacks then run (5 s in all at most).
+    As in LiveKit, the job outlives its entrypoint (which usually returns right after
+    ``await session.start(...)``): it ends when :meth:`shutdown` is called, the server
+    terminates it, the room disconnects after :meth:`connect`, the entrypoint raises, or,
+    once the entrypoint has returned, when every session started in the job has ended
+    (``session.shutdown()``, ``aclose()``, the user left). An entrypoint that returns having
+    neither connected nor started a session ends the job at once. Then the job's sessions are
+    closed, the server's ``on_session_end(ctx)`` runs, then the shutdown callbacks (5 s in all
+    at most), then the agent leaves the room.
 
     Args:
         info: the job.
@@ -158,6 +226,12 @@ class JobContext:
         self._shutdown = anyio.Event()
         self.shutdown_reason = ""
         self._connected = False
+        self._sessions: list[JobSession] = []
+        self._session_started_at: dict[int, float] = {}
+        self._recorded: dict[int, list[Any]] = {}
+        self._api: api.LiveKitAPI | None = None
+        self.tags: set[str] = set()
+        """Tags of the session report (:meth:`make_session_report`)."""
 
     # ------------------------------------------------------------------ the job
 
@@ -270,7 +344,8 @@ class JobContext:
     # ------------------------------------------------------------------ shutdown
 
     def add_shutdown_callback(self, callback: ShutdownCallback) -> None:
-        """Run ``callback(reason)`` when the job ends (sync or async; in the order added)."""
+        """Run ``callback(reason)`` or ``callback()`` when the job ends (sync or async; in
+        the order added). A callback taking one positional argument gets the reason."""
         self._callbacks.append(callback)
 
     def shutdown(self, reason: str = "") -> None:
@@ -297,7 +372,7 @@ class JobContext:
         with anyio.move_on_after(SHUTDOWN_CALLBACK_TIMEOUT) as scope:
             for callback in self._callbacks:
                 try:
-                    result = callback(reason)
+                    result = callback(reason) if _takes_reason(callback) else callback()  # type: ignore[call-arg]
                     if inspect.isawaitable(result):
                         await result
                 except Exception:
@@ -312,9 +387,183 @@ class JobContext:
             self._connected = False
             with anyio.move_on_after(2.0), contextlib.suppress(Exception):
                 await self._room.disconnect()
+        if self._api is not None:
+            api_client, self._api = self._api, None
+            with anyio.move_on_after(2.0), contextlib.suppress(Exception):
+                await api_client.aclose()
+
+    # ------------------------------------------------------------------ sessions
+
+    def add_session(self, session: JobSession) -> None:
+        """Keep the job alive while ``session`` runs, and close it when the job ends.
+
+        ``AgentSession.start()`` calls this inside a job (found with
+        :func:`get_job_context`); the first session is :attr:`primary_session`.
+        """
+        if any(s is session for s in self._sessions):
+            return
+        self._sessions.append(session)
+        key = id(session)
+        self._session_started_at[key] = time.time()
+        events: list[Any] = []
+        self._recorded[key] = events
+        on = getattr(session, "on", None)
+        if callable(on):
+            for name in _REPORTED_EVENTS:
+                on(name, events.append)
+
+    @property
+    def primary_session(self) -> Any:
+        """The first session started in this job (LiveKit's ``primary_session``).
+
+        Raises:
+            UsageError: no session was started in this job.
+        """
+        if not self._sessions:
+            raise UsageError(
+                "no AgentSession was started in this job: call `await session.start(...)` first"
+            )
+        return self._sessions[0]
+
+    @property
+    def sessions(self) -> list[JobSession]:
+        """The sessions started in this job, in order."""
+        return list(self._sessions)
+
+    async def wait_for_sessions(self) -> str:
+        """Wait until every session of the job has ended; return a shutdown reason.
+
+        Returns at once with ``"entrypoint returned"`` when the job has no session; waits
+        for :meth:`shutdown` when it has none but is connected to its room (as LiveKit, the
+        job stays in the room until the room closes).
+        """
+        if not self._sessions:
+            if self._connected:
+                return await self.wait_for_shutdown()
+            return "entrypoint returned"
+        seen = 0
+        while seen < len(self._sessions):  # a session may start another one as it ends
+            session = self._sessions[seen]
+            with contextlib.suppress(Exception):  # its error was reported by the session
+                await session.wait()
+            seen += 1
+        return "session closed"
+
+    async def close_sessions(self, timeout: float = SESSION_CLOSE_TIMEOUT) -> None:
+        """Close every session of the job (each within ``timeout`` seconds; errors logged)."""
+        for session in list(self._sessions):
+            with anyio.move_on_after(timeout) as scope:
+                try:
+                    await session.aclose()
+                except Exception:
+                    logger.exception("job %s: closing a session failed", self.info.id)
+            if scope.cancelled_caught:
+                logger.error(
+                    "job %s: a session did not close within %.0f s; the job goes on ending",
+                    self.info.id,
+                    timeout,
+                )
+
+    def make_session_report(self, session: JobSession | None = None) -> SessionReport:
+        """A :class:`SessionReport` of ``session`` (default: :attr:`primary_session`):
+        the job, the room, the session's options, events, history and model usage.
+
+        Raises:
+            UsageError: no session was started in this job.
+        """
+        chosen: Any = session if session is not None else self.primary_session
+        history = getattr(chosen, "history", None)
+        copy = getattr(history, "copy", None)
+        usage = getattr(chosen, "usage", None)
+        started = self._session_started_at.get(id(chosen))
+        report = SessionReport(
+            job_id=self.info.id,
+            room_id=self.job.room.sid,
+            room=self.info.room,
+            agent_name=self.info.agent_name,
+            options=getattr(chosen, "options", None),
+            events=list(self._recorded.get(id(chosen), [])),
+            chat_history=copy() if callable(copy) else history,
+            model_usage=list(getattr(usage, "model_usage", []) or []),
+            tags=sorted(self.tags),
+            started_at=started,
+        )
+        if started is not None:
+            report.duration = report.timestamp - started
+        return report
+
+    # ------------------------------------------------------------------ server API
+
+    @property
+    def api(self) -> api.LiveKitAPI:
+        """A ``livekit.api.LiveKitAPI`` for the worker's server, created on first use and
+        closed when the job ends (URL, key and secret of the worker; else ``LIVEKIT_URL``,
+        ``LIVEKIT_API_KEY``, ``LIVEKIT_API_SECRET``).
+
+        Raises:
+            MissingDependencyError: ``livekit-api`` is not installed.
+            ConfigError: no server URL or credentials are known.
+        """
+        if self._api is None:
+            try:
+                from livekit import api as lk_api
+            except ImportError as exc:
+                raise MissingDependencyError("livekit-api", what="JobContext.api") from exc
+            url = self.info.url or os.environ.get("LIVEKIT_URL", "")
+            key = self.info.api_key or os.environ.get("LIVEKIT_API_KEY", "")
+            secret = self.info.api_secret or os.environ.get("LIVEKIT_API_SECRET", "")
+            missing = [n for n, v in (("url", url), ("api key", key), ("secret", secret)) if not v]
+            if missing:
+                raise ConfigError(
+                    f"JobContext.api needs the LiveKit server's {', '.join(missing)}: run the "
+                    "job from a worker, or set LIVEKIT_URL, LIVEKIT_API_KEY and "
+                    "LIVEKIT_API_SECRET"
+                )
+            self._api = lk_api.LiveKitAPI(url, key, secret)
+        return self._api
+
+    def use(self) -> contextlib.AbstractContextManager[None]:
+        """Make this the job of the current context (:func:`get_job_context`) in a ``with``
+        block; the job runners do this around the entrypoint."""
+        return _bind(self)
 
     def __repr__(self) -> str:
         return f"<JobContext job={self.info.id!r} room={self.info.room!r}>"
+
+
+_REPORTED_EVENTS = (
+    "user_input_transcribed",
+    "user_state_changed",
+    "agent_state_changed",
+    "speech_created",
+    "function_tools_executed",
+    "conversation_item_added",
+    "metrics_collected",
+    "agent_false_interruption",
+    "error",
+    "close",
+)
+"""The session events a :class:`SessionReport` records (LiveKit's names)."""
+
+
+@contextlib.contextmanager
+def _bind(ctx: JobContext) -> Iterator[None]:
+    token = _current_job.set(ctx)
+    try:
+        yield
+    finally:
+        _current_job.reset(token)
+
+
+def _takes_reason(callback: Callable[..., Any]) -> bool:
+    """Whether a shutdown callback takes the reason (one positional argument, or *args)."""
+    try:
+        params = inspect.signature(callback).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in params
+    )
 
 
 def check_entrypoint(fn: object, what: str = "entrypoint") -> None:

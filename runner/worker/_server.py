@@ -32,7 +32,7 @@ from voicegraph.graph import (
     leaf_exceptions,
 )
 
-from ._child import ChildSetup, Entrypoint, Prewarm
+from ._child import ChildSetup, Entrypoint, Prewarm, SessionEnd
 from ._connection import WorkerConnection
 from ._health import bind_health_socket, serve_health
 from ._job import JobInfo, JobRequest, check_entrypoint
@@ -119,6 +119,8 @@ class AgentServer:
             check_entrypoint(entrypoint)
         self.entrypoint = entrypoint
         self.prewarm = prewarm
+        self.session_end: SessionEnd | str | None = None
+        """``async def on_session_end(ctx)`` (see :meth:`rtc_session`)."""
         self.request_fnc = request_fnc
         self.load_fnc = load_fnc
         self.log_level = log_level
@@ -141,16 +143,54 @@ class AgentServer:
         self._registered: anyio.Event | None = None
         self._cpu: CpuLoad | None = None
 
-    def rtc_session(self, *, agent_name: str | None = None) -> Callable[[Entrypoint], Entrypoint]:
-        """Decorator setting the entrypoint (and, optionally, the agent name)."""
+    def rtc_session(
+        self,
+        func: Entrypoint | None = None,
+        *,
+        agent_name: str | None = None,
+        type: Any = None,
+        on_request: RequestFnc | None = None,
+        on_session_end: SessionEnd | None = None,
+    ) -> Any:
+        """Set the entrypoint, as a decorator or directly (LiveKit's ``rtc_session``)::
+
+            @server.rtc_session(agent_name="support", on_session_end=save_report)
+            async def entrypoint(ctx: JobContext) -> None: ...
+
+            server.rtc_session(entrypoint)           # the same, without a decorator
+
+        Args:
+            func: the entrypoint (direct form); omitted, a decorator is returned.
+            agent_name: the agent name for explicit dispatch.
+            type: LiveKit's server type; only room jobs (``None`` or ``"room"``) exist here.
+            on_request: decides on each offer (as ``request_fnc``).
+            on_session_end: ``async def on_session_end(ctx)``, run in the job process once
+                the job's session has ended, before the shutdown callbacks (e.g. to save
+                ``ctx.make_session_report()``).
+
+        Raises:
+            ConfigError: not an async function, or an unsupported ``type``.
+        """
+        kind = str(getattr(type, "value", type) or "room").lower()
+        if kind not in ("room", "jt_room", "0"):
+            raise ConfigError(
+                f"rtc_session(type={type!r}): voicegraph's worker runs room jobs only; drop "
+                "`type` or use the room type"
+            )
 
         def decorate(fn: Entrypoint) -> Entrypoint:
             check_entrypoint(fn)
             self.entrypoint = fn
             if agent_name is not None:
                 self.options = replace(self.options, agent_name=agent_name)
+            if on_request is not None:
+                self.request_fnc = on_request
+            if on_session_end is not None:
+                self.session_end = on_session_end
             return fn
 
+        if func is not None:
+            return decorate(func)
         return decorate
 
     # ------------------------------------------------------------------ state
@@ -228,7 +268,11 @@ class AgentServer:
         if handle_signals is None:
             handle_signals = threading.current_thread() is threading.main_thread()
         setup = ChildSetup(
-            _reference(self.entrypoint), _reference(self.prewarm), self.log_level, self.sys_path
+            _reference(self.entrypoint),
+            _reference(self.prewarm),
+            self.log_level,
+            self.sys_path,
+            _reference(self.session_end),
         )
         self._stop, self._registered = anyio.Event(), anyio.Event()
         self._draining = self._closing = False
@@ -460,6 +504,8 @@ class AgentServer:
             worker_id=self.id,
             attributes=request.attributes,
             job_proto=job.SerializeToString(),
+            api_key=self._conn.creds.api_key if self._conn else "",
+            api_secret=self._conn.creds.api_secret if self._conn else "",
         )
         try:
             await self.pool.launch_job(info)

@@ -314,7 +314,7 @@ async def test_audio_session_events_and_metrics(voice: Voice) -> None:
     )  # fmt: skip
     assert at(session, "transcribed:What time is it?") == at(session, "user:listening")
     metrics = [type(e.metrics).__name__ for e in session.events if e.type == "metrics_collected"]  # type: ignore[attr-defined]
-    assert sorted(metrics) == ["LLMMetrics", "TTSMetrics", "TurnDecision"]
+    assert sorted(metrics) == ["EOUMetrics", "LLMMetrics", "STTMetrics", "TTSMetrics"]
     assert [d for _, d in timeline(session, "close")] == ["close"]
     assert session.events[-1].reason == "input_ended"  # type: ignore[attr-defined]
     assert session.pipeline is not None
