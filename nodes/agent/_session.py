@@ -50,6 +50,7 @@ from ._events import (
 )
 from ._graph import bind_user_graph, build_session_graph, stages_of
 from ._history import HistoryScanner
+from ._turn_handling import resolve_livekit_options
 from ._hooks import HookRunner
 from ._link import SessionLink
 from ._options import SessionOptions
@@ -141,6 +142,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         EventEmitter.__init__(self)
         if options is not None and settings:
             raise ConfigError("AgentSession: pass either options= or option keywords, not both")
+        settings, turn_detection = resolve_livekit_options(settings, turn_detection)
         try:
             self.options = options if options is not None else SessionOptions(**settings)
         except ValidationError as exc:
