@@ -50,13 +50,13 @@ from ._events import (
 )
 from ._graph import bind_user_graph, build_session_graph, stages_of
 from ._history import HistoryScanner
-from ._turn_handling import resolve_livekit_options
 from ._hooks import HookRunner
 from ._link import SessionLink
 from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._stages import SessionStages
 from ._testing import RunResult
+from ._turn_handling import resolve_livekit_options
 from ._voice import VoicePipeline
 
 __all__ = ["AgentSession"]

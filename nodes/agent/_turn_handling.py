@@ -256,7 +256,9 @@ def _text_transforms(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _refuse_unless(settings: dict[str, Any], name: str, ok: Callable[[Any], bool], why: str) -> None:
+def _refuse_unless(
+    settings: dict[str, Any], name: str, ok: Callable[[Any], bool], why: str
+) -> None:
     if name in settings:
         value = settings.pop(name)
         if not ok(value):

@@ -149,7 +149,7 @@ class ChatMessage(_Item):
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         self.text = text
-        self.media = media  # type: ignore[assignment]  # validated on assignment
+        self.media = media  # validated on assignment
 
     @property
     def text_content(self) -> str | None:
@@ -671,8 +671,8 @@ class _FrozenItems(list[AnyChatItem]):
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise UsageError(READ_ONLY_MESSAGE)
 
-    append = extend = insert = pop = remove = clear = sort = reverse = _refuse  # type: ignore[assignment]
-    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse  # type: ignore[assignment]
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
 
 
 READ_ONLY_MESSAGE = (
