@@ -126,7 +126,7 @@ class ChatMessage(_Item):
         if not isinstance(data, dict) or "content" not in data:
             return data
         if "text" in data or "media" in data:
-            raise ValueError("give a message's content= or its text= (and media=), not both")
+            raise ConfigError("give a message's content= or its text= (and media=), not both")
         data = dict(data)
         text, media = _split_content(data.pop("content"))
         return {**data, "text": text, "media": media}
@@ -144,10 +144,7 @@ class ChatMessage(_Item):
         self._set_content(parts)
 
     def _set_content(self, parts: str | Sequence[Any]) -> None:
-        try:
-            text, media = _split_content(parts)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        text, media = _split_content(parts)
         self.text = text
         self.media = media  # validated on assignment
 
@@ -162,12 +159,12 @@ def _split_content(content: Any) -> tuple[str, list[Any]]:
     """``(text, media)`` of a LiveKit-style content: a ``str`` or a list of parts.
 
     Raises:
-        ValueError: content of another type, or a part that is none of ``str``, image, audio.
+        ConfigError: content of another type, or a part that is none of ``str``, image, audio.
     """
     if isinstance(content, str):
         return content, []
     if not isinstance(content, list | tuple):
-        raise ValueError(
+        raise ConfigError(
             f"a message's content must be a str or a list of parts, got {type(content).__name__}"
         )
     texts: list[str] = []
@@ -178,7 +175,7 @@ def _split_content(content: Any) -> tuple[str, list[Any]]:
         elif isinstance(part, ImageContent | AudioContent | dict):
             media.append(part)
         else:
-            raise ValueError(
+            raise ConfigError(
                 f"a message's content parts must be str, ImageContent or AudioContent (from "
                 f"voicegraph.agents.llm), got {type(part).__module__}.{type(part).__name__}"
             )
