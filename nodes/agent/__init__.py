@@ -5,7 +5,8 @@
 * :class:`AgentSession` runs agents on the standard voice graph (or on text turns):
   ``start``, ``say``, ``generate_reply``, ``interrupt``, ``update_agent``, ``run``,
   ``history``, ``userdata``, events (``session.on("agent_state_changed", ...)``) and
-  LiveKit's turn-taking options (:class:`SessionOptions`). Its models are engines
+  LiveKit's turn-taking options (:class:`SessionOptions`; LiveKit 1.8's grouped
+  ``turn_handling=`` :class:`TurnHandlingOptions` too). Its models are engines
   (``AgentSession(llm=ScriptedLLM(...), stt=WhisperSTT())``), as LiveKit's are plugins: the
   session builds the host node of each stage around them; an agent's own engines
   (``Agent(llm=...)``) are swapped into those hosts while it is active.
@@ -67,6 +68,11 @@ from ._testing import FunctionCallOutputEvent as FunctionCallOutputEvent
 from ._testing import RunAssert as RunAssert
 from ._testing import RunEvent as RunEvent
 from ._testing import RunResult as RunResult
+from ._turn_handling import EndpointingOptions as EndpointingOptions
+from ._turn_handling import InterruptionOptions as InterruptionOptions
+from ._turn_handling import PreemptiveGenerationOptions as PreemptiveGenerationOptions
+from ._turn_handling import TurnHandlingOptions as TurnHandlingOptions
+from ._turn_handling import UserTurnLimitOptions as UserTurnLimitOptions
 from ._voice import MIC_CAPACITY as MIC_CAPACITY
 from ._voice import VoicePipeline as VoicePipeline
 from ._voice import voice_pipeline as voice_pipeline
@@ -84,10 +90,13 @@ __all__ = [
     "CloseEvent",
     "ConversationItemAddedEvent",
     "ConversationLog",
+    "EndpointingOptions",
     "ErrorEvent",
     "FunctionToolsExecutedEvent",
+    "InterruptionOptions",
     "MetricsCollectedEvent",
     "ModelSettings",
+    "PreemptiveGenerationOptions",
     "RunContext",
     "RunResult",
     "SessionBusEvent",
@@ -97,6 +106,7 @@ __all__ = [
     "SpeechCreatedEvent",
     "SpeechHandle",
     "TTSMetrics",
+    "TurnHandlingOptions",
     "TurnMetrics",
     "TurnReply",
     "UserInputTranscribedEvent",
@@ -105,6 +115,7 @@ __all__ = [
     "UserTranscriptionTimeoutEvent",
     "UserTurnExceededEvent",
     "UserTurnLimit",
+    "UserTurnLimitOptions",
     "VoicePipeline",
     "audible_windows",
     "format_turn_metrics",

@@ -91,6 +91,19 @@ class AgentActivity:
         if agent is self.agent:
             self.apply_agent(agent)
 
+    def replace_history(self, agent: Agent, chat: ChatContext) -> bool:
+        """Make ``chat``'s items the conversation, if ``agent`` is active (else ``False``).
+
+        The agent's instructions stay in front; the new items are not reported as added
+        (LiveKit's ``update_chat_ctx`` emits no ``conversation_item_added``).
+        """
+        if agent is not self.agent:
+            return False
+        self.llm.chat.items[:] = list(chat.items)
+        self.apply_agent(agent)
+        self.scanner.mark_seen()
+        return True
+
     # ------------------------------------------------------------------ the active agent
 
     def activate(self, agent: Agent, chat: ChatContext | None) -> None:

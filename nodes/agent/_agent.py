@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from voicegraph.graph import ConfigError, UsageError
-from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMEngine
+from voicegraph.nodes.llm import ChatContext, ChatMessage, LLMEngine, ReadOnlyChatContext
 from voicegraph.nodes.stt import STTEngine
 from voicegraph.nodes.tools import FunctionTool, ToolLike, load_tools, resolve_tools
 from voicegraph.nodes.tts import TTSEngine
@@ -136,12 +136,13 @@ class Agent(PipelineHooks):
         return list(self._tools.values())
 
     @property
-    def chat_ctx(self) -> ChatContext:
-        """The conversation: the session's history while active, else a copy of the context
-        the agent will start from."""
+    def chat_ctx(self) -> ReadOnlyChatContext:
+        """A read-only snapshot of the conversation (as LiveKit's): the session's history
+        while the agent is active, else the context it will start from. To change it:
+        ``ctx = agent.chat_ctx.copy()``, change ``ctx``, ``await agent.update_chat_ctx(ctx)``."""
         if self._session is not None and self._session.current_agent is self:
-            return self._session.history
-        return self._chat_ctx.copy() if self._chat_ctx is not None else ChatContext()
+            return ReadOnlyChatContext.of(self._session.history.items)
+        return ReadOnlyChatContext.of(self._chat_ctx.items if self._chat_ctx is not None else ())
 
     @property
     def initial_chat_ctx(self) -> ChatContext | None:
@@ -172,6 +173,30 @@ class Agent(PipelineHooks):
         self._instructions = instructions
         if self._host is not None:
             self._host.refresh(self)
+
+    async def update_chat_ctx(
+        self, chat_ctx: ChatContext, *, exclude_invalid_function_calls: bool = True
+    ) -> None:
+        """Replace the conversation with ``chat_ctx``'s items (LiveKit's ``update_chat_ctx``).
+
+        While the agent is active, the session's history becomes a copy of ``chat_ctx`` (its
+        instructions stay the agent's; the items are not reported as ``conversation_item_added``);
+        otherwise the agent will start from it when it takes over. With
+        ``exclude_invalid_function_calls`` (default), function calls and outputs of tools
+        the agent does not have are left out.
+
+        Raises:
+            UsageError: ``chat_ctx`` is not a :class:`ChatContext`.
+        """
+        if not isinstance(chat_ctx, ChatContext):
+            raise UsageError(
+                f"update_chat_ctx() takes a ChatContext, got {type(chat_ctx).__name__}; "
+                "start from agent.chat_ctx.copy()"
+            )
+        chat = chat_ctx.copy(tools=self.tools if exclude_invalid_function_calls else None)
+        if self._host is not None and self._host.replace_history(self, chat):
+            return
+        self._chat_ctx = chat
 
     async def update_tools(self, tools: Sequence[ToolLike]) -> None:
         """Replace the tools (from the next reply on, if the agent is active)."""

@@ -10,7 +10,7 @@ from voicegraph.nodes.llm import LLMNode
 from voicegraph.nodes.output import AudioOutput
 from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tools import ToolExecutor
-from voicegraph.nodes.tts import TTSNode
+from voicegraph.nodes.tts import SentenceSplitter, TTSNode
 from voicegraph.nodes.turn import TurnDetector
 from voicegraph.nodes.vad import VADNode
 
@@ -246,6 +246,10 @@ def build_graph(
         output=output,
         controller=controller,
         tools=executor,
+        splitter=SentenceSplitter(
+            filter_markdown="filter_markdown" in opts.tts_text_transforms,
+            filter_emoji="filter_emoji" in opts.tts_text_transforms,
+        ),
         name="agent_session",
     )
     return pipeline.graph, pipeline

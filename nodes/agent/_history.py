@@ -68,6 +68,13 @@ class HistoryScanner:
         self._handoff_agents[item.id] = (old, new)
         self.llm.chat.add(item)
 
+    def mark_seen(self) -> None:
+        """Treat every item now in the history as reported (a history replaced by
+        ``Agent.update_chat_ctx`` is not news)."""
+        ids = {item.id for item in self.llm.chat.items}
+        self._seen |= ids
+        self._seen_outputs |= ids
+
     def _new_items(self, seen: set[str]) -> list[Any]:
         new = []
         for item in reversed(self.llm.chat.items):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from voicegraph.graph import ConfigError
@@ -70,6 +72,11 @@ class SessionOptions(BaseModel):
         transcription_timeout: seconds after the user stops speaking within which a
             transcript must come, else ``user_transcription_timeout`` is emitted (default
             ``None``: no check).
+        tts_text_transforms: the filters applied to the text before the TTS (LiveKit's
+            names; default both, ``()`` none).
+
+    ``AgentSession`` also takes LiveKit 1.8's grouped ``turn_handling=`` and its other
+    keywords (see ``voicegraph.nodes.agent.TurnHandlingOptions``).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -90,6 +97,10 @@ class SessionOptions(BaseModel):
     aec_warmup_duration: float | None = Field(None, gt=0.0)
     user_turn_limit: UserTurnLimit | None = None
     transcription_timeout: float | None = Field(None, gt=0.0)
+    tts_text_transforms: tuple[Literal["filter_markdown", "filter_emoji"], ...] = (
+        "filter_markdown",
+        "filter_emoji",
+    )
 
     @model_validator(mode="after")
     def _delays_in_order(self) -> SessionOptions:

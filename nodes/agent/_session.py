@@ -58,6 +58,7 @@ from ._options import SessionOptions
 from ._speech import SpeechHandle
 from ._stages import SessionStages
 from ._testing import RunResult
+from ._turn_handling import resolve_livekit_options
 from ._voice import VoicePipeline
 
 __all__ = ["AgentSession"]
@@ -143,6 +144,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         EventEmitter.__init__(self)
         if options is not None and settings:
             raise ConfigError("AgentSession: pass either options= or option keywords, not both")
+        settings, turn_detection = resolve_livekit_options(settings, turn_detection)
         try:
             self.options = options if options is not None else SessionOptions(**settings)
         except ValidationError as exc:

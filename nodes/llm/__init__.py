@@ -12,12 +12,16 @@ llama.cpp, :class:`ScriptedLLM` plays fixed replies for tests (``GeminiLLM`` is 
 from voicegraph.graph import rehome
 
 from ._chat import AgentHandoffItem as AgentHandoffItem
+from ._chat import AudioContent as AudioContent
+from ._chat import ChatContent as ChatContent
 from ._chat import ChatContext as ChatContext
 from ._chat import ChatItem as ChatItem
 from ._chat import ChatMessage as ChatMessage
 from ._chat import ChatRole as ChatRole
 from ._chat import FunctionCall as FunctionCall
 from ._chat import FunctionCallOutput as FunctionCallOutput
+from ._chat import ImageContent as ImageContent
+from ._chat import ReadOnlyChatContext as ReadOnlyChatContext
 from ._chunks import LLMChunk as LLMChunk
 from ._chunks import LLMMetrics as LLMMetrics
 from ._engine import LLMEngine as LLMEngine
@@ -33,7 +37,9 @@ from ._scripted import ScriptedToolCall as ScriptedToolCall
 
 __all__ = [
     "AgentHandoffItem",
+    "AudioContent",
     "CPUUnsupportedError",
+    "ChatContent",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
@@ -41,11 +47,13 @@ __all__ = [
     "DEFAULT_INSTRUCTIONS",
     "FunctionCall",
     "FunctionCallOutput",
+    "ImageContent",
     "LLMChunk",
     "LLMEngine",
     "LLMMetrics",
     "LLMNode",
     "LlamaLLM",
+    "ReadOnlyChatContext",
     "ReplyRequest",
 ]
 

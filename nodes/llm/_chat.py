@@ -29,21 +29,27 @@ or only in contexts you own (``on_user_turn_completed``'s ``new_message`` is suc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from voicegraph.graph import ConfigError, InputError, UsageError
 
+from ._content import AudioContent, ChatContent, ContentList, ImageContent
+
 __all__ = [
     "AgentHandoffItem",
+    "AudioContent",
+    "ChatContent",
     "ChatContext",
     "ChatItem",
     "ChatMessage",
     "ChatRole",
     "FunctionCall",
     "FunctionCallOutput",
+    "ImageContent",
+    "ReadOnlyChatContext",
 ]
 
 ChatRole: TypeAlias = Literal["system", "user", "assistant"]
@@ -69,6 +75,13 @@ def _with_text(message: ChatMessage, text: str) -> ChatMessage:
     return new
 
 
+_LIVEKIT_METADATA = frozenset(
+    {"created_at", "extra", "metrics", "transcript_confidence", "hash", "group_id"}
+)
+"""Fields of LiveKit's items that voicegraph's do not have; dropped when an item is read
+(``from_dict`` of a LiveKit ``to_dict()``)."""
+
+
 class _Item(BaseModel):
     """Base of the items. Assignments are validated (``item.text = ...``); voicegraph itself
     never assigns to an item that is in a context (see the module docstring)."""
@@ -77,13 +90,26 @@ class _Item(BaseModel):
 
     id: str = Field(default_factory=_new_id)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_livekit_metadata(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not _LIVEKIT_METADATA.isdisjoint(data):
+            return {k: v for k, v in data.items() if k not in _LIVEKIT_METADATA}
+        return data
+
 
 class ChatMessage(_Item):
-    """A text message.
+    """A message: its text, and any image or audio parts.
+
+    Build it with ``text=`` or, as in LiveKit, ``content=`` (a ``str`` or a list of
+    ``str``, :class:`ImageContent` and :class:`AudioContent`). Text parts are joined with a
+    newline into ``text``; the other parts are kept in ``media`` (and not sent to
+    voicegraph's text-only engines).
 
     Attributes:
         role: ``"system"``, ``"user"`` or ``"assistant"``.
         text: the message text.
+        media: the image and audio parts (default none).
         interrupted: ``True`` for an assistant message the user cut off; ``text`` is then
             what the listener actually heard (default ``False``).
     """
@@ -91,7 +117,69 @@ class ChatMessage(_Item):
     type: Literal["message"] = "message"
     role: ChatRole
     text: str = ""
+    media: list[ImageContent | AudioContent] = Field(default_factory=list)
     interrupted: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_content(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "content" not in data:
+            return data
+        if "text" in data or "media" in data:
+            raise ConfigError("give a message's content= or its text= (and media=), not both")
+        data = dict(data)
+        text, media = _split_content(data.pop("content"))
+        return {**data, "text": text, "media": media}
+
+    @property
+    def content(self) -> list[ChatContent]:
+        """The parts, as LiveKit's ``ChatMessage.content``: the text (one part; none when
+        it is empty and there is media), then the media. Changing the list
+        (``message.content.append(...)``) or assigning one changes the message."""
+        parts: list[ChatContent] = [self.text] if self.text or not self.media else []
+        return ContentList([*parts, *self.media], self._set_content)
+
+    @content.setter
+    def content(self, parts: str | Sequence[ChatContent]) -> None:
+        self._set_content(parts)
+
+    def _set_content(self, parts: str | Sequence[Any]) -> None:
+        text, media = _split_content(parts)
+        self.text = text
+        self.media = media  # validated on assignment
+
+    @property
+    def text_content(self) -> str | None:
+        """The text parts joined by newlines (LiveKit's ``text_content``): ``text``, or
+        ``None`` for a message with media and no text."""
+        return None if not self.text and self.media else self.text
+
+
+def _split_content(content: Any) -> tuple[str, list[Any]]:
+    """``(text, media)`` of a LiveKit-style content: a ``str`` or a list of parts.
+
+    Raises:
+        ConfigError: content of another type, or a part that is none of ``str``, image, audio.
+    """
+    if isinstance(content, str):
+        return content, []
+    if not isinstance(content, list | tuple):
+        raise ConfigError(
+            f"a message's content must be a str or a list of parts, got {type(content).__name__}"
+        )
+    texts: list[str] = []
+    media: list[Any] = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+        elif isinstance(part, ImageContent | AudioContent | dict):
+            media.append(part)
+        else:
+            raise ConfigError(
+                f"a message's content parts must be str, ImageContent or AudioContent (from "
+                f"voicegraph.agents.llm), got {type(part).__module__}.{type(part).__name__}"
+            )
+    return "\n".join(texts), media
 
 
 class FunctionCall(_Item):
@@ -155,14 +243,61 @@ class ChatContext(BaseModel):
 
     items: list[ChatItem] = Field(default_factory=list)
 
+    def __init__(self, items: Iterable[AnyChatItem] | None = None, **data: Any) -> None:
+        """``ChatContext()``, ``ChatContext(items)`` (as LiveKit) or ``ChatContext(items=...)``."""
+        if items is not None:
+            data["items"] = list(items)
+        super().__init__(**data)
+
+    @classmethod
+    def empty(cls) -> ChatContext:
+        """A context with no items (LiveKit's ``ChatContext.empty()``)."""
+        return cls()
+
     def __len__(self) -> int:
         return len(self.items)
 
+    @property
+    def readonly(self) -> bool:
+        """Whether changes raise :class:`UsageError` (see :class:`ReadOnlyChatContext`)."""
+        return False
+
     # ------------------------------------------------------------------ adding
 
-    def add_message(self, role: ChatRole, text: str, *, interrupted: bool = False) -> ChatMessage:
-        """Append a text message and return it."""
-        message = ChatMessage(role=role, text=text, interrupted=interrupted)
+    def add_message(
+        self,
+        role: ChatRole,
+        text: str | None = None,
+        *,
+        content: str | Sequence[ChatContent] | None = None,
+        interrupted: bool = False,
+        id: str | None = None,
+    ) -> ChatMessage:
+        """Append a message and return it.
+
+        ``add_message("user", "Hi")``, or as in LiveKit ``add_message(role="user",
+        content="Hi")`` / ``content=["Look:", ImageContent(image=url)]`` (text parts are
+        joined by newlines; image and audio parts are kept but not sent to the engines).
+
+        Raises:
+            ConfigError: neither or both of ``text`` and ``content``, or a bad role or part.
+        """
+        if (text is None) == (content is None):
+            raise ConfigError(
+                "add_message() takes the message as text (add_message('user', 'Hi')) or as "
+                "content= (add_message(role='user', content='Hi')): give exactly one"
+            )
+        fields: dict[str, Any] = {"role": role, "interrupted": interrupted}
+        if id is not None:
+            fields["id"] = id
+        if content is not None:
+            fields["content"] = content if isinstance(content, str) else list(content)
+        else:
+            fields["text"] = text
+        try:
+            message = ChatMessage(**fields)
+        except ValidationError as exc:
+            raise ConfigError(f"add_message(): {_problems(exc)}") from None
         self.items.append(message)
         return message
 
@@ -179,6 +314,28 @@ class ChatContext(BaseModel):
         index = self._index(item_id)
         return None if index is None else self.items[index]
 
+    def get_by_id(self, item_id: str) -> AnyChatItem | None:
+        """LiveKit's name for :meth:`get`."""
+        return self.get(item_id)
+
+    def index_by_id(self, item_id: str) -> int | None:
+        """The position of item ``item_id``, or ``None``."""
+        return self._index(item_id)
+
+    def remove(self, item: AnyChatItem | str) -> None:
+        """Remove an item (given as the item or its id).
+
+        Raises:
+            UsageError: no such item is in the context.
+        """
+        item_id = item if isinstance(item, str) else item.id
+        index = self._index(item_id)
+        if index is None:
+            raise UsageError(
+                f"no item with id {item_id!r} in this chat context; look ids up in its items"
+            )
+        del self.items[index]
+
     def _index(self, item_id: str) -> int | None:
         """Where the item ``item_id`` is (searched from the newest: edits are mostly there)."""
         items = self.items
@@ -190,9 +347,10 @@ class ChatContext(BaseModel):
     # ------------------------------------------------------------------ views
 
     @property
-    def messages(self) -> list[ChatMessage]:
-        """The text messages only, in order."""
-        return [item for item in self.items if isinstance(item, ChatMessage)]
+    def messages(self) -> _Messages:
+        """The messages only, in order: ``chat.messages`` or, as in LiveKit, ``chat.messages()``
+        (the list is callable and returns itself)."""
+        return _Messages(item for item in self.items if isinstance(item, ChatMessage))
 
     @property
     def last_assistant(self) -> ChatMessage | None:
@@ -293,39 +451,149 @@ class ChatContext(BaseModel):
     def truncate(self, max_items: int) -> ChatContext:
         """Keep the last ``max_items`` items (in place) and return ``self``.
 
-        As in LiveKit Agents: the kept part never starts with a function call or output (a
-        tool result without its call is useless to the model), and the leading system message
-        (the instructions) is always kept, in front, even if that makes ``max_items + 1``.
+        As in LiveKit Agents: nothing changes if there are no more items than that; the kept
+        part never starts with a function call or output (a tool result without its call is
+        useless to the model); the first system message (the instructions) is always kept,
+        in front, even if that makes ``max_items + 1``. ``max_items=0`` keeps only it.
 
         Raises:
-            ValueError: ``max_items`` is less than 1.
+            ConfigError: ``max_items`` is negative (a ``ValueError``, as LiveKit raises).
         """
-        if max_items < 1:
-            raise ConfigError(f"max_items must be at least 1 (items to keep), got {max_items}")
-        first = self.items[0] if self.items else None
-        system = first if isinstance(first, ChatMessage) and first.role == "system" else None
-        kept = self.items[-max_items:]
-        while kept and not isinstance(kept[0], ChatMessage):
+        if max_items < 0:
+            raise ConfigError(f"max_items must not be negative (items to keep), got {max_items}")
+        if len(self.items) <= max_items:
+            return self
+        system = next(
+            (i for i in self.items if isinstance(i, ChatMessage) and i.role == "system"), None
+        )
+        kept = self.items[-max_items:] if max_items else []
+        while kept and isinstance(kept[0], FunctionCall | FunctionCallOutput):
             kept.pop(0)
-        if system is not None and (not kept or kept[0] is not system):
+        if system is not None and all(item is not system for item in kept):
             kept.insert(0, system)
-        self.items = kept
+        self.items[:] = kept
         return self
 
-    def copy(self) -> ChatContext:  # type: ignore[override]
+    def copy(  # type: ignore[override]
+        self,
+        *,
+        exclude_function_call: bool = False,
+        exclude_instructions: bool = False,
+        exclude_empty_message: bool = False,
+        exclude_handoff: bool = False,
+        exclude_config_update: bool = False,
+        tools: Sequence[Any] | None = None,
+    ) -> ChatContext:
         """A new context with a new list of the same items (as LiveKit's ``copy()``).
 
         Adding, removing or replacing items (:meth:`replace`, :meth:`set_instructions`, ...)
         in either leaves the other unchanged; it costs microseconds however long the
         conversation is. Items are shared: edit them with :meth:`replace`, not in place.
+
+        Args:
+            exclude_function_call: leave out function calls and their outputs.
+            exclude_instructions: leave out system messages.
+            exclude_empty_message: leave out messages with neither text nor media.
+            exclude_handoff: leave out handoff records.
+            exclude_config_update: accepted for LiveKit; voicegraph's contexts hold no
+                configuration-update items.
+            tools: keep only the calls (and their outputs) of these tools: tools or tool
+                names (``None``: all).
         """
-        return self.model_copy(update={"items": list(self.items)})
+        del exclude_config_update  # no such items in voicegraph
+        names = None if tools is None else {_tool_name(t) for t in tools}
+        call_ids = (
+            None
+            if names is None
+            else {i.call_id for i in self.items if isinstance(i, FunctionCall) and i.name in names}
+        )
+        kept: list[AnyChatItem] = []
+        for item in self.items:
+            if isinstance(item, FunctionCall | FunctionCallOutput):
+                if exclude_function_call:
+                    continue
+                if call_ids is not None and item.call_id not in call_ids:
+                    continue
+            elif isinstance(item, ChatMessage):
+                if exclude_instructions and item.role == "system":
+                    continue
+                if exclude_empty_message and not item.text and not item.media:
+                    continue
+            elif exclude_handoff and isinstance(item, AgentHandoffItem):
+                continue
+            kept.append(item)
+        return ChatContext.model_construct(items=kept)
+
+    def merge(
+        self,
+        other_chat_ctx: ChatContext,
+        *,
+        exclude_function_call: bool = False,
+        exclude_instructions: bool = False,
+        exclude_config_update: bool = False,
+    ) -> ChatContext:
+        """Add the items of ``other_chat_ctx`` that this context lacks (by id); return ``self``.
+
+        voicegraph's items carry no timestamps (LiveKit orders merged items by
+        ``created_at``): a new item goes right after the item that precedes it in
+        ``other_chat_ctx``, or at the end if none of those is here.
+        """
+        del exclude_config_update  # no such items in voicegraph
+        ids = {item.id for item in self.items}
+        at: int | None = None
+        for item in other_chat_ctx.items:
+            if item.id in ids:
+                at = self._index(item.id)
+                continue
+            if exclude_function_call and isinstance(item, FunctionCall | FunctionCallOutput):
+                continue
+            if exclude_instructions and isinstance(item, ChatMessage) and item.role == "system":
+                continue
+            at = len(self.items) if at is None else at + 1
+            self.items.insert(at, item)
+            ids.add(item.id)
+        return self
+
+    def is_equivalent(self, other: ChatContext) -> bool:
+        """Same items (ids, types and contents) in the same order (LiveKit's check)."""
+        return len(self.items) == len(other.items) and all(
+            a.id == b.id and a == b for a, b in zip(self.items, other.items, strict=True)
+        )
 
     # ------------------------------------------------------------------ formats
 
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict; :meth:`from_dict` gives an equal context back."""
-        return self.model_dump(mode="json")
+    def to_dict(
+        self,
+        *,
+        exclude_image: bool = True,
+        exclude_audio: bool = True,
+        exclude_timestamp: bool = True,
+        exclude_function_call: bool = False,
+        exclude_metrics: bool = False,
+        exclude_config_update: bool = False,
+    ) -> dict[str, Any]:
+        """A JSON-compatible dict; :meth:`from_dict` gives an equal context back.
+
+        LiveKit's keywords: images and audio parts are left out unless ``exclude_image`` /
+        ``exclude_audio`` is ``False`` (an image given as a video frame cannot be written
+        as JSON); ``exclude_function_call`` leaves calls and outputs out. Timestamps,
+        metrics and configuration updates do not exist in voicegraph's items.
+        """
+        del exclude_timestamp, exclude_metrics, exclude_config_update  # none in voicegraph
+        items = []
+        for item in self.items:
+            if exclude_function_call and isinstance(item, FunctionCall | FunctionCallOutput):
+                continue
+            if isinstance(item, ChatMessage) and item.media:
+                media = [
+                    m
+                    for m in item.media
+                    if not (exclude_image and isinstance(m, ImageContent))
+                    and not (exclude_audio and isinstance(m, AudioContent))
+                ]
+                item = item.model_copy(update={"media": media})
+            items.append(item.model_dump(mode="json"))
+        return {"items": items}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ChatContext:
@@ -337,10 +605,7 @@ class ChatContext(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-            )
-            raise InputError(f"not a valid chat context: {problems}") from None
+            raise InputError(f"not a valid chat context: {_problems(exc)}") from None
 
     def to_openai_messages(self) -> list[dict[str, Any]]:
         """The OpenAI chat ``messages`` list, as llama-cpp's ``create_chat_completion`` takes.
@@ -373,3 +638,63 @@ class ChatContext(BaseModel):
             elif isinstance(item, FunctionCallOutput) and item.call_id in calls:
                 out.append({"role": "tool", "tool_call_id": item.call_id, "content": item.output})
         return out
+
+
+def _problems(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+
+
+def _tool_name(tool: Any) -> str:
+    """A tool's name: a ``str``, a voicegraph ``FunctionTool`` (``name``) or a LiveKit one
+    (``info.name``)."""
+    if isinstance(tool, str):
+        return tool
+    name = getattr(tool, "name", None) or getattr(getattr(tool, "info", None), "name", None)
+    if not isinstance(name, str):
+        raise ConfigError(f"copy(tools=...): expected tools or tool names, got {tool!r}")
+    return name
+
+
+class _Messages(list[ChatMessage]):
+    """``ChatContext.messages``: a list, callable as LiveKit's ``messages()`` method."""
+
+    def __call__(self) -> list[ChatMessage]:
+        return self
+
+
+class _FrozenItems(list[AnyChatItem]):
+    """The items of a :class:`ReadOnlyChatContext`: every change raises."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise UsageError(READ_ONLY_MESSAGE)
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+
+READ_ONLY_MESSAGE = (
+    "this chat context is read-only (an agent's chat_ctx): change a copy and apply it with "
+    "`chat_ctx = agent.chat_ctx.copy(); chat_ctx.add_message(...); "
+    "await agent.update_chat_ctx(chat_ctx)`"
+)
+
+
+class ReadOnlyChatContext(ChatContext):
+    """A snapshot of a conversation that cannot be changed (``Agent.chat_ctx``, as LiveKit's).
+
+    Every change (``add_message``, ``items.append``, ``truncate``, ...) raises
+    :class:`UsageError` (a ``RuntimeError``, as LiveKit raises); :meth:`copy` gives a
+    context you can change.
+    """
+
+    @classmethod
+    def of(cls, items: Iterable[AnyChatItem]) -> ReadOnlyChatContext:
+        """A read-only context holding ``items`` (the list is copied, the items shared)."""
+        return cls.model_construct(items=_FrozenItems(items))
+
+    @property
+    def readonly(self) -> bool:
+        return True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise UsageError(READ_ONLY_MESSAGE)

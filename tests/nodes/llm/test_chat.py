@@ -207,8 +207,9 @@ def test_truncate_keeps_the_system_message_and_never_starts_with_a_tool_item() -
     for i in range(5):
         no_system.add_message("user", str(i))
     assert [m.text for m in no_system.truncate(2).messages] == ["3", "4"]
-    with pytest.raises(ValueError, match="at least 1"):
-        no_system.truncate(0)
+    with pytest.raises(ValueError, match="must not be negative"):
+        no_system.truncate(-1)
+    assert no_system.truncate(0).items == []  # LiveKit: 0 keeps only the instructions
 
 
 def test_barge_in_helpers() -> None:
