@@ -18,9 +18,8 @@ voicegraph's own ``AgentHandoff``, a tool's return value, stays in ``voicegraph.
 
 ``livekit.agents`` names (1.8) not provided, and why:
 
-* none in voicegraph yet (other parts of the port add them): ``get_job_context``,
-  ``BackgroundAudioPlayer``, ``BuiltinAudioClip``, ``AudioConfig``, ``PlayHandle``,
-  ``SessionUsageUpdatedEvent``, ``ModelSettings``, ``CloseReason``, ``AgentEvent``.
+* none in voicegraph yet: ``BackgroundAudioPlayer``, ``BuiltinAudioClip``, ``AudioConfig``,
+  ``PlayHandle``, ``SessionUsageUpdatedEvent``, ``CloseReason``, ``AgentEvent``.
 * LiveKit Cloud / Inference services or features voicegraph has no model for: ``inference``,
   ``AMD``, ``AMDCategory``, ``AMDPredictionEvent`` (answering-machine detection),
   ``ExpressiveOptions``, ``NonverbalOptions``, ``SpeechSteeringOptions``,
@@ -60,6 +59,7 @@ from voicegraph.nodes.agent import ErrorEvent as ErrorEvent
 from voicegraph.nodes.agent import FunctionToolsExecutedEvent as FunctionToolsExecutedEvent
 from voicegraph.nodes.agent import InterruptionOptions as InterruptionOptions
 from voicegraph.nodes.agent import MetricsCollectedEvent as MetricsCollectedEvent
+from voicegraph.nodes.agent import ModelSettings as ModelSettings
 from voicegraph.nodes.agent import PreemptiveGenerationOptions as PreemptiveGenerationOptions
 from voicegraph.nodes.agent import RunContext as RunContext
 from voicegraph.nodes.agent import RunResult as RunResult
@@ -74,6 +74,7 @@ from voicegraph.runner.worker import AgentServer as AgentServer
 from voicegraph.runner.worker import JobContext as JobContext
 from voicegraph.runner.worker import JobProcess as JobProcess
 from voicegraph.runner.worker import JobRequest as JobRequest
+from voicegraph.runner.worker import get_job_context as get_job_context
 from voicegraph.testing import AgentHandoffEvent as AgentHandoffEvent
 from voicegraph.testing import ChatMessageEvent as ChatMessageEvent
 from voicegraph.testing import EventAssert as EventAssert
@@ -133,6 +134,7 @@ __all__ = [
     "JobProcess",
     "JobRequest",
     "MetricsCollectedEvent",
+    "ModelSettings",
     "PreemptiveGenerationOptions",
     "RunAssert",
     "RunContext",
@@ -149,6 +151,7 @@ __all__ = [
     "UserTurnLimitOptions",
     "cli",
     "function_tool",
+    "get_job_context",
     "llm",
     "metrics",
     "mock_tools",
