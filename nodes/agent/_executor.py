@@ -140,6 +140,8 @@ class AgentToolExecutor(ToolExecutor):
             with anyio.CancelScope() as scope:
                 self._calls[call.call_id] = (scope, speech)
                 result = await self.execute(call)
+                if speech is not None:  # speech the tool scheduled plays first
+                    await self._bound()[1].tool_finished(speech)
                 await self.emit(self.results, result)
         finally:
             self._calls.pop(call.call_id, None)
