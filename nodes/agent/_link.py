@@ -56,6 +56,8 @@ class SessionLink:
         changed: called when a reply opens or closes (the session checks its idleness).
         published: called after each session event published on the bus (the session
             reads its subscription at once when it fills, so it loses no event).
+        failed: called with the exception of a failed ``on_user_turn_completed`` (the
+            session raises it from ``run()``).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class SessionLink:
         emit_now: Callable[[SessionEvent], None],
         changed: Callable[[], None],
         published: Callable[[], None],
+        failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.session = session
         self.commands = commands
@@ -76,6 +79,7 @@ class SessionLink:
         self.emit_now = emit_now
         self.changed = changed
         self.published = published
+        self.failed = failed
         self.activity: AgentActivity | None = None
         self.turn = False
         """Whether the commands node reaches a turn detector (a session with audio)."""
@@ -281,6 +285,8 @@ class SessionLink:
         except Exception as exc:
             log.exception("%r: on_user_turn_completed failed", agent)
             self.emit(ErrorEvent(error=exc, source=f"{agent.id}.on_user_turn_completed"))
+            if self.failed is not None:
+                self.failed(exc)
         return True
 
     def speech_running(self, speech: SpeechHandle | None) -> None:
