@@ -401,6 +401,7 @@ SURFACE: dict[str, list[str]] = {
         "ScriptedLLM",
         "ScriptedReply",
         "ScriptedSTT",
+        "ScriptedStep",
         "ScriptedTTS",
         "ScriptedToolCall",
         "mock_tools",
@@ -505,7 +506,7 @@ def test_test_helpers_live_in_voicegraph_testing() -> None:
     import voicegraph.testing as testing
 
     moved = {
-        voicegraph.nodes.llm: ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"],
+        voicegraph.nodes.llm: ["ScriptedLLM", "ScriptedReply", "ScriptedStep", "ScriptedToolCall"],
         voicegraph.nodes.stt: ["ScriptedSTT"],
         voicegraph.nodes.tts: ["ScriptedTTS", "word_error_rate"],
         voicegraph.runner.worker: ["FakeLiveKitServer"],
