@@ -95,7 +95,7 @@ class AgentToolExecutor(ToolExecutor):
             await speech.authorized()
         context = port.run_context(speech, call)
         agent = context.agent
-        tool = mocked(agent, tool)
+        tool = mocked(agent, tool, session)
         try:
             with session_scope(session, context):
                 value = await self._invoke(tool, call, context)
