@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from voicegraph.graph import ConfigError, Engine, Node, UsageError
-from voicegraph.nodes.llm import AgentHandoffItem, ChatContext, ChatMessage, LLMNode
+from voicegraph.nodes.llm import (
+    AgentHandoffItem,
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    LLMNode,
+)
 
 from ._agent import Agent, AgentHandoff, AgentTask
 from ._context import current_run_context
@@ -240,9 +247,12 @@ class AgentActivity:
         nested = self.llm.pop_context()
         outer = self.llm.chat
         known = {item.id for item in outer.items}
+        tools = task.preserve_function_call_history
         for item in nested.items:
-            keep = isinstance(item, AgentHandoffItem) or (
-                isinstance(item, ChatMessage) and item.role != "system"
+            keep = (
+                isinstance(item, AgentHandoffItem)
+                or (isinstance(item, ChatMessage) and item.role != "system")
+                or (tools and isinstance(item, FunctionCall | FunctionCallOutput))
             )
             if keep and item.id not in known:
                 outer.add(item)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicegraph.graph import NodeConfig
 from voicegraph.nodes.tools import FunctionTool
 
-from ._chat import ChatContext, FunctionCall
+from ._chat import ChatContext, FunctionCall, FunctionCallOutput
 from ._chunks import LLMChunk
 from ._engine import LLMEngine
 
@@ -178,7 +178,7 @@ class ScriptedLLM(LLMEngine):
             self._reply = self._turns - 1
             return self._reply
         for item in reversed(chat.items):  # a tool round: the reply whose calls came back
-            if isinstance(item, FunctionCall):
+            if isinstance(item, FunctionCallOutput):  # (outputs come last, calls may not)
                 match = _CALL_ID.fullmatch(item.call_id)
                 if match is not None:
                     return int(match.group(1)) - 1
