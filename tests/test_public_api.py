@@ -242,6 +242,7 @@ SURFACE: dict[str, list[str]] = {
         "CloseEvent",
         "ConversationItemAddedEvent",
         "ConversationLog",
+        "EndCallTool",
         "ErrorEvent",
         "FunctionToolsExecutedEvent",
         "MetricsCollectedEvent",

@@ -29,6 +29,7 @@ from ._context import RunContext as RunContext
 from ._controller import AgentController as AgentController
 from ._conversation import ConversationLog as ConversationLog
 from ._conversation import Utterance as Utterance
+from ._end_call import EndCallTool as EndCallTool
 from ._events import AgentFalseInterruptionEvent as AgentFalseInterruptionEvent
 from ._events import AgentState as AgentState
 from ._events import AgentStateChangedEvent as AgentStateChangedEvent
@@ -83,6 +84,7 @@ __all__ = [
     "CloseEvent",
     "ConversationItemAddedEvent",
     "ConversationLog",
+    "EndCallTool",
     "ErrorEvent",
     "FunctionToolsExecutedEvent",
     "MetricsCollectedEvent",

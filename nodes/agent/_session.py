@@ -518,6 +518,25 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         await self._done.wait()
         await self._join_main()
 
+    def shutdown(self, *, drain: bool = True) -> None:
+        """End the session soon, without waiting (LiveKit's ``shutdown``): with ``drain``
+        (default), once the running and queued replies have played; else at once. Await
+        :meth:`wait` to know when it has ended. Does nothing once it is ending or ended."""
+        if self._shutdown_task is not None or self.runner is None or self._done.is_set():
+            return
+
+        async def close() -> None:
+            if drain:
+                while not self._done.is_set():
+                    await self._idle.wait()
+                    self._check_idle()
+                    if self._idle.is_set():
+                        break
+            await self.aclose()
+
+        loop = asyncio.get_running_loop()
+        self._shutdown_task = loop.create_task(close(), name="session shutdown")
+
     async def _join_main(self) -> None:
         task, self._main_task = self._main_task, None
         if task is not None:
