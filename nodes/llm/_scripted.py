@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from voicegraph.graph import NodeConfig
+from voicegraph.graph import ConfigError, NodeConfig
 from voicegraph.nodes.tools import FunctionTool
 
 from ._chat import ChatContext, FunctionCall, FunctionCallOutput
@@ -101,7 +101,7 @@ class ScriptedReply(BaseModel):
     @model_validator(mode="after")
     def _one_form(self) -> ScriptedReply:
         if self.steps and (self.preamble or self.tool_calls or self.text):
-            raise ValueError(
+            raise ConfigError(
                 "ScriptedReply: give either steps=[...] or preamble/tool_calls/text, not both"
             )
         return self
