@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import anyio
 
@@ -91,7 +91,7 @@ class Engine:
         Called when the last ``async with`` exits; safe to call more than once.
         """
 
-    async def __aenter__(self) -> Engine:
+    async def __aenter__(self) -> Self:
         if self._entering is None:
             self._entering = anyio.Lock()
         async with self._entering:  # hosts set up concurrently: the first one starts it

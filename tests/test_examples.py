@@ -56,7 +56,8 @@ def test_an_example_on_the_embedded_model(name: str) -> None:
 
 def test_agent_models() -> None:
     out = run("agent_models.py", "--scripted")
-    greeting, handoff, _, answer = out.strip().splitlines()
+    start, greeting, handoff, _, answer = out.strip().splitlines()
+    assert "handoff: None -> front_desk" in start  # the first agent's activation (LiveKit's)
     assert "front_desk (voice own ScriptedTTS, llm session ScriptedLLM): Hello" in greeting
     assert "handoff: front_desk -> expert" in handoff
     assert (

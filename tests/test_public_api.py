@@ -301,6 +301,7 @@ SURFACE: dict[str, list[str]] = {
         "CloseEvent",
         "ConversationItemAddedEvent",
         "ConversationLog",
+        "EndCallTool",
         "EndpointingOptions",
         "ErrorEvent",
         "FunctionToolsExecutedEvent",
@@ -470,6 +471,7 @@ SURFACE: dict[str, list[str]] = {
         "ScriptedLLM",
         "ScriptedReply",
         "ScriptedSTT",
+        "ScriptedStep",
         "ScriptedTTS",
         "ScriptedToolCall",
         "mock_tools",
@@ -574,7 +576,7 @@ def test_test_helpers_live_in_voicegraph_testing() -> None:
     import voicegraph.testing as testing
 
     moved = {
-        voicegraph.nodes.llm: ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"],
+        voicegraph.nodes.llm: ["ScriptedLLM", "ScriptedReply", "ScriptedStep", "ScriptedToolCall"],
         voicegraph.nodes.stt: ["ScriptedSTT"],
         voicegraph.nodes.tts: ["ScriptedTTS", "word_error_rate"],
         voicegraph.runner.worker: ["FakeLiveKitServer"],

@@ -10,7 +10,8 @@ test helpers apart from the API agents are built with):
 'voicegraph.testing'
 
 * Scripted engines, fast and deterministic under a ``VirtualClock``: :class:`ScriptedLLM`
-  (:class:`ScriptedReply`, :class:`ScriptedToolCall`), :class:`ScriptedSTT`,
+  (:class:`ScriptedReply`, :class:`ScriptedStep`: each tool round scripted on its own,
+  possibly computed from the chat; :class:`ScriptedToolCall`), :class:`ScriptedSTT`,
   :class:`ScriptedTTS`.
 * What ``await session.run(user_input=...)`` returns and its fluent expectations:
   :class:`RunResult` (``result.expect``: :class:`RunAssert`, :class:`EventAssert`), the run
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from voicegraph.nodes.agent import mock_tools as mock_tools
     from voicegraph.nodes.llm import ScriptedLLM as ScriptedLLM
     from voicegraph.nodes.llm import ScriptedReply as ScriptedReply
+    from voicegraph.nodes.llm import ScriptedStep as ScriptedStep
     from voicegraph.nodes.llm import ScriptedToolCall as ScriptedToolCall
     from voicegraph.nodes.stt import ScriptedSTT as ScriptedSTT
     from voicegraph.nodes.tts import ScriptedTTS as ScriptedTTS
@@ -71,6 +73,7 @@ _LAZY = {
     "ScriptedLLM": "voicegraph.nodes.llm",
     "ScriptedReply": "voicegraph.nodes.llm",
     "ScriptedSTT": "voicegraph.nodes.stt",
+    "ScriptedStep": "voicegraph.nodes.llm",
     "ScriptedTTS": "voicegraph.nodes.tts",
     "ScriptedToolCall": "voicegraph.nodes.llm",
     "mock_tools": "voicegraph.nodes.agent",
@@ -97,6 +100,7 @@ __all__ = [
     "ScriptedLLM",
     "ScriptedReply",
     "ScriptedSTT",
+    "ScriptedStep",
     "ScriptedTTS",
     "ScriptedToolCall",
     "mock_tools",

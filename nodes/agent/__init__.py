@@ -30,6 +30,7 @@ from ._context import RunContext as RunContext
 from ._controller import AgentController as AgentController
 from ._conversation import ConversationLog as ConversationLog
 from ._conversation import Utterance as Utterance
+from ._end_call import EndCallTool as EndCallTool
 from ._events import AgentFalseInterruptionEvent as AgentFalseInterruptionEvent
 from ._events import AgentState as AgentState
 from ._events import AgentStateChangedEvent as AgentStateChangedEvent
@@ -90,6 +91,7 @@ __all__ = [
     "CloseEvent",
     "ConversationItemAddedEvent",
     "ConversationLog",
+    "EndCallTool",
     "EndpointingOptions",
     "ErrorEvent",
     "FunctionToolsExecutedEvent",

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from voicegraph.graph import ConfigError, Engine, Node, UsageError
-from voicegraph.nodes.llm import AgentHandoffItem, ChatContext, ChatMessage, LLMNode
+from voicegraph.nodes.llm import (
+    AgentHandoffItem,
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+    LLMNode,
+)
 
 from ._agent import Agent, AgentHandoff, AgentTask
 from ._context import current_run_context
@@ -49,7 +56,8 @@ class AgentActivity:
         emit: reports session events.
         switch: schedules an agent switch between replies (``first``: before the queued
             ones).
-        suspend: sets the running reply aside while an ``AgentTask`` it started runs.
+        suspend: sets the running reply aside while an ``AgentTask`` it started runs
+            (``False``), or while speech its tools scheduled plays (``True``).
     """
 
     def __init__(
@@ -61,7 +69,7 @@ class AgentActivity:
         hooks: HookRunner,
         emit: Callable[[SessionEvent], None],
         switch: Callable[[Switch, bool], None],
-        suspend: Callable[[SpeechHandle], None],
+        suspend: Callable[[SpeechHandle, bool], None],
     ) -> None:
         self.session = session
         self.llm = llm
@@ -75,6 +83,7 @@ class AgentActivity:
         """The active agent (an ``AgentTask`` while one runs)."""
         self._callers: list[tuple[Agent, SpeechHandle | None]] = []
         self._tasks: dict[int, anyio.Event] = {}
+        self._nested: dict[str, tuple[anyio.Event, bool]] = {}  # speech id -> (back, asked)
 
     # ------------------------------------------------------------------ AgentHost
 
@@ -205,7 +214,7 @@ class AgentActivity:
         with waiting:  # the calling tool's timeout does not run meanwhile
             try:
                 if speech is not None:
-                    self._suspend(speech)
+                    self._suspend(speech, False)
                 start = task.initial_chat_ctx
                 chat = start.copy() if start is not None else self.llm.chat.copy()
                 self.llm.push_context(chat, task.tools)
@@ -253,9 +262,12 @@ class AgentActivity:
         nested = self.llm.pop_context()
         outer = self.llm.chat
         known = {item.id for item in outer.items}
+        tools = task.preserve_function_call_history
         for item in nested.items:
-            keep = isinstance(item, AgentHandoffItem) or (
-                isinstance(item, ChatMessage) and item.role != "system"
+            keep = (
+                isinstance(item, AgentHandoffItem)
+                or (isinstance(item, ChatMessage) and item.role != "system")
+                or (tools and isinstance(item, FunctionCall | FunctionCallOutput))
             )
             if keep and item.id not in known:
                 outer.add(item)
@@ -268,6 +280,49 @@ class AgentActivity:
         if done is not None:
             done.set()
         return speech
+
+    # ------------------------------------------------------------------ speech from tools
+
+    def nest_speech(self, speech: SpeechHandle) -> None:
+        """A tool of the running reply ``speech`` schedules speech (``say``,
+        ``generate_reply``): set ``speech`` aside, with its pending tool calls, so that speech
+        plays while the tool runs (LiveKit plays it then too); ``speech`` comes back once
+        its tool calls are done (:meth:`unnest_speech`), after the speech scheduled meanwhile.
+
+        The conversation stays the same (what is said goes into the history between the
+        call and its output).
+        """
+        if speech.id in self._nested:
+            return
+        back = anyio.Event()
+        self._nested[speech.id] = (back, False)
+        speech.add_done_callback(lambda _: back.set())  # closed meanwhile: nothing to wait for
+        self.llm.push_context(self.llm.chat, list(self.llm.tools.values()))
+        self._suspend(speech, True)
+
+    async def unnest_speech(self, speech: SpeechHandle) -> None:
+        """A tool call of ``speech`` is done: if ``speech`` was set aside by
+        :meth:`nest_speech`, bring it back after the speech waiting before it, and wait until
+        it is back."""
+        entry = self._nested.get(speech.id)
+        if entry is None:
+            return
+        back, asked = entry
+        if not asked:
+            self._nested[speech.id] = (back, True)
+
+            def apply() -> SpeechHandle | None:
+                if self._nested.pop(speech.id, None) is None:
+                    return None
+                self.llm.pop_context()
+                back.set()
+                return None if speech.done() else speech
+
+            try:
+                self._switch(apply, False)
+            except UsageError:  # the session has ended: nothing comes back
+                back.set()
+        await back.wait()
 
     # ------------------------------------------------------------------ after each reply
 

@@ -245,12 +245,21 @@ class AgentTask(Agent, Generic[T]):
         email = await GetEmail()      # inside a tool of another agent
 
     The task's conversation starts from the caller's (unless ``chat_ctx`` is given); when it
-    completes, the messages it added are appended to the caller's conversation. Tool calls
-    that complete the task get no follow-up reply from the task. A task runs once.
+    completes, the messages it added (and its handoff records) are appended to the caller's
+    conversation, after the caller's function call that awaited it; the task's own function
+    calls and outputs only with ``preserve_function_call_history=True`` (LiveKit's option
+    and default). Tool calls that complete the task get no follow-up reply from the task. A
+    task runs once.
+
+    Args:
+        preserve_function_call_history: keep the task's function calls and their outputs in
+            the caller's conversation when it completes (default ``False``, as in LiveKit).
+        **kwargs: as for :class:`Agent`.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, preserve_function_call_history: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.preserve_function_call_history = preserve_function_call_history
         self._result: T | None = None
         self._error: BaseException | None = None
         self._completed = False

@@ -100,6 +100,13 @@ class RunContext(Generic[Userdata_T]):
         self._limit = countdown
 
     @contextmanager
+    def timeout_paused(self) -> Iterator[None]:
+        """The call waits for something that is not its own work inside the block (speech
+        it scheduled playing): its timeout does not run."""
+        with self._limit.paused() if self._limit is not None else nullcontext():
+            yield
+
+    @contextmanager
     def awaiting_task(self) -> Iterator[None]:
         """The call awaits an ``AgentTask`` inside the block: its timeout does not run."""
         self.tasks_running += 1

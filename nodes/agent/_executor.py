@@ -95,7 +95,7 @@ class AgentToolExecutor(ToolExecutor):
             await speech.authorized()
         context = port.run_context(speech, call)
         agent = context.agent
-        tool = mocked(agent, tool)
+        tool = mocked(agent, tool, session)
         try:
             with session_scope(session, context):
                 value = await self._invoke(tool, call, context)
@@ -140,6 +140,8 @@ class AgentToolExecutor(ToolExecutor):
             with anyio.CancelScope() as scope:
                 self._calls[call.call_id] = (scope, speech)
                 result = await self.execute(call)
+                if speech is not None:  # speech the tool scheduled plays first
+                    await self._bound()[1].tool_finished(speech)
                 await self.emit(self.results, result)
         finally:
             self._calls.pop(call.call_id, None)

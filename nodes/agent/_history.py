@@ -59,6 +59,7 @@ class HistoryScanner:
         """The runs collecting what the agent does (``session.run``)."""
         self._seen: set[str] = set()
         self._seen_outputs: set[str] = set()
+        self._open_calls: dict[str, FunctionCall] = {}  # calls whose outputs are not in yet
         self._handoff_agents: dict[str, tuple[Agent | None, Agent]] = {}
         self._metrics_read: dict[str, int] = {}  # how far each stage's metrics list was read
 
@@ -105,22 +106,36 @@ class HistoryScanner:
 
     def tools(self) -> None:
         """Report a tool round once the LLM has taken its results up, and the user's message
-        once the LLM has taken it."""
+        once the LLM has taken it.
+
+        A call is in the chat from the moment its tool starts, its output once the round is
+        complete: the calls seen wait here for their outputs.
+        """
         self.items(upto_reply=True)
         rounds: list[tuple[list[FunctionCall], list[FunctionCallOutput]]] = []
+        calls: list[FunctionCall] = []
+        outputs: list[FunctionCallOutput] = []
         for item in self._new_items(self._seen_outputs):
             self._seen_outputs.add(item.id)
-            if isinstance(item, FunctionCall):
-                if not rounds or rounds[-1][1]:  # calls after outputs: the next round
-                    rounds.append(([], []))
-                rounds[-1][0].append(item)
-            elif isinstance(item, FunctionCallOutput) and rounds:
-                rounds[-1][1].append(item)
-        for calls, outputs in rounds:
+            if isinstance(item, FunctionCallOutput):  # a round's outputs come together
+                call = self._open_calls.pop(item.call_id, None)
+                if call is not None:
+                    calls.append(call)
+                outputs.append(item)
+                continue
             if outputs:
-                self.emit(
-                    FunctionToolsExecutedEvent(function_calls=calls, function_call_outputs=outputs)
+                rounds.append((calls, outputs))
+                calls, outputs = [], []
+            if isinstance(item, FunctionCall):
+                self._open_calls[item.call_id] = item
+        if outputs:
+            rounds.append((calls, outputs))
+        for round_calls, round_outputs in rounds:
+            self.emit(
+                FunctionToolsExecutedEvent(
+                    function_calls=round_calls, function_call_outputs=round_outputs
                 )
+            )
 
     def metrics(self) -> None:
         """Report the stages' metrics recorded since the last call."""

@@ -26,6 +26,7 @@ class HookRunner:
         changed: called when a hook starts or ends (the session re-checks its idleness and
             the replies waiting for an ``on_enter``).
         scope: the context a hook runs in (marks the code as the session's).
+        failed: called with a hook's exception too (the session raises it from ``run()``).
     """
 
     def __init__(
@@ -33,8 +34,10 @@ class HookRunner:
         emit: Callable[[SessionEvent], None],
         changed: Callable[[], None],
         scope: Callable[[], Any],
+        failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.emit = emit
+        self.failed = failed
         self.changed = changed
         self.scope = scope
         self.group: anyio.abc.TaskGroup | None = None
@@ -66,6 +69,8 @@ class HookRunner:
                         except Exception as exc:
                             log.exception("%s failed", name)
                             self.emit(ErrorEvent(error=exc, source=name))
+                            if self.failed is not None:
+                                self.failed(exc)
                         finally:
                             self.entering -= entering
                             self.changed()

@@ -31,7 +31,7 @@ from ._commands import (
     SuspendCommand,
     SwitchCommand,
 )
-from ._context import RunContext, session_scope
+from ._context import RunContext, current_run_context, session_scope
 from ._events import ErrorEvent, SessionEvent, SpeechCreatedEvent
 from ._ports import Switch
 from ._speech import SpeechHandle, SpeechSource
@@ -56,6 +56,8 @@ class SessionLink:
         changed: called when a reply opens or closes (the session checks its idleness).
         published: called after each session event published on the bus (the session
             reads its subscription at once when it fills, so it loses no event).
+        failed: called with the exception of a failed ``on_user_turn_completed`` (the
+            session raises it from ``run()``).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class SessionLink:
         emit_now: Callable[[SessionEvent], None],
         changed: Callable[[], None],
         published: Callable[[], None],
+        failed: Callable[[BaseException], None] | None = None,
     ) -> None:
         self.session = session
         self.commands = commands
@@ -76,6 +79,7 @@ class SessionLink:
         self.emit_now = emit_now
         self.changed = changed
         self.published = published
+        self.failed = failed
         self.activity: AgentActivity | None = None
         self.turn = False
         """Whether the commands node reaches a turn detector (a session with audio)."""
@@ -86,6 +90,9 @@ class SessionLink:
         self.open: dict[str, SpeechHandle] = {}
         """Replies scheduled and not done, by id (set-aside ones too)."""
         self.suspended: set[str] = set()
+        """Replies set aside while an ``AgentTask`` they started runs (not busy)."""
+        self.nested: set[str] = set()
+        """Replies set aside while speech their tools scheduled plays (still busy)."""
         self._switches: dict[int, Switch] = {}
         self._next_switch = 0
         self._entering_sent = False
@@ -120,7 +127,10 @@ class SessionLink:
             UsageError: the graph takes no more commands (nothing is left scheduled).
         """
         speech = self._new(frame, source=source, user_initiated=True, allow=allow)
+        host = self._tool_speech_of_caller()
         try:
+            if host is not None and self.activity is not None:
+                self.activity.nest_speech(host)
             self.commands.push(
                 SpeakCommand.of(
                     speech.id, frame, source=source, user_initiated=True,
@@ -132,6 +142,18 @@ class SessionLink:
             self.changed()
             raise
         self.announce(speech)
+        return speech
+
+    def _tool_speech_of_caller(self) -> SpeechHandle | None:
+        """The running reply whose tool is scheduling speech now (``None``: not a tool's)."""
+        context = current_run_context()
+        if context is None or context.session is not self.session:
+            return None
+        speech = context.speech_handle
+        if speech is None or speech.done() or speech.id not in self.open:
+            return None
+        if speech.id in self.suspended:  # a task of it runs: it is not the running reply
+            return None
         return speech
 
     def interrupt(self, reason: str, speech_id: str = "") -> None:
@@ -149,10 +171,11 @@ class SessionLink:
         self._switches[self._next_switch] = apply
         self.changed()
 
-    def suspend(self, speech: SpeechHandle) -> None:
-        """Set ``speech`` aside while an ``AgentTask`` it started runs."""
+    def suspend(self, speech: SpeechHandle, nested: bool = False) -> None:
+        """Set ``speech`` aside while an ``AgentTask`` it started runs (``nested``: while
+        speech one of its tools scheduled plays; it still counts as busy)."""
         self.commands.push(SuspendCommand(speech.id))
-        self.suspended.add(speech.id)
+        (self.nested if nested else self.suspended).add(speech.id)
         self.changed()
 
     def sync_entering(self) -> None:
@@ -192,6 +215,7 @@ class SessionLink:
     def _closed(self, speech: SpeechHandle) -> None:
         if self.open.pop(speech.id, None) is not None:  # not reported by speech_done
             self.suspended.discard(speech.id)
+            self.nested.discard(speech.id)
             self.changed()
 
     # ------------------------------------------------------------------ SchedulerPort
@@ -267,6 +291,8 @@ class SessionLink:
         except Exception as exc:
             log.exception("%r: on_user_turn_completed failed", agent)
             self.emit(ErrorEvent(error=exc, source=f"{agent.id}.on_user_turn_completed"))
+            if self.failed is not None:
+                self.failed(exc)
             return ()
         return tuple(item for item in turn_ctx.items if item.id not in known)
 
@@ -275,6 +301,7 @@ class SessionLink:
         self.running = speech
         if speech is not None:
             self.suspended.discard(speech.id)
+            self.nested.discard(speech.id)
             self.update_interruptions()
 
     def step_input_taken(self) -> None:
@@ -286,6 +313,7 @@ class SessionLink:
         """``speech`` finished: report it; the handoff it asked for runs first."""
         self.open.pop(speech.id, None)
         self.suspended.discard(speech.id)
+        self.nested.discard(speech.id)
         run = None
         apply = self.activity.speech_done(speech) if self.activity is not None else None
         if apply is not None:
@@ -332,8 +360,15 @@ class SessionLink:
         return ahead[-1] if ahead else None
 
     def is_suspended(self, speech: SpeechHandle) -> bool:
-        """Whether ``speech`` is set aside by a running task."""
-        return speech.id in self.suspended
+        """Whether ``speech`` is set aside (by a running task, or while speech its tools
+        scheduled plays)."""
+        return speech.id in self.suspended or speech.id in self.nested
+
+    async def tool_finished(self, speech: SpeechHandle) -> None:
+        """A tool call of ``speech`` is done: if speech its tools scheduled plays, wait
+        until ``speech`` is back (after that speech) before its result goes to the LLM."""
+        if self.activity is not None:
+            await self.activity.unnest_speech(speech)
 
     def request_handoff(self, handoff: AgentHandoff, speech: SpeechHandle | None) -> None:
         """A tool asked for a handoff."""

@@ -10,24 +10,52 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, Any, overload
 
 from voicegraph.graph import Clock, ConfigError
 from voicegraph.nodes.tools import FunctionTool
 
 from ._agent import Agent
 
+if TYPE_CHECKING:
+    from ._session import AgentSession
+
 __all__ = ["mock_tools", "mocked"]
 
 _active: list[tuple[type[Agent], dict[str, Callable[..., Any]]]] = []
+_per_session: weakref.WeakKeyDictionary[Any, dict[type[Agent], dict[str, Callable[..., Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-@contextmanager
-def mock_tools(agent: type[Agent], mocks: Mapping[str, Callable[..., Any]]) -> Iterator[None]:
-    """Within the block, calls of the tools named in ``mocks`` made for an agent of class
-    ``agent`` (or a subclass) run the fake instead of the tool.
+@overload
+def mock_tools(
+    agent: type[Agent], mocks: Mapping[str, Callable[..., Any]]
+) -> AbstractContextManager[None]: ...
+
+
+@overload
+def mock_tools(
+    agent: type[Agent], mocks: Mapping[str, Callable[..., Any]], *, session: AgentSession[Any]
+) -> None: ...
+
+
+def mock_tools(
+    agent: type[Agent],
+    mocks: Mapping[str, Callable[..., Any]],
+    *,
+    session: AgentSession[Any] | None = None,
+) -> AbstractContextManager[None] | None:
+    """Run fakes instead of the tools named in ``mocks`` for agents of class ``agent``
+    (exactly that class, as LiveKit matches it), as LiveKit's ``mock_tools``.
+
+    Without ``session``: a context manager; the mocks apply within the ``with`` block (to
+    every session). With ``session``: the mocks apply to that session from now on, for its
+    lifetime; calling again replaces that set, ``{}`` removes it. A block's mocks win over
+    a session's.
 
     The LLM still sees the real tool (its name, description and schema), and the call's
     arguments are validated against it; the fake receives those of them its signature
@@ -43,7 +71,15 @@ def mock_tools(agent: type[Agent], mocks: Mapping[str, Callable[..., Any]]) -> I
     for name, fake in mocks.items():
         if not callable(fake):
             raise ConfigError(f"mock_tools(): the mock of {name!r} is not callable: {fake!r}")
-    entry = (agent, dict(mocks))
+    if session is not None:
+        _per_session.setdefault(session, {})[agent] = dict(mocks)
+        return None
+    return _block(agent, dict(mocks))
+
+
+@contextmanager
+def _block(agent: type[Agent], mocks: dict[str, Callable[..., Any]]) -> Iterator[None]:
+    entry = (agent, mocks)
     _active.append(entry)
     try:
         yield
@@ -51,13 +87,17 @@ def mock_tools(agent: type[Agent], mocks: Mapping[str, Callable[..., Any]]) -> I
         _active.remove(entry)
 
 
-def mocked(agent: Agent | None, tool: FunctionTool) -> FunctionTool:
-    """``tool``, or its mock for ``agent`` if a :func:`mock_tools` block names it."""
+def mocked(agent: Agent | None, tool: FunctionTool, session: Any = None) -> FunctionTool:
+    """``tool``, or its mock for ``agent`` (in ``session``) if :func:`mock_tools` names it."""
     if agent is None:
         return tool
     for cls, mocks in reversed(_active):
         fake = mocks.get(tool.name)
-        if fake is not None and isinstance(agent, cls):
+        if fake is not None and type(agent) is cls:
+            return _MockedTool(tool, fake)
+    if session is not None:
+        fake = _per_session.get(session, {}).get(type(agent), {}).get(tool.name)
+        if fake is not None:
             return _MockedTool(tool, fake)
     return tool
 

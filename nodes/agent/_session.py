@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from types import TracebackType
-from typing import Any, Generic, Literal
+from typing import Any, Generic, Literal, overload
 
 import anyio
 import anyio.abc
@@ -172,7 +172,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         self._idle.set()
         self._ready = anyio.Event()
         self._stopped = anyio.Event()
-        self._hooks = HookRunner(self._emit, self._hooks_changed, lambda: session_scope(self))
+        self._hooks = HookRunner(
+            self._emit, self._hooks_changed, lambda: session_scope(self), self._hook_failed
+        )
+        self._run_errors: dict[int, BaseException] = {}  # id(RunResult) -> its first hook error
+        self._shutdown_task: asyncio.Task[None] | None = None
         self._usage = ModelUsageCollector()
         self._link: SessionLink | None = None
         self._activity: AgentActivity | None = None
@@ -211,6 +215,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
             if stack is not None:  # the body's own exception propagates as it is
                 await stack.__aexit__(None, None, None)
 
+    @overload
     async def start(
         self,
         agent: Agent,
@@ -218,8 +223,33 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         audio: Node | None = None,
         output: AudioOutput | None = None,
         graph: Graph | VoicePipeline | None = None,
-    ) -> None:
+        capture_run: Literal[False] = False,
+    ) -> None: ...
+
+    @overload
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        audio: Node | None = None,
+        output: AudioOutput | None = None,
+        graph: Graph | VoicePipeline | None = None,
+        capture_run: Literal[True],
+    ) -> RunResult: ...
+
+    async def start(
+        self,
+        agent: Agent,
+        *,
+        audio: Node | None = None,
+        output: AudioOutput | None = None,
+        graph: Graph | VoicePipeline | None = None,
+        capture_run: bool = False,
+    ) -> RunResult | None:
         """Build the graph, start running it and make ``agent`` active (its ``on_enter`` runs).
+
+        The activation is recorded in the history as a handoff from no agent
+        (``AgentHandoffItem(old_agent_id=None)``), as LiveKit records it.
 
         Args:
             agent: the first agent.
@@ -237,9 +267,14 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 from its options; per-agent models and metrics use the graph's ``STTNode``,
                 ``TTSNode``, ``VADNode`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the
                 one of each kind).
+            capture_run: ``True``: wait until what ``agent.on_enter`` started has finished
+                and return it as a :class:`RunResult` (its first event is the handoff to
+                ``agent``), as LiveKit's ``start(agent, capture_run=True)`` does. Default
+                ``False``: return ``None`` once ``on_enter`` was started.
 
         Raises:
             UsageError: the session was already started.
+            Exception: with ``capture_run``, what ``on_enter`` raised.
             ConfigError: ``graph`` together with stages or ``audio``; ``agent`` has a model
                 the session's nodes cannot use.
             GraphError: the stages do not fit together (every problem listed).
@@ -256,6 +291,7 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         link = SessionLink(
             self, found.commands, llm, allow_interruptions=self.options.allow_interruptions,
             emit_now=self._emit_now, changed=self._check_idle, published=self._relieve,
+            failed=self._hook_failed,
         )  # fmt: skip
         scanner = HistoryScanner(llm, stages, self._emit)
         scanner.results = self._results
@@ -276,7 +312,12 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         found.commands.attach()
         self._llm, self._stages, self._link, self._activity = llm, stages, link, activity
         self.graph, self.pipeline = found.graph, found.pipeline
+        captured = RunResult("") if capture_run else None
+        if captured is not None:
+            self._results.append(captured)
         activity.activate(agent, agent.initial_chat_ctx)
+        scanner.record_handoff(None, agent)
+        scanner.items()
         if self._tg is not None:
             await self._tg.start(self._main)
         else:
@@ -292,6 +333,17 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         if (job := get_job_context(required=False)) is not None:
             job.add_session(self)  # the job lives until this session ends (LiveKit's behaviour)
         self._hooks.spawn((f"{agent.id}.on_enter", agent.on_enter))
+        if captured is None:
+            return None
+        try:
+            await self._wait_idle()
+            error = self._run_errors.get(id(captured))
+        finally:
+            self._results.remove(captured)
+            self._run_errors.pop(id(captured), None)
+        if error is not None:
+            raise error
+        return captured
 
     async def _main_owned(self, started: anyio.Event) -> None:
         async with anyio.create_task_group() as tg:
@@ -477,6 +529,25 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         await self._done.wait()
         await self._join_main()
 
+    def shutdown(self, *, drain: bool = True) -> None:
+        """End the session soon, without waiting (LiveKit's ``shutdown``): with ``drain``
+        (default), once the running and queued replies have played; else at once. Await
+        :meth:`wait` to know when it has ended. Does nothing once it is ending or ended."""
+        if self._shutdown_task is not None or self.runner is None or self._done.is_set():
+            return
+
+        async def close() -> None:
+            if drain:
+                while not self._done.is_set():
+                    await self._idle.wait()
+                    self._check_idle()
+                    if self._idle.is_set():
+                        break
+            await self.aclose()
+
+        loop = asyncio.get_running_loop()
+        self._shutdown_task = loop.create_task(close(), name="session shutdown")
+
     async def _join_main(self) -> None:
         task, self._main_task = self._main_task, None
         if task is not None:
@@ -656,7 +727,10 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
 
         Raises:
             UsageError: the session is not running.
-            Exception: the error that ended the session during the run.
+            Exception: the error that ended the session during the run, or the first
+                exception an agent hook (``on_enter``, ``on_exit``,
+                ``on_user_turn_completed``) raised during it (it is also reported as an
+                ``error`` event, run or not).
         """
         self._require_started()
         result = RunResult(user_input)
@@ -664,8 +738,12 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         try:
             self._schedule(UserTurn(user_input), "generate_reply", None)
             await self._wait_idle()
+            error = self._run_errors.get(id(result))
         finally:
             self._results.remove(result)
+            self._run_errors.pop(id(result), None)
+        if error is not None:
+            raise error
         return result
 
     # ------------------------------------------------------------------ internals
@@ -701,6 +779,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
 
     def _emit_now(self, event: SessionEvent) -> None:
         self.emit(dataclasses.replace(event, created_at=self._now()))
+
+    def _hook_failed(self, error: BaseException) -> None:
+        """An agent hook raised ``error``: the runs going on raise it when they end."""
+        for result in self._results:
+            self._run_errors.setdefault(id(result), error)
 
     def _hooks_changed(self) -> None:
         if self._link is not None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Generator
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
 from voicegraph.graph import UsageError, UserTurn
 from voicegraph.nodes.llm import ReplyRequest
+
+from ._context import current_run_context
 
 if TYPE_CHECKING:
     from ._agent import Agent, AgentHandoff
@@ -76,12 +79,18 @@ class SpeechHandle:
         return self._done.is_set()
 
     async def wait_for_playout(self) -> None:
-        """Wait until the reply has finished playing (or was interrupted)."""
-        await self._done.wait()
+        """Wait until the reply has finished playing (or was interrupted).
+
+        Inside a tool (e.g. ``await context.session.say("One moment")``), the wait does not
+        count toward the tool's timeout.
+        """
+        context = current_run_context()
+        with context.timeout_paused() if context is not None else nullcontext():
+            await self._done.wait()
 
     def __await__(self) -> Generator[Any, None, SpeechHandle]:
         async def wait() -> SpeechHandle:
-            await self._done.wait()
+            await self.wait_for_playout()
             return self
 
         return wait().__await__()

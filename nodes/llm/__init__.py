@@ -33,6 +33,7 @@ from ._node import LLMNode as LLMNode
 from ._request import ReplyRequest as ReplyRequest
 from ._scripted import ScriptedLLM as ScriptedLLM
 from ._scripted import ScriptedReply as ScriptedReply
+from ._scripted import ScriptedStep as ScriptedStep
 from ._scripted import ScriptedToolCall as ScriptedToolCall
 
 __all__ = [
@@ -59,4 +60,8 @@ __all__ = [
 
 rehome(__name__, globals(), __all__)
 # test doubles: their public home is voicegraph.testing
-rehome("voicegraph.testing", globals(), ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"])
+rehome(
+    "voicegraph.testing",
+    globals(),
+    ["ScriptedLLM", "ScriptedReply", "ScriptedStep", "ScriptedToolCall"],
+)

@@ -83,9 +83,11 @@ class LLMNode(EngineHost[LLMEngine]):
     * when the model requests tools, emits :class:`ToolCall` frames (after a ``Flush`` on
       ``text`` if text came first, and an empty non-final ``LLMText``, which asks the
       splitter to flush in order with the text: an event may overtake queued text), waits
-      for every :class:`ToolResult` on ``tool_results``, appends the :class:`FunctionCall` /
-      :class:`FunctionCallOutput` items and generates
-      again, for at most ``max_tool_steps`` rounds; after that it generates without tools.
+      for every :class:`ToolResult` on ``tool_results``, then generates again (each
+      :class:`FunctionCall` is added to :attr:`chat` as it is emitted, when its tool
+      starts, as LiveKit records it; the :class:`FunctionCallOutput` items once the
+      round is complete; calls dropped by an interrupt are taken out again), for at
+      most ``max_tool_steps`` rounds; after that it generates without tools.
       When every result of a round is a :class:`SilentToolResult` (a tool raised
       ``StopResponse``, or handed off), the results are recorded and the reply ends;
     * on a :class:`PlayoutMark` with ``interrupted=True`` (from the audio output, over a
@@ -307,7 +309,7 @@ class LLMNode(EngineHost[LLMEngine]):
         if self._pending:
             log.info("%s: %s arrived; dropping %d pending tool calls", self.name, why,
                      len(self._pending))  # fmt: skip
-            self._pending, self._results = {}, {}
+            self._drop_pending()
         self._step = 0
         self._tail = ""
         self._extra, self._allow_tools = instructions, allow_tools
@@ -337,8 +339,7 @@ class LLMNode(EngineHost[LLMEngine]):
             return
         calls, results = list(self._pending.values()), self._results
         self._pending, self._results = {}, {}
-        self.chat.extend(calls)
-        for call in calls:
+        for call in calls:  # the calls are in the chat since they started
             r = results[call.call_id]
             self.chat.add(
                 FunctionCallOutput(
@@ -373,6 +374,18 @@ class LLMNode(EngineHost[LLMEngine]):
 
     async def on_interrupt(self, event: Any) -> None:
         """Drop the cut-off reply's pending tool calls."""
+        self._drop_pending()
+
+    def _drop_pending(self) -> None:
+        """Forget the pending tool calls, and take them out of the chat (no result will
+        follow them)."""
+        if self._pending:
+            dropped = set(self._pending)
+            self.chat.items = [
+                item
+                for item in self.chat.items
+                if not (isinstance(item, FunctionCall) and item.call_id in dropped)
+            ]
         self._pending, self._results = {}, {}
 
     def reply_text(self, epoch: int) -> str:
@@ -494,6 +507,7 @@ class LLMNode(EngineHost[LLMEngine]):
                 self.chat.replace(message, text=text)
         if calls:
             self._pending = {call.call_id: call for call in calls}
+            self.chat.extend(calls)  # recorded as their tools start (LiveKit's order)
             if message is not None:  # let TTS speak the text said before the tool calls
                 await self.send_event(Flush(), self.text)
                 await self.emit(self.text, LLMText(""))  # the same, in order with the text

@@ -6,19 +6,19 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from typing import Any, TypeAlias
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from voicegraph.graph import NodeConfig
+from voicegraph.graph import ConfigError, NodeConfig
 from voicegraph.nodes.tools import FunctionTool
 
-from ._chat import ChatContext, FunctionCall
+from ._chat import ChatContext, FunctionCall, FunctionCallOutput
 from ._chunks import LLMChunk
 from ._engine import LLMEngine
 
-__all__ = ["ScriptedLLM", "ScriptedReply", "ScriptedToolCall"]
+__all__ = ["ScriptedLLM", "ScriptedReply", "ScriptedStep", "ScriptedToolCall"]
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +37,93 @@ class ScriptedToolCall(BaseModel):
     arguments: dict[str, Any] = {}
 
 
+class ScriptedStep(BaseModel):
+    """One generation of a scripted reply: its text, then its tool calls (a tool round), or
+    no calls (the answer).
+
+    Attributes:
+        text: what the model says in this generation (default "").
+        tool_calls: the calls it requests at the end of it (default none: the reply ends).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str = ""
+    tool_calls: list[ScriptedToolCall] = []
+
+
+StepLike: TypeAlias = (
+    str | ScriptedStep | Callable[[ChatContext], "str | ScriptedStep | list[ScriptedToolCall]"]
+)
+"""A step of :attr:`ScriptedReply.steps`: text (the answer), a :class:`ScriptedStep`, or a
+function of the chat (with the earlier rounds' calls and outputs) returning either, or a
+list of tool calls."""
+
+
 class ScriptedReply(BaseModel):
     """A scripted reply that calls tools before answering.
+
+    Either the simple form (``preamble``, ``tool_calls`` for each of ``rounds`` rounds, then
+    ``text``), or ``steps``: one entry per generation of the reply, so each tool round is
+    scripted on its own, and a step may be a function of the chat so far (e.g. an answer
+    made from the previous round's tool output)::
+
+        ScriptedReply(steps=[
+            ScriptedStep(text="Let me check.", tool_calls=[ScriptedToolCall(name="weather")]),
+            lambda chat: f"It is {chat.items[-1].output}.",   # the weather tool's output
+        ])
 
     Attributes:
         preamble: text said before the first tool round (e.g. "Let me check."; default "").
         tool_calls: the calls of each tool round (all requested at once).
-        text: the answer once the tool results are in.
+        text: the answer once the tool results are in (or a function of the chat).
         rounds: how many tool rounds the model asks for before answering (default 1); the
             host's ``max_tool_steps`` may stop it earlier, then it answers without tools.
+        steps: the generations of the reply in order (default none: the simple form). Step
+            ``i`` plays at tool round ``i``; once they run out the reply says nothing more.
+            When the host offers no tools (``max_tool_steps`` reached, ``tool_choice``
+            "none"), a step's calls are left out and its text ends the reply.
+
+    A reply with functions in it cannot be saved to a graph file.
+
+    Raises:
+        ValidationError: ``steps`` together with ``preamble``, ``tool_calls`` or ``text``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     preamble: str = ""
     tool_calls: list[ScriptedToolCall] = []
-    text: str = ""
+    text: str | Callable[[ChatContext], str] = ""
     rounds: int = Field(1, ge=1)
+    steps: list[StepLike] = []
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ScriptedReply:
+        if self.steps and (self.preamble or self.tool_calls or self.text):
+            raise ConfigError(
+                "ScriptedReply: give either steps=[...] or preamble/tool_calls/text, not both"
+            )
+        return self
+
+    def step(self, chat: ChatContext, index: int, *, tools: bool = True) -> ScriptedStep:
+        """Generation ``index`` of this reply for ``chat`` (the simple form as steps);
+        ``tools``: whether the host offers tools (without them the simple form answers)."""
+        if self.steps:
+            if index >= len(self.steps):
+                return ScriptedStep()
+            entry = self.steps[index]
+            made = entry(chat) if callable(entry) else entry
+            if isinstance(made, str):
+                return ScriptedStep(text=made)
+            if isinstance(made, list):
+                return ScriptedStep(tool_calls=made)
+            return made
+        if tools and self.tool_calls and index < self.rounds:
+            return ScriptedStep(text=self.preamble if index == 0 else "",
+                                tool_calls=self.tool_calls)  # fmt: skip
+        text = self.text(chat) if callable(self.text) else self.text
+        return ScriptedStep(text=text)
 
 
 class ScriptedLLM(LLMEngine):
@@ -67,7 +137,8 @@ class ScriptedLLM(LLMEngine):
     (the call ids name the reply), so a nested conversation in between (an ``AgentTask`` run
     from a tool) does not lose its place.
 
-    Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text). Text streams
+    Each reply is a string, or a :class:`ScriptedReply` (tool calls, then text; or ``steps``,
+    one per tool round, each possibly a function of the chat so far). Text streams
     word by word: the first word after ``first_token_delay``, the next ones every
     ``token_delay`` (seconds on the host's clock: under ``VirtualClock`` a reply takes no
     real time). Tool calls come ``first_token_delay`` after the generation starts; their ids
@@ -107,7 +178,7 @@ class ScriptedLLM(LLMEngine):
             self._reply = self._turns - 1
             return self._reply
         for item in reversed(chat.items):  # a tool round: the reply whose calls came back
-            if isinstance(item, FunctionCall):
+            if isinstance(item, FunctionCallOutput):  # (outputs come last, calls may not)
                 match = _CALL_ID.fullmatch(item.call_id)
                 if match is not None:
                     return int(match.group(1)) - 1
@@ -124,32 +195,25 @@ class ScriptedLLM(LLMEngine):
             log.warning("%s: the script has no reply for turn %d", self.label(), turn + 1)
             return
         reply = replies[turn]
-        cfg = self.config
-        if isinstance(reply, ScriptedReply):
-            done = step
-            if tools and reply.tool_calls and done < reply.rounds:
-                if done == 0 and reply.preamble:
-                    async with contextlib.aclosing(self._words(reply.preamble)) as words:
-                        async for chunk in words:
-                            yield chunk
-                else:
-                    await self.clock.sleep(cfg.first_token_delay)
-                for index, call in enumerate(reply.tool_calls):
-                    yield LLMChunk(
-                        tool_call=FunctionCall(
-                            call_id=f"call_{turn + 1}_{done + 1}_{index}",
-                            name=call.name,
-                            arguments=json.dumps(call.arguments),
-                        ),
-                        completion_tokens=1,
-                    )
-                return
-            text = reply.text
-        else:
-            text = reply
-        async with contextlib.aclosing(self._words(text)) as words:
-            async for chunk in words:
-                yield chunk
+        if isinstance(reply, str):
+            reply = ScriptedReply(text=reply)
+        planned = reply.step(chat, step, tools=bool(tools))
+        calls = planned.tool_calls if tools else []
+        if planned.text:
+            async with contextlib.aclosing(self._words(planned.text)) as words:
+                async for chunk in words:
+                    yield chunk
+        elif calls:
+            await self.clock.sleep(self.config.first_token_delay)
+        for index, call in enumerate(calls):
+            yield LLMChunk(
+                tool_call=FunctionCall(
+                    call_id=f"call_{turn + 1}_{step + 1}_{index}",
+                    name=call.name,
+                    arguments=json.dumps(call.arguments),
+                ),
+                completion_tokens=1,
+            )
 
     async def _words(self, text: str) -> AsyncGenerator[LLMChunk, None]:
         cfg = self.config

@@ -62,6 +62,7 @@ async def test_barge_in_mid_sentence_keeps_only_the_played_words(voice: Voice) -
     assert assistant_messages(session)[1].text == "Paris is lovely."
     items = timeline(session, "conversation_item_added")
     assert [d for _, d in items] == [
+        "handoff:None->agent",  # the first agent's activation, as LiveKit records it
         "user:Tell me a story.",
         f"assistant:{first.text}[cut]",
         "user:Stop. What about Paris?",
@@ -313,7 +314,7 @@ async def test_a_tool_that_raises_reports_the_error_to_the_llm(voice: Voice) -> 
     outputs = [i for i in session.history.items if isinstance(i, FunctionCallOutput)]
     assert [(o.output, o.is_error) for o in outputs] == [("no table left on Friday", True)]
     assert [d for _, d in timeline(session, "function_tools_executed", "conversation_item_added")][
-        1:
+        2:
     ] == ["tools:book", "assistant:Sorry, Friday is full."]
 
 
@@ -404,6 +405,7 @@ async def test_handoff_preserves_the_history(voice: Voice) -> None:
         d for _, d in timeline(session, "conversation_item_added", "function_tools_executed")
     ]
     assert described == [
+        "handoff:None->receptionist",
         "user:I'd like to book.",
         "tools:transfer_to_booking",
         "handoff:receptionist->booking",
@@ -517,6 +519,7 @@ async def test_agent_task_returns_a_typed_result(voice: Voice) -> None:
         d for _, d in timeline(session, "conversation_item_added", "function_tools_executed")
     ]
     assert described == [
+        "handoff:None->host",
         "user:Please confirm.",
         "assistant:Sure.",  # the host's reply, set aside while the task talks to the user
         "handoff:host->get_email",

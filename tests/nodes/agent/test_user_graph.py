@@ -83,7 +83,13 @@ async def test_a_voice_pipeline_with_an_extra_node(voice: Voice) -> None:
     assert session.graph is p.graph and session.pipeline is p and session.llm.engine is llm
     assert log.seen == ["When are you open?", "Thanks."]
     said = [d for _, d in timeline(session, "conversation_item_added")]
-    assert said == ["user:When are you open?", "assistant:Noon.", "user:Thanks.", "assistant:Bye."]
+    assert said == [
+        "handoff:None->agent",
+        "user:When are you open?",
+        "assistant:Noon.",
+        "user:Thanks.",
+        "assistant:Bye.",
+    ]
     assert [d for _, d in timeline(session, "function_tools_executed")] == ["tools:opening_hours"]
     # the session's options were applied to the nodes it found
     assert p.controller is not None and p.controller.config.user_away_timeout == 15.0
