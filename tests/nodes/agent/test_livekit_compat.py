@@ -69,9 +69,17 @@ async def test_update_chat_ctx_in_on_enter_is_what_the_llm_sees_next() -> None:
             ("assistant", "Sure, which sauce?"),
             ("user", "mayonnaise"),
         ]
-        added = [e.item.text for e in session.events if e.type == "conversation_item_added"]
-        assert added == ["mayonnaise", "Mayonnaise it is."]
-        assert agent.chat_ctx.readonly and len(agent.chat_ctx) == 6
+        added = [
+            (e.item.type, getattr(e.item, "text", None))
+            for e in session.events
+            if e.type == "conversation_item_added"
+        ]
+        assert added == [  # the activation (from no agent), then the run's messages
+            ("agent_handoff", None),
+            ("message", "mayonnaise"),
+            ("message", "Mayonnaise it is."),
+        ]
+        assert agent.chat_ctx.readonly and len(agent.chat_ctx) == 7  # with the handoff item
         with pytest.raises(RuntimeError, match="read-only"):
             agent.chat_ctx.add_message(role="user", content="no")
 
