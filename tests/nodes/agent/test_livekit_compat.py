@@ -218,6 +218,9 @@ def test_every_name_of_the_namespace_resolves() -> None:
     assert agents.Agent is voicegraph.nodes.agent.Agent
     assert agents.AgentHandoff is voicegraph.nodes.llm.AgentHandoffItem  # LiveKit's meaning
     assert agents.llm.LLM is voicegraph.nodes.llm.LLMEngine
+    from voicegraph.agents.beta.tools import EndCallTool  # LiveKit's beta tools location
+
+    assert EndCallTool is voicegraph.nodes.agent.EndCallTool
 
 
 def test_a_livekit_import_block_works() -> None:
