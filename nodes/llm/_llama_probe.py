@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from voicegraph.graph import MissingDependencyError, ProviderError
+from voicegraph.nodes._openmp import bounded_spin
 
 __all__ = ["CPUUnsupportedError", "ensure_llama_runs", "new_llama", "run_isolated"]
 
@@ -58,7 +59,7 @@ def new_llama(path: Path, n_ctx: int, n_threads: int, *, extra_buffer_types: boo
     ``use_extra_bufts`` model parameter (AMX tiles, weight repacking), which ``Llama()`` does
     not expose. Blocking; raises what ``Llama()`` raises.
     """
-    with _model_params(use_extra_bufts=extra_buffer_types):
+    with bounded_spin(), _model_params(use_extra_bufts=extra_buffer_types):
         from llama_cpp import Llama
 
         return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=n_threads, verbose=False)

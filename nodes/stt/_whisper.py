@@ -18,6 +18,7 @@ from voicegraph.graph import (
     NodeConfig,
     SpeechSegment,
 )
+from voicegraph.nodes._openmp import bounded_spin
 
 from ._engine import STTEngine
 from ._hallucination import Piece, filter_text, level_dbfs
@@ -54,7 +55,8 @@ def load_model(model: str | None, compute_type: str, cpu_threads: int) -> Any:
         found = _MODELS.get(key)
         if found is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never touch the network
-            fw = _import("faster_whisper", "faster-whisper")
+            with bounded_spin():  # CTranslate2's OpenMP reads it when loaded
+                fw = _import("faster_whisper", "faster-whisper")
             found = fw.WhisperModel(
                 key[0], device="cpu", compute_type=compute_type, cpu_threads=cpu_threads
             )
