@@ -11,7 +11,7 @@ reply: round ``n`` answers tool round ``n`` (``step``). A round is
 * a list of :class:`~voicegraph.testing.ScriptedToolCall`: the calls of that round;
 * a function of the chat so far returning one of those (to use an earlier tool's output).
 
-The trigger is looked for in the user's latest message when the reply answers one, else in
+The longest trigger found wins. It is looked for in the user's latest message when the reply answers one, else in
 the instructions (``generate_reply(instructions=...)`` adds them there). When a reply's
 tools are withheld (``tool_choice="none"``, ``max_tool_steps``), its last text round is
 said. No delays: the replies are instant on any clock.
@@ -78,10 +78,8 @@ class DialogueLLM(LLMEngine):
             text = messages[0].text
         self.heard.append(text)
         lowered = text.lower()
-        for index, (key, _) in enumerate(self.script):
-            if key in lowered:
-                return index
-        return -1
+        found = [(len(key), i) for i, (key, _) in enumerate(self.script) if key in lowered]
+        return max(found)[1] if found else -1
 
     async def generate(
         self, chat: ChatContext, tools: Sequence[FunctionTool], *, step: int = 0

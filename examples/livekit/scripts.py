@@ -4,11 +4,14 @@ words (or of the instructions of a ``generate_reply``); see ``dialogue.py``."""
 
 from __future__ import annotations
 
-from dialogue import Round
+import json
 
+from dialogue import Round, last_output
+
+from voicegraph.agents.llm import ChatContext
 from voicegraph.testing import ScriptedToolCall as Call
 
-__all__ = ["EVALS"]
+__all__ = ["DRIVE_THRU", "DRIVE_THRU_JUDGE", "EVALS"]
 
 EVALS: dict[str, list[Round]] = {
     # tests/test_evals.py
@@ -25,4 +28,79 @@ EVALS: dict[str, list[Round]] = {
     ],
     "call the generate_number tool": [[Call(name="generate_number")], "Done."],
     "give me a random number": [[Call(name="generate_number")], "Here it is."],
+}
+
+
+def _remove_listed(chat: ChatContext) -> list[Call]:
+    """Remove the items ``list_order_items`` just listed (one JSON object a line)."""
+    ids = [json.loads(line)["order_id"] for line in last_output(chat).splitlines()]
+    return [Call(name="remove_order_item", arguments={"order_id": ids})]
+
+
+def _order(item_id: str, size: str | None = None) -> Call:
+    args = {"item_id": item_id} if size is None else {"item_id": item_id, "size": size}
+    return Call(name="order_regular_item", arguments=args)
+
+
+def _combo(meal_id: str, drink_id: str, size: str, sauce_id: str) -> Call:
+    return Call(
+        name="order_combo_meal",
+        arguments={
+            "meal_id": meal_id,
+            "drink_id": drink_id,
+            "drink_size": size,
+            "fries_size": size,
+            "sauce_id": sauce_id,
+        },
+    )
+
+
+DRIVE_THRU: dict[str, list[Round]] = {
+    # examples/drive-thru/test_agent.py
+    "big mac, no meal": [[_order("big_mac")], "One Big Mac. Anything else?"],
+    "don't want it": [[Call(name="list_order_items")], _remove_listed, "Done, I removed it."],
+    "mcflurry oreo?": [[_order("sweet_mcflurry_oreo")], "One McFlurry Oreo, coming up."],
+    "large combo mccrispy original with mayonnaise": [
+        "Sure! Which drink would you like with your McCrispy meal?"
+    ],
+    "a large coca cola": [
+        [_combo("combo_mccrispy_4a", "coca_cola", "L", "mayonnaise")],
+        "Your large McCrispy combo with a Coke is in.",
+    ],
+    "large vanilla shake": [
+        [_order("shake_vanilla", "L")],
+        "Sorry, something went wrong with that order. Could you try again?",
+    ],
+    "can i get a large coca cola?": ["Sorry, Coca-Cola is unavailable at the moment."],
+    "fanta orange?": ["Sure, what size would you like: small, medium or large?"],
+    "a small one": [[_order("fanta_orange", "S")], "One small Fanta Orange, added."],
+    "two mayonnaise sauces": [
+        [_order("mayonnaise"), _order("mayonnaise")],
+        "Two mayonnaise sauces, added.",
+    ],
+    "keychup sauce and a mcflurry oreo": [
+        [_order("ketchup"), _order("sweet_mcflurry_oreo")],
+        "A ketchup and a McFlurry Oreo, added.",
+    ],
+    "mayonnaise": [
+        [_combo("combo_big_mac", "coca_cola", "L", "mayonnaise")],
+        "Great, your Big Mac Combo is added.",
+    ],
+    "double hamburger": ["Sorry, we don't have a double hamburger. Would a cheeseburger do?"],
+    "redbull": ["Sorry, we don't have redbull."],
+}
+
+DRIVE_THRU_JUDGE: dict[str, list[str]] = {
+    "should prompt the user to choose a drink": ["which drink"],
+    "should inform the user that something went wrong, it's ok to ask them to try again": [
+        "went wrong"
+    ],
+    "should inform the user that the coca cola is unavailable": ["coca-cola", "unavailable"],
+    "should ask for the drink size": ["size"],
+    "should confirm that the fanta orange was ordered": ["fanta orange", "added"],
+    "should confirm that two mayonnaise sauces was ordered": ["two mayonnaise"],
+    "should confirm that a ketchup and a McFlurry Oreo was ordered": ["ketchup", "mcflurry oreo"],
+    "must confirm a Big Mac Combo meal was added/ordered": ["big mac combo", "added"],
+    "should say it isn't something they have, or suggest something similar": ["don't have"],
+    "should say they don't have a redbull": ["don't have", "redbull"],
 }
