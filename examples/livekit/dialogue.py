@@ -11,8 +11,9 @@ reply: round ``n`` answers tool round ``n`` (``step``). A round is
 * a list of :class:`~voicegraph.testing.ScriptedToolCall`: the calls of that round;
 * a function of the chat so far returning one of those (to use an earlier tool's output).
 
-The longest trigger found wins. It is looked for in the user's latest message when the reply answers one, else in
-the instructions (``generate_reply(instructions=...)`` adds them there). When a reply's
+The longest trigger found wins. It is looked for in the user's message when the reply answers
+one (nothing but system messages after it), else in the instructions (where
+``generate_reply(instructions=...)`` adds its own). When a reply's
 tools are withheld (``tool_choice="none"``, ``max_tool_steps``), its last text round is
 said. No delays: the replies are instant on any clock.
 """
@@ -22,16 +23,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
-from voicegraph.agents.llm import ChatContext, FunctionCall, FunctionCallOutput
+from voicegraph.agents.llm import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
 from voicegraph.nodes.llm import LLMChunk, LLMEngine
 from voicegraph.nodes.tools import FunctionTool
 from voicegraph.testing import ScriptedToolCall
 
 __all__ = ["DialogueLLM", "KeywordJudge", "Round", "last_output"]
 
-Round = Union[str, list[ScriptedToolCall], Callable[[ChatContext], Any]]
+Round = str | list[ScriptedToolCall] | Callable[[ChatContext], Any]
 
 _CALL_ID = re.compile(r"dlg_(\d+)_\d+_\d+")
 
@@ -70,12 +71,12 @@ class DialogueLLM(LLMEngine):
                     if match is not None:
                         return int(match.group(1))
                     break
-        messages = chat.messages
         text = ""
-        if messages and messages[-1].role == "user":
-            text = messages[-1].text
-        elif messages and messages[0].role == "system":
-            text = messages[0].text
+        latest = [i for i in items if not (isinstance(i, ChatMessage) and i.role == "system")]
+        if latest and isinstance(latest[-1], ChatMessage) and latest[-1].role == "user":
+            text = latest[-1].text  # a user turn not answered yet
+        elif chat.messages and chat.messages[0].role == "system":
+            text = chat.messages[0].text
         self.heard.append(text)
         lowered = text.lower()
         found = [(len(key), i) for i, (key, _) in enumerate(self.script) if key in lowered]

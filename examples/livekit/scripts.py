@@ -11,7 +11,15 @@ from dialogue import Round, last_output
 from voicegraph.agents.llm import ChatContext
 from voicegraph.testing import ScriptedToolCall as Call
 
-__all__ = ["DRIVE_THRU", "DRIVE_THRU_JUDGE", "EVALS"]
+__all__ = [
+    "ANNOTATED_TOOL_ARGS",
+    "BASIC_AGENT",
+    "DRIVE_THRU",
+    "DRIVE_THRU_JUDGE",
+    "EVALS",
+    "MULTI_AGENT",
+    "RESTAURANT",
+]
 
 EVALS: dict[str, list[Round]] = {
     # tests/test_evals.py
@@ -103,4 +111,67 @@ DRIVE_THRU_JUDGE: dict[str, list[str]] = {
     "must confirm a Big Mac Combo meal was added/ordered": ["big mac combo", "added"],
     "should say it isn't something they have, or suggest something similar": ["don't have"],
     "should say they don't have a redbull": ["don't have", "redbull"],
+}
+
+RESTAURANT: dict[str, list[Round]] = {
+    # examples/voice_agents/restaurant_agent.py (its agents greet with tool_choice="none")
+    "friendly restaurant receptionist": [
+        "Welcome! Would you like to make a reservation or order takeaway?"
+    ],
+    "book a table": [[Call(name="to_reservation")], "One moment."],
+    "reservation agent at a restaurant": ["Sure! What time would you like the table?"],
+    "tomorrow at 7pm": [
+        [Call(name="update_reservation_time", arguments={"time": "tomorrow at 7pm"})],
+        "Tomorrow at 7pm. May I have your name and phone number?",
+    ],
+    "my name is alice": [
+        [
+            Call(name="update_name", arguments={"name": "Alice"}),
+            Call(name="update_phone", arguments={"phone": "555 0100"}),
+        ],
+        "Thank you, Alice. Shall I confirm the reservation?",
+    ],
+    "please confirm": [[Call(name="confirm_reservation")], "Your table is booked."],
+}
+
+MULTI_AGENT: dict[str, list[Round]] = {
+    # examples/voice_agents/multi_agent.py
+    "gather a few pieces of information": [
+        "Hi, I am Echo, a story teller. What is your name, and where are you from?"
+    ],
+    "i'm alice from paris": [
+        [Call(name="information_gathered", arguments={"name": "Alice", "location": "Paris"})],
+        "Lovely.",
+    ],
+    "weaving in elements": ["Once upon a time in Paris, Alice found a tiny door. Shall I go on?"],
+    "yes, go on": ["Behind the door was a garden of talking roses. Continue, or end here?"],
+    "that's enough": [[Call(name="story_finished")], ""],
+    "say goodbye to alice": ["Goodbye, Alice, sweet dreams!"],
+}
+
+BASIC_AGENT: dict[str, list[Round]] = {
+    # examples/voice_agents/basic_agent.py
+    "greet the user and introduce yourself": ["Hi! I am Kelly, built by LiveKit."],
+    "weather in tokyo": [
+        [
+            Call(
+                name="lookup_weather",
+                arguments={"location": "Tokyo", "latitude": "35.68", "longitude": "139.69"},
+            )
+        ],
+        "It is sunny and 70 degrees in Tokyo.",
+    ],
+}
+
+ANNOTATED_TOOL_ARGS: dict[str, list[Round]] = {
+    # examples/voice_agents/annotated_tool_args.py
+    "weather in tokyo": [
+        [Call(name="get_weather", arguments={"location": "Tokyo"})],
+        "It is sunny in Tokyo today.",
+    ],
+    "light in the living room": [
+        [Call(name="toggle_light", arguments={"room": "living room", "switch_to": "on"})],
+        "The living room light is on.",
+    ],
+    "number seven": [[Call(name="get_number", arguments={"value": 7})], "Your number is 7."],
 }

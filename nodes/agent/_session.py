@@ -55,6 +55,7 @@ from ._hooks import HookRunner
 from ._link import SessionLink
 from ._lk_metrics import AgentSessionUsage, ModelUsageCollector
 from ._options import SessionOptions
+from ._room_io import room_io
 from ._speech import SpeechHandle
 from ._stages import SessionStages
 from ._testing import RunResult
@@ -218,6 +219,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         audio: Node | None = None,
         output: AudioOutput | None = None,
         graph: Graph | VoicePipeline | None = None,
+        room: Any = None,
+        room_options: Any = None,
     ) -> None:
         """Build the graph, start running it and make ``agent`` active (its ``on_enter`` runs).
 
@@ -237,6 +240,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 from its options; per-agent models and metrics use the graph's ``STTNode``,
                 ``TTSNode``, ``VADNode`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the
                 one of each kind).
+            room: LiveKit's form: a room (``ctx.room``) to talk in, short for
+                ``audio=RoomInput(room=room), output=RoomOutput(room=room)``; the job joins it
+                first if it has not (``ctx.connect()``), as in LiveKit.
+            room_options: LiveKit's ``room_io.RoomOptions``: only ``None``; the room's
+                settings are the ``RoomInput``/``RoomOutput`` nodes' configs (pass those).
 
         Raises:
             UsageError: the session was already started.
@@ -246,6 +254,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         """
         if self.graph is not None:
             raise UsageError("this AgentSession was already started; create a new one")
+        if room is not None or room_options is not None:
+            audio, output = await room_io(room, room_options, audio, output, graph)
         if graph is not None:
             found = bind_user_graph(self, self._given, graph, audio=audio, output=output)
         else:
