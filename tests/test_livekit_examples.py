@@ -182,3 +182,28 @@ def test_basic_agent(ports: None) -> None:
     assert "agent: Hi! I am Kelly, built by LiveKit." in lines
     assert any("[tool] lookup_weather(" in line for line in lines)
     assert "agent: It is sunny and 70 degrees in Tokyo." in lines
+
+
+def test_drive_thru_agent(ports: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from scripts import DRIVE_THRU
+
+    monkeypatch.syspath_prepend(str(PORTS / "drive_thru"))  # agent.py appends it, after ours
+    lines = talk(load("drive_thru/agent.py", DRIVE_THRU), ["Can I get a Big Mac, no meal?"])
+    added = next(line for line in lines if "[tool] order_regular_item" in line)
+    assert '"item_id": "big_mac"' in added and "The item was added" in added
+    assert "agent: One Big Mac. Anything else?" in lines
+
+
+def test_start_in_a_room_takes_no_room_options() -> None:
+    import anyio
+
+    from voicegraph import ConfigError
+    from voicegraph.agents import Agent, AgentSession
+    from voicegraph.testing import ScriptedLLM
+
+    async def main() -> None:
+        async with AgentSession(llm=ScriptedLLM()) as session:
+            with pytest.raises(ConfigError, match="RoomInput"):
+                await session.start(Agent(instructions="hi"), room=object(), room_options={})
+
+    anyio.run(main)
