@@ -55,6 +55,7 @@ from ._hooks import HookRunner
 from ._link import SessionLink
 from ._lk_metrics import AgentSessionUsage, ModelUsageCollector
 from ._options import SessionOptions
+from ._room_io import room_io
 from ._speech import SpeechHandle
 from ._stages import SessionStages
 from ._testing import RunResult
@@ -223,6 +224,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         audio: Node | None = None,
         output: AudioOutput | None = None,
         graph: Graph | VoicePipeline | None = None,
+        room: Any = None,
+        room_options: Any = None,
         capture_run: Literal[False] = False,
     ) -> None: ...
 
@@ -234,6 +237,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         audio: Node | None = None,
         output: AudioOutput | None = None,
         graph: Graph | VoicePipeline | None = None,
+        room: Any = None,
+        room_options: Any = None,
         capture_run: Literal[True],
     ) -> RunResult: ...
 
@@ -244,6 +249,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         audio: Node | None = None,
         output: AudioOutput | None = None,
         graph: Graph | VoicePipeline | None = None,
+        room: Any = None,
+        room_options: Any = None,
         capture_run: bool = False,
     ) -> RunResult | None:
         """Build the graph, start running it and make ``agent`` active (its ``on_enter`` runs).
@@ -267,6 +274,11 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
                 from its options; per-agent models and metrics use the graph's ``STTNode``,
                 ``TTSNode``, ``VADNode`` and ``TurnDetector`` (a ``VoicePipeline``'s, or the
                 one of each kind).
+            room: LiveKit's form: a room (``ctx.room``) to talk in, short for
+                ``audio=RoomInput(room=room), output=RoomOutput(room=room)``; the job joins it
+                first if it has not (``ctx.connect()``), as in LiveKit.
+            room_options: LiveKit's ``room_io.RoomOptions``: only ``None``; the room's
+                settings are the ``RoomInput``/``RoomOutput`` nodes' configs (pass those).
             capture_run: ``True``: wait until what ``agent.on_enter`` started has finished
                 and return it as a :class:`RunResult` (its first event is the handoff to
                 ``agent``), as LiveKit's ``start(agent, capture_run=True)`` does. Default
@@ -281,6 +293,8 @@ class AgentSession(EventEmitter, Generic[Userdata_T]):
         """
         if self.graph is not None:
             raise UsageError("this AgentSession was already started; create a new one")
+        if room is not None or room_options is not None:
+            audio, output = await room_io(room, room_options, audio, output, graph)
         if graph is not None:
             found = bind_user_graph(self, self._given, graph, audio=audio, output=output)
         else:
