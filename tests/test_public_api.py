@@ -84,7 +84,7 @@ SURFACE: dict[str, list[str]] = {
         "run_sync",
         "voice_pipeline",
     ],
-    "voicegraph.agents.beta": ["tools"],
+    "voicegraph.agents.beta": ["EndCallTool", "tools"],
     "voicegraph.agents": [
         "Agent",
         "AgentFalseInterruptionEvent",

@@ -45,7 +45,6 @@ class EchoAgent(Agent):
         self.session.generate_reply(user_input="Say hello to the user!")
 
 
-@pytest.mark.xfail(strict=True, reason="needs awaiting session.say() inside a tool")
 @pytest.mark.asyncio
 async def test_function_call():
     async with _llm_model() as llm, AgentSession(llm=llm) as sess:
@@ -70,7 +69,6 @@ async def test_function_call():
         result.expect.no_more_events()
 
 
-@pytest.mark.xfail(strict=True, reason="needs session.start(agent, capture_run=True)")
 @pytest.mark.asyncio
 async def test_start_with_capture_run():
     async with _llm_model() as llm, AgentSession(llm=llm) as sess:

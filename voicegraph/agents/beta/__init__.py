@@ -1,6 +1,11 @@
-"""``livekit.agents.beta``: only :mod:`~voicegraph.agents.beta.tools` is provided (LiveKit's
-beta toolsets, workflows and translation have no voicegraph counterpart yet)."""
+"""``livekit.agents.beta``: :class:`EndCallTool` (also as ``beta.tools.EndCallTool``).
+
+LiveKit's beta ``Instructions``, ``workflows`` and ``translation`` have no voicegraph
+counterpart yet.
+"""
+
+from voicegraph.nodes.agent import EndCallTool as EndCallTool
 
 from . import tools as tools
 
-__all__ = ["tools"]
+__all__ = ["EndCallTool", "tools"]
