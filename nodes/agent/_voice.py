@@ -184,7 +184,9 @@ def voice_pipeline(
         unset = {k: v for k, v in like_tts.items() if k not in bg.config.model_fields_set}
         bg.config = bg.config.model_copy(update=unset)
         g.connect(tts_node.audio, bg.audio)
-        g.connect(bg.audio_out, out.audio)
+        # one frame: speech is mixed just before it plays, so a sound stopped now is gone
+        # from the speech within a frame or two (not after a queue of it)
+        g.connect(bg.audio_out, out.audio, capacity=1)
     g.connect(out.marks, turn_node.playout, feedback=True)
     g.connect(turn_node.playout_control, out.control)
     g.connect(turn_node.turns, log_node.user)

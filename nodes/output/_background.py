@@ -79,8 +79,14 @@ class BackgroundAudio(Node):
     @property
     def playing(self) -> int:
         """How many sounds are playing."""
-        self._voices = [v for v in self._voices if not v.finished]
+        self._voices = [v for v in self._voices if not v.handle.done()]
         return len(self._voices)
+
+    def _retire(self) -> None:
+        """Mark the sounds whose last sample has now played done."""
+        for voice in self._voices:
+            if voice.ended:
+                voice.handle.mark_done()
 
     def play(
         self,
@@ -146,6 +152,7 @@ class BackgroundAudio(Node):
         pcm = frame.pcm.astype(np.float32) + bed[:, None]
         mixed = np.clip(np.round(pcm), -32768, 32767).astype(np.int16)
         await self.emit(self.audio_out, _with_pcm(frame, mixed))
+        self._retire()  # (within a frame or two of playing: see voice_pipeline)
 
     async def on_interrupt(self, event: Any) -> None:
         """The speech was cut: the sounds fill the silence from now on."""
@@ -178,7 +185,6 @@ class BackgroundAudio(Node):
         bed = np.zeros(n, np.float32)
         for voice in list(self._voices):
             bed += await voice.render(n, rate, wait=wait)
-        self._voices = [v for v in self._voices if not v.finished]
         return bed
 
     async def _send_background(self) -> None:
@@ -201,8 +207,23 @@ class BackgroundAudio(Node):
                     return
                 bed = await self._mix(self._frame_samples(rate), rate, wait=True)
                 pcm = np.clip(np.round(bed), -32768, 32767).astype(np.int16)[:, None]
-                await self.emit(self.audio_out, BackgroundFrame(pcm, rate, now))
+                await self._send_within(BackgroundFrame(pcm, rate, now), now + period)
             await self.clock.sleep_until(now + period)
+            self._retire()
+
+    async def _send_within(self, frame: BackgroundFrame, deadline: float) -> None:
+        """Send ``frame`` unless the output takes none before ``deadline`` (paused, or busy):
+        a background frame that late is useless, and the sender never waits on a full edge
+        for longer than a frame."""
+        async with anyio.create_task_group() as tg:
+
+            async def expire() -> None:
+                await self.clock.sleep_until(deadline)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(expire)
+            await self.emit(self.audio_out, frame)
+            tg.cancel_scope.cancel()
 
 
 def _with_pcm(frame: SpeechAudio, pcm: Any) -> SpeechAudio:

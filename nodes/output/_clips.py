@@ -64,8 +64,8 @@ def _brown(rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
     sums = np.concatenate([[0.0], np.cumsum(walk)])
     lo = np.clip(np.arange(n) - window // 2, 0, n)
     hi = np.clip(np.arange(n) + window // 2, 0, n)
-    out = walk - (sums[hi] - sums[lo]) / (hi - lo)
-    return out / np.max(np.abs(out))
+    out: npt.NDArray[np.float64] = walk - (sums[hi] - sums[lo]) / (hi - lo)
+    return out / float(np.max(np.abs(out)))
 
 
 def _loopable(x: npt.NDArray[np.float64], fade: int) -> npt.NDArray[np.float64]:

@@ -176,7 +176,8 @@ def _resample(x: Floats, src: int, dst: int) -> Floats:
     if src == dst or not len(x):
         return x
     n = max(1, round(len(x) * dst / src))
-    return np.interp(np.arange(n) * (src / dst), np.arange(len(x)), x).astype(np.float32)
+    out: Floats = np.interp(np.arange(n) * (src / dst), np.arange(len(x)), x).astype(np.float32)
+    return out
 
 
 def _frame_samples(frame: Any) -> tuple[Floats, int]:
@@ -210,11 +211,13 @@ class Voice:
         self._buffer: deque[Floats] = deque()
         self._buffered = 0
         self._exhausted = False
+        self.ended = False
+        """Its last sample was rendered (the mixer marks the handle done once it played)."""
 
     @property
     def finished(self) -> bool:
-        """Done: played out, stopped, or faded out."""
-        return self.handle.done()
+        """Nothing more to render: ended, stopped, or faded out."""
+        return self.ended or self.handle.done()
 
     async def fill(self, rate: int) -> None:
         """Read a stream's frames up to :data:`STREAM_AHEAD` seconds ahead."""
@@ -251,7 +254,7 @@ class Voice:
         out[:got] *= gain
         self._produced += got
         if ended or self._faded(rate):
-            self.handle.mark_done()
+            self.ended = True
         return out
 
     def _take(self, out: Floats, rate: int) -> int:
