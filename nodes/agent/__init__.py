@@ -13,6 +13,8 @@
 * :class:`RunResult`, what ``session.run()`` returns; its expectations (``result.expect``),
   :func:`mock_tools` (LiveKit's: replace an agent class's tools within a ``with`` block) and
   the other test helpers are in :mod:`voicegraph.testing`.
+* :class:`BackgroundAudioPlayer` (LiveKit's): ambient and "thinking" sounds mixed into the
+  agent's audio by the session's ``BackgroundAudio`` node.
 * The standard voice graph (:func:`voice_pipeline`), :class:`ConversationLog` and per-turn
   metrics, used by ``voicegraph run``.
 
@@ -24,6 +26,7 @@ from voicegraph.graph import rehome
 from ._agent import Agent as Agent
 from ._agent import AgentHandoff as AgentHandoff
 from ._agent import AgentTask as AgentTask
+from ._background import BackgroundAudioPlayer as BackgroundAudioPlayer
 from ._bus import SessionBusEvent as SessionBusEvent
 from ._commands import SessionCommands as SessionCommands
 from ._context import RunContext as RunContext
@@ -88,6 +91,7 @@ __all__ = [
     "AgentStateChangedEvent",
     "AgentTask",
     "AgentToolExecutor",
+    "BackgroundAudioPlayer",
     "CloseEvent",
     "ConversationItemAddedEvent",
     "ConversationLog",

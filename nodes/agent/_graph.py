@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from voicegraph.graph import ConfigError, Graph, GraphError, Node
 from voicegraph.nodes.llm import LLMNode
-from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.output import AudioOutput, BackgroundAudio
 from voicegraph.nodes.stt import STTNode
 from voicegraph.nodes.tools import ToolExecutor
 from voicegraph.nodes.tts import SentenceSplitter, TTSNode
@@ -251,6 +251,7 @@ def build_graph(
             filter_emoji="filter_emoji" in opts.tts_text_transforms,
         ),
         name="agent_session",
+        background=BackgroundAudio(),  # silent until a BackgroundAudioPlayer plays sounds
     )
     return pipeline.graph, pipeline
 

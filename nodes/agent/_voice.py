@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from voicegraph.graph import Graph, Node, Policy
 from voicegraph.nodes.audio import Resampler
 from voicegraph.nodes.llm import LLMEngine, LLMNode
-from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.output import AudioOutput, BackgroundAudio
 from voicegraph.nodes.stt import STTEngine, STTNode
 from voicegraph.nodes.tools import ToolExecutor
 from voicegraph.nodes.tts import SentenceSplitter, TTSEngine, TTSNode
@@ -72,6 +72,7 @@ class VoicePipeline:
     extra: dict[str, Node] = field(default_factory=dict)
     controller: AgentController | None = None
     commands: SessionCommands | None = None
+    background: BackgroundAudio | None = None
 
     def turn_metrics(self) -> list[TurnMetrics]:
         """Per-turn latencies of the last run (see :class:`TurnMetrics`).
@@ -108,6 +109,7 @@ def voice_pipeline(
     name: str = "voice",
     controller: AgentController | None = None,
     tools: ToolExecutor | None = None,
+    background: BackgroundAudio | None = None,
 ) -> VoicePipeline:
     """Build the standard voice graph around ``source`` (a node with an ``audio`` output).
 
@@ -121,7 +123,9 @@ def voice_pipeline(
     drops its oldest frame when full (a realtime input never stalls); every other edge
     blocks. With a ``controller`` (an :class:`AgentController`, as ``AgentSession`` builds
     it), the controller is wired between the turn detector, the LLM and the splitter (see
-    the module docstring) and applies the playout marks to the LLM's context itself.
+    the module docstring) and applies the playout marks to the LLM's context itself. With
+    a ``background`` (a :class:`BackgroundAudio`, as ``AgentSession`` adds), it sits between
+    the TTS and the output and mixes background sounds into the agent's audio.
 
     >>> from voicegraph.nodes.audio import WavSource          # doctest: +SKIP
     >>> p = voice_pipeline(WavSource(path="question.wav"))     # doctest: +SKIP
@@ -171,7 +175,18 @@ def voice_pipeline(
         g.connect(agent.text, split.text)
         g.connect(out.marks, agent.playout, feedback=True)
     g.connect(split.sentences, tts_node.sentences)
-    g.connect(tts_node.audio, out.audio)
+    bg = None
+    if background is None:
+        g.connect(tts_node.audio, out.audio)
+    else:
+        bg = g.add(background, name="background")
+        like_tts = {"sample_rate": tts_node.sample_rate, "frame_ms": tts_node.config.frame_ms}
+        unset = {k: v for k, v in like_tts.items() if k not in bg.config.model_fields_set}
+        bg.config = bg.config.model_copy(update=unset)
+        g.connect(tts_node.audio, bg.audio)
+        # one frame: speech is mixed just before it plays, so a sound stopped now is gone
+        # from the speech within a frame or two (not after a queue of it)
+        g.connect(bg.audio_out, out.audio, capacity=1)
     g.connect(out.marks, turn_node.playout, feedback=True)
     g.connect(turn_node.playout_control, out.control)
     g.connect(turn_node.turns, log_node.user)
@@ -185,7 +200,7 @@ def voice_pipeline(
     return VoicePipeline(
         g, src, resampler, vad_node, stt_node, turn_node, llm_node, split, tts_node, out,
         log_node, executor, controller=controller,
-        commands=commands if controller is not None else None,
+        commands=commands if controller is not None else None, background=bg,
     )  # fmt: skip
 
 

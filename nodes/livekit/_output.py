@@ -11,7 +11,7 @@ from pydantic import Field
 
 from voicegraph.graph import ConfigError, NodeConfig, SpeechAudio
 from voicegraph.nodes.audio import to_rtc
-from voicegraph.nodes.output import AudioOutput
+from voicegraph.nodes.output import AudioOutput, BackgroundFrame
 
 from ._room import SOURCE_MICROPHONE, Room, import_rtc, require_room
 
@@ -74,6 +74,7 @@ class RoomOutput(AudioOutput):
         self._resampler: Any = None
         self._resampler_rate = 0
         self._epoch: int | None = None
+        self._background_queued = False
         self.track_sid: str | None = None
         """The sid of the published track (after setup)."""
 
@@ -108,7 +109,20 @@ class RoomOutput(AudioOutput):
         return self._track
 
     async def on_audio(self, frame: SpeechAudio) -> None:
-        """Schedule the frame (AudioOutput) and hand it to the room, chunk by chunk."""
+        """Schedule the frame (AudioOutput) and hand it to the room, chunk by chunk.
+
+        Background sound under silence (a ``BackgroundFrame``) goes to the room if the output
+        takes it; speech that follows clears what of it is still queued, so it starts at once.
+        """
+        if isinstance(frame, BackgroundFrame):
+            if self.takes_background():
+                await self._capture(frame)
+                self._background_queued = True
+            await super().on_audio(frame)
+            return
+        if self._background_queued:
+            self._background_queued = False
+            self._clear()
         if self._epoch is not None and frame.epoch != self._epoch:
             self._clear()  # a newer reply: drop what is queued of the old one
         self._epoch = frame.epoch

@@ -25,6 +25,7 @@ from voicegraph.graph.timeline import ReplyPlayed, ReplyStarted, TimelineEvent
 from voicegraph.nodes._files import check_output_path
 from voicegraph.nodes._runs import RunStarts
 
+from ._background import BackgroundFrame
 from ._control import PausePlayout, ResumePlayout
 from ._wav import TimelineWav
 
@@ -227,10 +228,23 @@ class AudioOutput(Node):
             self._wav = TimelineWav(self.config.path)
         self._reached = False
 
+    def takes_background(self) -> bool:
+        """Whether a :class:`BackgroundFrame` arriving now is played: nothing else plays
+        and the output is not paused."""
+        return self._paused_at is None and self.clock.now() + _EPS >= self._play_end
+
     async def on_audio(self, frame: SpeechAudio) -> None:
-        """Schedule ``frame`` after what is playing and wait until it (minus ``buffer``) played."""
+        """Schedule ``frame`` after what is playing and wait until it (minus ``buffer``) played.
+
+        A :class:`BackgroundFrame` (background sound under silence) is played at once if
+        :meth:`takes_background`, else dropped; it never holds the speaker: speech arriving
+        while it plays starts at once and replaces the rest of it."""
         self._reached = True
         now = self.clock.now()
+        if isinstance(frame, BackgroundFrame):
+            if self.takes_background() and self._wav is not None:
+                self._wav.write(now, frame.pcm, frame.sample_rate, soft=True)
+            return
         if self._reply is not None and frame.epoch != self._reply.epoch:
             await self._stop(now)
         start = max(now, self._play_end)

@@ -56,9 +56,15 @@ class TimelineWav:
             raise ConfigError(f"AudioOutput: cannot write {str(self.path)!r} ({exc})") from None
         self.rate: int | None = None
         self.written = 0  # samples in the file
+        self._soft_from: int | None = None  # where the soft audio at the end begins
 
-    def write(self, start: float, pcm: npt.NDArray[np.int16], sample_rate: int) -> None:
-        """Write ``pcm`` so that it starts at clock time ``start``; silence fills any gap."""
+    def write(
+        self, start: float, pcm: npt.NDArray[np.int16], sample_rate: int, *, soft: bool = False
+    ) -> None:
+        """Write ``pcm`` so that it starts at clock time ``start``; silence fills any gap.
+
+        ``soft`` audio (background sound) may be overwritten by the next write that starts
+        inside it; other audio is never overwritten (an overlapping write is trimmed)."""
         if self._file is None:
             return
         mono = pcm.astype(np.float64).mean(axis=1) if pcm.ndim == 2 else pcm.astype(np.float64)
@@ -67,11 +73,25 @@ class TimelineWav:
             n = round(len(mono) * rate / sample_rate)
             mono = np.interp(np.arange(n) * sample_rate / rate, np.arange(len(mono)), mono)
         at = round(start * rate)
+        samples = np.clip(np.round(mono), -32768, 32767).astype("<i2")
+        soft_from, self._soft_from = self._soft_from, None
+        if soft_from is not None and soft_from <= at < self.written:  # replace soft audio
+            self._file.seek(_HEADER + 2 * at)
+            self._file.write(samples.tobytes())
+            end = at + len(samples)
+            if end < self.written:  # the rest stays soft
+                self._soft_from = end
+            self.written = max(self.written, end)
+            self._file.seek(_HEADER + 2 * self.written)
+            if soft:
+                self._soft_from = soft_from
+            return
         if at > self.written:
             self._silence(at - self.written)
         elif at < self.written:  # rounding overlap: never shift the timeline
-            mono = mono[self.written - at :]
-        samples = np.clip(np.round(mono), -32768, 32767).astype("<i2")
+            samples = samples[self.written - at :]
+        if soft:
+            self._soft_from = self.written if soft_from is None else soft_from
         self._file.write(samples.tobytes())
         self.written += len(samples)
 

@@ -18,8 +18,7 @@ voicegraph's own ``AgentHandoff``, a tool's return value, stays in ``voicegraph.
 
 ``livekit.agents`` names (1.8) not provided, and why:
 
-* none in voicegraph yet: ``BackgroundAudioPlayer``, ``BuiltinAudioClip``, ``AudioConfig``,
-  ``PlayHandle``, ``SessionUsageUpdatedEvent``, ``CloseReason``, ``AgentEvent``.
+* none in voicegraph yet: ``SessionUsageUpdatedEvent``, ``CloseReason``, ``AgentEvent``.
 * LiveKit Cloud / Inference services or features voicegraph has no model for: ``inference``,
   ``AMD``, ``AMDCategory``, ``AMDPredictionEvent`` (answering-machine detection),
   ``ExpressiveOptions``, ``NonverbalOptions``, ``SpeechSteeringOptions``,
@@ -52,6 +51,7 @@ from voicegraph.nodes.agent import AgentFalseInterruptionEvent as AgentFalseInte
 from voicegraph.nodes.agent import AgentSession as AgentSession
 from voicegraph.nodes.agent import AgentStateChangedEvent as AgentStateChangedEvent
 from voicegraph.nodes.agent import AgentTask as AgentTask
+from voicegraph.nodes.agent import BackgroundAudioPlayer as BackgroundAudioPlayer
 from voicegraph.nodes.agent import CloseEvent as CloseEvent
 from voicegraph.nodes.agent import ConversationItemAddedEvent as ConversationItemAddedEvent
 from voicegraph.nodes.agent import EndpointingOptions as EndpointingOptions
@@ -70,6 +70,9 @@ from voicegraph.nodes.agent import UserStateChangedEvent as UserStateChangedEven
 from voicegraph.nodes.agent import UserTranscriptionTimeoutEvent as UserTranscriptionTimeoutEvent
 from voicegraph.nodes.agent import UserTurnExceededEvent as UserTurnExceededEvent
 from voicegraph.nodes.agent import UserTurnLimitOptions as UserTurnLimitOptions
+from voicegraph.nodes.output import AudioConfig as AudioConfig
+from voicegraph.nodes.output import BuiltinAudioClip as BuiltinAudioClip
+from voicegraph.nodes.output import PlayHandle as PlayHandle
 from voicegraph.runner.worker import AgentServer as AgentServer
 from voicegraph.runner.worker import JobContext as JobContext
 from voicegraph.runner.worker import JobProcess as JobProcess
@@ -112,6 +115,9 @@ __all__ = [
     "AgentSession",
     "AgentStateChangedEvent",
     "AgentTask",
+    "AudioConfig",
+    "BackgroundAudioPlayer",
+    "BuiltinAudioClip",
     "ChatContent",
     "ChatContext",
     "ChatItem",
@@ -135,6 +141,7 @@ __all__ = [
     "JobRequest",
     "MetricsCollectedEvent",
     "ModelSettings",
+    "PlayHandle",
     "PreemptiveGenerationOptions",
     "RunAssert",
     "RunContext",
