@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -26,8 +27,11 @@ from voicegraph.nodes.output import (
     Sound,
     prepare_sound,
 )
+from voicegraph.nodes.tts import TTSNode
 
 from ._events import AgentStateChangedEvent
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ._session import AgentSession
@@ -109,7 +113,7 @@ class BackgroundAudioPlayer:
             ConfigError: a source cannot be read (e.g. no file at the path), or the session's
                 graph has no (or more than one) ``BackgroundAudio`` node.
         """
-        if self._node is not None:
+        if self._session is not None:
             raise UsageError("this BackgroundAudioPlayer was already started")
         if agent_session is None:
             raise UsageError(
@@ -123,14 +127,20 @@ class BackgroundAudioPlayer:
                 "session.start(...) first"
             )
         nodes = [n for n in graph.iter_nodes() if isinstance(n, BackgroundAudio)]
+        for choice in (self._ambient, self._thinking):
+            self._prepare_all(choice)  # a bad source fails here, before anything plays
+        if not nodes and not any(isinstance(n, TTSNode) for n in graph.iter_nodes()):
+            # a text-only session (console --text, session.run tests): nothing is heard
+            log.info("BackgroundAudioPlayer: the session has no audio output; nothing plays")
+            self._session = agent_session
+            agent_session.on("agent_state_changed", self._state_changed)
+            return
         if len(nodes) != 1:
             raise ConfigError(
                 f"BackgroundAudioPlayer.start(): the session's graph {graph.name!r} has "
                 f"{len(nodes)} BackgroundAudio nodes, not one; a session with audio has one "
                 "(a graph you built needs voice_pipeline(..., background=BackgroundAudio()))"
             )
-        for choice in (self._ambient, self._thinking):
-            self._prepare_all(choice)  # a bad source fails here, before anything plays
         self._node, self._session = nodes[0], agent_session
         agent_session.on("agent_state_changed", self._state_changed)
         if self._ambient is not None:
@@ -145,10 +155,10 @@ class BackgroundAudioPlayer:
             UsageError: the player is not started, or ``loop`` with an async iterator.
             ConfigError: the source cannot be read.
         """
-        if self._node is None:
+        if self._session is None:
             raise UsageError("BackgroundAudioPlayer is not started; await player.start(...)")
         cfg = self._choose(audio)
-        if cfg is None:  # the list chose no sound
+        if cfg is None or self._node is None:  # no sound chosen, or a text-only session
             handle = PlayHandle()
             handle.mark_done()
             return handle

@@ -23,6 +23,9 @@ from voicegraph.agents import (
     Agent,
     AgentServer,
     AgentSession,
+    AudioConfig,
+    BackgroundAudioPlayer,
+    BuiltinAudioClip,
     FunctionTool,
     JobContext,
     RunContext,
@@ -474,6 +477,13 @@ async def drive_thru_agent(ctx: JobContext) -> None:
         user_away_timeout=10.0,
     )
 
+    background_audio = BackgroundAudioPlayer(
+        ambient_sound=AudioConfig(
+            BuiltinAudioClip.OFFICE_AMBIENCE,
+            volume=1.0,
+        ),
+    )
+
 
     # Push the cart as markdown to the playground's cart view
     # whenever it changes. Coalesced + serialized: rapid changes
@@ -546,6 +556,7 @@ async def drive_thru_agent(ctx: JobContext) -> None:
             idle_task = None
 
     await session.start(agent=DriveThruAgent(userdata=userdata), room=ctx.room)
+    await background_audio.start(room=ctx.room, agent_session=session)
 
 
 if __name__ == "__main__":

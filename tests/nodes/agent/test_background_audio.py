@@ -234,6 +234,29 @@ async def test_a_silent_mixer_passes_speech_unchanged_and_text_sessions_have_non
     await session.start(Agent(instructions="x"))
     assert session.graph is not None
     assert not any(isinstance(n, BackgroundAudio) for n in session.graph.iter_nodes())
+    # a text session (console --text) has no audio to mix into: the player starts, plays
+    # nothing, and still checks its sources
+    with pytest.raises(ConfigError, match="no audio file"):
+        await BackgroundAudioPlayer(ambient_sound="/nope.wav").start(agent_session=session)
+    player = BackgroundAudioPlayer(ambient_sound=BuiltinAudioClip.OFFICE_AMBIENCE)
+    await player.start(agent_session=session)
+    assert player.play(BuiltinAudioClip.KEYBOARD_TYPING).done()
+    with pytest.raises(UsageError, match="already started"):
+        await player.start(agent_session=session)
+    await player.aclose()
+    await session.aclose()
+
+
+async def test_a_graph_with_audio_but_no_mixer_is_refused() -> None:
+    from voicegraph.nodes.agent import AgentController, AgentToolExecutor, voice_pipeline
+
+    session: AgentSession[Any] = AgentSession(clock=VirtualClock())
+    source = MemorySource(pcm=np.zeros(RATE, np.int16), sample_rate=RATE, realtime=True)
+    graph = voice_pipeline(
+        source, stt=ScriptedSTT(texts=[]), llm=ScriptedLLM(replies=[]), tts=ScriptedTTS(),
+        output=AudioOutput(), controller=AgentController(), tools=AgentToolExecutor(),
+    )  # fmt: skip
+    await session.start(Agent(instructions="x"), graph=graph)
     with pytest.raises(ConfigError, match="0 BackgroundAudio nodes"):
         await BackgroundAudioPlayer().start(agent_session=session)
     await session.aclose()
