@@ -159,10 +159,16 @@ class PlaygroundServer:
                 failure.append(exc)
             bridge.end("the page closed the session" if not failure else failure[0].reason)
 
+        outcome: list[tuple[str, str]] = []
+
+        async def run() -> None:  # a task of its own: the job's context stays in it
+            outcome.append(await bridge.run())
+            tg.cancel_scope.cancel()
+
         async with anyio.create_task_group() as tg:
             tg.start_soon(read)
-            status, error = await bridge.run()
-            tg.cancel_scope.cancel()
+            tg.start_soon(run)
+        status, error = outcome[0] if outcome else ("failed", "cancelled")
         if failure:
             raise failure[0]
         if not ws.closed:
