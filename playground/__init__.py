@@ -7,6 +7,8 @@ agent's job runs in a :class:`~voicegraph.runner.worker.LocalRoom` fed by the pa
 microphone. See ``docs/playground.md``.
 """
 
+from voicegraph.graph import rehome
+
 from ._agents import DEFAULT_INSTRUCTIONS as DEFAULT_INSTRUCTIONS
 from ._agents import agent_server as agent_server
 from ._bridge import SessionBridge as SessionBridge
@@ -28,3 +30,5 @@ __all__ = [
     "playground",
     "static_folder",
 ]
+
+rehome(__name__, globals(), __all__)

@@ -81,9 +81,7 @@ def agent_server(target: str | None) -> AgentServer:
             def make_agent() -> Agent:
                 agent = factory()
                 if not isinstance(agent, Agent):
-                    raise ConfigError(
-                        f"{target!r} returned a {type(agent).__name__}, not an Agent"
-                    )
+                    raise ConfigError(f"{target!r} returned a {type(agent).__name__}, not an Agent")
                 return agent
 
             return session_server(make_agent)

@@ -11,6 +11,9 @@ by :mod:`voicegraph.viz` and sent as they change.
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import html
 import io
 import logging
 from collections.abc import Awaitable, Callable
@@ -73,10 +76,10 @@ class SessionBridge:
 
     def emit(self, kind: str, **fields: Any) -> None:
         """Queue a JSON event for the page (dropped if the page is far behind)."""
-        try:
+        with contextlib.suppress(
+            anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError
+        ):
             self._out.send_nowait(event(kind, **fields))
-        except (anyio.WouldBlock, anyio.ClosedResourceError, anyio.BrokenResourceError):
-            pass
 
     async def feed(self, pcm: bytes) -> None:
         """One microphone frame (16-bit mono PCM at ``sample_rate``)."""
@@ -199,7 +202,8 @@ class SessionBridge:
             dot = to_dot(session.graph, metrics, title="voicegraph playground")
             if dot != last:
                 last = dot
-                svg = await anyio.to_thread.run_sync(lambda: render(dot, "svg").text)
+                diagram = await anyio.to_thread.run_sync(functools.partial(render, dot, "svg"))
+                svg = diagram.text if diagram.rendered else f"<pre>{html.escape(dot)}</pre>"
                 self.emit("diagram", svg=svg, edges=_edge_depths(metrics), nodes=_latency(metrics))
             await anyio.sleep(DIAGRAM_INTERVAL)
 

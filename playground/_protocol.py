@@ -25,6 +25,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from voicegraph.graph import InputError
+
 __all__ = [
     "CLOSE_BAD_MESSAGE",
     "CLOSE_BUSY",
@@ -63,7 +65,7 @@ CLOSE_UNSUPPORTED_RATE = 4415
 """A sample rate that is not one of :data:`SAMPLE_RATES`."""
 
 
-class ProtocolError(Exception):
+class ProtocolError(InputError):
     """A message the server cannot accept: ``code`` and ``reason`` go into the close frame."""
 
     def __init__(self, code: int, reason: str) -> None:

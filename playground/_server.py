@@ -96,8 +96,7 @@ class PlaygroundServer:
             given = request.query.get("token", "")
             if not hmac.compare_digest(given.encode(), self.token.encode()):
                 raise web.HTTPUnauthorized(
-                    text="this playground needs its token: open the URL it printed "
-                    "(…/?token=...)\n"
+                    text="this playground needs its token: open the URL it printed (…/?token=...)\n"
                 )
         response: web.StreamResponse = await handler(request)
         return response
@@ -147,9 +146,7 @@ class PlaygroundServer:
 
         bridge = SessionBridge(self.server, session_id, send, start.sample_rate)
         self.sessions[session_id] = bridge
-        await ws.send_str(
-            event("ready", session=session_id, sample_rate=OUTPUT_SAMPLE_RATE)
-        )
+        await ws.send_str(event("ready", session=session_id, sample_rate=OUTPUT_SAMPLE_RATE))
         failure: list[ProtocolError] = []
 
         async def read() -> None:
@@ -186,9 +183,7 @@ class PlaygroundServer:
             if start is None:
                 raise ProtocolError(CLOSE_BAD_MESSAGE, "send 'start' first")
             return start
-        raise ProtocolError(
-            CLOSE_BAD_MESSAGE, f"no 'start' message within {START_TIMEOUT:.0f} s"
-        )
+        raise ProtocolError(CLOSE_BAD_MESSAGE, f"no 'start' message within {START_TIMEOUT:.0f} s")
 
     async def _read_audio(
         self, ws: web.WebSocketResponse, bridge: SessionBridge, start: Start

@@ -48,6 +48,11 @@ async def closed_with(ws: aiohttp.ClientWebSocketResponse) -> tuple[int | None, 
                 return ws.close_code, ""
 
 
+def agent_session(server: PlaygroundServer, session_id: str) -> Any:
+    bridge = server.sessions.get(session_id)
+    return None if bridge is None else bridge.agent_session
+
+
 async def drop_cancelled_timers() -> None:
     """Make asyncio drop its cancelled timers now rather than at their deadlines.
 
@@ -95,13 +100,10 @@ async def test_a_closed_tab_ends_its_session_and_frees_its_runner(
     async with http.ws_connect(f"{url}/ws?session=gone") as ws:
         await ws.send_str(start_message())
         await next_event(ws, "ready")
-        bridge = server.sessions["gone"]
-        assert bridge is not None
-        await wait_until(lambda: bridge.agent_session is not None)
-        await wait_until(lambda: bridge.agent_session.runner is not None)
-        runner = weakref.ref(bridge.agent_session.runner)
-        session = weakref.ref(bridge.agent_session)
-        del bridge
+        await wait_until(lambda: agent_session(server, "gone") is not None)
+        await wait_until(lambda: agent_session(server, "gone").runner is not None)
+        runner = weakref.ref(agent_session(server, "gone").runner)
+        session = weakref.ref(agent_session(server, "gone"))
     await wait_until(lambda: "gone" not in server.sessions)
 
     def freed() -> bool:
