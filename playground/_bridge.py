@@ -171,6 +171,7 @@ class SessionBridge:
         for name, handler in handlers.items():
             session.on(name, handler)
         marks = session.runner.subscribe(TimelineEvent, capacity=64)
+        self.emit("state", state=getattr(session, "agent_state", "listening"))  # ready
         assert self._tg is not None
         self._tg.start_soon(self._diagrams, session)
         try:

@@ -13,7 +13,7 @@ const stats = {
 window.voicegraph = stats;
 
 let ws = null, context = null, stream = null, player = null, capture = null;
-let userBubble = null, agentBubble = null;
+let userBubble = null, agentBubble = null, micRequested = false;
 
 function newId() {
   if (crypto.randomUUID) return crypto.randomUUID();
@@ -63,6 +63,7 @@ function onEvent(message) {
       break;
     case "state":
       setState(message.state);
+      if (!micRequested && context) micRequested = true, openMicrophone().catch((error) => { $("status").textContent = "no microphone: " + error; });
       break;
     case "user":
       if (!userBubble) userBubble = bubble("user", message.text || "…", !message.final);
@@ -121,20 +122,30 @@ function onAudio(buffer) {
   if (player) player.port.postMessage({ type: "audio", rate: stats.outputRate || 24000, samples }, [samples.buffer]);
 }
 
-async function start() {
-  $("talk").disabled = true;
-  $("status").textContent = "starting the microphone…";
+// The microphone opens once the agent listens (its models may take seconds to load):
+// nothing said before that is lost.
+async function openMicrophone() {
   stream = await navigator.mediaDevices.getUserMedia({
     audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
   });
-  context = new AudioContext();
+  capture = new AudioWorkletNode(context, "capture");
+  capture.port.onmessage = (event) => {
+    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(event.data); stats.framesSent++; }
+  };
+  context.createMediaStreamSource(stream).connect(capture);
+  $("status").textContent = "listening: talk to the agent";
+  $("talk").textContent = "Listening…";
+}
+
+async function start() {
+  $("talk").disabled = true;
+  $("status").textContent = "loading the agent…";
+  context = new AudioContext();  // in the click: the browser lets it play
   await context.audioWorklet.addModule("static/capture-worklet.js");
   await context.audioWorklet.addModule("static/player-worklet.js");
   player = new AudioWorkletNode(context, "player");
   player.port.onmessage = (event) => { stats.samplesPlayed = event.data.played; };
   player.connect(context.destination);
-  capture = new AudioWorkletNode(context, "capture");
-  context.createMediaStreamSource(stream).connect(capture);
   await context.resume();
 
   const id = newId();
@@ -147,13 +158,9 @@ async function start() {
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
     ws.send(JSON.stringify({ type: "start", sample_rate: 16000 }));
-    $("status").textContent = "connected: talk to the agent";
     $("hangup").disabled = false;
     $("talk").classList.add("live");
-    $("talk").textContent = "Listening…";
-  };
-  capture.port.onmessage = (event) => {
-    if (ws && ws.readyState === WebSocket.OPEN) { ws.send(event.data); stats.framesSent++; }
+    $("talk").textContent = "Loading…";
   };
   ws.onmessage = (event) => {
     if (typeof event.data === "string") onEvent(JSON.parse(event.data));
@@ -174,6 +181,7 @@ function stop() {
   if (stream) stream.getTracks().forEach((t) => t.stop());
   if (context) context.close();
   stream = context = player = capture = null;
+  micRequested = false;
   setState("idle");
   $("state").textContent = "not connected";
   $("talk").disabled = false;

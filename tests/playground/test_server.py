@@ -240,3 +240,18 @@ def test_which_agents_the_playground_accepts(tmp_path: Path) -> None:
         agent_server(f"{module}:number")
     with pytest.raises(ConfigError):
         agent_server(f"{module}:missing")
+
+
+def test_the_command_refuses_an_agent_it_cannot_run(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from voicegraph.cli import app
+
+    (tmp_path / "not_agent.py").write_text("value = 3\n")
+    result = CliRunner().invoke(
+        app, ["playground", f"{tmp_path / 'not_agent.py'}:value", "--no-browser"]
+    )
+    assert result.exit_code == 1
+    assert "int" in result.output and "Agent class" in result.output
+    help_text = CliRunner().invoke(app, ["playground", "--help"]).output
+    assert "--no-browser" in help_text and "--token" in help_text
