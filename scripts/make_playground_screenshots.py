@@ -1,7 +1,7 @@
 """Drive the real playground page in headless Chromium and save docs/images/playground.png.
 
-    python scripts/make_playground_screenshots.py              # the scripted test agent (fast)
-    python scripts/make_playground_screenshots.py --embedded   # the embedded models
+    python scripts/make_playground_screenshots.py              # the embedded models (~1 min)
+    python scripts/make_playground_screenshots.py --scripted   # the scripted test agent
 
 Needs Debian's chromium (``apt-get install chromium``) and Playwright (``pip install
 'voicegraph[dev]'``; no ``playwright install``: the system browser is used). The fake
@@ -54,11 +54,11 @@ async def shoot(output: Path, *, embedded: bool, timeout: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--embedded", action="store_true", help="use the embedded models")
+    parser.add_argument("--scripted", action="store_true", help="the scripted test agent")
     parser.add_argument("--output", type=Path, default=ROOT / "docs/images/playground.png")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds to wait")
     options = parser.parse_args()
-    asyncio.run(shoot(options.output, embedded=options.embedded, timeout=options.timeout))
+    asyncio.run(shoot(options.output, embedded=not options.scripted, timeout=options.timeout))
 
 
 if __name__ == "__main__":
