@@ -466,8 +466,9 @@ def playground(
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 0,
     token: Annotated[
         str | None,
-        typer.Option(help="Required in the page's URL (?token=); generated for a non-loopback "
-                     "--host."),
+        typer.Option(
+            help="Required in the page's URL (?token=); generated for a non-loopback --host."
+        ),
     ] = None,
     browser: Annotated[
         bool, typer.Option("--browser/--no-browser", help="Open the page in the browser.")
