@@ -22,7 +22,7 @@ from voicegraph.graph import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("graph", "runner", "nodes", "viz", "voicegraph")
+PACKAGES = ("graph", "runner", "nodes", "viz", "playground", "voicegraph")
 
 BUILTIN_EXCEPTIONS = frozenset(
     name

@@ -118,7 +118,10 @@ def test_wheel_holds_exactly_the_package(tmp_path: Path) -> None:
     assert not any(n.startswith(("tests/", "notebooks/", "benchmarks/")) for n in names)
     for required in ("voicegraph/graph/_node.py", "voicegraph/runner/_runner.py",
                      "voicegraph/nodes/turn/_detector.py", "voicegraph/nodes/samples/question.wav",
-                     "voicegraph/py.typed", "voicegraph/cli.py"):  # fmt: skip
+                     "voicegraph/py.typed", "voicegraph/cli.py",
+                     "voicegraph/playground/static/index.html",
+                     "voicegraph/playground/static/app.js",
+                     "voicegraph/playground/static/player-worklet.js"):  # fmt: skip
         assert required in names, required
 
 

@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("graph", "runner", "nodes", "viz", "voicegraph")
+PACKAGES = ("graph", "runner", "nodes", "viz", "playground", "voicegraph")
 PROTOCOL = {"_repr_svg_", "_repr_png_", "_repr_html_", "_repr_mimebundle_"}
 
 

@@ -232,6 +232,17 @@ SURFACE: dict[str, list[str]] = {
         "get_job_context",
         "run_app",
     ],
+    "voicegraph.playground": [
+        "DEFAULT_INSTRUCTIONS",
+        "OUTPUT_SAMPLE_RATE",
+        "SAMPLE_RATES",
+        "PlaygroundServer",
+        "SessionBridge",
+        "agent_server",
+        "is_loopback",
+        "playground",
+        "static_folder",
+    ],
     "voicegraph.viz": [
         "Diagram",
         "DiagramWarning",

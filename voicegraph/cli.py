@@ -450,6 +450,46 @@ def console(
     raise typer.Exit(run_console(agent, log_level=log_level, text=text))
 
 
+@app.command()
+def playground(
+    agent: Annotated[
+        str | None,
+        typer.Argument(
+            help="Default: the standard voice agent on the embedded models. Or "
+            "path/to/agent.py / a module, optionally :attribute: an AgentServer, an async "
+            "entrypoint, an Agent class or a function returning an Agent."
+        ),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; other than loopback needs a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 0,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Required in the page's URL (?token=); generated for a non-loopback --host."
+        ),
+    ] = None,
+    browser: Annotated[
+        bool, typer.Option("--browser/--no-browser", help="Open the page in the browser.")
+    ] = True,
+    log_level: _LogLevel = "warning",
+) -> None:
+    """Talk to the agent in the browser: a local page with live transcript, graph and timeline."""
+    import logging
+
+    try:
+        from voicegraph.playground import playground as serve
+    except ModuleNotFoundError as exc:  # aiohttp: the 'playground' extra
+        typer.echo(
+            f"error: the playground needs {exc.name!r}: pip install 'voicegraph[playground]'",
+            err=True,
+        )
+        raise typer.Exit(1) from None
+    logging.basicConfig(level=log_level.upper())
+    raise typer.Exit(serve(agent, host=host, port=port, token=token, open_browser=browser))
+
+
 def main() -> None:
     """Entry point for the console script."""
     app()

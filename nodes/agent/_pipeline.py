@@ -288,7 +288,7 @@ def apply_pipeline_hooks(
         emit: reports a hook's failure (an ``error`` session event).
     """
     state = _STAGES.setdefault(agent, _Stages())
-    state.report = emit
+    state.report = _weakly(emit)  # the table is keyed weakly by the agent: hold no session
     llm.generate_hook = _llm_hook(agent, state) if overrides(agent, "llm_node") else None
     llm.transcription_hook = (
         _transcription_hook(agent, state) if overrides(agent, "transcription_node") else None
@@ -298,6 +298,21 @@ def apply_pipeline_hooks(
         tts.stream_hook = _tts_hook(agent, state, tts) if overrides(agent, "tts_node") else None
     if isinstance(stt, STTNode):
         stt.transcribe_hook = _stt_hook(agent, state) if overrides(agent, "stt_node") else None
+
+
+def _weakly(emit: Callable[[SessionEvent], None]) -> Callable[[SessionEvent], None]:
+    """``emit`` without a strong reference to its object (a bound method's session): the
+    session references the agent, and ``_STAGES`` must not keep the agent alive."""
+    if not inspect.ismethod(emit):
+        return emit
+    method = weakref.WeakMethod(emit)
+
+    def report(event: SessionEvent) -> None:
+        target = method()
+        if target is not None:
+            target(event)
+
+    return report
 
 
 def _report(state: _Stages, agent: Any, hook: str, exc: Exception) -> None:

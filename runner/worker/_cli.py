@@ -316,25 +316,35 @@ def inline_context(server: AgentServer, info: JobInfo, room: Any = None) -> JobC
 
 
 async def run_inline(
-    server: AgentServer, info: JobInfo, room: Any = None, *, ctx: JobContext | None = None
+    server: AgentServer,
+    info: JobInfo,
+    room: Any = None,
+    *,
+    ctx: JobContext | None = None,
+    signals: bool = True,
 ) -> tuple[str, str]:
     """Run one job of ``server`` in this process (prewarm, entrypoint, shutdown callbacks).
 
     ``ctx`` (from :func:`inline_context`) lets the caller watch the job. Ctrl-C (SIGINT)
-    shuts the job down. Returns ``(status, error)`` as a job process reports.
+    shuts the job down, unless ``signals=False`` (a server running many jobs at once shuts
+    them down itself with ``ctx.shutdown``). Returns ``(status, error)`` as a job process
+    reports.
     """
     if ctx is None:
         ctx = inline_context(server, info, room)
     job = ctx
 
     async def watch_signals() -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+            async for _ in received:
                 job.shutdown("interrupted")
                 return
 
     return await run_job(
-        ctx, resolve(server.entrypoint), watch_signals, session_end=resolve(server.session_end)
+        ctx,
+        resolve(server.entrypoint),
+        watch_signals if signals else None,
+        session_end=resolve(server.session_end),
     )
 
 
