@@ -480,9 +480,10 @@ def playground(
 
     try:
         from voicegraph.playground import playground as serve
-    except ModuleNotFoundError as exc:  # aiohttp: the 'playground' extra
+    except ModuleNotFoundError as exc:  # aiohttp, a dependency: a broken environment
         typer.echo(
-            f"error: the playground needs {exc.name!r}: pip install 'voicegraph[playground]'",
+            f"error: the playground needs {exc.name!r}, which is missing: reinstall voicegraph "
+            f"(pip install voicegraph) or pip install {exc.name}",
             err=True,
         )
         raise typer.Exit(1) from None
