@@ -40,6 +40,7 @@ __all__ = [
     "LLMGenerated",
     "MediaStarted",
     "ReplyPlayed",
+    "ReplyProgress",
     "ReplyStarted",
     "STTDone",
     "TTSFirstAudio",
@@ -156,6 +157,15 @@ class ReplyStarted(TimelineEvent):
     """A reply's first frame starts playing at clock time ``start`` (now or just after)."""
 
     start: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyProgress(TimelineEvent):
+    """A sentence of the reply playing since clock time ``start`` was heard in full; ``text``
+    is every word heard so far (live captions; not kept in ``timeline_events``)."""
+
+    start: float
+    text: str
 
 
 @dataclass(frozen=True, slots=True)

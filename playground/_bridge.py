@@ -22,7 +22,13 @@ from typing import Any
 import anyio
 import anyio.abc
 
-from voicegraph.graph.timeline import ReplyPlayed, TimelineEvent, UserInterrupted
+from voicegraph.graph.timeline import (
+    ReplyPlayed,
+    ReplyProgress,
+    ReplyStarted,
+    TimelineEvent,
+    UserInterrupted,
+)
 from voicegraph.runner.worker import AgentServer, JobContext, JobInfo, LocalRoom
 from voicegraph.runner.worker._cli import inline_context, run_inline
 
@@ -67,6 +73,9 @@ class SessionBridge:
         self._source: Any = None
         self._tg: anyio.abc.TaskGroup | None = None
         self._turns = 0
+        # after a barge-in, audio of the cut reply still on its way from the room's track is
+        # stale: dropped until the next reply starts playing
+        self._stale = False
 
     @property
     def agent_session(self) -> Any:
@@ -148,7 +157,8 @@ class SessionBridge:
         )
         try:
             async for item in stream:
-                await self._out.send(bytes(item.frame.data))
+                if not self._stale:
+                    await self._out.send(bytes(item.frame.data))
         finally:
             with anyio.CancelScope(shield=True):
                 await stream.aclose()
@@ -177,7 +187,12 @@ class SessionBridge:
         try:
             async for mark in marks:
                 if isinstance(mark, UserInterrupted):
+                    self._stale = True
                     self.emit("interrupted", reason=mark.reason)
+                elif isinstance(mark, ReplyStarted):
+                    self._stale = False
+                elif isinstance(mark, ReplyProgress):  # the words heard so far, live
+                    self.emit("agent", text=mark.text, final=False, interrupted=False)
                 elif isinstance(mark, ReplyPlayed):
                     self._tg.start_soon(self._timeline, session)
         finally:
@@ -186,7 +201,7 @@ class SessionBridge:
 
     def _user_state(self, e: Any) -> None:
         if e.new_state == "speaking":
-            self.emit("user", text="", final=False)  # the embedded STT has no partials
+            self.emit("user", text="", final=False)  # words come at pauses (interim) and at the end
 
     def _item(self, e: Any) -> None:
         item = e.item

@@ -21,7 +21,7 @@ from voicegraph.graph import (
     PlayoutMark,
     SpeechAudio,
 )
-from voicegraph.graph.timeline import ReplyPlayed, ReplyStarted, TimelineEvent
+from voicegraph.graph.timeline import ReplyPlayed, ReplyProgress, ReplyStarted, TimelineEvent
 from voicegraph.nodes._files import check_output_path
 from voicegraph.nodes._runs import RunStarts
 
@@ -130,7 +130,8 @@ class AudioOutput(Node):
     :attr:`reply_started_at` (clock time each reply's first frame started playing, for
     voice-to-voice latency), :attr:`played_seconds`. Histories keep the last 1000 replies.
     The same facts go on the run's bus as ``ReplyStarted`` / ``ReplyPlayed`` events
-    (:mod:`voicegraph.graph.timeline`), kept in ``timeline_events``.
+    (:mod:`voicegraph.graph.timeline`), kept in ``timeline_events``; after each sentence a
+    ``ReplyProgress`` with the words heard so far (for live captions; not kept).
 
     Config:
         path: WAV file to record to (default ``None``: no recording).
@@ -324,7 +325,9 @@ class AudioOutput(Node):
         if frame.final:
             await self._end_reply()
         elif reply.current is None and frame.text:  # a sentence has fully played
-            await self._mark(reply.played, " ".join(reply.sentences), epoch=reply.epoch)
+            heard = " ".join(reply.sentences)
+            self.publish(ReplyProgress(reply.start, heard))  # live captions only
+            await self._mark(reply.played, heard, epoch=reply.epoch)
 
     async def _end_reply(self) -> None:
         reply, self._reply = self._reply, None

@@ -8,7 +8,7 @@ const token = params.get("token");
 // What the page did, for tests and the curious (window.voicegraph in the console).
 const stats = {
   session: null, state: "idle", framesSent: 0, framesReceived: 0, samplesPlayed: 0,
-  flushes: 0, diagramUpdates: 0, timelines: 0, events: [], closed: null,
+  flushes: 0, diagramUpdates: 0, timelines: 0, agentLive: [], events: [], closed: null,
 };
 window.voicegraph = stats;
 
@@ -71,6 +71,12 @@ function onEvent(message) {
       if (message.final) userBubble = null;
       break;
     case "agent":
+      if (!message.final) {  // the words heard so far, after each sentence
+        if (!agentBubble) agentBubble = bubble("agent", "…", true);
+        setText(agentBubble, message.text || "…", false);
+        stats.agentLive.push(message.text);
+        break;
+      }
       if (!agentBubble) agentBubble = bubble("agent", message.text, false);
       setText(agentBubble, message.text || "(nothing heard)", true);
       if (message.interrupted) agentBubble.classList.add("interrupted");

@@ -83,6 +83,9 @@ async def test_the_page_talks_with_the_agent(question_page: tuple[Any, Playgroun
     await reply.wait_for(timeout=20_000)
     assert (await reply.locator(".text").inner_text()).startswith("Paris is the capital")
     assert "interrupted" not in (await reply.get_attribute("class") or "")
+    # while it played, the reply's words appeared as each part was heard (the first clause)
+    live = await page.evaluate("window.voicegraph.agentLive")
+    assert live and live[0] == "Paris is the capital of France,", live
     await page.wait_for_function("window.voicegraph.diagramUpdates >= 2", timeout=10_000)
     assert await page.locator("#diagram svg").count() == 1
     svg = await page.locator("#diagram").inner_html()
