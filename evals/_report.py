@@ -100,9 +100,9 @@ def compare(current: Report, baseline: Report) -> Comparison:
     now, before = current.summary(), baseline.summary()
     rows = [(key, before.get(key), now[key]) for key in now]
     found: list[str] = []
-    if now["wer_percent"] is not None and before.get("wer_percent") is not None:
-        if now["wer_percent"] - before["wer_percent"] > WER_POINTS:
-            found.append(f"WER {before['wer_percent']} % -> {now['wer_percent']} %")
+    wer, old_wer = now["wer_percent"], before.get("wer_percent")
+    if wer is not None and old_wer is not None and wer - old_wer > WER_POINTS:
+        found.append(f"WER {before['wer_percent']} % -> {now['wer_percent']} %")
     old = {f.id: f for f in baseline.files}
     for f in current.files:
         b = old.get(f.id)
@@ -171,7 +171,9 @@ def render_markdown(report: Report, comparison: Comparison | None = None) -> str
                     [[f.id, len(f.cutoffs), _times(f.cutoffs) or "-", "yes" if f.missed_turn
                       else "no", _times(f.decisions)] for f in cut],
                     "No one-sentence reference to judge cut-offs by.")  # fmt: skip
-    noise = sorted((f for f in ok if f.noise_replies is not None), key=lambda f: -(f.noise_replies or 0))
+    noise = sorted(
+        (f for f in ok if f.noise_replies is not None), key=lambda f: -(f.noise_replies or 0)
+    )
     lines += _table("Replies to noise", ["file", "replies", "what it said"],
                     [[f.id, f.noise_replies, " / ".join(f.replies)] for f in noise],
                     "No file with an empty reference transcript.")  # fmt: skip
@@ -185,7 +187,9 @@ def render_markdown(report: Report, comparison: Comparison | None = None) -> str
     lines += _table(f"Voice-to-voice latency{note}", ["file", "worst (s)", "turns (s)"],
                     [[f.id, f"{max(f.voice_to_voice):.3f}", _times(f.voice_to_voice)]
                      for f in timed], "No reply was heard.")  # fmt: skip
-    judged = sorted((f for f in ok if f.judge_passed is not None), key=lambda f: bool(f.judge_passed))
+    judged = sorted(
+        (f for f in ok if f.judge_passed is not None), key=lambda f: bool(f.judge_passed)
+    )
     if judged:
         lines += _table("Judge", ["file", "passed", "reason"],
                         [[f.id, "yes" if f.judge_passed else "NO", f.judge_reason] for f in judged],

@@ -31,7 +31,13 @@ from voicegraph.evals import (
 from voicegraph.graph import Clock, ConfigError
 from voicegraph.nodes.agent import Agent, AgentSession
 from voicegraph.nodes.samples import sample_path
-from voicegraph.testing import ScriptedLLM, ScriptedReply, ScriptedSTT, ScriptedToolCall, ScriptedTTS
+from voicegraph.testing import (
+    ScriptedLLM,
+    ScriptedReply,
+    ScriptedSTT,
+    ScriptedToolCall,
+    ScriptedTTS,
+)
 
 RATE = 16000
 
@@ -131,7 +137,10 @@ def test_a_folder_is_every_wav_in_it_sorted(tmp_path: Path) -> None:
         (lambda p: p / "missing", "does not exist"),
         (lambda p: p, "holds no .wav"),
         (lambda p: (p / "x.txt").write_text("x") and p / "x.txt", "neither a folder"),
-        (lambda p: (p / "e.jsonl").write_text("\n# only a comment\n") and p / "e.jsonl", "no entry"),
+        (
+            lambda p: (p / "e.jsonl").write_text("\n# only a comment\n") and p / "e.jsonl",
+            "no entry",
+        ),
     ],
 )
 def test_an_unusable_corpus_is_a_clear_error(tmp_path: Path, make: Any, message: str) -> None:
@@ -141,7 +150,7 @@ def test_an_unusable_corpus_is_a_clear_error(tmp_path: Path, make: Any, message:
 
 def test_sentences_and_speech_runs() -> None:
     assert one_sentence("ask not what your country can do for you, ask what you can do.")
-    assert one_sentence("Mr. Smith")  is False  # an abbreviation reads as two: not judged
+    assert one_sentence("Mr. Smith") is False  # an abbreviation reads as two: not judged
     assert not one_sentence("Hello there. How are you?")
     pcm = np.zeros(3 * RATE, np.int16)
     pcm[RATE : 2 * RATE] = speech(1.0)
