@@ -372,6 +372,85 @@ def bench(quick: Annotated[bool, typer.Option(help="A fast smoke run.")] = False
     raise typer.Exit(bench_main(["--quick"] if quick else []))
 
 
+@app.command("eval")
+def eval_corpus(
+    corpus: Annotated[
+        Path, typer.Argument(help="A folder of WAVs, or a manifest .jsonl (see the docs).")
+    ],
+    agent: Annotated[
+        str | None,
+        typer.Option(
+            help="module:attribute of an Agent class or a function returning an Agent; "
+            "default: the standard voice agent on the embedded models."
+        ),
+    ] = None,
+    realtime: Annotated[
+        bool,
+        typer.Option("--realtime", help="Run on the real clock (voice-to-voice latency)."),
+    ] = False,
+    baseline: Annotated[
+        Path | None, typer.Option(help="A previous run's --json: flag regressions against it.")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the report as JSON.")
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option(help="Write the report as Markdown (default: print it).")
+    ] = None,
+) -> None:
+    """Evaluate an agent over a corpus of recordings: WER, cut-offs, replies to noise, tools.
+
+    Each recording runs through the agent's voice graph in a new session, on the virtual
+    clock (deterministic, as fast as the models go) or with --realtime. A progress line per
+    file goes to stderr. Exits 1 when --baseline finds a regression, 2 for unusable input.
+    """
+    import json
+
+    from voicegraph.evals import (
+        EvalSettings,
+        Report,
+        compare,
+        evaluate,
+        load_agent,
+        progress_line,
+        render_markdown,
+    )
+
+    problem = _output_problem(None, {"--json": json_out, "--markdown": markdown})
+    try:
+        if problem is not None:
+            raise VoicegraphError(problem)
+        factory = load_agent(agent) if agent is not None else None
+        previous = Report.load(baseline) if baseline is not None else None
+        report = evaluate(
+            corpus,
+            factory,
+            EvalSettings(realtime=realtime),
+            progress=lambda *a: typer.echo(progress_line(*a), err=True),
+        )
+    except VoicegraphError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    comparison = compare(report, previous) if previous is not None else None
+    text = render_markdown(report, comparison)
+    writes: dict[Path, Callable[[Path], object]] = {}
+    if json_out is not None:
+        data = json.dumps(report.to_json(), indent=1)
+        writes[json_out] = lambda p: p.write_text(data + "\n", "utf-8")
+    if markdown is not None:
+        writes[markdown] = lambda p: p.write_text(text, "utf-8")
+    else:
+        typer.echo(text)
+    try:
+        _write_all(writes)
+    except OSError as exc:
+        typer.echo(f"error: cannot write the report ({exc})", err=True)
+        raise typer.Exit(1) from None
+    if comparison is not None and comparison.regressions:
+        typer.echo(f"{len(comparison.regressions)} regression(s) against {baseline}", err=True)
+        raise typer.Exit(1)
+
+
 # ---------------------------------------------------------------------- LiveKit deployment
 # Thin wrappers: the commands live in voicegraph.runner.worker._cli (and _console).
 

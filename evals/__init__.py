@@ -1,0 +1,53 @@
+"""Evaluate an agent over a corpus of recorded calls: ``voicegraph eval CORPUS``.
+
+Each recording runs through the agent's standard voice graph (a new ``AgentSession`` per
+file) on the virtual clock (deterministic) or the real clock (latency); the report gives the
+user transcript's WER, end-of-turn decisions (premature cut-offs, missed turns), replies to
+noise, tool calls against the expected ones, voice-to-voice latency and an optional judge's
+verdict, with a comparison against a previous run. See :mod:`voicegraph.evals._run` for the
+definitions. :func:`evaluate_file` is the unit of work a distributed run calls.
+"""
+
+from voicegraph.graph import rehome
+
+from ._agents import load_agent as load_agent
+from ._agents import standard_agent as standard_agent
+from ._agents import standard_session as standard_session
+from ._corpus import FileSpec as FileSpec
+from ._corpus import load_corpus as load_corpus
+from ._evaluate import evaluate as evaluate
+from ._evaluate import progress_line as progress_line
+from ._report import Comparison as Comparison
+from ._report import Report as Report
+from ._report import compare as compare
+from ._report import render_markdown as render_markdown
+from ._run import EvalSettings as EvalSettings
+from ._run import FileResult as FileResult
+from ._run import Judge as Judge
+from ._run import Verdict as Verdict
+from ._run import evaluate_file as evaluate_file
+from ._run import one_sentence as one_sentence
+from ._run import speech_runs as speech_runs
+
+__all__ = [
+    "Comparison",
+    "EvalSettings",
+    "FileResult",
+    "FileSpec",
+    "Judge",
+    "Report",
+    "Verdict",
+    "compare",
+    "evaluate",
+    "evaluate_file",
+    "load_agent",
+    "load_corpus",
+    "one_sentence",
+    "progress_line",
+    "render_markdown",
+    "speech_runs",
+    "standard_agent",
+    "standard_session",
+]
+
+rehome(__name__, globals(), __all__)

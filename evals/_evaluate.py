@@ -1,0 +1,63 @@
+"""Evaluate a whole corpus in this process, one file after the other."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from voicegraph.nodes.agent import Agent
+
+from ._agents import standard_agent
+from ._corpus import FileSpec, load_corpus
+from ._report import Report
+from ._run import EvalSettings, FileResult, evaluate_file
+
+__all__ = ["evaluate", "progress_line"]
+
+
+def evaluate(
+    corpus: str | Path | Sequence[FileSpec],
+    agent_factory: Callable[[], Agent] | None = None,
+    settings: EvalSettings | None = None,
+    *,
+    progress: Callable[[int, int, FileResult], None] | None = None,
+) -> Report:
+    """Run ``agent_factory`` (default: :func:`standard_agent`) on every recording of
+    ``corpus`` (a folder, a manifest JSONL, or :class:`FileSpec` s) and report.
+
+    ``progress(done, total, result)`` is called after each file.
+
+    Raises:
+        ConfigError: the corpus is unusable (see :func:`load_corpus`).
+    """
+    settings = settings or EvalSettings()
+    specs = load_corpus(corpus) if isinstance(corpus, str | Path) else list(corpus)
+    name = str(corpus) if isinstance(corpus, str | Path) else "corpus"
+    report = Report(name, "realtime" if settings.realtime else "virtual")
+    for i, spec in enumerate(specs, 1):
+        result = evaluate_file(spec, agent_factory or standard_agent, settings)
+        report.files.append(result)
+        if progress is not None:
+            progress(i, len(specs), result)
+    return report
+
+
+def progress_line(done: int, total: int, result: FileResult) -> str:
+    """One line per file, e.g. ``[3/24] jfk: WER 4.5 %, 1 turn, 0 cut-offs (2.1 s)``."""
+    head = f"[{done}/{total}] {result.id}:"
+    if result.error is not None:
+        return f"{head} ERROR {result.error}"
+    parts = []
+    if result.wer is not None:
+        parts.append(f"WER {100 * result.wer:.1f} %")
+    turns = len(result.decisions)
+    parts.append(f"{turns} turn{'s' * (turns != 1)}")
+    if result.cutoffs:
+        parts.append(f"{len(result.cutoffs)} cut-off(s)")
+    if result.noise_replies:
+        parts.append(f"{result.noise_replies} reply(ies) to noise")
+    if result.tools_ok is False:
+        parts.append("tool calls differ")
+    if result.voice_to_voice:
+        parts.append(f"v2v {max(result.voice_to_voice):.2f} s")
+    return f"{head} {', '.join(parts)} ({result.seconds:.1f} s)"
