@@ -438,16 +438,25 @@ def _read(path: str) -> bytes | None:
         os.close(fd)
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
+def _children(pid: int, attempts: int = 5) -> list[int]:
+    """``pid``'s children, from each thread's ``children`` file (a child is listed under the
+    thread that started it). A thread that ends during the walk hands its children to a
+    thread that may already have been read: then the walk is done again."""
     found: list[int] = []
-    for tid in threads:  # a child is listed under the thread that started it
-        data = _read(f"/proc/{pid}/task/{tid}/children")
-        if data:
-            found.extend(int(child) for child in data.split())
+    for _ in range(attempts):
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            return []
+        found, complete = [], True
+        for tid in threads:
+            data = _read(f"/proc/{pid}/task/{tid}/children")
+            if data is None:  # the thread ended: its children moved to another thread
+                complete = False
+            elif data:
+                found.extend(int(child) for child in data.split())
+        if complete:
+            break
     return found
 
 
