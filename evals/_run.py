@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from voicegraph.graph import Clock
-from voicegraph.nodes.agent import Agent, AgentSession
+from voicegraph.nodes.agent import Agent, AgentSession, audible_windows
 
 from ._agents import standard_session
 
@@ -252,13 +252,8 @@ def one_sentence(text: str) -> bool:
 def speech_runs(pcm: npt.NDArray[np.int16], rate: int) -> list[tuple[float, float]]:
     """``(start, end)`` media times of the runs of audible 20 ms windows at least
     :data:`MIN_SPEECH` s long."""
-    n = round(WINDOW * rate)
-    count = len(pcm) // n
-    if count == 0:
-        return []
-    windows = pcm[: count * n].astype(np.float64).reshape(count, n) / 32768.0
-    rms = np.sqrt(np.mean(windows**2, axis=1))
-    loud = 20 * np.log10(np.maximum(rms, 1e-10)) > THRESHOLD_DBFS
+    whole = len(pcm) // round(WINDOW * rate)  # a last partial window is not counted
+    loud = audible_windows(pcm, rate, window=WINDOW, threshold_dbfs=THRESHOLD_DBFS)[:whole]
     runs: list[tuple[float, float]] = []
     start = None
     for i, on in enumerate([*loud.tolist(), False]):

@@ -25,8 +25,7 @@ from typing import Any
 
 from voicegraph.graph import ConfigError
 from voicegraph.nodes.agent import Agent, AgentSession
-from voicegraph.runner.worker import AgentServer, JobContext
-from voicegraph.runner.worker._cli import load_server
+from voicegraph.runner.worker import AgentServer, JobContext, load_server
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "agent_server"]
 
