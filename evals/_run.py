@@ -177,8 +177,7 @@ def _run(
 ) -> None:
     import anyio
 
-    from voicegraph.nodes.agent import turn_metrics
-    from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
+    from voicegraph.nodes.audio import WavSource
     from voicegraph.nodes.llm import ChatMessage, FunctionCall
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.runner import RealClock, VirtualClock
@@ -203,13 +202,7 @@ def _run(
         session = anyio.run(go)
         pipeline = session.pipeline
         decisions = list(pipeline.turn.decisions)
-        agent_audio = None
-        to_clock = getattr(pipeline.source, "media_to_clock", None)
-        origin = to_clock(0.0) if to_clock is not None else None
-        if reply.is_file() and origin is not None:
-            played, rate = read_mono_wav(reply)
-            agent_audio = (align_recording(played, rate, origin), rate)
-        rows = turn_metrics(pipeline, user_audio=user, agent_audio=agent_audio)
+        rows = pipeline.turn_metrics()  # from the input and the recording, aligned
     result.decisions = [round(d.decided_at, 3) for d in decisions]
     result.transcript = " ".join(d.text.strip() for d in decisions if d.text.strip())
     items = session.history.items
