@@ -17,6 +17,8 @@ from ._corpus import FileSpec as FileSpec
 from ._corpus import load_corpus as load_corpus
 from ._evaluate import evaluate as evaluate
 from ._evaluate import progress_line as progress_line
+from ._ray import MAX_ATTEMPTS as MAX_ATTEMPTS
+from ._ray import WorkerStats as WorkerStats
 from ._report import Comparison as Comparison
 from ._report import Report as Report
 from ._report import compare as compare
@@ -30,6 +32,7 @@ from ._run import one_sentence as one_sentence
 from ._run import speech_runs as speech_runs
 
 __all__ = [
+    "MAX_ATTEMPTS",
     "Comparison",
     "EvalSettings",
     "FileResult",
@@ -37,6 +40,7 @@ __all__ = [
     "Judge",
     "Report",
     "Verdict",
+    "WorkerStats",
     "compare",
     "evaluate",
     "evaluate_file",

@@ -11,6 +11,7 @@ from typing import Any
 
 from voicegraph.graph import ConfigError
 
+from ._ray import WorkerStats
 from ._run import FileResult
 
 __all__ = ["Comparison", "Report", "compare", "render_markdown"]
@@ -37,6 +38,8 @@ class Report:
     corpus: str
     mode: str
     files: list[FileResult] = field(default_factory=list)
+    workers: list[WorkerStats] = field(default_factory=list)
+    """The Ray workers that ran it (empty for an in-process run)."""
 
     def summary(self) -> dict[str, Any]:
         """Corpus figures: WER pooled over the reference words (%), counts, latency p50/p90."""
@@ -66,6 +69,7 @@ class Report:
             "mode": self.mode,
             "summary": self.summary(),
             "files": [asdict(f) for f in self.files],
+            "workers": [asdict(w) for w in self.workers],
         }
 
     @classmethod
