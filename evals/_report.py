@@ -8,18 +8,22 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from voicegraph.graph import ConfigError
 
 from ._ray import WorkerStats
 from ._run import FileResult
 
-__all__ = ["Comparison", "Report", "compare", "render_markdown"]
+__all__ = ["Comparison", "Report", "compare", "failures", "render_markdown"]
 
 WER_POINTS = 2.0
 """A corpus or file WER this many percentage points above the baseline is a regression."""
 LATENCY_RATIO = 1.2
 """A voice-to-voice p50 more than 20 % above the baseline's is a regression."""
+FAILING_WER = 0.2
+"""A file whose WER is above this (20 %) is failing (:func:`failures`): at that rate about
+one word in five is wrong, enough to change what the agent answers."""
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -57,6 +61,7 @@ class Report:
             "noise_replies": sum(f.noise_replies or 0 for f in ok),
             "tool_mismatches": sum(1 for f in ok if f.tools_ok is False),
             "judge_failures": sum(1 for f in ok if f.judge_passed is False),
+            "failing_files": sum(1 for f in self.files if failures(f)),
             "voice_to_voice_p50": round(p50, 3) if p50 is not None else None,
             "voice_to_voice_p90": round(p90, 3) if p90 is not None else None,
         }
@@ -151,11 +156,91 @@ def _table(title: str, header: list[str], rows: list[list[Any]], empty: str) -> 
     return [*out, ""]
 
 
-def render_markdown(report: Report, comparison: Comparison | None = None) -> str:
-    """The report as Markdown: the summary, one table per metric (worst files first), the
-    files that could not be evaluated, and the comparison with the baseline."""
-    s = report.summary()
+def failures(result: FileResult) -> list[str]:
+    """Why a file counts as failing, or ``[]``: it was not evaluated, a premature cut-off, a
+    missed turn, a reply to noise, tool calls other than the expected ones, the judge's
+    failure, or a WER above :data:`FAILING_WER`. The reports list these files with a
+    timeline picture each."""
+    if result.error is not None:
+        return [f"not evaluated: {result.error}"]
+    reasons = []
+    if result.cutoffs:
+        reasons.append(f"premature cut-off at {_times(result.cutoffs)}")
+    if result.missed_turn:
+        reasons.append("missed turn (no end-of-turn decision)")
+    if result.noise_replies:
+        reasons.append(f"{result.noise_replies} reply(ies) to noise")
+    if result.tools_ok is False:
+        expected, called = ", ".join(result.expected_tools or []), ", ".join(result.tool_calls)
+        reasons.append(f"tool calls differ (expected: {expected or '-'}; called: {called or '-'})")
+    if result.judge_passed is False:
+        reasons.append("judge failed" + (f": {result.judge_reason}" if result.judge_reason else ""))
+    if result.wer is not None and result.wer > FAILING_WER:
+        reasons.append(f"WER {100 * result.wer:.1f} % (above {100 * FAILING_WER:.0f} %)")
+    return reasons
+
+
+def failing(report: Report) -> list[tuple[FileResult, list[str]]]:
+    """The failing files and their reasons, most reasons first (then in corpus order)."""
+    found = [(f, failures(f)) for f in report.files]
+    return sorted(((f, r) for f, r in found if r), key=lambda pair: -len(pair[1]))
+
+
+def _metric_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]], str]]:
+    """``(title, header, rows, text when empty)`` per metric, worst files first (the
+    Markdown and the HTML show the same tables)."""
     ok = [f for f in report.files if f.error is None]
+    tables: list[tuple[str, list[str], list[list[Any]], str]] = []
+    wer = sorted((f for f in ok if f.wer is not None), key=lambda f: -(f.wer or 0.0))
+    tables.append(("Word error rate", ["file", "WER %", "reference", "heard"],
+                   [[f.id, f"{100 * (f.wer or 0):.1f}", f.reference, f.transcript] for f in wer],
+                   "No file has a reference transcript."))  # fmt: skip
+    cut = sorted((f for f in ok if f.cutoffs_judged or f.missed_turn),
+                 key=lambda f: (-len(f.cutoffs), not f.missed_turn))  # fmt: skip
+    tables.append(("End of turn", ["file", "cut-offs", "at (s)", "missed turn", "decisions (s)"],
+                   [[f.id, len(f.cutoffs), _times(f.cutoffs) or "-", "yes" if f.missed_turn
+                     else "no", _times(f.decisions)] for f in cut],
+                   "No one-sentence reference to judge cut-offs by."))  # fmt: skip
+    noise = sorted(
+        (f for f in ok if f.noise_replies is not None), key=lambda f: -(f.noise_replies or 0)
+    )
+    tables.append(("Replies to noise", ["file", "replies", "what it said"],
+                   [[f.id, f.noise_replies, " / ".join(f.replies)] for f in noise],
+                   "No file with an empty reference transcript."))  # fmt: skip
+    tools = sorted((f for f in ok if f.tools_ok is not None), key=lambda f: bool(f.tools_ok))
+    tables.append(("Tool calls", ["file", "ok", "expected", "called"],
+                   [[f.id, "yes" if f.tools_ok else "NO", ", ".join(f.expected_tools or []),
+                     ", ".join(f.tool_calls)] for f in tools],
+                   "No file names expected tool calls."))  # fmt: skip
+    timed = sorted((f for f in ok if f.voice_to_voice), key=lambda f: -max(f.voice_to_voice))
+    note = "" if report.mode == "realtime" else " (virtual clock: model compute not counted)"
+    tables.append((f"Voice-to-voice latency{note}", ["file", "worst (s)", "turns (s)"],
+                   [[f.id, f"{max(f.voice_to_voice):.3f}", _times(f.voice_to_voice)]
+                    for f in timed], "No reply was heard."))  # fmt: skip
+    judged = sorted(
+        (f for f in ok if f.judge_passed is not None), key=lambda f: bool(f.judge_passed)
+    )
+    if judged:
+        tables.append(("Judge", ["file", "passed", "reason"],
+                       [[f.id, "yes" if f.judge_passed else "NO", f.judge_reason]
+                        for f in judged], ""))  # fmt: skip
+    failed = [f for f in report.files if f.error is not None]
+    tables.append(("Files not evaluated", ["file", "error"], [[f.id, f.error] for f in failed],
+                   "Every file was evaluated."))  # fmt: skip
+    return tables
+
+
+def render_markdown(
+    report: Report, comparison: Comparison | None = None, *, timelines: dict[str, str] | None = None
+) -> str:
+    """The report as Markdown: the summary, the comparison with the baseline, the failing
+    files (:func:`failures`), one table per metric (worst files first) and the files that
+    could not be evaluated.
+
+    ``timelines`` maps a file's id to the link of its timeline picture (e.g. from
+    :func:`timeline_files`); the Failures table then links each picture it has.
+    """
+    s = report.summary()
     lines = [f"# Eval of {report.corpus} ({report.mode} clock)", ""]
     lines += _table("Summary", ["figure", "value"], [[k, v] for k, v in s.items()], "")
     if comparison is not None:
@@ -165,40 +250,15 @@ def render_markdown(report: Report, comparison: Comparison | None = None) -> str
         lines += ["**Regressions:**", ""] + [f"- {r}" for r in flagged] if flagged else [
             "No regression.", ""]  # fmt: skip
         lines += [""] if flagged else []
-    wer = sorted((f for f in ok if f.wer is not None), key=lambda f: -(f.wer or 0.0))
-    lines += _table("Word error rate", ["file", "WER %", "reference", "heard"],
-                    [[f.id, f"{100 * (f.wer or 0):.1f}", f.reference, f.transcript]
-                     for f in wer], "No file has a reference transcript.")  # fmt: skip
-    cut = sorted((f for f in ok if f.cutoffs_judged or f.missed_turn),
-                 key=lambda f: (-len(f.cutoffs), not f.missed_turn))  # fmt: skip
-    lines += _table("End of turn", ["file", "cut-offs", "at (s)", "missed turn", "decisions (s)"],
-                    [[f.id, len(f.cutoffs), _times(f.cutoffs) or "-", "yes" if f.missed_turn
-                      else "no", _times(f.decisions)] for f in cut],
-                    "No one-sentence reference to judge cut-offs by.")  # fmt: skip
-    noise = sorted(
-        (f for f in ok if f.noise_replies is not None), key=lambda f: -(f.noise_replies or 0)
-    )
-    lines += _table("Replies to noise", ["file", "replies", "what it said"],
-                    [[f.id, f.noise_replies, " / ".join(f.replies)] for f in noise],
-                    "No file with an empty reference transcript.")  # fmt: skip
-    tools = sorted((f for f in ok if f.tools_ok is not None), key=lambda f: bool(f.tools_ok))
-    lines += _table("Tool calls", ["file", "ok", "expected", "called"],
-                    [[f.id, "yes" if f.tools_ok else "NO", ", ".join(f.expected_tools or []),
-                      ", ".join(f.tool_calls)] for f in tools],
-                    "No file names expected tool calls.")  # fmt: skip
-    timed = sorted((f for f in ok if f.voice_to_voice), key=lambda f: -max(f.voice_to_voice))
-    note = "" if report.mode == "realtime" else " (virtual clock: model compute not counted)"
-    lines += _table(f"Voice-to-voice latency{note}", ["file", "worst (s)", "turns (s)"],
-                    [[f.id, f"{max(f.voice_to_voice):.3f}", _times(f.voice_to_voice)]
-                     for f in timed], "No reply was heard.")  # fmt: skip
-    judged = sorted(
-        (f for f in ok if f.judge_passed is not None), key=lambda f: bool(f.judge_passed)
-    )
-    if judged:
-        lines += _table("Judge", ["file", "passed", "reason"],
-                        [[f.id, "yes" if f.judge_passed else "NO", f.judge_reason] for f in judged],
-                        "")  # fmt: skip
-    failed = [f for f in report.files if f.error is not None]
-    lines += _table("Files not evaluated", ["file", "error"], [[f.id, f.error] for f in failed],
-                    "Every file was evaluated.")  # fmt: skip
+    header, rows = ["file", "why"], []
+    for f, reasons in failing(report):
+        rows.append([f.id, "; ".join(reasons)])
+        if timelines is not None:
+            link = timelines.get(f.id)
+            rows[-1].append(f"[timeline]({quote(link)})" if link else "-")
+    if timelines is not None:
+        header.append("picture")
+    lines += _table("Failures", header, rows, "No file failed.")
+    for title, head, body, empty in _metric_tables(report):
+        lines += _table(title, head, body, empty)
     return "\n".join(lines).rstrip() + "\n"

@@ -18,6 +18,10 @@ Definitions (media time: seconds into the recording):
 * **voice-to-voice**: per turn, the true end of the user's speech to the first audible agent
   audio (:func:`voicegraph.nodes.agent.turn_metrics`); meaningful in realtime mode only (on
   the virtual clock model compute takes no time).
+* **timeline** (what :func:`voicegraph.evals.render_timeline` draws from a report alone): the
+  speech runs of the input (``user_speech``) and of the agent's audio as played, aligned
+  with the input (``agent_audio``), beside the decisions and cut-offs; ``interrupted`` says
+  per reply whether the user cut it off.
 """
 
 from __future__ import annotations
@@ -115,12 +119,20 @@ class FileResult:
     voice_to_voice: list[float] = field(default_factory=list)
     judge_passed: bool | None = None
     judge_reason: str = ""
+    user_speech: list[tuple[float, float]] | None = None
+    agent_audio: list[tuple[float, float]] | None = None
+    interrupted: list[bool] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileResult:
-        """Read one back from a report's JSON (unknown keys ignored)."""
+        """Read one back from a report's JSON (unknown keys ignored; a report written before
+        a field existed leaves it at its default)."""
         names = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in names})
+        fields = {k: v for k, v in data.items() if k in names}
+        for key in ("user_speech", "agent_audio"):  # JSON has no tuples
+            if fields.get(key) is not None:
+                fields[key] = [(float(a), float(b)) for a, b in fields[key]]
+        return cls(**fields)
 
 
 def evaluate_file(
@@ -177,7 +189,7 @@ def _run(
 ) -> None:
     import anyio
 
-    from voicegraph.nodes.audio import WavSource
+    from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
     from voicegraph.nodes.llm import ChatMessage, FunctionCall
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.runner import RealClock, VirtualClock
@@ -203,15 +215,20 @@ def _run(
         pipeline = session.pipeline
         decisions = list(pipeline.turn.decisions)
         rows = pipeline.turn_metrics()  # from the input and the recording, aligned
+        if reply.is_file():  # aligned as turn_metrics aligns it: sample i is input sample i
+            played, rate = read_mono_wav(reply)
+            origin = getattr(pipeline.source, "media_to_clock", lambda _: None)(0.0)
+            result.agent_audio = speech_runs(align_recording(played, rate, origin or 0.0), rate)
     result.decisions = [round(d.decided_at, 3) for d in decisions]
     result.transcript = " ".join(d.text.strip() for d in decisions if d.text.strip())
     items = session.history.items
-    result.replies = [
-        i.text for i in items if isinstance(i, ChatMessage) and i.role == "assistant" and i.text
-    ]
+    said = [i for i in items if isinstance(i, ChatMessage) and i.role == "assistant" and i.text]
+    result.replies = [i.text for i in said]
+    result.interrupted = [i.interrupted for i in said]
     result.tool_calls = [i.name for i in items if isinstance(i, FunctionCall)]
     result.voice_to_voice = [round(r.voice_to_voice, 3) for r in rows if r.voice_to_voice]
-    _judge_turns(spec, result, speech_runs(*user))
+    result.user_speech = speech_runs(*user)
+    _judge_turns(spec, result, result.user_speech)
     if spec.tool_calls is not None:
         result.expected_tools = list(spec.tool_calls)
         result.tools_ok = sorted(result.tool_calls) == sorted(spec.tool_calls)

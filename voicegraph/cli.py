@@ -395,14 +395,28 @@ def eval_corpus(
         Path | None, typer.Option("--json", help="Write the report as JSON.")
     ] = None,
     markdown: Annotated[
-        Path | None, typer.Option(help="Write the report as Markdown (default: print it).")
+        Path | None,
+        typer.Option(
+            help="Write the report as Markdown (default: print it), with a timeline picture "
+            "per failing file in the folder FILE-timelines/ beside it, linked from its "
+            "Failures table (printed Markdown has no pictures)."
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the report as one self-contained HTML page, with a timeline picture "
+            "per failing file."
+        ),
     ] = None,
 ) -> None:
     """Evaluate an agent over a corpus of recordings: WER, cut-offs, replies to noise, tools.
 
     Each recording runs through the agent's voice graph in a new session, on the virtual
     clock (deterministic, as fast as the models go) or with --realtime. A progress line per
-    file goes to stderr. Exits 1 when --baseline finds a regression, 2 for unusable input.
+    file goes to stderr. The outputs are written once the run has succeeded (a failed run
+    leaves existing files as they were). Exits 1 when --baseline finds a regression, 2 for
+    unusable input.
     """
     import json
 
@@ -413,10 +427,16 @@ def eval_corpus(
         evaluate,
         load_agent,
         progress_line,
+        render_html,
         render_markdown,
+        render_timeline,
+        timeline_files,
     )
 
-    problem = _output_problem(None, {"--json": json_out, "--markdown": markdown})
+    pictures = markdown.with_name(f"{markdown.stem}-timelines") if markdown else None
+    problem = _output_problem(None, {"--json": json_out, "--markdown": markdown, "--html": html})
+    if problem is None and pictures is not None and pictures.exists() and not pictures.is_dir():
+        problem = f"the timelines folder {str(pictures)!r} is a file; move it or rename --markdown"
     try:
         if problem is not None:
             raise VoicegraphError(problem)
@@ -432,7 +452,9 @@ def eval_corpus(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     comparison = compare(report, previous) if previous is not None else None
-    text = render_markdown(report, comparison)
+    names = timeline_files(report) if pictures is not None else {}
+    links = {i: f"{pictures.name}/{n}" for i, n in names.items()} if pictures else None
+    text = render_markdown(report, comparison, timelines=links)
     writes: dict[Path, Callable[[Path], object]] = {}
     if json_out is not None:
         data = json.dumps(report.to_json(), indent=1)
@@ -441,7 +463,19 @@ def eval_corpus(
         writes[markdown] = lambda p: p.write_text(text, "utf-8")
     else:
         typer.echo(text)
+
+    def text_file(content: str) -> Callable[[Path], object]:
+        return lambda p: p.write_text(content, "utf-8")
+
+    if html is not None:
+        writes[html] = text_file(render_html(report, comparison))
+    if pictures is not None and names:
+        by_id = {f.id: f for f in report.files}
+        for file_id, name in names.items():
+            writes[pictures / name] = text_file(render_timeline(by_id[file_id]))
     try:
+        if pictures is not None and names:
+            pictures.mkdir(exist_ok=True)
         _write_all(writes)
     except OSError as exc:
         typer.echo(f"error: cannot write the report ({exc})", err=True)

@@ -23,9 +23,12 @@ from voicegraph.evals import (
     compare,
     evaluate,
     evaluate_file,
+    failures,
     load_corpus,
     one_sentence,
+    render_html,
     render_markdown,
+    render_timeline,
     speech_runs,
 )
 from voicegraph.graph import Clock, ConfigError
@@ -371,3 +374,166 @@ def test_evaluate_runs_every_file_and_reports_progress(tmp_path: Path) -> None:
                       progress=lambda i, n, r: seen.append((i, n, r.id)))  # fmt: skip
     assert seen == [(1, 2, "a.wav"), (2, 2, "b.wav")]
     assert report.mode == "virtual" and [f.error for f in report.files] == [None, None]
+
+
+# -------------------------------------------------------------- failures, pictures, HTML
+
+
+def test_the_result_keeps_a_timeline_that_survives_json(tmp_path: Path) -> None:
+    wav = write(tmp_path / "paused.wav", [(0.5, 1.5), (4.0, 1.5)], 8.0)
+    result = evaluate_file(FileSpec("p", str(wav), transcript="hello there my friend"),
+                           plain_agent, SETTINGS)  # fmt: skip
+    assert result.error is None, result.error
+    user, agent = result.user_speech, result.agent_audio
+    assert user is not None and agent is not None
+    assert user[0][0] >= 0.5 and 1.5 < user[-1][1] <= 5.5
+    assert any(end <= 2.0 for _, end in user) and any(start >= 4.0 for start, _ in user)
+    # the agent answers each half in the pause after it (its audio aligned with the input)
+    assert len(agent) == 2 and 2.0 < agent[0][0] < 4.0 and agent[1][0] > 5.5
+    assert all(abs(run[0] - d) < 0.1 for run, d in zip(agent, result.decisions, strict=True))
+    assert result.interrupted == [False, False]
+    report = Report("c", "virtual", [result])
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report.to_json()))
+    assert Report.load(path).files == [result]
+    # a report written before the timeline existed reads back with "not recorded"
+    old = {k: v for k, v in json.loads(path.read_text())["files"][0].items()
+           if k not in ("user_speech", "agent_audio", "interrupted")}  # fmt: skip
+    back = FileResult.from_dict(old)
+    assert (back.user_speech, back.agent_audio, back.interrupted) == (None, None, None)
+    assert back.cutoffs == result.cutoffs
+
+
+def test_failures_gives_every_reason_a_file_fails() -> None:
+    assert failures(fake("ok", wer=0.2, reference_words=5, missed_turn=False)) == []
+    assert failures(fake("e", error="no such file: /e.wav")) == [
+        "not evaluated: no such file: /e.wav"
+    ]
+    reasons = failures(fake(
+        "bad", wer=0.25, cutoffs=[1.5], missed_turn=True, noise_replies=2, tools_ok=False,
+        expected_tools=["lookup"], tool_calls=[], judge_passed=False, judge_reason="rude",
+    ))  # fmt: skip
+    assert reasons == [
+        "premature cut-off at 1.50 s",
+        "missed turn (no end-of-turn decision)",
+        "2 reply(ies) to noise",
+        "tool calls differ (expected: lookup; called: -)",
+        "judge failed: rude",
+        "WER 25.0 % (above 20 %)",
+    ]
+
+
+HOSTILE = "<script>alert('x')</script> & \x01"
+
+
+def cut_off_file(**fields: Any) -> FileResult:
+    data: dict[str, Any] = {
+        "duration": 8.0, "reference": "hello there my friend", "transcript": HOSTILE,
+        "wer": 1.0, "reference_words": 4, "decisions": [2.68, 6.18], "cutoffs": [2.68],
+        "cutoffs_judged": True, "missed_turn": False, "replies": ["Hi!", "Yes?"],
+        "user_speech": [(0.5, 1.9), (4.0, 5.4)], "agent_audio": [(2.66, 2.84), (6.16, 6.34)],
+        "interrupted": [False, True],
+    }  # fmt: skip
+    return fake("a/<b>.wav", **{**data, **fields})
+
+
+def test_the_timeline_is_svg_with_both_lanes_and_the_cut_off_marked() -> None:
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    svg = ET.fromstring(render_timeline(cut_off_file()))
+    assert svg.tag == f"{ns}svg" and (svg.get("width"), svg.get("height")) == ("800", "170")
+    assert len(svg.findall(f"{ns}rect[@class='user']")) == 2
+    assert len(svg.findall(f"{ns}rect[@class='agent']")) == 2
+    cut = svg.findall(f"{ns}line[@class='cutoff']")
+    turns = svg.findall(f"{ns}line[@class='turn']")
+    assert len(cut) == 1 and len(turns) == 1
+    assert cut[0].get("stroke") == "#d0312d" and float(cut[0].get("x1") or 0) < float(
+        turns[0].get("x1") or 0)  # fmt: skip
+    labels = ["".join(t.itertext()) for t in svg.iter(f"{ns}text")]
+    assert "cut-off 2.68 s" in labels
+    assert any(HOSTILE.replace("\x01", "\ufffd") in label for label in labels)  # as text
+    assert any("Hi! / Yes? (interrupted)" in label for label in labels)
+    # an old report has no lanes to draw: they say so instead of showing silence
+    old = ET.fromstring(render_timeline(cut_off_file(user_speech=None, agent_audio=None)))
+    assert ["".join(t.itertext()) for t in old.iter(f"{ns}text")].count("not recorded") == 2
+    assert not old.findall(f"{ns}rect[@class='user']")
+
+
+def test_the_html_page_escapes_user_data_and_pictures_the_failing_files() -> None:
+    from html.parser import HTMLParser
+
+    report = Report("<corpus>", "virtual", [
+        cut_off_file(),
+        fake("fine", wer=0.0, reference_words=2, reference="hi", transcript="hi"),
+        fake("<img src=x onerror=alert(1)>", error="no such file"),
+    ])  # fmt: skip
+    page = render_html(report, compare(report, report))
+    tags: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            tags.append(tag)
+
+    Tags().feed(page)
+    assert "script" not in tags and "img" not in tags
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert tags.count("svg") == 1  # the cut-off file: the not-evaluated one has no timeline
+    assert 'href="#timeline-1"' in page and 'id="timeline-1"' in page
+    failures_table = page.split("<h2>Failures</h2>")[1].split("<h2>")[0]
+    assert "premature cut-off at 2.68 s" in failures_table and "fine" not in failures_table
+    assert "No regression." in page
+
+
+def test_the_cli_writes_html_and_markdown_with_timeline_pictures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    write(tmp_path / "a.wav", [(0.5, 1.5)], 5.0)
+    write(tmp_path / "p.wav", [(0.5, 1.5), (4.0, 1.5)], 8.0)
+    (tmp_path / "m.jsonl").write_text(
+        '{"audio": "a.wav", "transcript": "hello there"}\n'
+        '{"audio": "p.wav", "id": "<p>", "transcript": "hello there my friend"}\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("voicegraph.evals._run.standard_session", scripted)  # no model
+    runner = CliRunner()
+    out = runner.invoke(app, ["eval", "m.jsonl", "--markdown", "r.md", "--html", "r.html"])
+    assert out.exit_code == 0, out.output
+    md = (tmp_path / "r.md").read_text()
+    failing = md.split("## Failures")[1].split("##")[0]
+    assert "| <p> | premature cut-off at 2.68 s; WER 50.0 % (above 20 %) |" in failing
+    assert "a.wav" not in failing
+    assert [p.name for p in (tmp_path / "r-timelines").iterdir()] == ["002-p.svg"]
+    assert "[timeline](r-timelines/002-p.svg)" in failing
+    svg = ET.parse(tmp_path / "r-timelines" / "002-p.svg").getroot()
+    assert len(svg.findall("{http://www.w3.org/2000/svg}line[@class='cutoff']")) == 1
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("<svg") == 1 and "<h3>&lt;p&gt;</h3>" in page
+    # printed Markdown: the same Failures table, without pictures
+    out = runner.invoke(app, ["eval", "m.jsonl"])
+    assert out.exit_code == 0, out.output
+    assert "| <p> | premature cut-off" in out.stdout and "timeline" not in out.stdout
+
+
+def test_a_failed_run_leaves_the_html_and_its_pictures_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.html").write_text("before")
+    (tmp_path / "r.md").write_text("before")
+    runner = CliRunner()
+    out = runner.invoke(app, ["eval", "nowhere", "--html", "r.html", "--markdown", "r.md"])
+    assert out.exit_code == 2 and "does not exist" in out.stderr, out.output
+    assert (tmp_path / "r.html").read_text() == (tmp_path / "r.md").read_text() == "before"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html", "r.md"]  # no folder, no temp
+    for args, message in [
+        (["--html", "r.html", "--markdown", "r.html"], "are the same file"),
+        (["--html", "."], "is a folder"),
+    ]:
+        out = runner.invoke(app, ["eval", "nowhere", *args])
+        assert out.exit_code == 2 and message in out.stderr, out.output
+    (tmp_path / "r-timelines").write_text("a file")
+    out = runner.invoke(app, ["eval", "nowhere", "--markdown", "r.md"])
+    assert out.exit_code == 2 and "timelines folder" in out.stderr, out.output
