@@ -18,8 +18,9 @@ from ._agents import standard_session as standard_session
 from ._corpus import FileSpec as FileSpec
 from ._corpus import load_corpus as load_corpus
 from ._evaluate import evaluate as evaluate
-from ._evaluate import progress_line as progress_line
 from ._html import render_html as render_html
+from ._progress import ProgressBar as ProgressBar
+from ._progress import progress_line as progress_line
 from ._ray import MAX_ATTEMPTS as MAX_ATTEMPTS
 from ._ray import WorkerStats as WorkerStats
 from ._report import Comparison as Comparison
@@ -44,6 +45,7 @@ __all__ = [
     "FileResult",
     "FileSpec",
     "Judge",
+    "ProgressBar",
     "Report",
     "Verdict",
     "WorkerStats",

@@ -12,7 +12,7 @@ from ._corpus import FileSpec, load_corpus
 from ._report import Report
 from ._run import EvalSettings, FileResult, evaluate_file
 
-__all__ = ["evaluate", "progress_line"]
+__all__ = ["evaluate"]
 
 
 def evaluate(
@@ -56,24 +56,3 @@ def evaluate(
         if progress is not None:
             progress(i, len(specs), result)
     return report
-
-
-def progress_line(done: int, total: int, result: FileResult) -> str:
-    """One line per file, e.g. ``[3/24] jfk: WER 4.5 %, 1 turn, 0 cut-offs (2.1 s)``."""
-    head = f"[{done}/{total}] {result.id}:"
-    if result.error is not None:
-        return f"{head} ERROR {result.error}"
-    parts = []
-    if result.wer is not None:
-        parts.append(f"WER {100 * result.wer:.1f} %")
-    turns = len(result.decisions)
-    parts.append(f"{turns} turn{'s' * (turns != 1)}")
-    if result.cutoffs:
-        parts.append(f"{len(result.cutoffs)} cut-off(s)")
-    if result.noise_replies:
-        parts.append(f"{result.noise_replies} reply(ies) to noise")
-    if result.tools_ok is False:
-        parts.append("tool calls differ")
-    if result.voice_to_voice:
-        parts.append(f"v2v {max(result.voice_to_voice):.2f} s")
-    return f"{head} {', '.join(parts)} ({result.seconds:.1f} s)"

@@ -239,6 +239,7 @@ SURFACE: dict[str, list[str]] = {
         "FileResult",
         "FileSpec",
         "Judge",
+        "ProgressBar",
         "Report",
         "Verdict",
         "WorkerStats",

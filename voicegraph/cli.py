@@ -409,24 +409,41 @@ def eval_corpus(
             "per failing file."
         ),
     ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Run on Ray workers, each loading the models once: the cluster in "
+            "$RAY_ADDRESS, or a new local instance (pip install 'voicegraph[ray]').",
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster to run on, e.g. ray://head:10001 (implies --ray)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Ray workers (default: one per CPU of the cluster)."),
+    ] = None,
 ) -> None:
     """Evaluate an agent over a corpus of recordings: WER, cut-offs, replies to noise, tools.
 
     Each recording runs through the agent's voice graph in a new session, on the virtual
-    clock (deterministic, as fast as the models go) or with --realtime. A progress line per
-    file goes to stderr. The outputs are written once the run has succeeded (a failed run
-    leaves existing files as they were). Exits 1 when --baseline finds a regression, 2 for
-    unusable input.
+    clock (deterministic, as fast as the models go) or with --realtime, in this process or
+    with --ray on a Ray cluster (the same report). Progress goes to stderr: a bar on a
+    terminal, a line per file elsewhere. The outputs are written once the run has succeeded
+    (a failed run leaves existing files as they were). Exits 1 when --baseline finds a
+    regression, 2 for unusable input.
     """
     import json
 
     from voicegraph.evals import (
         EvalSettings,
+        ProgressBar,
         Report,
         compare,
         evaluate,
         load_agent,
-        progress_line,
         render_html,
         render_markdown,
         render_timeline,
@@ -442,15 +459,27 @@ def eval_corpus(
             raise VoicegraphError(problem)
         factory = load_agent(agent) if agent is not None else None
         previous = Report.load(baseline) if baseline is not None else None
-        report = evaluate(
-            corpus,
-            factory,
-            EvalSettings(realtime=realtime),
-            progress=lambda *a: typer.echo(progress_line(*a), err=True),
-        )
+        progress = ProgressBar()
+        try:
+            report = evaluate(
+                corpus,
+                factory,
+                EvalSettings(realtime=realtime),
+                progress=progress,
+                ray=ray_address or ray,
+                workers=workers,
+            )
+        finally:
+            progress.close()
     except VoicegraphError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    if report.workers:
+        memory = ", ".join(f"{w.peak_rss_mb:.0f}" for w in report.workers if not w.died)
+        died = sum(w.died for w in report.workers)
+        lost = f"; {died} worker(s) died, their files were retried" if died else ""
+        alive = len(report.workers) - died
+        typer.echo(f"ran on {alive} Ray worker(s), peak memory {memory} MiB each{lost}", err=True)
     comparison = compare(report, previous) if previous is not None else None
     names = timeline_files(report) if pictures is not None else {}
     links = {i: f"{pictures.name}/{n}" for i, n in names.items()} if pictures else None

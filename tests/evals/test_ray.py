@@ -4,6 +4,7 @@ this process, workers that die mid-run, and the real corpus on the embedded mode
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from collections.abc import Iterator
@@ -140,6 +141,24 @@ def test_the_real_corpus_on_ray_matches_the_in_process_run(local_ray: None) -> N
     assert same(there) == same(here)
     summary = here.summary()
     assert summary["files"] == 22 and summary["wer_percent"] is not None
-    assert summary["wer_percent"] <= 12.0 and summary["noise_replies"] == 0
-    assert summary["missed_turns"] == 0
+    noise = [(f.id, f.replies, f.decisions) for f in here.files if f.noise_replies]
+    assert summary["wer_percent"] <= 12.0 and not noise, (summary, noise)
     assert all(f.replies for f in here.files if f.reference)  # it answered every utterance
+
+
+def test_the_cli_runs_on_ray_and_says_what_the_workers_used(
+    local_ray: None, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from voicegraph.cli import app
+
+    (tmp_path / "corpus").mkdir()
+    folder = corpus(tmp_path / "corpus", 1)
+    out = CliRunner().invoke(app, ["eval", str(folder), "--ray", "--workers", "1",
+                                   "--json", str(tmp_path / "r.json")])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "ran on 1 Ray worker(s), peak memory" in out.stderr
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert [f["id"] for f in data["files"]] == ["f00.wav"] and data["files"][0]["replies"]
+    assert len(data["workers"]) == 1 and data["workers"][0]["files"] == 1
