@@ -49,7 +49,12 @@ class SentenceSplitter(Node):
     text, a long one with a number 300-420 ms. 0.2 s leaves short sentences whole with
     some margin for a loaded machine, and starts a long one 100-220 ms sooner; a
     four-word minimum keeps the first piece long enough to sound like a phrase rather
-    than a stray word.
+    than a stray word. A word count alone (cut after n words) was not chosen: it cannot
+    tell a short sentence about to end from a slow one, and would chop every reply. With
+    hibari the junction of a cut chunk and the rest is 100-190 ms of quiet (the piece's
+    0.4-0.5 s of trailing silence is trimmed by the ``TTSNode`` to 50 ms, then its 50 ms
+    clause pause), no longer than the pauses inside a whole sentence. The stamp must come
+    from the run's clock (an ``LLMNode`` of the same graph).
 
     Every chunk is cleaned for speech before it is sent (LiveKit's default
     ``tts_text_transforms``): markdown syntax and emoji are removed; chunks with nothing
