@@ -164,10 +164,15 @@ class LLMText(Frame):
     Attributes:
         text: the new text.
         final: ``True`` on the last chunk of a reply (its text may be empty).
+        generated: clock time the text was generated (``LLMNode`` sets it; ``None``:
+            unknown). It lets a later stage tell text held back for a while (preemptive
+            generation) from text just made: the ``SentenceSplitter`` times the wait
+            for a reply's first chunk from it. Not compared by ``==``.
     """
 
     text: str
     final: bool = False
+    generated: float | None = field(default=None, kw_only=True, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

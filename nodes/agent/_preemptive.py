@@ -13,7 +13,36 @@ if TYPE_CHECKING:
     from ._scheduler import SpeechScheduler
     from ._speech import SpeechHandle
 
-__all__ = ["Preemption"]
+__all__ = ["Preemption", "join_held"]
+
+
+def join_held(frames: list[LLMText]) -> list[LLMText]:
+    """``frames`` with each run of text deltas joined into one frame.
+
+    Released one delta at a time, held text would reach the ``SentenceSplitter`` as a burst
+    it cannot see the end of: a reply generated long enough ago would have its first chunk
+    cut at a word boundary (its ``first_wait`` is over) though the rest of the sentence is
+    in the next frames. A joined frame keeps the first delta's ``generated`` time and
+    epoch; empty and final frames (a step's or the reply's end) are kept as they are.
+
+    >>> [f.text for f in join_held([LLMText("The "), LLMText("end."), LLMText("", final=True)])]
+    ['The end.', '']
+    """
+    joined: list[LLMText] = []
+    for frame in frames:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and frame.text
+            and not frame.final
+            and last.text
+            and not last.final
+            and frame.epoch == last.epoch
+        ):
+            joined[-1] = LLMText(last.text + frame.text, generated=last.generated, epoch=last.epoch)
+        else:
+            joined.append(frame)
+    return joined
 
 
 class Preemption:
@@ -23,10 +52,12 @@ class Preemption:
     endpointing delay has passed) starts the LLM at once, while nothing else runs; the
     reply's text is held back (:meth:`hold`) and its tool calls wait
     (``SpeechHandle.authorized``). When the turn ends (:meth:`settle`) with the same words,
-    the reply is kept and its text released; if the user went on (speech started again, or
-    the turn ended with other words) it is discarded (:meth:`discard`): cut off, and the
-    messages it added removed from the history. Not used for agents that override
-    ``on_user_turn_completed`` (the hook may change the message).
+    the reply is kept and its text released (the held deltas joined into one frame, so the
+    splitter sees at once all the text there is: see :func:`join_held`); if the user went
+    on (speech started again, or the turn ended with other words) it is discarded
+    (:meth:`discard`): cut off, and the messages it added removed from the history. Not
+    used for agents that override ``on_user_turn_completed`` (the hook may change the
+    message).
 
     Attributes:
         enabled: generate ahead at all (the controller's ``preemptive_generation``).
@@ -82,7 +113,7 @@ class Preemption:
         s.port.announce(speech)
         s.adopt(speech, "thinking")
         held, self._held = self._held, []
-        for text in held:
+        for text in join_held(held):
             await s.relay(text)
         return True
 

@@ -75,7 +75,8 @@ class LLMNode(EngineHost[LLMEngine]):
     The node:
 
     * on a :class:`UserTurn`, appends the user message and generates a reply, emitting text
-      deltas as :class:`LLMText` frames; ``LLMText("", final=True)`` ends each reply;
+      deltas as :class:`LLMText` frames, each stamped with the clock time it was generated
+      (``generated``); ``LLMText("", final=True)`` ends each reply;
     * on a :class:`ReplyRequest` (optional ``requests`` input), replies without a user turn:
       generates (with the request's extra instructions, optionally after its user message)
       or speaks the request's ``say`` text verbatim; turns and requests are handled in
@@ -465,7 +466,7 @@ class LLMNode(EngineHost[LLMEngine]):
                         ttft = self.clock.now() - started
                     message, delta = self._add_text(message, epoch, chunk.text)
                     deltas.append(delta)
-                    await self.emit(self.text, LLMText(delta))
+                    await self.emit(self.text, LLMText(delta, generated=self.clock.now()))
             finished = True
         finally:
             ended = self.clock.now()

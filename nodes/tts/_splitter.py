@@ -8,7 +8,7 @@ from pydantic import Field
 
 from voicegraph.graph import Event, Flush, In, LLMText, Node, NodeConfig, Out, Sentence
 
-from ._text import clause_end, clean_text, forced_cut, sentence_end
+from ._text import clause_end, clean_text, forced_cut, sentence_end, word_cut
 
 __all__ = ["SentenceSplitter"]
 
@@ -26,6 +26,36 @@ class SentenceSplitter(Node):
     characters ("Well, the capital of France," is spoken while the rest is generated).
     A run-on text longer than ``max_chars`` is cut at its last clause break or space.
 
+    **Bounded wait for the first chunk.** A first sentence that is slow to generate (long,
+    or with digits: a small model emits "225,772,100" one token per digit) would hold the
+    first audio back until it is complete. So when ``first_wait`` seconds have passed since
+    the reply's first text was *generated* and the first chunk still has no sentence or
+    clause end, it is cut after its last complete word, once it has ``min_first_words``
+    of them ("The moon is approximately" while "225,772,100 miles away from Earth." is
+    still being generated); the rest goes on as normal sentences. A word still being
+    streamed, and so a number, is never cut; nor is the chunk made to end on a dot
+    (``Mr.``). The time is taken from ``LLMText.generated`` (the clock reading ``LLMNode``
+    stamps on each delta), or the arrival time when a frame has none: text that
+    preemptive generation held back until the turn was confirmed arrives late, and is
+    judged by when it was made. The deadline is checked when text arrives (no timer: a
+    streaming LLM sends the next delta within tens of milliseconds, and until it does
+    there is no more text to say), and a batch of text arriving at once is judged whole,
+    so a short sentence that was complete in time ("The capital of France is Paris.")
+    stays one chunk however late it is released (the agent's preemptive generation
+    releases its held text as one frame for this reason).
+
+    The default ``first_wait`` of 0.2 s is tuned for the embedded stack (SmolLM2 on two
+    cores, benchmarks/README.md): a short first sentence takes 86-135 ms from its first
+    text, a long one with a number 300-420 ms. 0.2 s leaves short sentences whole with
+    some margin for a loaded machine, and starts a long one 100-220 ms sooner; a
+    four-word minimum keeps the first piece long enough to sound like a phrase rather
+    than a stray word. A word count alone (cut after n words) was not chosen: it cannot
+    tell a short sentence about to end from a slow one, and would chop every reply. With
+    hibari the junction of a cut chunk and the rest is 100-190 ms of quiet (the piece's
+    0.4-0.5 s of trailing silence is trimmed by the ``TTSNode`` to 50 ms, then its 50 ms
+    clause pause), no longer than the pauses inside a whole sentence. The stamp must come
+    from the run's clock (an ``LLMNode`` of the same graph).
+
     Every chunk is cleaned for speech before it is sent (LiveKit's default
     ``tts_text_transforms``): markdown syntax and emoji are removed; chunks with nothing
     speakable left are skipped.
@@ -42,6 +72,10 @@ class SentenceSplitter(Node):
             ``True``).
         min_first_chars: minimum length of such a first clause chunk (default 20, as
             LiveKit's ``min_sentence_len``).
+        first_wait: seconds after a reply's first text was generated after which its
+            first chunk is cut at a word boundary if it has no sentence or clause end yet
+            (default 0.2; ``None``: wait for the end of the sentence or clause).
+        min_first_words: complete words the first chunk needs for such a cut (default 4).
         max_chars: cut a run-on text at this length (default 300).
         filter_markdown: remove markdown syntax (default ``True``).
         filter_emoji: remove emoji (default ``True``).
@@ -50,6 +84,8 @@ class SentenceSplitter(Node):
     class Config(NodeConfig):
         first_clause: bool = True
         min_first_chars: int = Field(20, ge=1)
+        first_wait: float | None = Field(0.2, ge=0.0, le=10.0)
+        min_first_words: int = Field(4, ge=1)
         max_chars: int = Field(300, ge=20)
         filter_markdown: bool = True
         filter_emoji: bool = True
@@ -62,6 +98,7 @@ class SentenceSplitter(Node):
         super().__init__(config, **settings)
         self._buffer = ""
         self._sent = 0  # chunks sent in the current reply
+        self._started: float | None = None  # when the reply's first text was generated
 
     @property
     def buffered(self) -> str:
@@ -78,12 +115,15 @@ class SentenceSplitter(Node):
             rest, self._buffer = self._buffer, ""
             await self._send(rest, final=False)
             return
+        if self._started is None and frame.text.strip():
+            self._started = self.clock.now() if frame.generated is None else frame.generated
         self._buffer += frame.text
         while (cut := self._next_cut(at_end=frame.final)) is not None:
             chunk, self._buffer = self._buffer[:cut], self._buffer[cut:].lstrip()
             await self._send(chunk, final=False)
         if frame.final:
-            rest, self._buffer, self._sent = self._buffer, "", 0
+            rest = self._buffer
+            self._end_reply()
             await self.emit(self.sentences, Sentence(self._clean(rest), final=True))
 
     async def on_event(self, event: Event) -> None:
@@ -96,16 +136,19 @@ class SentenceSplitter(Node):
 
     async def on_interrupt(self, event: Any) -> None:
         """Drop the buffered partial text; the next text starts a new reply."""
-        self._buffer = ""
-        self._sent = 0
+        self._end_reply()
 
     async def on_end_of_stream(self) -> None:
         """Input ended mid-reply: send what is left as the reply's final sentence."""
         if self._buffer.strip() or self._sent:
-            rest, self._buffer, self._sent = self._buffer, "", 0
+            rest = self._buffer
+            self._end_reply()
             await self.emit(self.sentences, Sentence(self._clean(rest), final=True))
 
     # ------------------------------------------------------------------ internals
+
+    def _end_reply(self) -> None:
+        self._buffer, self._sent, self._started = "", 0, None
 
     def _next_cut(self, *, at_end: bool) -> int | None:
         cfg = self.config
@@ -120,7 +163,16 @@ class SentenceSplitter(Node):
             return None if at_end and end >= len(text.rstrip()) else end
         if len(text) > cfg.max_chars:
             return forced_cut(text, cfg.max_chars)
+        if self._sent == 0 and not at_end and self._waited_enough():
+            return word_cut(text, cfg.min_first_words)
         return None
+
+    def _waited_enough(self) -> bool:
+        """Whether the first chunk has waited ``first_wait`` since the reply's first text."""
+        wait, started = self.config.first_wait, self._started
+        if wait is None or started is None:
+            return False
+        return self.clock.now() - started >= wait - 1e-9  # 0.7 - 0.5 < 0.2 in floating point
 
     def _clean(self, text: str) -> str:
         cfg = self.config

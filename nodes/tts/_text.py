@@ -18,6 +18,7 @@ __all__ = [
     "filter_markdown",
     "forced_cut",
     "sentence_end",
+    "word_cut",
 ]
 
 # ----------------------------------------------------------------------------- markdown
@@ -188,3 +189,30 @@ def forced_cut(text: str, max_chars: int) -> int:
         return breaks[-1]
     space = head.rfind(" ")
     return space if space > max_chars // 3 else max_chars
+
+
+_LAST_SPACE = re.compile(r"\s+\S*$")
+
+
+def word_cut(text: str, min_words: int) -> int | None:
+    """Index just past the last complete word of ``text``, if it has ``min_words`` of them.
+
+    A word is complete once white space follows it, so the word still being streamed is
+    never cut, and nothing without white space is (a number such as ``225,772,100``
+    arrives digit by digit). Nor is a word that would end the chunk on a dot
+    (``Mr.``, ``approx.``: the next word decides what the dot is). ``None`` if fewer than
+    ``min_words`` complete words remain.
+    """
+    if text[-1:].isspace():
+        head = text.rstrip()
+    else:
+        last = _LAST_SPACE.search(text)
+        if last is None:
+            return None
+        head = text[: last.start()]
+    while head.endswith("."):  # drop the word ending in a dot: see above
+        last = _LAST_SPACE.search(head)
+        if last is None:
+            return None
+        head = head[: last.start()]
+    return len(head) if len(head.split()) >= min_words else None

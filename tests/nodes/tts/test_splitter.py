@@ -1,7 +1,9 @@
-"""SentenceSplitter: boundaries, abbreviations and decimals, markdown/emoji, replies, interrupts."""
+"""SentenceSplitter: boundaries, abbreviations and decimals, markdown/emoji, replies, interrupts,
+the bounded wait for a reply's first chunk."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -18,14 +20,15 @@ from voicegraph.graph import (
     Sentence,
 )
 from voicegraph.nodes.tts import SentenceSplitter, clean_text, filter_emoji, filter_markdown
-from voicegraph.nodes.tts._text import clause_end, sentence_end
+from voicegraph.nodes.tts._text import clause_end, sentence_end, word_cut
 from voicegraph.runner import Runner, VirtualClock
 
 Step = tuple[Any, ...]
 
 
 class ScriptedLLM(Node):
-    """Plays a script: ("text", delta[, final]), ("sleep", s), ("flush",), ("interrupt",)."""
+    """Plays a script: ("text", delta[, final[, generated]]), ("sleep", s), ("flush",),
+    ("interrupt",)."""
 
     text: Out[LLMText]
 
@@ -39,7 +42,8 @@ class ScriptedLLM(Node):
             kind = step[0]
             if kind == "text":
                 final = step[2] if len(step) > 2 else False
-                await self.emit(self.text, LLMText(step[1], final=final))
+                generated = step[3] if len(step) > 3 else None
+                await self.emit(self.text, LLMText(step[1], final=final, generated=generated))
             elif kind == "sleep":
                 await self.clock.sleep(step[1])
             elif kind == "flush":
@@ -258,6 +262,12 @@ def test_boundary_rules() -> None:
     assert sentence_end("I have 3. You too") == 9
     assert clause_end("Yes, indeed", 20) is None
     assert clause_end("1,000 people came, and left", 5) == 18
+    assert word_cut("The moon is approximately 225,77", 4) == 25  # never inside a number
+    assert word_cut("The moon is approximately 225,772,100 ", 4) == 37
+    assert word_cut("The moon is approximately", 4) is None  # the last word may go on
+    assert word_cut("The moon is approximately", 3) == 11
+    assert word_cut("I met Mr. Smith", 2) == 5  # not right after "Mr."
+    assert word_cut("Thebigword", 1) is None
 
 
 def test_bad_settings_are_reported() -> None:
@@ -265,3 +275,130 @@ def test_bad_settings_are_reported() -> None:
         SentenceSplitter(min_first_chars=0)
     with pytest.raises(ConfigError, match="max_chars"):
         SentenceSplitter(max_chars=5)
+
+
+# --------------------------------------------------------------- the bounded first wait
+
+MOON = "The moon is approximately 225,772,100 miles away from Earth. It is far."
+FRANCE = "The capital of France is Paris. It is lovely."
+
+
+def model_tokens(text: str, delay: float = 0.03) -> list[Step]:
+    """Stream ``text`` as a small LLM does, a word or one digit per token, ``delay`` apart."""
+    steps: list[Step] = []
+    for token in re.findall(r"\s*(?:\d|[^\s\d]+)", text):
+        steps += [("text", token), ("sleep", delay)]
+    return [*steps, ("text", "", True)]
+
+
+async def test_a_slow_first_sentence_is_cut_at_a_word_boundary_after_first_wait() -> None:
+    sink = await run_splitter(model_tokens(MOON))  # defaults: first_wait 0.2 s, 4 words
+    assert texts(sink) == [
+        ("The moon is approximately", False),
+        ("225,772,100 miles away from Earth.", False),  # the rest: normal sentences
+        ("It is far.", True),
+    ]
+    # cut when the first token at or past 0.2 s after the first text arrived ("," at 0.21)
+    assert sink.got[0][0] == pytest.approx(0.21)
+    # without the bounded wait the first chunk is the whole sentence, 0.36 s later
+    sink = await run_splitter(model_tokens(MOON), first_wait=None)
+    assert texts(sink)[0] == ("The moon is approximately 225,772,100 miles away from Earth.", False)
+    assert sink.got[0][0] == pytest.approx(0.57)
+    # a longer minimum waits for more complete words
+    sink = await run_splitter(model_tokens(MOON), min_first_words=6)
+    assert texts(sink)[0] == ("The moon is approximately 225,772,100 miles", False)
+
+
+async def test_a_fast_short_sentence_stays_one_chunk() -> None:
+    # same token rate: the sentence is complete (its next word arrived) at 0.21 s, which is
+    # past first_wait, but a sentence end is always taken first
+    sink = await run_splitter(model_tokens(FRANCE))
+    assert texts(sink) == [("The capital of France is Paris.", False), ("It is lovely.", True)]
+    sink = await run_splitter(model_tokens(FRANCE, delay=0.01))
+    assert texts(sink) == [("The capital of France is Paris.", False), ("It is lovely.", True)]
+
+
+@pytest.mark.parametrize("first_wait", [0.0, 0.03, 0.09, 0.12, 0.2, 0.27, 0.33, 0.42, 0.6])
+@pytest.mark.parametrize("min_first_words", [1, 2, 4, 5])
+async def test_numbers_and_words_are_never_split(first_wait: float, min_first_words: int) -> None:
+    sink = await run_splitter(
+        model_tokens(MOON), first_wait=first_wait, min_first_words=min_first_words
+    )
+    chunks = texts(sink)
+    assert " ".join(t for t, _ in chunks) == MOON  # every cut is at a space
+    assert sum("225,772,100" in t for t, _ in chunks) == 1
+    assert [f for _, f in chunks] == [False] * (len(chunks) - 1) + [True]
+    assert len(chunks[0][0].split()) >= min(min_first_words, 9)
+
+
+async def test_held_text_is_judged_by_when_it_was_generated() -> None:
+    # preemptive generation releases text generated earlier (at clock 0.0) at 0.5 s
+    sink = await run_splitter(
+        [
+            ("sleep", 0.5),
+            ("text", "The moon is approximately 225,7", False, 0.0),
+            ("sleep", 0.1),
+            ("text", "72,100 miles away from Earth.", False, 0.6),
+            ("text", "", True),
+        ]
+    )
+    assert texts(sink) == [
+        ("The moon is approximately", False),  # at once: its wait is long over
+        ("225,772,100 miles away from Earth.", True),
+    ]
+    assert [round(t, 3) for t, _ in sink.got] == [0.5, 0.6]
+    # a short sentence that was complete in time stays whole, however late it comes
+    sink = await run_splitter(
+        [
+            ("sleep", 0.5),
+            ("text", "The capital of France is Paris. It", False, 0.0),
+            ("text", " is lovely.", False, 0.5),
+            ("text", "", True),
+        ]
+    )
+    assert texts(sink) == [("The capital of France is Paris.", False), ("It is lovely.", True)]
+    # text without a generation time is timed from its arrival
+    sink = await run_splitter(
+        [
+            ("sleep", 0.5),
+            ("text", "The moon is approximately 225,7"),
+            ("sleep", 0.1),
+            ("text", "72,100"),
+            ("sleep", 0.1),
+            ("text", " miles"),
+            ("sleep", 0.1),
+            ("text", " away from Earth.", True),
+        ]
+    )
+    assert texts(sink) == [
+        ("The moon is approximately 225,772,100", False),
+        ("miles away from Earth.", True),
+    ]
+    assert sink.got[0][0] == pytest.approx(0.7)
+
+
+async def test_interrupt_drops_the_text_and_restarts_the_first_wait() -> None:
+    first_part = model_tokens(MOON)[:10]  # 5 tokens, 0.15 s: "The moon is approximately 2"
+    sink = await run_splitter([*first_part, ("interrupt",), ("sleep", 0.3), *model_tokens(MOON)])
+    assert texts(sink) == [
+        ("The moon is approximately", False),
+        ("225,772,100 miles away from Earth.", False),
+        ("It is far.", True),
+    ]
+    assert [s.epoch for _, s in sink.got] == [1, 1, 1]
+    # the second reply's first text came at 0.45 s: its wait ends 0.2 s later, not before
+    assert sink.got[0][0] == pytest.approx(0.45 + 0.21)
+
+
+async def test_every_reply_ends_with_one_final_sentence_after_an_early_cut() -> None:
+    steps = [
+        *model_tokens(MOON),
+        ("sleep", 0.5),
+        *model_tokens("Short one. And a much longer second sentence follows here."),
+    ]
+    sink = await run_splitter(steps)
+    assert [f for _, f in texts(sink)].count(True) == 2
+    assert texts(sink)[3:] == [
+        ("Short one.", False),
+        ("And a much longer second sentence follows here.", True),  # not the first chunk
+    ]
