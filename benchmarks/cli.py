@@ -2,6 +2,8 @@
 
 ``python -m benchmarks voice [...]`` runs the voice-to-voice benchmark instead (real models,
 real time, minutes: never part of the default suite); see :mod:`benchmarks.voice`.
+``python -m benchmarks eval`` measures ``voicegraph eval`` in-process and on Ray
+(:mod:`benchmarks.eval_scale`); ``python -m benchmarks endpointing``, end-of-turn decisions.
 """
 
 from __future__ import annotations
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import voice  # the real models load only for this sub-mode
 
         return voice.main(argv[1:])
+    if argv[:1] == ["eval"]:
+        from . import eval_scale  # the real models (and Ray) load only for this sub-mode
+
+        return eval_scale.main(argv[1:])
     if argv[:1] == ["endpointing"]:
         from . import endpointing  # the real models load only for this sub-mode
 

@@ -82,11 +82,18 @@ class EvalSettings:
         judge: called for files with a ``reply_intent`` (default: no judge).
         session: builds the session on a clock (default :func:`standard_session`: the
             embedded models); give one to evaluate with other engines.
+        timeout: real seconds a file may take before its run is stopped and reported as an
+            error (default ``None``: 60 s plus 3 times the recording's length).
     """
 
     realtime: bool = False
     judge: Judge | None = None
     session: Callable[[Clock], AgentSession[Any]] | None = None
+    timeout: float | None = None
+
+    def deadline(self, duration: float) -> float:
+        """The real seconds a recording of ``duration`` seconds may take."""
+        return self.timeout if self.timeout is not None else 60.0 + 3.0 * duration
 
 
 @dataclass(slots=True)
@@ -177,7 +184,7 @@ def evaluate_file(
 
 
 class _FileProblem(Exception):
-    """The recording itself cannot be used."""
+    """The file cannot be evaluated (the message says why)."""
 
 
 def _run(
@@ -205,10 +212,16 @@ def _run(
             if not isinstance(agent, Agent):
                 raise TypeError(f"the agent factory returned a {type(agent).__name__}, "
                                 "not an Agent")  # fmt: skip
+            limit = settings.deadline(result.duration)
             async with session:
                 source = WavSource(path=spec.audio)
                 await session.start(agent, audio=source, output=AudioOutput(path=str(reply)))
-                await session.wait()
+                with anyio.move_on_after(limit) as scope:
+                    await session.wait()
+            if scope.cancelled_caught:  # the session was closed on leaving the block
+                raise _FileProblem(f"the run did not end within {limit:.0f} s (a node or the "
+                                   "agent hangs?); raise EvalSettings.timeout if it is just "
+                                   "slow")  # fmt: skip
             return session
 
         session = anyio.run(go)

@@ -425,6 +425,14 @@ def eval_corpus(
         int | None,
         typer.Option(min=1, help="Ray workers (default: one per CPU of the cluster)."),
     ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            min=0.1,
+            help="Real seconds a file may take before it is stopped and reported as an error "
+            "(default: 60 plus 3 times the recording's length).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate an agent over a corpus of recordings: WER, cut-offs, replies to noise, tools.
 
@@ -464,7 +472,7 @@ def eval_corpus(
             report = evaluate(
                 corpus,
                 factory,
-                EvalSettings(realtime=realtime),
+                EvalSettings(realtime=realtime, timeout=timeout),
                 progress=progress,
                 ray=ray_address or ray,
                 workers=workers,
