@@ -17,25 +17,31 @@ import numpy.typing as npt
 from voicegraph.graph import InputError
 from voicegraph.nodes.stt import load_whisper_model
 
+from ._spoken_numbers import NUMBER_WORDS, SCALE_WORDS, spoken_numbers
+
 __all__ = ["normalize_words", "transcribe_audio", "word_error_rate"]
 
-_NUMBERS = [
-    *("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"),
-    *("eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen"),
-    *("eighteen", "nineteen", "twenty"),
-]
-_SPELLED = {str(i): word for i, word in enumerate(_NUMBERS)} | {
-    "mr": "mister",
-    "mrs": "missus",
-    "dr": "doctor",
-    "st": "saint",
-}
+_SPELLED = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint"}
 
 
 def normalize_words(text: str) -> list[str]:
-    """Words for scoring: lower case, no punctuation, numbers 0-20 and a few titles spelled out."""
-    words = re.sub(r"[^\w\s']", " ", text.lower().replace("-", " ")).split()
-    return [_SPELLED.get(w.strip("'"), w.strip("'")) for w in words if w.strip("'")]
+    """Words for scoring: lower case, no punctuation, numbers in digits spelled out as they
+    are said (:func:`spoken_numbers`: "1813" is "eighteen thirteen"), the "and" inside a
+    spelled number dropped ("one hundred and five" is "one hundred five"), a few titles
+    spelled out."""
+    spelled = spoken_numbers(text.lower().replace("-", " "))
+    words = [w.strip("'") for w in re.sub(r"[^\w\s']", " ", spelled).split()]
+    words = [_SPELLED.get(w, w) for w in words if w]
+    return [
+        w
+        for i, w in enumerate(words)
+        if not (
+            w == "and"
+            and 0 < i < len(words) - 1
+            and words[i - 1] in SCALE_WORDS
+            and words[i + 1] in NUMBER_WORDS
+        )
+    ]
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:

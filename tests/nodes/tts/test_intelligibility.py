@@ -60,3 +60,27 @@ def test_transcribe_rejects_a_bad_rate_and_handles_silence() -> None:
     with pytest.raises(InputError, match="sample_rate"):
         transcribe_audio(np.zeros(10, np.int16), 0)
     assert transcribe_audio(np.zeros(0, np.int16), 16000) == ""
+
+
+@pytest.mark.parametrize(
+    ("reference", "heard"),
+    [
+        ("IN EIGHTEEN THIRTEEN", "In 1813."),
+        ("nineteen oh five", "1905"),
+        ("one hundred and five people", "105 people"),
+        ("two hundred twenty-five million miles", "225,000,000 miles"),
+        ("three point five", "3.5"),
+        ("zero zero seven", "007"),
+        ("the year two thousand", "the year 2000"),
+        ("twenty twenty four", "2024"),
+    ],
+)
+def test_numbers_in_digits_score_as_the_words_said(reference: str, heard: str) -> None:
+    assert word_error_rate(reference, heard) == 0.0, normalize_words(heard)
+
+
+def test_and_is_dropped_only_inside_a_number() -> None:
+    assert normalize_words("bread and butter, one hundred and ten") == [
+        "bread", "and", "butter", "one", "hundred", "ten",
+    ]  # fmt: skip
+    assert word_error_rate("one hundred and five", "105 and") == pytest.approx(1 / 3)
