@@ -121,6 +121,16 @@ def test_heuristic() -> None:
     assert 0.5 < end_of_turn_probability("Book it.") < 0.9
 
 
+def test_a_question_without_its_question_mark_is_still_a_question() -> None:
+    # Whisper often writes "." for a spoken question: its wording still says it asks
+    for asked in ("who wrote Romeo and Juliet.", "Can you recommend a good book.",
+                  "I'm hungry. Where can I eat!", "How far away is the moon."):  # fmt: skip
+        assert end_of_turn_probability(asked) > 0.9, asked
+    for told in ("I can do that.", "Where I live, it rains.", "Who I am is my business",
+                 "How do I get to the", "Is it."):  # fmt: skip
+        assert end_of_turn_probability(told) < 0.9, told
+
+
 def test_end_of_turn_after_min_delay() -> None:
     script = Script(speech=[(1.0, 2.0)], transcripts=[(2.2, "Tell me the weather.")])
     turn, agent = run(script)
