@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._report import Comparison, Report, _metric_tables, failing
-from ._timeline import _text, render_timeline
+from ._report import Comparison, Report, failing, metric_tables
+from ._timeline import markup_text, render_timeline
 
 __all__ = ["render_html"]
 
@@ -29,13 +29,13 @@ tr:nth-child(even) td { background: #fafafa; }
 
 
 def _table(title: str, header: list[str], rows: list[list[Any]], empty: str) -> list[str]:
-    out = [f"<h2>{_text(title)}</h2>"]
+    out = [f"<h2>{markup_text(title)}</h2>"]
     if not rows:
-        return [*out, f"<p>{_text(empty)}</p>"] if empty else out
-    out.append("<table><thead><tr>" + "".join(f"<th>{_text(h)}</th>" for h in header))
+        return [*out, f"<p>{markup_text(empty)}</p>"] if empty else out
+    out.append("<table><thead><tr>" + "".join(f"<th>{markup_text(h)}</th>" for h in header))
     out.append("</tr></thead><tbody>")
     for row in rows:
-        cells = "".join(f"<td>{'-' if c is None else _text(c)}</td>" for c in row)
+        cells = "".join(f"<td>{'-' if c is None else markup_text(c)}</td>" for c in row)
         out.append(f"<tr>{cells}</tr>")
     return [*out, "</tbody></table>"]
 
@@ -52,8 +52,8 @@ def render_html(report: Report, comparison: Comparison | None = None) -> str:
         '<meta http-equiv="Content-Security-Policy" '
         "content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_text(title)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>{_text(title)}</h1>",
+        f"<title>{markup_text(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{markup_text(title)}</h1>",
     ]
     summary = report.summary()
     out += _table("Summary", ["figure", "value"], [[k, v] for k, v in summary.items()], "")
@@ -62,7 +62,7 @@ def render_html(report: Report, comparison: Comparison | None = None) -> str:
                       [list(r) for r in comparison.rows], "")  # fmt: skip
         if comparison.regressions:
             out.append('<p class="bad">Regressions:</p><ul>')
-            out += [f'<li class="bad">{_text(r)}</li>' for r in comparison.regressions]
+            out += [f'<li class="bad">{markup_text(r)}</li>' for r in comparison.regressions]
             out.append("</ul>")
         else:
             out.append("<p>No regression.</p>")
@@ -75,13 +75,13 @@ def render_html(report: Report, comparison: Comparison | None = None) -> str:
     else:
         out.append("<table><thead><tr><th>file</th><th>why</th></tr></thead><tbody>")
         for f, reasons in found:
-            name = _text(f.id)
+            name = markup_text(f.id)
             if id(f) in anchors:
                 name = f'<a href="#{anchors[id(f)]}">{name}</a>'
-            why = "<br>".join(_text(r) for r in reasons)
+            why = "<br>".join(markup_text(r) for r in reasons)
             out.append(f'<tr><td>{name}</td><td class="bad">{why}</td></tr>')
         out.append("</tbody></table>")
-    for title_, header, rows, empty in _metric_tables(report):
+    for title_, header, rows, empty in metric_tables(report):
         out += _table(title_, header, rows, empty)
     if pictured:
         out.append("<h2>Timelines of the failing files</h2>")
@@ -90,8 +90,8 @@ def render_html(report: Report, comparison: Comparison | None = None) -> str:
             "lines: end-of-turn decisions; red: premature cut-offs.</p>"
         )
         for n, f, reasons in pictured:
-            out.append(f'<div class="timeline" id="timeline-{n}"><h3>{_text(f.id)}</h3>')
-            out.append("<p>" + "; ".join(_text(r) for r in reasons) + "</p>")
+            out.append(f'<div class="timeline" id="timeline-{n}"><h3>{markup_text(f.id)}</h3>')
+            out.append("<p>" + "; ".join(markup_text(r) for r in reasons) + "</p>")
             out.append(render_timeline(f) + "</div>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"

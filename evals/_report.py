@@ -15,7 +15,15 @@ from voicegraph.graph import ConfigError
 from ._ray import WorkerStats
 from ._run import FileResult
 
-__all__ = ["Comparison", "Report", "compare", "failures", "render_markdown"]
+__all__ = [
+    "Comparison",
+    "Report",
+    "compare",
+    "failing",
+    "failures",
+    "metric_tables",
+    "render_markdown",
+]
 
 WER_POINTS = 2.0
 """A corpus or file WER this many percentage points above the baseline is a regression."""
@@ -186,7 +194,7 @@ def failing(report: Report) -> list[tuple[FileResult, list[str]]]:
     return sorted(((f, r) for f, r in found if r), key=lambda pair: -len(pair[1]))
 
 
-def _metric_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]], str]]:
+def metric_tables(report: Report) -> list[tuple[str, list[str], list[list[Any]], str]]:
     """``(title, header, rows, text when empty)`` per metric, worst files first (the
     Markdown and the HTML show the same tables)."""
     ok = [f for f in report.files if f.error is None]
@@ -259,6 +267,6 @@ def render_markdown(
     if timelines is not None:
         header.append("picture")
     lines += _table("Failures", header, rows, "No file failed.")
-    for title, head, body, empty in _metric_tables(report):
+    for title, head, body, empty in metric_tables(report):
         lines += _table(title, head, body, empty)
     return "\n".join(lines).rstrip() + "\n"

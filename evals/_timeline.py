@@ -15,7 +15,7 @@ from html import escape
 from ._report import Report, failures
 from ._run import FileResult
 
-__all__ = ["render_timeline", "timeline_files"]
+__all__ = ["markup_text", "render_timeline", "timeline_files"]
 
 WIDTH, HEIGHT = 800, 170
 LEFT, RIGHT = 70, 16
@@ -30,7 +30,7 @@ _STEPS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 3600)
 _INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # not allowed in XML 1.0
 
 
-def _text(value: object, limit: int | None = None) -> str:
+def markup_text(value: object, limit: int | None = None) -> str:
     """``value`` as escaped SVG/HTML text (shortened to ``limit`` characters with "...")."""
     text = _INVALID.sub("\ufffd", str(value)).replace("\n", " ")
     if limit is not None and len(text) > limit:
@@ -65,10 +65,10 @@ def render_timeline(result: FileResult) -> str:
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" role="img" font-family="sans-serif" font-size="11">',
-        f"<title>Timeline of {_text(result.id)}</title>",
+        f"<title>Timeline of {markup_text(result.id)}</title>",
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
         f'<text x="4" y="14" font-weight="bold"{heading}>'
-        f"{_text(title, CAPTION)}<title>{_text(title)}</title></text>",
+        f"{markup_text(title, CAPTION)}<title>{markup_text(title)}</title></text>",
     ]
     for name, top, runs in (("user", USER_Y, result.user_speech),
                             ("agent", AGENT_Y, result.agent_audio)):  # fmt: skip
@@ -123,8 +123,9 @@ def render_timeline(result: FileResult) -> str:
     ]  # fmt: skip
     for n, (label, text) in enumerate(captions):
         y = AXIS_Y + 48 + 15 * n
+        shown, whole = markup_text(text, CAPTION), markup_text(text)
         out.append(f'<text x="4" y="{y}"><tspan font-weight="bold">{label}:</tspan> '
-                   f"{_text(text, CAPTION)}<title>{_text(text)}</title></text>")  # fmt: skip
+                   f"{shown}<title>{whole}</title></text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
