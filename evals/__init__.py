@@ -5,9 +5,14 @@ file) on the virtual clock (deterministic) or the real clock (latency); the repo
 user transcript's WER, end-of-turn decisions (premature cut-offs, missed turns), replies to
 noise, tool calls against the expected ones, voice-to-voice latency and an optional judge's
 verdict, with a comparison against a previous run, as JSON, Markdown or one HTML page with a
-timeline picture per failing file (:func:`failures`, :func:`render_timeline`). See
-:mod:`voicegraph.evals._run` for the definitions. :func:`evaluate_file` is the unit of work a
-distributed run calls.
+timeline picture per failing file (:func:`failures`, :func:`render_timeline`). Files run
+in this process or, with ``evaluate(..., ray=True)``, on Ray workers that each load the
+models once (a dead worker's file is retried and counted once; the report is the same).
+See :mod:`voicegraph.evals._run` for the definitions and docs/evals.md for the guide.
+
+>>> from voicegraph.evals import evaluate                    # doctest: +SKIP
+>>> report = evaluate("calls.jsonl", ray=True)               # doctest: +SKIP
+>>> report.summary()["wer_percent"]                          # doctest: +SKIP
 """
 
 from voicegraph.graph import rehome
