@@ -532,8 +532,10 @@ class LLMNode(EngineHost[LLMEngine]):
             if not self._replies:
                 self._replies.append((epoch, []))
             self._replies[-1][1].append(message)
-        else:
+        elif self.chat.get(message) is not None:
             self.chat.append_text(message, text)
+        # else the message was withdrawn meanwhile (a discarded preemptive reply: its
+        # interrupt is on its way, and its frames will be dropped): the chat stays without it
         self._tail = delta[-1]
         return message, delta
 

@@ -376,6 +376,34 @@ async def test_interrupt_mid_reply_stops_the_stream() -> None:
     assert (story.text, paris.text) == ("Once upon", "Paris.")
 
 
+class Withdrawing(Speaker):
+    """Takes the reply's message out of the chat after its third word, as a discarded
+    preemptive generation does before its interrupt reaches the LLM."""
+
+    def __init__(self, llm: LLMNode) -> None:
+        super().__init__()
+        self.llm = llm
+
+    async def on_text(self, frame: LLMText) -> None:
+        await super().on_text(frame)
+        if len(self.frames) == 3:
+            chat = self.llm.chat
+            chat.items = [i for i in chat.items if getattr(i, "role", None) != "assistant"]
+
+
+async def test_a_reply_withdrawn_from_the_chat_mid_stream_is_not_an_error() -> None:
+    llm = LLMNode(engine=ScriptedLLM(replies=[STORY, "Paris."], token_delay=0.05))
+    turns = Turns([(0.0, "Tell me a story"), (2.0, "Tell me about Paris")], interrupts=(0.33,))
+    g = Graph()
+    src, node = g.add(turns, name="turns"), g.add(llm, name="llm")
+    speaker = g.add(Withdrawing(llm), name="speaker")
+    g.connect(src.out, node.turn)
+    g.connect(node.text, speaker.text)
+    await run_until_replies(g, speaker, 1)
+    assert [f.text for _, f in speaker.frames if f.epoch == 1] == ["Paris.", ""]
+    assert [m.text for m in llm.chat.messages if m.role == "assistant"] == ["Paris."]
+
+
 async def test_a_reply_cut_before_its_first_word_leaves_older_replies_alone() -> None:
     llm = LLMNode(
         engine=ScriptedLLM(replies=["First answer.", STORY, "Third."], first_token_delay=0.2)
