@@ -32,11 +32,9 @@ def _cardinal(n: int) -> list[str]:
     if n < 100:
         tens, ones = divmod(n, 10)
         return [_TENS[tens]] + ([_ONES[ones]] if ones else [])
-    for size, name in _SCALES:
-        if n >= size:
-            high, rest = divmod(n, size)
-            return _cardinal(high) + [name] + (_cardinal(rest) if rest else [])
-    raise AssertionError(n)  # pragma: no cover: every n >= 100 has a scale
+    size, name = next((size, name) for size, name in _SCALES if n >= size)  # n >= 100
+    high, rest = divmod(n, size)
+    return _cardinal(high) + [name] + (_cardinal(rest) if rest else [])
 
 
 def say_number(digits: str) -> list[str]:

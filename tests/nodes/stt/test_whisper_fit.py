@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-from voicegraph.graph import ConfigError
+from voicegraph.graph import ConfigError, SpeechSegment
 from voicegraph.nodes.audio import read_mono_wav
 from voicegraph.nodes.stt import WhisperSTT
 from voicegraph.nodes.stt._whisper import load_model
@@ -59,13 +61,28 @@ def test_broken_looking_results_are_suspicious() -> None:
 
 @pytest.mark.parametrize("seconds", [2.0, 2.6, 4.4])
 def test_fitted_window_gives_the_full_window_transcript(seconds: float) -> None:
-    """Cut at 2.0-2.6 s a 3-5 s window made tiny.en repeat the question; not with the margin."""
+    """Cut at 2.0-2.6 s a 3-5 s window made tiny.en repeat the question; with the margin it
+    does not on AVX2 CPUs. With AVX-512's int8 kernels it still does at 2.0 s, and such a
+    result is suspicious: the engine redoes it on the full window, so what it returns is
+    the full window's transcript either way."""
     pcm, rate = read_mono_wav(QUESTION)
     audio = (pcm[: round(seconds * rate)] / 32768.0).astype(np.float32)
     model = load_model(None, "int8", 2)
     fitted = recognise_fitted(model, audio, language="en", margin=3.0)
-    assert fitted.text == "What is the capital of France?"
-    assert not fitted.suspicious() and fitted.no_speech_prob < 0.2
+    if fitted.text != "What is the capital of France?":
+        assert fitted.suspicious(), fitted
+    else:
+        assert not fitted.suspicious() and fitted.no_speech_prob < 0.2
+    assert anyio.run(transcribe, pcm[: round(seconds * rate)]) == "What is the capital of France?"
+
+
+async def transcribe(pcm: npt.NDArray[np.int16]) -> str:
+    """What the engine (fitted window, redone on the full one if suspicious) returns."""
+    segment = SpeechSegment(
+        pcm.reshape(-1, 1), 16000, speech_start=0.0, speech_end=len(pcm) / 16000
+    )
+    async with WhisperSTT() as engine:
+        return await engine.transcribe(segment)
 
 
 def test_window_setting_is_validated() -> None:
