@@ -90,3 +90,15 @@ def test_window_setting_is_validated() -> None:
     assert WhisperSTT(window="full").config.window == "full"
     with pytest.raises(ConfigError, match="window"):
         WhisperSTT(window="tiny")
+
+
+def test_speech_from_the_first_sample_is_heard() -> None:
+    """ "six" spoken from the first sample of its recording: Whisper needs a moment of
+    silence in front (without it: no speech), so the engine puts 0.1 s there."""
+    pcm, rate = read_mono_wav(
+        Path(__file__).parents[3] / "benchmarks/speech/audiomnist-6_56_49.wav"
+    )
+    assert rate == 16000 and abs(int(pcm[0])) > 1000  # sound from the first sample
+    assert anyio.run(transcribe, pcm).strip(" .").lower() in {"6", "six"}
+    quiet = np.concatenate([np.zeros(1600, np.int16), pcm])
+    assert anyio.run(transcribe, quiet).strip(" .").lower() in {"6", "six"}
