@@ -148,10 +148,18 @@ def _times(values: list[float]) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A Markdown table cell: recording ids and transcripts are user data, so HTML in them
+    is shown as text (Markdown renderers pass raw HTML through), and ``|`` ends no cell."""
     if value is None:
         return "-"
-    text = str(value).replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 80 else text[:77] + "..."
+    text = str(value).replace("\n", " ")
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return _as_text(text).replace("|", "\\|")
+
+
+def _as_text(text: str) -> str:
+    """``text`` with HTML shown as text in Markdown (no ``<`` left, so no tag can open)."""
+    return text.replace("<", "&lt;")
 
 
 def _table(title: str, header: list[str], rows: list[list[Any]], empty: str) -> list[str]:
@@ -249,13 +257,13 @@ def render_markdown(
     :func:`timeline_files`); the Failures table then links each picture it has.
     """
     s = report.summary()
-    lines = [f"# Eval of {report.corpus} ({report.mode} clock)", ""]
+    lines = [f"# Eval of {_as_text(report.corpus)} ({report.mode} clock)", ""]
     lines += _table("Summary", ["figure", "value"], [[k, v] for k, v in s.items()], "")
     if comparison is not None:
         flagged = comparison.regressions
         lines += _table("Against the baseline", ["figure", "baseline", "this run"],
                         [list(r) for r in comparison.rows], "")  # fmt: skip
-        lines += ["**Regressions:**", ""] + [f"- {r}" for r in flagged] if flagged else [
+        lines += ["**Regressions:**", ""] + [f"- {_as_text(r)}" for r in flagged] if flagged else [
             "No regression.", ""]  # fmt: skip
         lines += [""] if flagged else []
     header, rows = ["file", "why"], []

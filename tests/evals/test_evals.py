@@ -485,6 +485,26 @@ def test_the_html_page_escapes_user_data_and_pictures_the_failing_files() -> Non
     assert "No regression." in page
 
 
+def test_the_markdown_shows_html_in_user_data_as_text() -> None:
+    from html.parser import HTMLParser
+
+    report = Report("<corpus>", "virtual", [
+        cut_off_file(), fake("<img src=x onerror=alert(1)>", error="no <b>such</b> file"),
+    ])  # fmt: skip
+    before = Report("<corpus>", "virtual", [fake("<img src=x onerror=alert(1)>")])
+    md = render_markdown(report, compare(report, before))
+    tags: list[str] = []
+
+    class Tags(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            tags.append(tag)
+
+    Tags().feed(md)  # what a renderer passing raw HTML through would see
+    assert tags == [], tags
+    assert "# Eval of &lt;corpus>" in md and "&lt;script>alert('x')&lt;/script> &" in md
+    assert "- &lt;img src=x onerror=alert(1)>: now fails (no &lt;b>such&lt;/b> file)" in md
+
+
 def test_the_cli_writes_html_and_markdown_with_timeline_pictures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -503,7 +523,7 @@ def test_the_cli_writes_html_and_markdown_with_timeline_pictures(
     assert out.exit_code == 0, out.output
     md = (tmp_path / "r.md").read_text()
     failing = md.split("## Failures")[1].split("##")[0]
-    assert "| <p> | premature cut-off at 2.68 s; WER 50.0 % (above 20 %) |" in failing
+    assert "| &lt;p> | premature cut-off at 2.68 s; WER 50.0 % (above 20 %) |" in failing
     assert "a.wav" not in failing
     assert [p.name for p in (tmp_path / "r-timelines").iterdir()] == ["002-p.svg"]
     assert "[timeline](r-timelines/002-p.svg)" in failing
@@ -514,7 +534,7 @@ def test_the_cli_writes_html_and_markdown_with_timeline_pictures(
     # printed Markdown: the same Failures table, without pictures
     out = runner.invoke(app, ["eval", "m.jsonl"])
     assert out.exit_code == 0, out.output
-    assert "| <p> | premature cut-off" in out.stdout and "timeline" not in out.stdout
+    assert "| &lt;p> | premature cut-off" in out.stdout and "timeline" not in out.stdout
 
 
 def test_a_failed_run_leaves_the_html_and_its_pictures_untouched(
