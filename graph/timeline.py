@@ -114,10 +114,13 @@ class UserInterrupted(TimelineEvent):
 
 @dataclass(frozen=True, slots=True)
 class STTDone(TimelineEvent):
-    """A final transcript left the STT, ``latency`` clock seconds after its audio arrived."""
+    """A final transcript left the STT, ``latency`` clock seconds after its audio arrived;
+    ``audio_duration``: seconds of audio it transcribed (the segment, with the turn's
+    earlier speech when the STT transcribes the turn as a whole)."""
 
     text: str
     latency: float
+    audio_duration: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

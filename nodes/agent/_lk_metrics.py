@@ -78,7 +78,8 @@ class LLMMetrics(_Metrics):
 
 
 class STTMetrics(_Metrics):
-    """One final transcript: ``duration`` is the STT latency (0.0 ``audio_duration``: unknown)."""
+    """One final transcript: ``duration`` is the STT latency, ``audio_duration`` the seconds of
+    audio transcribed."""
 
     type: Literal["stt_metrics"] = "stt_metrics"
     label: str
@@ -182,7 +183,7 @@ def stt_metrics(event: STTDone, engine: object = None, index: int = 0) -> STTMet
         request_id=f"stt_{index}",
         timestamp=event.time,
         duration=event.latency,
-        audio_duration=0.0,
+        audio_duration=event.audio_duration,
         streamed=False,
         metadata=meta,
     )

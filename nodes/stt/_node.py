@@ -286,7 +286,8 @@ class STTNode(EngineHost[STTEngine]):
         )
         await self.emit(self.transcripts, transcript)
         self.latencies.append(self.clock.now() - t0)
-        self.timeline_events.append(self.publish(STTDone(text, self.latencies[-1])))
+        done = STTDone(text, self.latencies[-1], audio_duration=segment.duration)
+        self.timeline_events.append(self.publish(done))
 
     # ------------------------------------------------------------------ a turn as a whole
 

@@ -35,6 +35,7 @@ async def test_a_voice_turn_reports_livekits_metrics(voice: Voice) -> None:
     assert llm.total_tokens == llm.prompt_tokens + llm.completion_tokens
     assert isinstance(stt, metrics.STTMetrics) and stt.label.endswith("ScriptedSTT")
     assert stt.duration >= 0 and not stt.streamed
+    assert 1.5 <= stt.audio_duration <= 3.0  # the 1.5 s said, with the VAD's padding
     assert isinstance(tts, metrics.TTSMetrics) and tts.ttfb >= 0
     # the user stopped at 2.0 s; the turn was decided after the endpointing delay
     assert 0.0 < eou.end_of_utterance_delay < 2.0
@@ -42,6 +43,7 @@ async def test_a_voice_turn_reports_livekits_metrics(voice: Voice) -> None:
     usage = session.usage.model_usage
     assert [u.type for u in usage] == ["llm_usage", "stt_usage", "tts_usage"]
     assert usage[0].output_tokens == llm.completion_tokens and usage[0].provider == "voicegraph"
+    assert usage[1].audio_duration == stt.audio_duration
 
 
 async def test_text_turns_add_up_in_session_usage() -> None:
