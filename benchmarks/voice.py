@@ -217,7 +217,7 @@ def run_input(item: Input, repeat: int, workdir: Path) -> RunResult:
     import anyio
 
     from voicegraph.nodes.agent import AgentController, ConversationLog, voice_pipeline
-    from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
+    from voicegraph.nodes.audio import WavSource, read_mono_wav
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.runner import Runner
 
@@ -234,11 +234,11 @@ def run_input(item: Input, repeat: int, workdir: Path) -> RunResult:
     wall = time.perf_counter()
     anyio.run(runner.run)
     wall = time.perf_counter() - wall
-    to_clock = getattr(pipeline.source, "media_to_clock", None)
-    origin = to_clock(0.0) if to_clock is not None else None
+    origin = pipeline.input_origin()
     user = read_mono_wav(item.path)
-    played, rate = read_mono_wav(reply)
-    agent = (align_recording(played, rate, origin or 0.0), rate)
+    agent = pipeline.aligned_recording()
+    if agent is None:
+        raise SystemExit(f"error: {item.id}: the run wrote no reply audio ({reply})")
     turns = voice_turns(pipeline, user, agent, input_id=item.id, repeat=repeat)
     setup = (origin - began) if origin is not None else math.nan
     return RunResult(item.id, repeat, setup, wall, turns, stage_setup)

@@ -196,7 +196,7 @@ def _run(
 ) -> None:
     import anyio
 
-    from voicegraph.nodes.audio import WavSource, align_recording, read_mono_wav
+    from voicegraph.nodes.audio import WavSource
     from voicegraph.nodes.llm import ChatMessage, FunctionCall
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.runner import RealClock, VirtualClock
@@ -228,10 +228,9 @@ def _run(
         pipeline = session.pipeline
         decisions = list(pipeline.turn.decisions)
         rows = pipeline.turn_metrics()  # from the input and the recording, aligned
-        if reply.is_file():  # aligned as turn_metrics aligns it: sample i is input sample i
-            played, rate = read_mono_wav(reply)
-            origin = getattr(pipeline.source, "media_to_clock", lambda _: None)(0.0)
-            result.agent_audio = speech_runs(align_recording(played, rate, origin or 0.0), rate)
+        played = pipeline.aligned_recording()  # sample i is the same moment as input sample i
+        if played is not None:
+            result.agent_audio = speech_runs(*played)
     result.decisions = [round(d.decided_at, 3) for d in decisions]
     result.transcript = " ".join(d.text.strip() for d in decisions if d.text.strip())
     items = session.history.items

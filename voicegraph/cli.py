@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import anyio
 import typer
@@ -108,7 +108,7 @@ def run(
         turn_metrics,
         voice_pipeline,
     )
-    from voicegraph.nodes.audio import WavSource, write_wav
+    from voicegraph.nodes.audio import WavSource, read_mono_wav, write_wav
     from voicegraph.nodes.audio import stereo_conversation as both
     from voicegraph.nodes.output import AudioOutput
     from voicegraph.nodes.samples import sample_path
@@ -157,10 +157,11 @@ def run(
         except VoicegraphError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
-        if not reply.is_file():  # cannot happen after a run that ended: say so, never guess
+        agent = pipeline.aligned_recording()  # the reply, sample i at input sample i
+        if agent is None:  # cannot happen after a run that ended: say so, never guess
             typer.echo("error: the run ended without writing the reply audio", err=True)
             raise typer.Exit(1)
-        user, agent = _aligned(path, reply, getattr(pipeline.source, "media_to_clock", None))
+        user = read_mono_wav(path)
         writes: dict[Path, Callable[[Path], object]] = {
             output: lambda p: write_wav(p, *agent),
             transcript: lambda p: p.write_text(pipeline.log.transcript() + "\n", "utf-8"),
@@ -191,18 +192,6 @@ def run(
         with _replacing(picture) as temporary:
             plot_timeline(trace, pipeline).savefig(temporary, dpi=110)
         say(f"timeline:    {picture}")
-
-
-def _aligned(
-    source: Path, recording: Path, media_to_clock: Callable[[float], float | None] | None
-) -> tuple[tuple[Any, int], tuple[Any, int]]:
-    """The input and the recording (mono), the recording cut to start with the input."""
-    from voicegraph.nodes.audio import align_recording, read_mono_wav
-
-    user = read_mono_wav(source)
-    played, rate = read_mono_wav(recording)
-    origin = media_to_clock(0.0) if media_to_clock is not None else None
-    return user, (align_recording(played, rate, origin or 0.0), rate)
 
 
 def _write_all(writes: dict[Path, Callable[[Path], object]]) -> None:

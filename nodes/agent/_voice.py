@@ -29,6 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+import numpy.typing as npt
+
 from voicegraph.graph import Graph, Node, Policy
 from voicegraph.nodes.audio import Resampler
 from voicegraph.nodes.llm import LLMEngine, LLMNode
@@ -81,17 +84,32 @@ class VoicePipeline:
         voice-to-voice latency is measured from the audio, as ``voicegraph run`` prints it
         (the recording aligned with the input); otherwise it is left ``None``.
         """
-        from voicegraph.nodes.audio import align_recording, read_mono_wav
+        from voicegraph.nodes.audio import read_mono_wav
 
         source = getattr(getattr(self.source, "config", None), "path", None)
-        recording = self.output.config.path
+        agent = self.aligned_recording() if self.input_origin() is not None else None
+        if not source or agent is None:
+            return turn_metrics(self)
+        return turn_metrics(self, user_audio=read_mono_wav(Path(source)), agent_audio=agent)
+
+    def input_origin(self) -> float | None:
+        """The clock time of the input's media time 0 (``None``: the source has no media
+        time, or has not started)."""
         to_clock = getattr(self.source, "media_to_clock", None)
         origin = to_clock(0.0) if to_clock is not None else None
-        if not (source and recording and origin is not None and Path(recording).is_file()):
-            return turn_metrics(self)
+        return float(origin) if origin is not None else None
+
+    def aligned_recording(self) -> tuple[npt.NDArray[np.int16], int] | None:
+        """The output's recording (mono) aligned with the input: sample *i* is the same
+        moment as sample *i* of the input (from the input's start when :meth:`input_origin`
+        is unknown); ``None`` if the output wrote no recording."""
+        from voicegraph.nodes.audio import align_recording, read_mono_wav
+
+        recording = self.output.config.path
+        if not recording or not Path(recording).is_file():
+            return None
         played, rate = read_mono_wav(Path(recording))
-        agent = (align_recording(played, rate, origin), rate)
-        return turn_metrics(self, user_audio=read_mono_wav(Path(source)), agent_audio=agent)
+        return align_recording(played, rate, self.input_origin() or 0.0), rate
 
 
 def voice_pipeline(
