@@ -90,26 +90,19 @@ def _recognise_fitted(
 
 
 LEAD_IN = 0.1
-"""Seconds of silence put before a stream's first sound (see :func:`_with_lead_in`)."""
+"""Seconds of silence put before a stream's first sound (see :func:`_starts_with_sound`)."""
 
 
-def _with_lead_in(
-    segment: SpeechSegment, audio: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float32]:
-    """``audio``, after :data:`LEAD_IN` s of silence if the segment starts its stream with
-    sound (its first 20 ms above -40 dBFS).
+def _starts_with_sound(segment: SpeechSegment, pcm: npt.NDArray[Any]) -> bool:
+    """Whether the segment starts its stream with sound (its first 20 ms at or above -40
+    dBFS): Whisper then gets :data:`LEAD_IN` s of silence in front.
 
     Whisper needs a moment before the first sound: a word spoken from the first sample of a
     recording ("six", 0.79 s, AudioMNIST) is heard as "6." with 0.1 s of silence in front
     and as no speech without it (no-speech probability above 0.6). Later segments have the
     VAD's prefix padding (real audio) in front; they are left as they are.
     """
-    head = audio[: SAMPLE_RATE // 50]
-    if segment.pts > 0 or head.size == 0:
-        return audio
-    if float(np.sqrt(np.mean(np.square(head)))) < 10 ** (-40 / 20):
-        return audio
-    return np.concatenate([np.zeros(round(LEAD_IN * SAMPLE_RATE), np.float32), audio])
+    return segment.pts <= 0 and level_dbfs(pcm[: SAMPLE_RATE // 50]) >= -40.0
 
 
 class WhisperSTT(STTEngine):
@@ -226,7 +219,9 @@ class WhisperSTT(STTEngine):
             await self.start()
         cfg = self.config
         pcm = segment.pcm if segment.channels == 1 else segment.pcm.mean(axis=1, keepdims=True)
-        audio = _with_lead_in(segment, (pcm[:, 0] / np.float32(32768.0)).astype(np.float32))
+        audio = (pcm[:, 0] / np.float32(32768.0)).astype(np.float32)
+        if _starts_with_sound(segment, pcm):
+            audio = np.concatenate([np.zeros(round(LEAD_IN * SAMPLE_RATE), np.float32), audio])
         if cfg.window == "fitted":
             pieces = await self.clock.run_sync(
                 _recognise_fitted, self._model, audio, cfg.language, cfg.beam_size,
