@@ -481,18 +481,17 @@ def eval_corpus(
     names = timeline_files(report) if pictures is not None else {}
     links = {i: f"{pictures.name}/{n}" for i, n in names.items()} if pictures else None
     text = render_markdown(report, comparison, timelines=links)
-    writes: dict[Path, Callable[[Path], object]] = {}
-    if json_out is not None:
-        data = json.dumps(report.to_json(), indent=1)
-        writes[json_out] = lambda p: p.write_text(data + "\n", "utf-8")
-    if markdown is not None:
-        writes[markdown] = lambda p: p.write_text(text, "utf-8")
-    else:
-        typer.echo(text)
 
     def text_file(content: str) -> Callable[[Path], object]:
         return lambda p: p.write_text(content, "utf-8")
 
+    writes: dict[Path, Callable[[Path], object]] = {}
+    if json_out is not None:
+        writes[json_out] = text_file(json.dumps(report.to_json(), indent=1) + "\n")
+    if markdown is not None:
+        writes[markdown] = text_file(text)
+    else:
+        typer.echo(text)
     if html is not None:
         writes[html] = text_file(render_html(report, comparison))
     if pictures is not None and names:
