@@ -35,13 +35,12 @@ CORPUS = Path(__file__).parent / "speech" / "eval.jsonl"
 
 _IN_PROCESS = """
 import json, resource, sys, time
-from dataclasses import asdict
 from voicegraph.evals import evaluate
 began = time.perf_counter()
 report = evaluate(sys.argv[1])
 seconds = time.perf_counter() - began
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-files = [{k: v for k, v in asdict(f).items() if k != "seconds"} for f in report.files]
+files = [f.outcome() for f in report.files]
 json.dump({"seconds": seconds, "peak_mb": peak, "files": files}, open(sys.argv[2], "w"))
 """
 
@@ -70,7 +69,7 @@ def on_ray(corpus: Path, workers: int) -> dict[str, Any]:
         seconds = time.perf_counter() - began
     finally:
         ray.shutdown()
-    files = [{k: v for k, v in asdict(f).items() if k != "seconds"} for f in report.files]
+    files = [f.outcome() for f in report.files]
     return {
         "seconds": seconds,
         "ray_start": started,

@@ -30,7 +30,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,11 @@ class FileResult:
     user_speech: list[tuple[float, float]] | None = None
     agent_audio: list[tuple[float, float]] | None = None
     interrupted: list[bool] | None = None
+
+    def outcome(self) -> dict[str, Any]:
+        """Everything the result says but how long the file took (``seconds``): what two
+        runs of the same file must agree on (in-process and on Ray, say)."""
+        return {k: v for k, v in asdict(self).items() if k != "seconds"}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FileResult:
