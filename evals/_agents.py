@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import inspect
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from voicegraph.graph import Clock, ConfigError
-from voicegraph.nodes.agent import Agent, AgentSession
+from voicegraph.nodes.agent import Agent, AgentSession, agent_factory
 
 __all__ = ["load_agent", "standard_agent", "standard_session"]
 
@@ -46,15 +45,9 @@ def load_agent(target: str) -> Callable[[], Agent]:
         obj = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"--agent: cannot load {target!r}: {exc}") from None
-    if isinstance(obj, Agent):
-        raise ConfigError(
-            f"{target!r} is an Agent instance, but each recording gets its own session and "
-            "agent: name the Agent class, or a function returning a new Agent"
-        )
-    if isinstance(obj, type) and issubclass(obj, Agent):
-        return obj
-    if callable(obj) and not inspect.iscoroutinefunction(obj):
-        return obj  # type: ignore[no-any-return]
+    factory = agent_factory(obj, target, "recording")
+    if factory is not None:
+        return factory
     raise ConfigError(
         f"{target!r} is a {type(obj).__name__}: expected an Agent class or a function "
         "returning an Agent"

@@ -18,13 +18,12 @@ refused: name its class or a function that builds it.
 from __future__ import annotations
 
 import importlib
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from voicegraph.graph import ConfigError
-from voicegraph.nodes.agent import Agent, AgentSession
+from voicegraph.nodes.agent import Agent, AgentSession, agent_factory
 from voicegraph.runner.worker import AgentServer, JobContext, load_server
 
 __all__ = ["DEFAULT_INSTRUCTIONS", "agent_server"]
@@ -67,18 +66,17 @@ def agent_server(target: str | None) -> AgentServer:
             obj = getattr(importlib.import_module(module_name), attr) if attr else None
         except (ImportError, AttributeError):
             raise not_a_server from None
-        if isinstance(obj, Agent):
-            raise ConfigError(
-                f"{target!r} is an Agent instance, but each browser tab is its own session "
-                "with its own agent: name the Agent class, or a function returning a new Agent"
-            ) from None
-        if isinstance(obj, type) and issubclass(obj, Agent):
-            return session_server(obj)
-        if callable(obj) and not inspect.iscoroutinefunction(obj):
-            factory = obj
+        try:
+            factory = agent_factory(obj, target, "browser tab")
+        except ConfigError as exc:
+            raise exc from None  # its own error, not chained to the AgentServer attempt
+        if isinstance(factory, type):
+            return session_server(factory)
+        if factory is not None:
+            made = factory
 
             def make_agent() -> Agent:
-                agent = factory()
+                agent = made()
                 if not isinstance(agent, Agent):
                     raise ConfigError(f"{target!r} returned a {type(agent).__name__}, not an Agent")
                 return agent

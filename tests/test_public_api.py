@@ -373,6 +373,7 @@ SURFACE: dict[str, list[str]] = {
         "UserTurnLimit",
         "UserTurnLimitOptions",
         "VoicePipeline",
+        "agent_factory",
         "audible_windows",
         "format_turn_metrics",
         "match_replies",

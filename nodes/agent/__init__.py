@@ -26,6 +26,7 @@ from voicegraph.graph import rehome
 from ._agent import Agent as Agent
 from ._agent import AgentHandoff as AgentHandoff
 from ._agent import AgentTask as AgentTask
+from ._agent import agent_factory as agent_factory
 from ._background import BackgroundAudioPlayer as BackgroundAudioPlayer
 from ._bus import SessionBusEvent as SessionBusEvent
 from ._commands import SessionCommands as SessionCommands
@@ -123,6 +124,7 @@ __all__ = [
     "UserTurnLimit",
     "UserTurnLimitOptions",
     "VoicePipeline",
+    "agent_factory",
     "audible_windows",
     "format_turn_metrics",
     "match_replies",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ._ports import AgentHost
     from ._session import AgentSession
 
-__all__ = ["Agent", "AgentHandoff", "AgentTask"]
+__all__ = ["Agent", "AgentHandoff", "AgentTask", "agent_factory"]
 
 T = TypeVar("T")
 
@@ -358,3 +359,25 @@ class AgentHandoff:
                 rest = [v for v in value if not isinstance(v, Agent)]
                 return cls(agents[0], output=rest[0] if len(rest) == 1 else (rest or None))
         return None
+
+
+def agent_factory(obj: object, target: str, each: str) -> Callable[[], Agent] | None:
+    """``obj``, what ``target`` (a ``module:attribute``) names, as a maker of new agents: an
+    ``Agent`` subclass or a plain function returning one, returned as it is (so it stays
+    picklable); ``None`` if it is neither. ``each`` names what gets its own agent (e.g.
+    "browser tab"), for the error.
+
+    Raises:
+        ConfigError: ``obj`` is an ``Agent`` instance, which cannot serve more than one
+            session.
+    """
+    if isinstance(obj, Agent):
+        raise ConfigError(
+            f"{target!r} is an Agent instance, but each {each} is its own session with its "
+            "own agent: name the Agent class, or a function returning a new Agent"
+        )
+    if isinstance(obj, type) and issubclass(obj, Agent):
+        return obj
+    if callable(obj) and not inspect.iscoroutinefunction(obj):
+        return obj
+    return None
